@@ -1,0 +1,122 @@
+package persistence
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Environment is where configuration is read from: values set in code
+// (Values) override the process environment, and a variable prefixed with
+// the application's name (BANK_ACCOUNTS_POSTGRES_SCHEMA for the application
+// "BankAccounts") overrides the plain one, as in the seeds. The zero value
+// reads the process environment only. It is safe for concurrent reads.
+type Environment struct {
+	// Name is the application's name; it gives the variable prefix.
+	Name string
+	// Values are set in code and override the process environment.
+	Values map[string]string
+	// Lookup reads the process environment; nil means os.LookupEnv.
+	Lookup func(key string) (string, bool)
+}
+
+// Get returns the value of key and whether it is set. It looks, in order,
+// for the prefixed key in Values and in the process environment, then the
+// plain key in Values and in the process environment.
+func (e Environment) Get(key string) (string, bool) {
+	lookup := e.Lookup
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	keys := []string{key}
+	if e.Name != "" {
+		keys = []string{strings.ToUpper(SnakeCase(e.Name)) + "_" + key, key}
+	}
+	for _, k := range keys {
+		if v, ok := e.Values[k]; ok {
+			return v, true
+		}
+		if v, ok := lookup(k); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// String returns the value of key, or def when key is unset or empty.
+func (e Environment) String(key, def string) string {
+	if v, ok := e.Get(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// Bool returns the value of key parsed by ParseBool, or def when key is
+// unset or empty. A bad value gives a *ConfigError naming key.
+func (e Environment) Bool(key string, def bool) (bool, error) {
+	v, ok := e.Get(key)
+	if !ok || v == "" {
+		return def, nil
+	}
+	b, err := ParseBool(v)
+	if err != nil {
+		return false, &ConfigError{Var: key, Value: v, Reason: "expected a truth value: y, yes, t, true, on, 1, n, no, f, false, off or 0"}
+	}
+	return b, nil
+}
+
+// Int returns the value of key as an integer no less than min, or def when
+// key is unset or empty. A bad value gives a *ConfigError naming key.
+func (e Environment) Int(key string, def, min int) (int, error) {
+	v, ok := e.Get(key)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return 0, &ConfigError{Var: key, Value: v, Reason: "if set, an integer or empty string is expected"}
+	}
+	if n < min {
+		return 0, &ConfigError{Var: key, Value: v, Reason: "must be at least " + strconv.Itoa(min)}
+	}
+	return n, nil
+}
+
+// ParseBool converts a truth value as the seeds' strtobool does: "y",
+// "yes", "t", "true", "on" and "1" are true; "n", "no", "f", "false", "off"
+// and "0" are false, in any case. Anything else is an error.
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "y", "yes", "t", "true", "on", "1":
+		return true, nil
+	case "n", "no", "f", "false", "off", "0":
+		return false, nil
+	}
+	return false, &ConfigError{Var: "truth value", Value: s, Reason: "invalid truth value"}
+}
+
+// SnakeCase converts an application name such as "BankAccounts" or
+// "bank-accounts" to "bank_accounts". It is used for the default schema
+// name and the environment variable prefix.
+func SnakeCase(name string) string {
+	var b strings.Builder
+	runes := []rune(name)
+	for i, r := range runes {
+		switch {
+		case unicode.IsUpper(r):
+			if i > 0 && (unicode.IsLower(runes[i-1]) || unicode.IsDigit(runes[i-1]) ||
+				(i+1 < len(runes) && unicode.IsLower(runes[i+1]) && unicode.IsUpper(runes[i-1]))) {
+				b.WriteByte('_')
+			}
+			b.WriteRune(unicode.ToLower(r))
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		default:
+			if b.Len() > 0 && !strings.HasSuffix(b.String(), "_") {
+				b.WriteByte('_')
+			}
+		}
+	}
+	return strings.TrimSuffix(b.String(), "_")
+}

@@ -1,0 +1,124 @@
+package persistence
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// kind is a class of persistence error. Kinds form the hierarchy of the
+// seeds (named after PEP 249): each kind unwraps to its parent, so
+// errors.Is(err, ErrDatabase) holds for an integrity error.
+type kind struct {
+	name   string
+	parent error
+}
+
+func (k *kind) Error() string { return k.name }
+func (k *kind) Unwrap() error { return k.parent }
+
+// The persistence error kinds. Recorders return errors that wrap exactly one
+// of them (test with errors.Is), together with the driver's cause.
+var (
+	// ErrPersistence is the root of every error a recorder returns.
+	ErrPersistence error = &kind{name: "persistence error"}
+	// ErrInterface is returned when the database cannot be reached or the
+	// connection to it fails, rather than an error inside the database.
+	ErrInterface error = &kind{name: "interface error", parent: ErrPersistence}
+	// ErrDatabase is the parent of errors reported by the database.
+	ErrDatabase error = &kind{name: "database error", parent: ErrPersistence}
+	// ErrData is returned for bad data values (SQLSTATE class 22).
+	ErrData error = &kind{name: "data error", parent: ErrDatabase}
+	// ErrOperational is returned for failures in the database's operation
+	// that are not the caller's fault: lock or statement timeouts, an
+	// ended session, a server shutting down, deadlocks (SQLSTATE classes
+	// 08, 40, 53, 55, 57, 58). Retrying may succeed.
+	ErrOperational error = &kind{name: "operational error", parent: ErrDatabase}
+	// ErrIntegrity is returned when a write would break a uniqueness rule:
+	// an (originator ID, version) or a tracking record already recorded.
+	// See ConcurrencyError and TrackingConflictError.
+	ErrIntegrity error = &kind{name: "integrity error", parent: ErrDatabase}
+	// ErrInternal is returned for internal errors of the database (class XX).
+	ErrInternal error = &kind{name: "internal error", parent: ErrDatabase}
+	// ErrProgramming is returned for errors in the SQL or the schema, such
+	// as a missing table when migrations were not applied (class 42).
+	ErrProgramming error = &kind{name: "programming error", parent: ErrDatabase}
+	// ErrNotSupported is returned when the database lacks a feature (class 0A).
+	ErrNotSupported error = &kind{name: "not supported error", parent: ErrDatabase}
+)
+
+// DatabaseError is an error reported by a database or its driver, classified
+// by Kind (one of the Err… kinds above). Code is the SQLSTATE, if any.
+type DatabaseError struct {
+	Kind error
+	Code string
+	Err  error
+}
+
+func (e *DatabaseError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%v (SQLSTATE %s): %v", e.Kind, e.Code, e.Err)
+	}
+	return fmt.Sprintf("%v: %v", e.Kind, e.Err)
+}
+
+// Unwrap returns the kind and the cause, so errors.Is and errors.As see both.
+func (e *DatabaseError) Unwrap() []error { return []error{e.Kind, e.Err} }
+
+// ConcurrencyError is returned when an event's (originator ID, version) is
+// already recorded, or appears twice in one insert: another writer got there
+// first (optimistic concurrency control, requirement 4). Nothing of the
+// insert was recorded. It matches errors.Is(err, ErrIntegrity).
+type ConcurrencyError struct {
+	// OriginatorID and Version name the conflicting event when the
+	// recorder knows it (zero values otherwise).
+	OriginatorID uuid.UUID
+	Version      int64
+	// Err is the underlying cause, if any.
+	Err error
+}
+
+func (e *ConcurrencyError) Error() string {
+	if e.OriginatorID == uuid.Nil {
+		return "concurrency conflict: an event's originator version is already recorded"
+	}
+	return fmt.Sprintf("concurrency conflict: version %d of %s is already recorded", e.Version, e.OriginatorID)
+}
+
+// Unwrap returns ErrIntegrity and the cause.
+func (e *ConcurrencyError) Unwrap() []error { return []error{ErrIntegrity, e.Err} }
+
+// TrackingConflictError is returned when a tracking record is already
+// recorded: the upstream notification was processed before. Nothing of the
+// insert was recorded. It matches errors.Is(err, ErrIntegrity).
+type TrackingConflictError struct {
+	Tracking Tracking
+	Err      error
+}
+
+func (e *TrackingConflictError) Error() string {
+	return fmt.Sprintf("tracking conflict: notification %d of application %q is already recorded",
+		e.Tracking.NotificationID, e.Tracking.ApplicationName)
+}
+
+// Unwrap returns ErrIntegrity and the cause.
+func (e *TrackingConflictError) Unwrap() []error { return []error{ErrIntegrity, e.Err} }
+
+// ErrConfig is the root of configuration errors; see ConfigError.
+var ErrConfig = errors.New("invalid configuration")
+
+// ConfigError is returned for a bad configuration value. Var names the
+// environment variable (or setting) and Value the rejected value.
+type ConfigError struct {
+	Var    string
+	Value  string
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("invalid value %q for %s: %s", e.Value, e.Var, e.Reason)
+}
+
+// Unwrap returns ErrConfig.
+func (e *ConfigError) Unwrap() error { return ErrConfig }

@@ -1,0 +1,54 @@
+package memory_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/memory"
+	"github.com/eventsourcing-go/eventsourcing/persistence/recordertest"
+)
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	recordertest.Run(t, func(*testing.T) persistence.ProcessRecorder { return memory.NewRecorder() })
+}
+
+func TestSnapshotConformance(t *testing.T) {
+	t.Parallel()
+	recordertest.RunAggregate(t, func(*testing.T) persistence.AggregateRecorder { return memory.NewAggregateRecorder() })
+}
+
+func TestNotificationIDsGapless(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := memory.NewRecorder()
+	id := uuid.New()
+	_, err := r.InsertNotifications(ctx, []persistence.StoredEvent{{OriginatorID: id, OriginatorVersion: 1}})
+	require.NoError(t, err)
+	_, err = r.InsertNotifications(ctx, []persistence.StoredEvent{{OriginatorID: uuid.New(), OriginatorVersion: 1}, {OriginatorID: id, OriginatorVersion: 1}})
+	require.Error(t, err)
+	ids, err := r.InsertNotifications(ctx, []persistence.StoredEvent{{OriginatorID: id, OriginatorVersion: 2}, {OriginatorID: id, OriginatorVersion: 3}})
+	require.NoError(t, err)
+	require.Equal(t, []int64{2, 3}, ids)
+}
+
+func TestRecordedStateIsCopied(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := memory.NewRecorder()
+	id := uuid.New()
+	state := []byte("abc")
+	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{{OriginatorID: id, OriginatorVersion: 1, State: state}}))
+	state[0] = 'X'
+	got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
+	require.NoError(t, err)
+	require.Equal(t, "abc", string(got[0].State))
+	got[0].State[0] = 'Y'
+	ns, err := r.SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 1})
+	require.NoError(t, err)
+	require.Equal(t, "abc", string(ns[0].State))
+}

@@ -1,0 +1,119 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
+
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+)
+
+// The constraints whose violation has a meaning of its own.
+const (
+	eventsKey    = "stored_events_pkey"
+	snapshotsKey = "snapshots_pkey"
+	trackingKey  = "tracking_pkey"
+)
+
+// mapError is the one place that turns driver errors into persistence
+// errors. op names the operation for the message; tracking is the record
+// being inserted, if any. Context cancellation is passed through wrapped,
+// so errors.Is(err, context.Canceled) still holds.
+func mapError(op string, err error, tracking *persistence.Tracking) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr):
+		return fmt.Errorf("%s: %w", op, mapPgError(pgErr, tracking))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", op, err)
+	case isInterfaceError(err):
+		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrInterface, Err: err})
+	default:
+		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrDatabase, Err: err})
+	}
+}
+
+// isInterfaceError reports failures to reach the server or of the
+// connection itself, as opposed to errors the server reported.
+func isInterfaceError(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, puddle.ErrClosedPool) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || pgconn.SafeToRetry(err)
+}
+
+func mapPgError(pgErr *pgconn.PgError, tracking *persistence.Tracking) error {
+	if pgErr.Code == "23505" {
+		switch pgErr.ConstraintName {
+		case eventsKey, snapshotsKey:
+			id, version := conflictingKey(pgErr.Detail)
+			return &persistence.ConcurrencyError{OriginatorID: id, Version: version, Err: pgErr}
+		case trackingKey:
+			e := &persistence.TrackingConflictError{Err: pgErr}
+			if tracking != nil {
+				e.Tracking = *tracking
+			}
+			return e
+		}
+	}
+	return &persistence.DatabaseError{Kind: kindOf(pgErr.Code), Code: pgErr.Code, Err: pgErr}
+}
+
+// kindOf classifies a SQLSTATE by its class, as PEP 249 drivers do.
+func kindOf(code string) error {
+	if len(code) < 2 {
+		return persistence.ErrDatabase
+	}
+	switch code[:2] {
+	case "23":
+		return persistence.ErrIntegrity
+	case "22":
+		return persistence.ErrData
+	case "42", "2B", "2D", "3D", "3F":
+		return persistence.ErrProgramming
+	case "0A":
+		return persistence.ErrNotSupported
+	case "XX":
+		return persistence.ErrInternal
+	case "08", "25", "40", "53", "54", "55", "57", "58", "HV":
+		return persistence.ErrOperational
+	}
+	return persistence.ErrDatabase
+}
+
+// conflictingKey reads the key of a unique violation on (originator_id,
+// originator_version) from the server's detail message, which Postgres
+// formats as "Key (originator_id, originator_version)=(<uuid>, <n>) already
+// exists.". It is informational only: classification uses the SQLSTATE and
+// constraint name. It returns zero values when the detail is absent.
+func conflictingKey(detail string) (uuid.UUID, int64) {
+	_, values, ok := strings.Cut(detail, ")=(")
+	if !ok {
+		return uuid.Nil, 0
+	}
+	values, _, _ = strings.Cut(values, ")")
+	idText, versionText, ok := strings.Cut(values, ", ")
+	if !ok {
+		return uuid.Nil, 0
+	}
+	id, err := uuid.Parse(idText)
+	if err != nil {
+		return uuid.Nil, 0
+	}
+	var version int64
+	if _, err := fmt.Sscan(versionText, &version); err != nil {
+		return uuid.Nil, 0
+	}
+	return id, version
+}

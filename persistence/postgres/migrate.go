@@ -1,0 +1,139 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"hash/fnv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/sql/migrations"
+)
+
+// VersionTable is the table, in each application's schema, where the
+// migrations record which versions are applied.
+const VersionTable = "eventsourcing_migrations"
+
+// Migrator applies the migrations of sql/migrations to one schema. It is
+// built on goose's Provider with the global registry disabled, its own
+// version table in the schema, and a session advisory lock per schema, so
+// concurrent migrators of one schema take turns.
+type Migrator struct {
+	schema   string
+	db       *sql.DB
+	provider *goose.Provider
+}
+
+// MigrationResult reports one migration applied or rolled back.
+type MigrationResult = goose.MigrationResult
+
+// MigrationStatus reports whether one migration is applied.
+type MigrationStatus = goose.MigrationStatus
+
+// NewMigrator returns a Migrator for schema on the database of connString.
+// It does not connect until used. The caller must Close it.
+func NewMigrator(connString, schema string) (*Migrator, error) {
+	if err := ValidateSchema(schema); err != nil {
+		return nil, err
+	}
+	connCfg, err := pgx.ParseConfig(connString)
+	if err != nil {
+		return nil, &persistence.ConfigError{Var: EnvDatabaseURL, Value: redact(connString), Reason: "cannot parse connection string: " + err.Error()}
+	}
+	connCfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*connCfg)
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID(schema)))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrations lock: %w", err)
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithTableName(schema+"."+VersionTable),
+		goose.WithSessionLocker(locker),
+	)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return &Migrator{schema: schema, db: db, provider: provider}, nil
+}
+
+// lockID derives the advisory lock of a schema's migrations.
+func lockID(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("eventsourcing migrations " + schema))
+	return int64(h.Sum64() >> 1)
+}
+
+// Up creates the schema if it does not exist and applies every pending
+// migration.
+func (m *Migrator) Up(ctx context.Context) ([]*MigrationResult, error) {
+	if err := m.ensureSchema(ctx); err != nil {
+		return nil, err
+	}
+	res, err := m.provider.Up(ctx)
+	if err != nil {
+		return res, mapError("migrate up "+m.schema, err, nil)
+	}
+	return res, nil
+}
+
+// UpByOne applies the next pending migration; with none pending it returns
+// an error that is errors.Is(err, goose.ErrNoNextVersion).
+func (m *Migrator) UpByOne(ctx context.Context) (*MigrationResult, error) {
+	if err := m.ensureSchema(ctx); err != nil {
+		return nil, err
+	}
+	res, err := m.provider.UpByOne(ctx)
+	if err != nil {
+		return res, fmt.Errorf("migrate up by one %s: %w", m.schema, err)
+	}
+	return res, nil
+}
+
+// DownTo rolls back migrations until version is the latest applied; 0
+// rolls back all of them (the schema and version table remain).
+func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*MigrationResult, error) {
+	res, err := m.provider.DownTo(ctx, version)
+	if err != nil {
+		return res, mapError(fmt.Sprintf("migrate %s down to %d", m.schema, version), err, nil)
+	}
+	return res, nil
+}
+
+// Status reports each migration and whether it is applied.
+func (m *Migrator) Status(ctx context.Context) ([]*MigrationStatus, error) {
+	st, err := m.provider.Status(ctx)
+	if err != nil {
+		return nil, mapError("migration status of "+m.schema, err, nil)
+	}
+	return st, nil
+}
+
+// Version returns the latest applied migration version (0 if none).
+func (m *Migrator) Version(ctx context.Context) (int64, error) {
+	v, err := m.provider.GetDBVersion(ctx)
+	if err != nil {
+		return 0, mapError("migration version of "+m.schema, err, nil)
+	}
+	return v, nil
+}
+
+// Close releases the Migrator's connections.
+func (m *Migrator) Close() error {
+	return m.provider.Close()
+}
+
+func (m *Migrator) ensureSchema(ctx context.Context) error {
+	// The schema name was validated, so it can be spelled in the statement.
+	if _, err := m.db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+m.schema); err != nil {
+		return mapError("create schema "+m.schema, err, nil)
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+)
+
+// Open connects to the database of cfg and returns a pool whose
+// connections use cfg.Schema as search_path and the lock and
+// idle-in-transaction timeouts of cfg. When cfg.CreateTable is set it
+// first applies the migrations to cfg.Schema (creating the schema if
+// needed). It checks that the server answers before returning.
+//
+// A malformed connection string gives a *persistence.ConfigError naming
+// DATABASE_URL; an unreachable server gives an error that is
+// errors.Is(err, persistence.ErrInterface). The caller closes the pool.
+func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
+	if err := ValidateSchema(cfg.Schema); err != nil {
+		return nil, err
+	}
+	poolCfg, err := pgxpool.ParseConfig(cfg.ConnString)
+	if err != nil {
+		return nil, &persistence.ConfigError{Var: EnvDatabaseURL, Value: redact(cfg.ConnString), Reason: "cannot parse connection string: " + err.Error()}
+	}
+	if cfg.PoolSize > 0 {
+		poolCfg.MaxConns = int32(cfg.PoolSize)
+	}
+	if cfg.ConnectTimeout > 0 {
+		poolCfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	}
+	params := poolCfg.ConnConfig.RuntimeParams
+	params["search_path"] = cfg.Schema
+	params["lock_timeout"] = milliseconds(cfg.LockTimeout)
+	params["idle_in_transaction_session_timeout"] = milliseconds(cfg.IdleInTransactionTimeout)
+	if cfg.CreateTable {
+		if err := migrateUp(ctx, poolCfg.ConnConfig.ConnString(), cfg); err != nil {
+			return nil, err
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, mapError("open pool", err, nil)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, mapError(fmt.Sprintf("connect to %s", redact(cfg.ConnString)), err, nil)
+	}
+	return pool, nil
+}
+
+func milliseconds(d time.Duration) string {
+	return strconv.FormatInt(d.Milliseconds(), 10)
+}
+
+func migrateUp(ctx context.Context, connString string, cfg Config) error {
+	m, err := NewMigrator(connString, cfg.Schema)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if _, err := m.Up(ctx); err != nil {
+		return err
+	}
+	return nil
+}

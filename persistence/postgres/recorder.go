@@ -1,0 +1,183 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/eventsourcing-go/eventsourcing/db"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+)
+
+// Recorder is the PostgreSQL process recorder, which is also an application
+// and an aggregate recorder. It records into the stored_events and tracking
+// tables of the pool's schema (its search_path; see Open). It is safe for
+// concurrent use.
+type Recorder struct {
+	pool    *pgxpool.Pool
+	queries *db.Queries
+}
+
+var _ persistence.ProcessRecorder = (*Recorder)(nil)
+
+// NewRecorder returns a Recorder using pool, whose search_path must name a
+// migrated schema (Open arranges both).
+func NewRecorder(pool *pgxpool.Pool) *Recorder {
+	return &Recorder{pool: pool, queries: db.New()}
+}
+
+// InsertEvents records events atomically; see
+// persistence.AggregateRecorder.
+func (r *Recorder) InsertEvents(ctx context.Context, events []StoredEvent) error {
+	_, err := r.insert(ctx, events, nil)
+	return err
+}
+
+// InsertNotifications records events atomically and returns their
+// notification IDs; see persistence.ApplicationRecorder.
+func (r *Recorder) InsertNotifications(ctx context.Context, events []StoredEvent) ([]int64, error) {
+	return r.insert(ctx, events, nil)
+}
+
+// InsertTracked records events and tracking in one transaction; see
+// persistence.ProcessRecorder.
+func (r *Recorder) InsertTracked(ctx context.Context, events []StoredEvent, tracking Tracking) ([]int64, error) {
+	return r.insert(ctx, events, &tracking)
+}
+
+// StoredEvent and Tracking are the persistence types, named here for brevity.
+type (
+	StoredEvent = persistence.StoredEvent
+	Tracking    = persistence.Tracking
+)
+
+func (r *Recorder) insert(ctx context.Context, events []StoredEvent, tracking *Tracking) ([]int64, error) {
+	if len(events) == 0 && tracking == nil {
+		return nil, nil
+	}
+	arg := db.StoredEventsInsertParams{
+		OriginatorIds:      make([]uuid.UUID, len(events)),
+		OriginatorVersions: make([]int64, len(events)),
+		Topics:             make([]string, len(events)),
+		States:             make([][]byte, len(events)),
+	}
+	for i, e := range events {
+		arg.OriginatorIds[i] = e.OriginatorID
+		arg.OriginatorVersions[i] = e.OriginatorVersion
+		arg.Topics[i] = e.Topic
+		arg.States[i] = e.State
+	}
+	if tracking != nil {
+		arg.TrackingApplicationName = pgtype.Text{String: tracking.ApplicationName, Valid: true}
+		arg.TrackingNotificationID = pgtype.Int8{Int64: tracking.NotificationID, Valid: true}
+	}
+	// One statement, so one implicit transaction: the procedure's lock,
+	// inserts and tracking commit or roll back together.
+	ids, err := r.queries.StoredEventsInsert(ctx, r.pool, arg)
+	if err != nil {
+		return nil, mapError(fmt.Sprintf("insert %d events", len(events)), err, tracking)
+	}
+	if len(events) == 0 {
+		return nil, nil
+	}
+	return ids, nil
+}
+
+// SelectEvents returns events of one aggregate; see
+// persistence.AggregateRecorder.
+func (r *Recorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q persistence.EventQuery) ([]StoredEvent, error) {
+	arg := db.StoredEventsSelectParams{OriginatorID: originatorID, Gt: optInt(q.Gt), Lte: optInt(q.Lte), Lim: limit(q.Limit)}
+	var rows []db.StoredEventsSelectRow
+	var err error
+	if q.Desc {
+		var desc []db.StoredEventsSelectDescRow
+		desc, err = r.queries.StoredEventsSelectDesc(ctx, r.pool, db.StoredEventsSelectDescParams(arg))
+		rows = convertRows(desc, func(x db.StoredEventsSelectDescRow) db.StoredEventsSelectRow { return db.StoredEventsSelectRow(x) })
+	} else {
+		rows, err = r.queries.StoredEventsSelect(ctx, r.pool, arg)
+	}
+	if err != nil {
+		return nil, mapError("select events of "+originatorID.String(), err, nil)
+	}
+	return convertRows(rows, func(x db.StoredEventsSelectRow) StoredEvent {
+		return StoredEvent{OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State}
+	}), nil
+}
+
+// SelectNotifications returns notifications chosen by q; see
+// persistence.ApplicationRecorder.
+func (r *Recorder) SelectNotifications(ctx context.Context, q persistence.NotificationQuery) ([]persistence.Notification, error) {
+	if q.Limit <= 0 {
+		return nil, fmt.Errorf("select notifications: limit %d: %w", q.Limit, persistence.ErrProgramming)
+	}
+	topics := q.Topics
+	if topics == nil {
+		topics = []string{}
+	}
+	rows, err := r.queries.NotificationsSelect(ctx, r.pool, db.NotificationsSelectParams{
+		Start: q.Start, Stop: optInt(q.Stop), Topics: topics, Lim: int32(min(q.Limit, 1<<31-1)),
+	})
+	if err != nil {
+		return nil, mapError(fmt.Sprintf("select notifications from %d", q.Start), err, nil)
+	}
+	return convertRows(rows, func(x db.NotificationsSelectRow) persistence.Notification {
+		return persistence.Notification{ID: x.NotificationID, StoredEvent: StoredEvent{
+			OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State,
+		}}
+	}), nil
+}
+
+// MaxNotificationID returns the largest notification ID, or 0; see
+// persistence.ApplicationRecorder.
+func (r *Recorder) MaxNotificationID(ctx context.Context) (int64, error) {
+	id, err := r.queries.NotificationsMaxID(ctx, r.pool)
+	if err != nil {
+		return 0, mapError("max notification id", err, nil)
+	}
+	return id, nil
+}
+
+// MaxTrackingID returns the largest tracked notification ID of an upstream
+// application, or 0; see persistence.ProcessRecorder.
+func (r *Recorder) MaxTrackingID(ctx context.Context, applicationName string) (int64, error) {
+	id, err := r.queries.TrackingMaxID(ctx, r.pool, applicationName)
+	if err != nil {
+		return 0, mapError("max tracking id of "+applicationName, err, nil)
+	}
+	return id, nil
+}
+
+// HasTrackingID reports whether a notification of an upstream application
+// is tracked; see persistence.ProcessRecorder.
+func (r *Recorder) HasTrackingID(ctx context.Context, applicationName string, notificationID int64) (bool, error) {
+	ok, err := r.queries.TrackingHas(ctx, r.pool, db.TrackingHasParams{ApplicationName: applicationName, NotificationID: notificationID})
+	if err != nil {
+		return false, mapError(fmt.Sprintf("has tracking id %d of %s", notificationID, applicationName), err, nil)
+	}
+	return ok, nil
+}
+
+func optInt(p *int64) pgtype.Int8 {
+	if p == nil {
+		return pgtype.Int8{}
+	}
+	return pgtype.Int8{Int64: *p, Valid: true}
+}
+
+func limit(n int) pgtype.Int8 {
+	if n <= 0 {
+		return pgtype.Int8{}
+	}
+	return pgtype.Int8{Int64: int64(n), Valid: true}
+}
+
+func convertRows[From, To any](rows []From, convert func(From) To) []To {
+	out := make([]To, len(rows))
+	for i, r := range rows {
+		out[i] = convert(r)
+	}
+	return out
+}

@@ -1,0 +1,680 @@
+// Package recordertest is the one conformance suite that every recorder
+// implementation must pass. It checks each of the seeds' twelve persistence
+// requirements that a recorder can show. Implementations call Run (process
+// recorders) and RunAggregate (aggregate recorders such as snapshot stores)
+// from their tests.
+package recordertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+)
+
+// Run runs the conformance suite for process recorders (which are also
+// application and aggregate recorders). newRecorder must return a new,
+// empty recorder each time it is called.
+func Run(t *testing.T, newRecorder func(t *testing.T) persistence.ProcessRecorder) {
+	RunAggregate(t, func(t *testing.T) persistence.AggregateRecorder { return newRecorder(t) })
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, r persistence.ProcessRecorder)
+	}{
+		{"EveryEventGetsANotification", testEveryEventGetsANotification},
+		{"InsertReturnsNotificationIDs", testInsertReturnsNotificationIDs},
+		{"NotificationIDsIncreaseInInsertOrder", testNotificationIDsIncreaseInInsertOrder},
+		{"FailedBatchLeavesNoTraceInEitherSequence", testFailedBatchLeavesNoTrace},
+		{"MaxNotificationIDZeroWhenEmpty", testMaxNotificationIDZeroWhenEmpty},
+		{"SelectNotificationsStartLimit", testSelectNotificationsStartLimit},
+		{"SelectNotificationsStopInclusive", testSelectNotificationsStop},
+		{"SelectNotificationsTopicsFilterBeforeLimit", testSelectNotificationsTopics},
+		{"SelectNotificationsRejectsNonPositiveLimit", testSelectNotificationsLimitRequired},
+		{"GapAfterRollbackIsTolerated", testGapAfterRollbackIsTolerated},
+		{"TrackingRecordedWithEvents", testTrackingRecordedWithEvents},
+		{"TrackingWithoutEventsIsRecorded", testTrackingWithoutEvents},
+		{"DuplicateTrackingIsIntegrityError", testDuplicateTracking},
+		{"EventConflictRollsBackTracking", testEventConflictRollsBackTracking},
+		{"MaxTrackingIDPerApplication", testMaxTrackingIDPerApplication},
+		{"TrackingOutOfOrderAllowedMaxIsMax", testTrackingOutOfOrder},
+		{"HasTrackingID", testHasTrackingID},
+		{"ConcurrentWritersTailingReaderMissesNothing", testConcurrentWritersTailingReader},
+		{"ConcurrentConflictingWritersOneWins", testConcurrentConflictingWriters},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, newRecorder(t))
+		})
+	}
+}
+
+// RunAggregate runs the part of the suite that holds for every aggregate
+// recorder. newRecorder must return a new, empty recorder each time.
+func RunAggregate(t *testing.T, newRecorder func(t *testing.T) persistence.AggregateRecorder) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, r persistence.AggregateRecorder)
+	}{
+		{"StoredEventHoldsAnyEventType", testStoredEventHoldsAnyType},
+		{"SelectEventsByOriginator", testSelectEventsByOriginator},
+		{"SelectEventsAscendingByVersion", testSelectEventsAscending},
+		{"SelectEventsFilters", testSelectEventsFilters},
+		{"InsertDuplicateVersionIsIntegrityError", testDuplicateVersion},
+		{"DuplicateWithinBatchIsIntegrityError", testDuplicateWithinBatch},
+		{"EmptyInsertIsNoop", testEmptyInsert},
+		{"CanceledContextIsAnError", testCanceledContext},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, newRecorder(t))
+		})
+	}
+}
+
+// event returns a stored event of originator id at version.
+func event(id uuid.UUID, version int64) persistence.StoredEvent {
+	return persistence.StoredEvent{
+		OriginatorID:      id,
+		OriginatorVersion: version,
+		Topic:             "recordertest:Event",
+		State:             []byte(fmt.Sprintf(`{"v":%d}`, version)),
+	}
+}
+
+func ptr(n int64) *int64 { return &n }
+
+func selectAll(t *testing.T, r persistence.ApplicationRecorder) []persistence.Notification {
+	t.Helper()
+	ns, err := r.SelectNotifications(context.Background(), persistence.NotificationQuery{Start: 1, Limit: 1 << 20})
+	require.NoError(t, err)
+	return ns
+}
+
+func requireEvents(t *testing.T, want, got []persistence.StoredEvent) {
+	t.Helper()
+	require.Len(t, got, len(want))
+	for i := range want {
+		require.Truef(t, want[i].Equal(got[i]), "event %d: want %+v, got %+v", i, want[i], got[i])
+	}
+}
+
+// Requirement 1: one universal type records every kind of event.
+func testStoredEventHoldsAnyType(t *testing.T, r persistence.AggregateRecorder) {
+	ctx := context.Background()
+	id := uuid.New()
+	events := []persistence.StoredEvent{
+		{OriginatorID: id, OriginatorVersion: 1, Topic: "bank:AccountOpened", State: []byte(`{"name":"Alice"}`)},
+		{OriginatorID: id, OriginatorVersion: 2, Topic: "bank:Deposited", State: []byte{0, 1, 2, 255}},
+		{OriginatorID: id, OriginatorVersion: 3, Topic: "bank:Closed", State: []byte{}},
+	}
+	require.NoError(t, r.InsertEvents(ctx, events))
+	got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
+	require.NoError(t, err)
+	requireEvents(t, events, got)
+}
+
+// Requirement 2: an aggregate's events are selected by its id.
+func testSelectEventsByOriginator(t *testing.T, r persistence.AggregateRecorder) {
+	ctx := context.Background()
+	a, b := uuid.New(), uuid.New()
+	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(a, 1), event(b, 1), event(a, 2)}))
+	got, err := r.SelectEvents(ctx, a, persistence.EventQuery{})
+	require.NoError(t, err)
+	requireEvents(t, []persistence.StoredEvent{event(a, 1), event(a, 2)}, got)
+	got, err = r.SelectEvents(ctx, uuid.New(), persistence.EventQuery{})
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+// Requirement 3: events come back in version order, whatever the insert order.
+func testSelectEventsAscending(t *testing.T, r persistence.AggregateRecorder) {
+	ctx := context.Background()
+	id := uuid.New()
+	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 3), event(id, 1)}))
+	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 2)}))
+	got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
+	require.NoError(t, err)
+	requireEvents(t, []persistence.StoredEvent{event(id, 1), event(id, 2), event(id, 3)}, got)
+}
+
+func testSelectEventsFilters(t *testing.T, r persistence.AggregateRecorder) {
+	ctx := context.Background()
+	id := uuid.New()
+	var all []persistence.StoredEvent
+	for v := int64(1); v <= 5; v++ {
+		all = append(all, event(id, v))
+	}
+	require.NoError(t, r.InsertEvents(ctx, all))
+	versions := func(vs ...int64) []persistence.StoredEvent {
+		var out []persistence.StoredEvent
+		for _, v := range vs {
+			out = append(out, event(id, v))
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		q    persistence.EventQuery
+		want []persistence.StoredEvent
+	}{
+		{"all", persistence.EventQuery{}, versions(1, 2, 3, 4, 5)},
+		{"gt", persistence.EventQuery{Gt: ptr(2)}, versions(3, 4, 5)},
+		{"lte", persistence.EventQuery{Lte: ptr(2)}, versions(1, 2)},
+		{"gt and lte", persistence.EventQuery{Gt: ptr(1), Lte: ptr(3)}, versions(2, 3)},
+		{"desc", persistence.EventQuery{Desc: true}, versions(5, 4, 3, 2, 1)},
+		{"limit", persistence.EventQuery{Limit: 2}, versions(1, 2)},
+		{"desc limit is latest", persistence.EventQuery{Desc: true, Limit: 1}, versions(5)},
+		{"latest at or below a version", persistence.EventQuery{Lte: ptr(3), Desc: true, Limit: 1}, versions(3)},
+		{"gt lte desc limit", persistence.EventQuery{Gt: ptr(1), Lte: ptr(4), Desc: true, Limit: 2}, versions(4, 3)},
+		{"gt beyond last", persistence.EventQuery{Gt: ptr(5)}, nil},
+	}
+	for _, c := range cases {
+		got, err := r.SelectEvents(ctx, id, c.q)
+		require.NoError(t, err, c.name)
+		require.Lenf(t, got, len(c.want), "%s", c.name)
+		for i := range c.want {
+			require.Truef(t, c.want[i].Equal(got[i]), "%s: event %d: want v%d, got v%d", c.name, i, c.want[i].OriginatorVersion, got[i].OriginatorVersion)
+		}
+	}
+}
+
+// Requirement 4: one event per position; a conflict records nothing of the batch.
+func testDuplicateVersion(t *testing.T, r persistence.AggregateRecorder) {
+	ctx := context.Background()
+	id, other := uuid.New(), uuid.New()
+	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 1)}))
+	dup := event(id, 1)
+	dup.State = []byte(`{"overwrite":true}`)
+	err := r.InsertEvents(ctx, []persistence.StoredEvent{event(other, 1), dup, event(id, 2)})
+	require.ErrorIs(t, err, persistence.ErrIntegrity)
+	require.ErrorIs(t, err, persistence.ErrDatabase)
+	var conflict *persistence.ConcurrencyError
+	require.ErrorAs(t, err, &conflict)
+	require.Equal(t, id, conflict.OriginatorID)
+	require.Equal(t, int64(1), conflict.Version)
+
+	got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
+	require.NoError(t, err)
+	requireEvents(t, []persistence.StoredEvent{event(id, 1)}, got)
+	got, err = r.SelectEvents(ctx, other, persistence.EventQuery{})
+	require.NoError(t, err)
+	require.Empty(t, got, "no event of a failed batch may be recorded")
+}
+
+func testDuplicateWithinBatch(t *testing.T, r persistence.AggregateRecorder) {
+	ctx := context.Background()
+	id := uuid.New()
+	err := r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 1), event(id, 2), event(id, 1)})
+	var conflict *persistence.ConcurrencyError
+	require.ErrorAs(t, err, &conflict)
+	got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func testEmptyInsert(t *testing.T, r persistence.AggregateRecorder) {
+	ctx := context.Background()
+	require.NoError(t, r.InsertEvents(ctx, nil))
+	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{}))
+	if ar, ok := r.(persistence.ApplicationRecorder); ok {
+		ids, err := ar.InsertNotifications(ctx, nil)
+		require.NoError(t, err)
+		require.Empty(t, ids)
+		max, err := ar.MaxNotificationID(ctx)
+		require.NoError(t, err)
+		require.Zero(t, max)
+	}
+}
+
+func testCanceledContext(t *testing.T, r persistence.AggregateRecorder) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	id := uuid.New()
+	require.ErrorIs(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 1)}), context.Canceled)
+	_, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
+	require.ErrorIs(t, err, context.Canceled)
+	got, err := r.SelectEvents(context.Background(), id, persistence.EventQuery{})
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+// Requirement 5: every event recorded by an application recorder is a notification.
+func testEveryEventGetsANotification(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	a, b := uuid.New(), uuid.New()
+	events := []persistence.StoredEvent{event(a, 1), event(b, 1), event(a, 2)}
+	require.NoError(t, r.InsertEvents(ctx, events))
+	ns := selectAll(t, r)
+	require.Len(t, ns, 3)
+	for i, n := range ns {
+		require.Truef(t, events[i].Equal(n.StoredEvent), "notification %d", i)
+	}
+}
+
+// Requirement 12: writers learn the positions of what they recorded.
+func testInsertReturnsNotificationIDs(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	id := uuid.New()
+	ids1, err := r.InsertNotifications(ctx, []persistence.StoredEvent{event(id, 1), event(id, 2)})
+	require.NoError(t, err)
+	require.Len(t, ids1, 2)
+	ids2, err := r.InsertTracked(ctx, []persistence.StoredEvent{event(id, 3)}, persistence.Tracking{ApplicationName: "up", NotificationID: 1})
+	require.NoError(t, err)
+	require.Len(t, ids2, 1)
+	ns := selectAll(t, r)
+	require.Len(t, ns, 3)
+	for i, want := range append(ids1, ids2...) {
+		require.Equal(t, want, ns[i].ID)
+		require.Equal(t, int64(i+1), ns[i].OriginatorVersion, "id %d names the event inserted at that position", want)
+	}
+	max, err := r.MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.Equal(t, ids2[0], max)
+}
+
+// Requirements 6 and 7: ids increase in insert order and are unique.
+func testNotificationIDsIncreaseInInsertOrder(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	var want []int64
+	for i := 0; i < 10; i++ {
+		id := uuid.New()
+		ids, err := r.InsertNotifications(ctx, []persistence.StoredEvent{event(id, 1), event(id, 2)})
+		require.NoError(t, err)
+		want = append(want, ids...)
+	}
+	require.True(t, sort.SliceIsSorted(want, func(i, j int) bool { return want[i] < want[j] }))
+	seen := map[int64]bool{}
+	for i, n := range selectAll(t, r) {
+		require.False(t, seen[n.ID], "notification id %d repeated", n.ID)
+		seen[n.ID] = true
+		require.Equal(t, want[i], n.ID)
+		if i > 0 {
+			require.Greater(t, n.ID, want[i-1])
+		}
+	}
+	require.Len(t, seen, 20)
+}
+
+// Requirement 8: a failed batch appears in neither sequence.
+func testFailedBatchLeavesNoTrace(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	id, fresh := uuid.New(), uuid.New()
+	_, err := r.InsertNotifications(ctx, []persistence.StoredEvent{event(id, 1)})
+	require.NoError(t, err)
+	_, err = r.InsertNotifications(ctx, []persistence.StoredEvent{event(fresh, 1), event(id, 1)})
+	require.ErrorIs(t, err, persistence.ErrIntegrity)
+	got, err := r.SelectEvents(ctx, fresh, persistence.EventQuery{})
+	require.NoError(t, err)
+	require.Empty(t, got)
+	ns := selectAll(t, r)
+	require.Len(t, ns, 1)
+	require.Equal(t, id, ns[0].OriginatorID)
+}
+
+func testMaxNotificationIDZeroWhenEmpty(t *testing.T, r persistence.ProcessRecorder) {
+	max, err := r.MaxNotificationID(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, max)
+	require.Empty(t, selectAll(t, r))
+}
+
+// insertN records n events (one aggregate each) and returns their ids.
+func insertN(t *testing.T, r persistence.ApplicationRecorder, n int, topic string) []int64 {
+	t.Helper()
+	var ids []int64
+	for i := 0; i < n; i++ {
+		e := event(uuid.New(), 1)
+		e.Topic = topic
+		got, err := r.InsertNotifications(context.Background(), []persistence.StoredEvent{e})
+		require.NoError(t, err)
+		ids = append(ids, got...)
+	}
+	return ids
+}
+
+func notificationIDs(ns []persistence.Notification) []int64 {
+	out := make([]int64, len(ns))
+	for i, n := range ns {
+		out[i] = n.ID
+	}
+	return out
+}
+
+func testSelectNotificationsStartLimit(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	ids := insertN(t, r, 5, "t:A")
+	ns, err := r.SelectNotifications(ctx, persistence.NotificationQuery{Start: ids[1], Limit: 2})
+	require.NoError(t, err)
+	require.Equal(t, ids[1:3], notificationIDs(ns))
+	ns, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: ids[4] + 1, Limit: 10})
+	require.NoError(t, err)
+	require.Empty(t, ns)
+	ns, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: 0, Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, ids, notificationIDs(ns))
+}
+
+func testSelectNotificationsStop(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	ids := insertN(t, r, 5, "t:A")
+	ns, err := r.SelectNotifications(ctx, persistence.NotificationQuery{Start: ids[0], Limit: 10, Stop: ptr(ids[2])})
+	require.NoError(t, err)
+	require.Equal(t, ids[:3], notificationIDs(ns), "stop is inclusive")
+	ns, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: ids[0], Limit: 2, Stop: ptr(ids[3])})
+	require.NoError(t, err)
+	require.Equal(t, ids[:2], notificationIDs(ns), "limit applies within stop")
+	ns, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: ids[3], Limit: 10, Stop: ptr(ids[2])})
+	require.NoError(t, err)
+	require.Empty(t, ns)
+}
+
+func testSelectNotificationsTopics(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	var a, b []int64
+	for i := 0; i < 4; i++ {
+		a = append(a, insertN(t, r, 1, "t:A")...)
+		b = append(b, insertN(t, r, 1, "t:B")...)
+	}
+	insertN(t, r, 2, "t:C")
+	ns, err := r.SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 3, Topics: []string{"t:B"}})
+	require.NoError(t, err)
+	require.Equal(t, b[:3], notificationIDs(ns), "the limit counts matching notifications")
+	for _, n := range ns {
+		require.Equal(t, "t:B", n.Topic)
+	}
+	ns, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 100, Topics: []string{"t:A", "t:B"}})
+	require.NoError(t, err)
+	want := append(append([]int64{}, a...), b...)
+	sort.Slice(want, func(i, j int) bool { return want[i] < want[j] })
+	require.Equal(t, want, notificationIDs(ns))
+	ns, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 100, Topics: []string{"t:A"}, Stop: ptr(a[1])})
+	require.NoError(t, err)
+	require.Equal(t, a[:2], notificationIDs(ns))
+	ns, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 100, Topics: []string{"t:none"}})
+	require.NoError(t, err)
+	require.Empty(t, ns)
+}
+
+func testSelectNotificationsLimitRequired(t *testing.T, r persistence.ProcessRecorder) {
+	_, err := r.SelectNotifications(context.Background(), persistence.NotificationQuery{Start: 1, Limit: 0})
+	require.ErrorIs(t, err, persistence.ErrProgramming)
+}
+
+// A rolled-back insert may leave a gap in the ids; readers step over it.
+func testGapAfterRollbackIsTolerated(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	id := uuid.New()
+	first, err := r.InsertNotifications(ctx, []persistence.StoredEvent{event(id, 1)})
+	require.NoError(t, err)
+	_, err = r.InsertNotifications(ctx, []persistence.StoredEvent{event(uuid.New(), 1), event(uuid.New(), 1), event(id, 1)})
+	require.ErrorIs(t, err, persistence.ErrIntegrity)
+	second, err := r.InsertNotifications(ctx, []persistence.StoredEvent{event(id, 2)})
+	require.NoError(t, err)
+	require.Greater(t, second[0], first[0])
+
+	ns, err := r.SelectNotifications(ctx, persistence.NotificationQuery{Start: first[0], Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, []int64{first[0], second[0]}, notificationIDs(ns))
+	// A reader that read a section ending at the first id starts at the
+	// next id and finds the second event, whatever gap lies between.
+	ns, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: first[0] + 1, Limit: 1})
+	require.NoError(t, err)
+	require.Equal(t, []int64{second[0]}, notificationIDs(ns))
+}
+
+// Requirements 9 and 10: tracking recorded with the events, atomically.
+func testTrackingRecordedWithEvents(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	id := uuid.New()
+	ids, err := r.InsertTracked(ctx, []persistence.StoredEvent{event(id, 1)}, persistence.Tracking{ApplicationName: "upstream", NotificationID: 21})
+	require.NoError(t, err)
+	require.Len(t, ids, 1)
+	max, err := r.MaxTrackingID(ctx, "upstream")
+	require.NoError(t, err)
+	require.Equal(t, int64(21), max)
+	got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
+	require.NoError(t, err)
+	requireEvents(t, []persistence.StoredEvent{event(id, 1)}, got)
+}
+
+func testTrackingWithoutEvents(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	ids, err := r.InsertTracked(ctx, nil, persistence.Tracking{ApplicationName: "upstream", NotificationID: 7})
+	require.NoError(t, err)
+	require.Empty(t, ids)
+	has, err := r.HasTrackingID(ctx, "upstream", 7)
+	require.NoError(t, err)
+	require.True(t, has)
+	max, err := r.MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.Zero(t, max)
+}
+
+func testDuplicateTracking(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	tracking := persistence.Tracking{ApplicationName: "upstream", NotificationID: 5}
+	a, b := uuid.New(), uuid.New()
+	_, err := r.InsertTracked(ctx, []persistence.StoredEvent{event(a, 1)}, tracking)
+	require.NoError(t, err)
+	_, err = r.InsertTracked(ctx, []persistence.StoredEvent{event(b, 1), event(a, 2)}, tracking)
+	require.ErrorIs(t, err, persistence.ErrIntegrity)
+	var conflict *persistence.TrackingConflictError
+	require.ErrorAs(t, err, &conflict)
+	require.Equal(t, tracking, conflict.Tracking)
+	var concurrency *persistence.ConcurrencyError
+	require.False(t, errors.As(err, &concurrency), "a tracking conflict is not a version conflict")
+
+	got, err := r.SelectEvents(ctx, b, persistence.EventQuery{})
+	require.NoError(t, err)
+	require.Empty(t, got, "events of a batch whose tracking conflicts must not be recorded")
+	got, err = r.SelectEvents(ctx, a, persistence.EventQuery{})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Len(t, selectAll(t, r), 1)
+	// The same notification of another upstream application is distinct.
+	_, err = r.InsertTracked(ctx, nil, persistence.Tracking{ApplicationName: "other", NotificationID: 5})
+	require.NoError(t, err)
+}
+
+func testEventConflictRollsBackTracking(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	id := uuid.New()
+	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 1)}))
+	_, err := r.InsertTracked(ctx, []persistence.StoredEvent{event(id, 1)}, persistence.Tracking{ApplicationName: "upstream", NotificationID: 3})
+	var conflict *persistence.ConcurrencyError
+	require.ErrorAs(t, err, &conflict)
+	has, err := r.HasTrackingID(ctx, "upstream", 3)
+	require.NoError(t, err)
+	require.False(t, has, "tracking of a failed batch must not be recorded")
+	max, err := r.MaxTrackingID(ctx, "upstream")
+	require.NoError(t, err)
+	require.Zero(t, max)
+}
+
+func testMaxTrackingIDPerApplication(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	max, err := r.MaxTrackingID(ctx, "a")
+	require.NoError(t, err)
+	require.Zero(t, max)
+	for _, tr := range []persistence.Tracking{{ApplicationName: "a", NotificationID: 1}, {ApplicationName: "a", NotificationID: 2}, {ApplicationName: "b", NotificationID: 10}, {ApplicationName: "a", NotificationID: 3}} {
+		_, err := r.InsertTracked(ctx, nil, tr)
+		require.NoError(t, err)
+	}
+	for app, want := range map[string]int64{"a": 3, "b": 10, "c": 0} {
+		max, err := r.MaxTrackingID(ctx, app)
+		require.NoError(t, err)
+		require.Equal(t, want, max, app)
+	}
+}
+
+func testTrackingOutOfOrder(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	for _, n := range []int64{5, 2, 9, 3} {
+		_, err := r.InsertTracked(ctx, nil, persistence.Tracking{ApplicationName: "up", NotificationID: n})
+		require.NoError(t, err, "tracking %d", n)
+	}
+	max, err := r.MaxTrackingID(ctx, "up")
+	require.NoError(t, err)
+	require.Equal(t, int64(9), max)
+}
+
+func testHasTrackingID(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	_, err := r.InsertTracked(ctx, nil, persistence.Tracking{ApplicationName: "up", NotificationID: 2})
+	require.NoError(t, err)
+	for _, c := range []struct {
+		app  string
+		id   int64
+		want bool
+	}{{"up", 2, true}, {"up", 1, false}, {"up", 3, false}, {"down", 2, false}} {
+		has, err := r.HasTrackingID(ctx, c.app, c.id)
+		require.NoError(t, err)
+		require.Equal(t, c.want, has, "%s %d", c.app, c.id)
+	}
+}
+
+// Requirement 11: insert order equals commit order. Writers record batches
+// concurrently, some of which conflict and roll back (leaving gaps), while a
+// reader tails the application sequence from the last id it saw, never
+// looking back. Every acknowledged notification must reach the reader
+// exactly once, in id order: an id committed after the reader moved past it
+// would be missed.
+func testConcurrentWritersTailingReader(t *testing.T, r persistence.ProcessRecorder) {
+	const writers, batchesPerWriter = 8, 40
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	var mu sync.Mutex
+	acknowledged := map[int64]persistence.StoredEvent{}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			id := uuid.New()
+			version := int64(0)
+			for b := 0; b < batchesPerWriter; b++ {
+				size := 1 + (w+b)%3
+				var batch []persistence.StoredEvent
+				for i := 0; i < size; i++ {
+					batch = append(batch, event(id, version+int64(i)+1))
+				}
+				if b%7 == 3 && version > 0 {
+					// Repeat the last version: this batch conflicts and rolls back.
+					batch = append(batch, event(id, version))
+				}
+				ids, err := r.InsertNotifications(ctx, batch)
+				if b%7 == 3 && version > 0 {
+					if !errors.Is(err, persistence.ErrIntegrity) {
+						errs <- fmt.Errorf("writer %d: want conflict, got %v", w, err)
+						return
+					}
+					continue
+				}
+				if err != nil {
+					errs <- fmt.Errorf("writer %d: %w", w, err)
+					return
+				}
+				mu.Lock()
+				for i, n := range ids {
+					acknowledged[n] = batch[i]
+				}
+				mu.Unlock()
+				version += int64(size)
+			}
+		}(w)
+	}
+	writersDone := make(chan struct{})
+	go func() { wg.Wait(); close(writersDone) }()
+
+	var seen []persistence.Notification
+	last := int64(0)
+	finished := false
+	for {
+		select {
+		case <-writersDone:
+			finished = true
+		default:
+		}
+		ns, err := r.SelectNotifications(ctx, persistence.NotificationQuery{Start: last + 1, Limit: 7})
+		require.NoError(t, err)
+		for _, n := range ns {
+			require.Greater(t, n.ID, last, "notifications must come in ascending id order")
+			last = n.ID
+		}
+		seen = append(seen, ns...)
+		if finished && len(ns) == 0 {
+			break
+		}
+	}
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	seenIDs := map[int64]bool{}
+	for _, n := range seen {
+		seenIDs[n.ID] = true
+	}
+	var missed []int64
+	for id := range acknowledged {
+		if !seenIDs[id] {
+			missed = append(missed, id)
+		}
+	}
+	sort.Slice(missed, func(i, j int) bool { return missed[i] < missed[j] })
+	require.Emptyf(t, missed, "the tailing reader missed %d of %d acknowledged notifications", len(missed), len(acknowledged))
+	require.Equal(t, len(acknowledged), len(seen), "the reader must see every acknowledged event exactly once")
+	for _, n := range seen {
+		want, ok := acknowledged[n.ID]
+		require.True(t, ok, "notification %d was not acknowledged to any writer", n.ID)
+		require.True(t, want.Equal(n.StoredEvent), "notification %d holds the wrong event", n.ID)
+	}
+}
+
+// Concurrent writers of the same aggregate version: exactly one wins, the
+// others get a concurrency error, and the winner's event is the one stored.
+func testConcurrentConflictingWriters(t *testing.T, r persistence.ProcessRecorder) {
+	const writers = 8
+	ctx := context.Background()
+	id := uuid.New()
+	var wg sync.WaitGroup
+	results := make([]error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			e := event(id, 1)
+			e.State = []byte(fmt.Sprintf(`{"writer":%d}`, w))
+			_, results[w] = r.InsertNotifications(ctx, []persistence.StoredEvent{e})
+		}(w)
+	}
+	wg.Wait()
+	winner := -1
+	for w, err := range results {
+		if err == nil {
+			require.Equal(t, -1, winner, "two writers won")
+			winner = w
+			continue
+		}
+		var conflict *persistence.ConcurrencyError
+		require.ErrorAs(t, err, &conflict)
+	}
+	require.NotEqual(t, -1, winner)
+	got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, fmt.Sprintf(`{"writer":%d}`, winner), string(got[0].State))
+}

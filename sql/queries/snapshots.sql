@@ -1,0 +1,29 @@
+-- name: SnapshotsInsert :exec
+-- Records snapshots; a repeated (originator_id, originator_version)
+-- violates snapshots_pkey and records none of them.
+INSERT INTO snapshots (originator_id, originator_version, topic, state)
+SELECT
+    unnest(@originator_ids::uuid[]),
+    unnest(@originator_versions::bigint[]),
+    unnest(@topics::text[]),
+    unnest(@states::bytea[]);
+
+-- name: SnapshotsSelect :many
+-- Selects snapshots of one aggregate in ascending version order.
+SELECT originator_id, originator_version, topic, state
+FROM snapshots
+WHERE originator_id = @originator_id
+  AND (sqlc.narg(gt)::bigint IS NULL OR originator_version > sqlc.narg(gt)::bigint)
+  AND (sqlc.narg(lte)::bigint IS NULL OR originator_version <= sqlc.narg(lte)::bigint)
+ORDER BY originator_version ASC
+LIMIT sqlc.narg(lim)::bigint;
+
+-- name: SnapshotsSelectDesc :many
+-- Like SnapshotsSelect, in descending version order.
+SELECT originator_id, originator_version, topic, state
+FROM snapshots
+WHERE originator_id = @originator_id
+  AND (sqlc.narg(gt)::bigint IS NULL OR originator_version > sqlc.narg(gt)::bigint)
+  AND (sqlc.narg(lte)::bigint IS NULL OR originator_version <= sqlc.narg(lte)::bigint)
+ORDER BY originator_version DESC
+LIMIT sqlc.narg(lim)::bigint;

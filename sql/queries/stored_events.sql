@@ -1,0 +1,47 @@
+-- name: StoredEventsInsert :one
+-- Records events (and the optional tracking record) through the insert
+-- procedure; returns their notification ids in argument order.
+SELECT stored_events_insert(
+    @originator_ids::uuid[],
+    @originator_versions::bigint[],
+    @topics::text[],
+    @states::bytea[],
+    sqlc.narg(tracking_application_name)::text,
+    sqlc.narg(tracking_notification_id)::bigint
+)::bigint[] AS notification_ids;
+
+-- name: StoredEventsSelect :many
+-- Selects events of one aggregate in ascending version order; a NULL gt,
+-- lte or lim means no bound.
+SELECT originator_id, originator_version, topic, state
+FROM stored_events
+WHERE originator_id = @originator_id
+  AND (sqlc.narg(gt)::bigint IS NULL OR originator_version > sqlc.narg(gt)::bigint)
+  AND (sqlc.narg(lte)::bigint IS NULL OR originator_version <= sqlc.narg(lte)::bigint)
+ORDER BY originator_version ASC
+LIMIT sqlc.narg(lim)::bigint;
+
+-- name: StoredEventsSelectDesc :many
+-- Like StoredEventsSelect, in descending version order.
+SELECT originator_id, originator_version, topic, state
+FROM stored_events
+WHERE originator_id = @originator_id
+  AND (sqlc.narg(gt)::bigint IS NULL OR originator_version > sqlc.narg(gt)::bigint)
+  AND (sqlc.narg(lte)::bigint IS NULL OR originator_version <= sqlc.narg(lte)::bigint)
+ORDER BY originator_version DESC
+LIMIT sqlc.narg(lim)::bigint;
+
+-- name: NotificationsSelect :many
+-- Selects notifications with ids from start, up to stop (inclusive) when
+-- given, with one of topics when topics is not empty, in id order.
+SELECT notification_id, originator_id, originator_version, topic, state
+FROM stored_events
+WHERE notification_id >= @start
+  AND (sqlc.narg(stop)::bigint IS NULL OR notification_id <= sqlc.narg(stop)::bigint)
+  AND (cardinality(@topics::text[]) = 0 OR topic = ANY(@topics::text[]))
+ORDER BY notification_id ASC
+LIMIT @lim;
+
+-- name: NotificationsMaxID :one
+-- Returns the largest notification id, or 0 when there is none.
+SELECT coalesce(max(notification_id), 0)::bigint AS max_id FROM stored_events;
