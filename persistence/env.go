@@ -25,9 +25,16 @@ type Environment struct {
 // for the prefixed key in Values and in the process environment, then the
 // plain key in Values and in the process environment.
 func (e Environment) Get(key string) (string, bool) {
-	lookup := e.Lookup
-	if lookup == nil {
-		lookup = os.LookupEnv
+	_, v, ok := e.lookup(key)
+	return v, ok
+}
+
+// lookup is Get that also returns the name of the variable that was found,
+// so that errors name what the user actually set.
+func (e Environment) lookup(key string) (name, value string, ok bool) {
+	process := e.Lookup
+	if process == nil {
+		process = os.LookupEnv
 	}
 	keys := []string{key}
 	if e.Name != "" {
@@ -35,13 +42,13 @@ func (e Environment) Get(key string) (string, bool) {
 	}
 	for _, k := range keys {
 		if v, ok := e.Values[k]; ok {
-			return v, true
+			return k, v, true
 		}
-		if v, ok := lookup(k); ok {
-			return v, true
+		if v, ok := process(k); ok {
+			return k, v, true
 		}
 	}
-	return "", false
+	return key, "", false
 }
 
 // String returns the value of key, or def when key is unset or empty.
@@ -53,32 +60,33 @@ func (e Environment) String(key, def string) string {
 }
 
 // Bool returns the value of key parsed by ParseBool, or def when key is
-// unset or empty. A bad value gives a *ConfigError naming key.
+// unset or empty. A bad value gives a *ConfigError naming the variable read.
 func (e Environment) Bool(key string, def bool) (bool, error) {
-	v, ok := e.Get(key)
+	name, v, ok := e.lookup(key)
 	if !ok || v == "" {
 		return def, nil
 	}
 	b, err := ParseBool(v)
 	if err != nil {
-		return false, &ConfigError{Var: key, Value: v, Reason: "expected a truth value: y, yes, t, true, on, 1, n, no, f, false, off or 0"}
+		return false, &ConfigError{Var: name, Value: v, Reason: "expected a truth value: y, yes, t, true, on, 1, n, no, f, false, off or 0"}
 	}
 	return b, nil
 }
 
 // Int returns the value of key as an integer no less than min, or def when
-// key is unset or empty. A bad value gives a *ConfigError naming key.
+// key is unset or empty. A bad value gives a *ConfigError naming the
+// variable read.
 func (e Environment) Int(key string, def, min int) (int, error) {
-	v, ok := e.Get(key)
+	name, v, ok := e.lookup(key)
 	if !ok || strings.TrimSpace(v) == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
-		return 0, &ConfigError{Var: key, Value: v, Reason: "if set, an integer or empty string is expected"}
+		return 0, &ConfigError{Var: name, Value: v, Reason: "if set, an integer or empty string is expected"}
 	}
 	if n < min {
-		return 0, &ConfigError{Var: key, Value: v, Reason: "must be at least " + strconv.Itoa(min)}
+		return 0, &ConfigError{Var: name, Value: v, Reason: "must be at least " + strconv.Itoa(min)}
 	}
 	return n, nil
 }

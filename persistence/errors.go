@@ -3,6 +3,7 @@ package persistence
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -57,10 +58,11 @@ type DatabaseError struct {
 }
 
 func (e *DatabaseError) Error() string {
-	if e.Code != "" {
-		return fmt.Sprintf("%v (SQLSTATE %s): %v", e.Kind, e.Code, e.Err)
+	cause := fmt.Sprint(e.Err)
+	if e.Code != "" && !strings.Contains(cause, "SQLSTATE "+e.Code) {
+		return fmt.Sprintf("%v (SQLSTATE %s): %s", e.Kind, e.Code, cause)
 	}
-	return fmt.Sprintf("%v: %v", e.Kind, e.Err)
+	return fmt.Sprintf("%v: %s", e.Kind, cause)
 }
 
 // Unwrap returns the kind and the cause, so errors.Is and errors.As see both.

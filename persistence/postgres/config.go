@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -120,7 +121,7 @@ func connStringFromEnv(env persistence.Environment) (string, error) {
 	if dbURL := env.String(EnvDatabaseURL, ""); dbURL != "" {
 		u, err := url.Parse(dbURL)
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			return "", &persistence.ConfigError{Var: EnvDatabaseURL, Value: redact(dbURL),
+			return "", &persistence.ConfigError{Var: EnvDatabaseURL, Value: Redact(dbURL),
 				Reason: "a URL such as postgres://user:password@host:5432/dbname is expected"}
 		}
 		return dbURL, nil
@@ -153,14 +154,28 @@ func connStringFromEnv(env persistence.Environment) (string, error) {
 	return u.String(), nil
 }
 
-// redact hides a password in a connection URL, for error messages.
-func redact(connString string) string {
+// Redact hides the passwords in a connection URL, for error messages: the
+// user-info password and any query parameter whose name contains
+// "password". What cannot be parsed as a URL is not shown at all.
+func Redact(connString string) string {
 	u, err := url.Parse(connString)
-	if err != nil || u.User == nil {
+	if err != nil || u.Opaque != "" || u.Host == "" {
 		return fmt.Sprintf("<%d bytes, unparseable>", len(connString))
 	}
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
+	query, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		u.RawQuery = "xxxxx"
+	} else {
+		for key := range query {
+			if strings.Contains(strings.ToLower(key), "password") {
+				query.Set(key, "xxxxx")
+			}
+		}
+		u.RawQuery = query.Encode()
+	}
+	u.ForceQuery, u.Fragment, u.RawFragment = false, "", ""
 	return u.String()
 }

@@ -3,10 +3,12 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"hash/fnv"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -35,15 +37,26 @@ type MigrationResult = goose.MigrationResult
 // MigrationStatus reports whether one migration is applied.
 type MigrationStatus = goose.MigrationStatus
 
-// NewMigrator returns a Migrator for schema on the database of connString.
-// It does not connect until used. The caller must Close it.
-func NewMigrator(connString, schema string) (*Migrator, error) {
-	if err := ValidateSchema(schema); err != nil {
+// NewMigrator returns a Migrator for cfg.Schema on the database of
+// cfg.ConnString, connecting within cfg.ConnectTimeout (other fields are
+// not used). It does not connect until used. The caller must Close it.
+func NewMigrator(cfg Config) (*Migrator, error) {
+	if err := ValidateSchema(cfg.Schema); err != nil {
 		return nil, err
 	}
-	connCfg, err := pgx.ParseConfig(connString)
+	connCfg, err := pgx.ParseConfig(cfg.ConnString)
 	if err != nil {
-		return nil, &persistence.ConfigError{Var: EnvDatabaseURL, Value: redact(connString), Reason: "cannot parse connection string: " + err.Error()}
+		return nil, &persistence.ConfigError{Var: EnvDatabaseURL, Value: Redact(cfg.ConnString), Reason: badConnString}
+	}
+	if cfg.ConnectTimeout > 0 {
+		connCfg.ConnectTimeout = cfg.ConnectTimeout
+	}
+	return newMigrator(connCfg, cfg.Schema)
+}
+
+func newMigrator(connCfg *pgx.ConnConfig, schema string) (*Migrator, error) {
+	if err := ValidateSchema(schema); err != nil {
+		return nil, err
 	}
 	connCfg.RuntimeParams["search_path"] = schema
 	db := stdlib.OpenDB(*connCfg)
@@ -91,8 +104,11 @@ func (m *Migrator) UpByOne(ctx context.Context) (*MigrationResult, error) {
 		return nil, err
 	}
 	res, err := m.provider.UpByOne(ctx)
-	if err != nil {
+	if errors.Is(err, goose.ErrNoNextVersion) {
 		return res, fmt.Errorf("migrate up by one %s: %w", m.schema, err)
+	}
+	if err != nil {
+		return res, mapError("migrate up by one "+m.schema, err, nil)
 	}
 	return res, nil
 }
@@ -132,7 +148,14 @@ func (m *Migrator) Close() error {
 
 func (m *Migrator) ensureSchema(ctx context.Context) error {
 	// The schema name was validated, so it can be spelled in the statement.
-	if _, err := m.db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+m.schema); err != nil {
+	_, err := m.db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+m.schema)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P06") {
+		// Another migrator created the schema at the same moment: IF NOT
+		// EXISTS does not guard against that race, but the schema exists.
+		return nil
+	}
+	if err != nil {
 		return mapError("create schema "+m.schema, err, nil)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -26,7 +27,7 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	}
 	poolCfg, err := pgxpool.ParseConfig(cfg.ConnString)
 	if err != nil {
-		return nil, &persistence.ConfigError{Var: EnvDatabaseURL, Value: redact(cfg.ConnString), Reason: "cannot parse connection string: " + err.Error()}
+		return nil, &persistence.ConfigError{Var: EnvDatabaseURL, Value: Redact(cfg.ConnString), Reason: badConnString}
 	}
 	if cfg.PoolSize > 0 {
 		poolCfg.MaxConns = int32(cfg.PoolSize)
@@ -39,7 +40,7 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	params["lock_timeout"] = milliseconds(cfg.LockTimeout)
 	params["idle_in_transaction_session_timeout"] = milliseconds(cfg.IdleInTransactionTimeout)
 	if cfg.CreateTable {
-		if err := migrateUp(ctx, poolCfg.ConnConfig.ConnString(), cfg); err != nil {
+		if err := migrateUp(ctx, poolCfg.ConnConfig.Copy(), cfg.Schema); err != nil {
 			return nil, err
 		}
 	}
@@ -49,7 +50,7 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, mapError(fmt.Sprintf("connect to %s", redact(cfg.ConnString)), err, nil)
+		return nil, mapError(fmt.Sprintf("connect to %s", Redact(cfg.ConnString)), err, nil)
 	}
 	return pool, nil
 }
@@ -58,14 +59,19 @@ func milliseconds(d time.Duration) string {
 	return strconv.FormatInt(d.Milliseconds(), 10)
 }
 
-func migrateUp(ctx context.Context, connString string, cfg Config) error {
-	m, err := NewMigrator(connString, cfg.Schema)
+// badConnString is the reason given for a connection string that cannot
+// be parsed; the parser's own message is not shown, as it may quote a
+// password.
+const badConnString = "cannot be parsed; a URL such as postgres://user:password@host:5432/dbname or key=value pairs are expected"
+
+// migrateUp applies the migrations to schema over a connection configured
+// like the pool's (so the connect timeout applies).
+func migrateUp(ctx context.Context, connCfg *pgx.ConnConfig, schema string) error {
+	m, err := newMigrator(connCfg, schema)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if _, err := m.Up(ctx); err != nil {
-		return err
-	}
-	return nil
+	_, err = m.Up(ctx)
+	return err
 }

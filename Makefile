@@ -1,0 +1,41 @@
+# Run `make` (or `make help`) to list the targets.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+SQLC := cd tools && go tool sqlc -f ../sqlc.yaml
+TEST_FLAGS ?= -race -count=1
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: generate
+generate: ## Regenerate the sqlc accessors in db/ from sql/
+	find db -name '*.go' ! -name doc.go -delete
+	$(SQLC) generate
+
+.PHONY: verify
+verify: generate lint ## Check generated code is current, gofmt, go vet, go mod tidy
+	@test -z "$$(git status --porcelain -- db/)" || { git status --porcelain -- db/; echo "db/ is not current: run make generate and commit"; exit 1; }
+	go mod tidy -diff
+	cd tools && go mod tidy -diff
+	@echo "verify: ok"
+
+.PHONY: lint
+lint: ## Run gofmt and go vet
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
+	go vet ./...
+
+.PHONY: test
+test: ## Run all tests with -race; Postgres tests use TEST_DATABASE_URL or start a throwaway cluster
+	go build -o bin/testsummary ./internal/testsummary
+	go test $(TEST_FLAGS) -json ./... 2>&1 | bin/testsummary
+
+.PHONY: demo
+demo: ## Run the demo (in memory; on Postgres when DATABASE_URL is set)
+	go run ./cmd/demo
+
+.PHONY: migrate
+migrate: ## Apply the migrations to DATABASE_URL (or POSTGRES_*), schema POSTGRES_SCHEMA
+	go run ./cmd/migrate up

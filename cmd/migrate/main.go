@@ -1,0 +1,209 @@
+// Command migrate applies the event store's migrations (sql/migrations) to
+// the schema of one application.
+//
+// Usage:
+//
+//	migrate [--schema NAME] <command>
+//
+// The commands are:
+//
+//	up         apply every pending migration, creating the schema if need be
+//	down-to N  roll back migrations until version N is the latest applied;
+//	           0 rolls back all of them
+//	status     list each migration with the time it was applied, or "pending"
+//	version    print the latest applied migration version (0 if none)
+//
+// The database is named by DATABASE_URL or, when it is not set, by
+// POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
+// POSTGRES_USER and POSTGRES_PASSWORD. POSTGRES_CONNECT_TIMEOUT (seconds,
+// default 5) bounds each attempt to connect. The schema is --schema, else POSTGRES_SCHEMA, else
+// "public".
+//
+// Errors are written to standard error. The exit status is 0 on success, 1
+// when the configuration is bad or the migration fails, and 2 when the
+// command line is wrong.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+)
+
+const usage = `usage: migrate [--schema NAME] <command>
+
+commands:
+  up          apply all pending migrations
+  down-to N   roll back to version N (0 rolls back all)
+  status      show each migration and when it was applied
+  version     print the current migration version
+
+The database is DATABASE_URL, else POSTGRES_HOST, POSTGRES_PORT,
+POSTGRES_DBNAME, POSTGRES_USER and POSTGRES_PASSWORD. The schema is
+--schema, else POSTGRES_SCHEMA, else "public".
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], persistence.Environment{}, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run runs the command line args with the configuration of env and returns
+// the exit status.
+func run(ctx context.Context, args []string, env persistence.Environment, stdout, stderr io.Writer) int {
+	usageError := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "migrate: "+format+"\n", a...)
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "migrate: %v\n", err)
+		return 1
+	}
+
+	flags := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	flags.SetOutput(io.Discard) // errors are reported below
+	schema := flags.String("schema", "", "the schema to migrate")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		return usageError("%v", err)
+	}
+
+	// Check the whole command line before connecting.
+	if flags.NArg() == 0 {
+		return usageError("no command given")
+	}
+	command, cmdArgs := flags.Arg(0), flags.Args()[1:]
+	var target int64
+	switch command {
+	case "up", "status", "version":
+		if len(cmdArgs) != 0 {
+			return usageError("%s takes no arguments", command)
+		}
+	case "down-to":
+		if len(cmdArgs) != 1 {
+			return usageError("down-to takes one argument, the version to roll back to")
+		}
+		n, err := strconv.ParseInt(cmdArgs[0], 10, 64)
+		if err != nil || n < 0 {
+			return usageError("down-to: %q is not a version number (0 or more)", cmdArgs[0])
+		}
+		target = n
+	default:
+		return usageError("unknown command %q", command)
+	}
+	if *schema != "" {
+		if err := postgres.ValidateSchema(*schema); err != nil {
+			reason := err.Error()
+			if cfgErr := (*persistence.ConfigError)(nil); errors.As(err, &cfgErr) {
+				reason = cfgErr.Reason // its Var would name POSTGRES_SCHEMA, not --schema
+			}
+			return usageError("invalid --schema %q: %s", *schema, reason)
+		}
+	}
+
+	cfg, err := postgres.ConfigFromEnv(env)
+	if err != nil {
+		return fail(err)
+	}
+	if *schema != "" {
+		cfg.Schema = *schema
+	}
+	m, err := postgres.NewMigrator(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	defer m.Close()
+
+	switch command {
+	case "up":
+		res, err := m.Up(ctx)
+		printResults(stdout, "applied", res)
+		if err == nil && len(res) == 0 {
+			fmt.Fprintln(stdout, "no pending migrations")
+		}
+		if err != nil {
+			return fail(explain(err, cfg))
+		}
+	case "down-to":
+		res, err := m.DownTo(ctx, target)
+		printResults(stdout, "rolled back", res)
+		if err == nil && len(res) == 0 {
+			fmt.Fprintln(stdout, "no migrations to roll back")
+		}
+		if err != nil {
+			return fail(explain(err, cfg))
+		}
+	case "status":
+		st, err := m.Status(ctx)
+		if err != nil {
+			return fail(explain(err, cfg))
+		}
+		w := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(w, "VERSION\tFILE\tAPPLIED AT")
+		for _, s := range st {
+			applied := "pending"
+			if !s.AppliedAt.IsZero() {
+				applied = s.AppliedAt.Format(time.DateTime)
+			}
+			fmt.Fprintf(w, "%d\t%s\t%s\n", s.Source.Version, s.Source.Path, applied)
+		}
+		w.Flush()
+	case "version":
+		v, err := m.Version(ctx)
+		if err != nil {
+			return fail(explain(err, cfg))
+		}
+		fmt.Fprintln(stdout, v)
+	}
+	return 0
+}
+
+// printResults prints one line per migration applied or rolled back.
+func printResults(w io.Writer, verb string, res []*postgres.MigrationResult) {
+	for _, r := range res {
+		fmt.Fprintf(w, "%s %d %s (%s)\n", verb, r.Source.Version, r.Source.Path, r.Duration.Round(time.Millisecond))
+	}
+}
+
+// explain rewrites the errors a user can act on: a failure to connect names
+// the server (without its password), and a missing schema says so.
+func explain(err error, cfg postgres.Config) error {
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		// pgx joins the errors of its attempts (with and without TLS, say),
+		// which often repeat.
+		var causes []string
+		for _, line := range strings.Split(connectErr.Unwrap().Error(), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !slices.Contains(causes, line) {
+				causes = append(causes, line)
+			}
+		}
+		return fmt.Errorf("cannot connect to %s: %s", postgres.Redact(cfg.ConnString), strings.Join(causes, "; "))
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "3F000" { // invalid_schema_name
+		return fmt.Errorf("schema %s does not exist; migrate up creates it", cfg.Schema)
+	}
+	return err
+}

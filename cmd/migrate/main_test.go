@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// runWith runs the command line args with only the variables vars set, and
+// returns the exit status and what was written to stdout and stderr.
+func runWith(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	env := persistence.Environment{
+		Values: vars,
+		Lookup: func(string) (string, bool) { return "", false },
+	}
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, env, &out, &errOut)
+	t.Logf("migrate %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errOut.String())
+	return code, out.String(), errOut.String()
+}
+
+func TestRoundTrip(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": pgtest.ServerURL(t)}
+	schema := pgtest.NewSchemaName(t)
+
+	code, out, _ := runWith(t, vars, "--schema", schema, "up")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "applied 1 00001_event_store.sql")
+
+	code, out, _ = runWith(t, vars, "--schema", schema, "up")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "no pending migrations\n", out)
+
+	code, out, _ = runWith(t, vars, "--schema", schema, "status")
+	require.Equal(t, 0, code)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 2)
+	assert.Regexp(t, `^VERSION\s+FILE\s+APPLIED AT$`, lines[0])
+	assert.Regexp(t, `^1\s+00001_event_store\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[1])
+
+	code, out, _ = runWith(t, vars, "--schema", schema, "version")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "1\n", out)
+
+	code, out, _ = runWith(t, vars, "-schema="+schema, "down-to", "0")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "rolled back 1 00001_event_store.sql")
+
+	code, out, _ = runWith(t, vars, "--schema", schema, "down-to", "0")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "no migrations to roll back\n", out)
+
+	code, out, _ = runWith(t, vars, "--schema", schema, "version")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "0\n", out)
+
+	code, out, _ = runWith(t, vars, "--schema", schema, "status")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `\n1\s+00001_event_store\.sql\s+pending\n$`, out)
+
+	code, out, _ = runWith(t, vars, "--schema", schema, "up")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "applied 1 00001_event_store.sql")
+}
+
+func TestSchemaFromEnvironment(t *testing.T) {
+	schema := pgtest.NewSchemaName(t)
+	vars := map[string]string{"DATABASE_URL": pgtest.ServerURL(t), "POSTGRES_SCHEMA": schema}
+
+	code, _, _ := runWith(t, vars, "up")
+	require.Equal(t, 0, code)
+	code, out, _ := runWith(t, vars, "version")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "1\n", out)
+}
+
+func TestMissingSchema(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": pgtest.ServerURL(t)}
+	schema := pgtest.NewSchemaName(t)
+
+	code, _, stderr := runWith(t, vars, "--schema", schema, "version")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "schema "+schema+" does not exist; migrate up creates it")
+}
+
+func TestUsageErrors(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": "postgres://u:secret@127.0.0.1:1/db"}
+	for _, args := range [][]string{
+		{},
+		{"sideways"},
+		{"--nosuchflag", "up"},
+		{"up", "extra"},
+		{"down-to"},
+		{"down-to", "x"},
+		{"down-to", "-1"},
+		{"down-to", "1", "2"},
+		{"--schema", "Bad-Name", "up"},
+	} {
+		code, stdout, stderr := runWith(t, vars, args...)
+		assert.Equal(t, 2, code, "args %q", args)
+		assert.Empty(t, stdout, "args %q", args)
+		assert.Contains(t, stderr, "usage: migrate", "args %q", args)
+	}
+
+	_, _, stderr := runWith(t, vars, "sideways")
+	assert.Contains(t, stderr, `unknown command "sideways"`)
+	_, _, stderr = runWith(t, vars, "down-to", "x")
+	assert.Contains(t, stderr, `"x" is not a version number`)
+}
+
+func TestHelp(t *testing.T) {
+	code, stdout, _ := runWith(t, nil, "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout, "usage: migrate")
+}
+
+func TestMissingConfiguration(t *testing.T) {
+	code, stdout, stderr := runWith(t, nil, "up")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+	assert.Regexp(t, `DATABASE_URL|POSTGRES_HOST`, stderr)
+
+	code, _, stderr = runWith(t, map[string]string{"POSTGRES_HOST": "localhost"}, "up")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "POSTGRES_DBNAME")
+}
+
+func TestMalformedURL(t *testing.T) {
+	for _, url := range []string{
+		"postgres://u:secret@host:port/db",
+		"mysql://u:secret@localhost/db",
+		"postgres://u:secret@localhost/db?sslmode=sometimes",
+		"postgres://u:secret@localhost/db?connect_timeout=soon",
+		"postgres://u@localhost/db?password=secret&sslmode=sometimes",
+	} {
+		code, stdout, stderr := runWith(t, map[string]string{"DATABASE_URL": url}, "up")
+		assert.Equal(t, 1, code, url)
+		assert.Empty(t, stdout, url)
+		assert.Contains(t, stderr, "DATABASE_URL", url)
+		assert.NotContains(t, stdout+stderr, "secret", url)
+	}
+}
+
+func TestUnreachableServer(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": "postgres://u:secret@127.0.0.1:1/db?connect_timeout=2"}
+	for _, command := range [][]string{{"up"}, {"status"}, {"version"}, {"down-to", "0"}} {
+		code, stdout, stderr := runWith(t, vars, command...)
+		assert.Equal(t, 1, code, command)
+		assert.Empty(t, stdout, command)
+		assert.Contains(t, stderr, "cannot connect to postgres://u:xxxxx@127.0.0.1:1/db?connect_timeout=2: ", command)
+		assert.Contains(t, stderr, "127.0.0.1:1", command)
+		assert.NotContains(t, stdout+stderr, "secret", command)
+	}
+
+	// From POSTGRES_* variables too, with the default connect timeout.
+	code, _, stderr := runWith(t, map[string]string{
+		"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "1", "POSTGRES_DBNAME": "db",
+		"POSTGRES_USER": "u", "POSTGRES_PASSWORD": "secret",
+	}, "up")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "cannot connect to postgres://u:xxxxx@127.0.0.1:1/db: ")
+	assert.NotContains(t, stderr, "secret")
+
+	// A password in the query string is hidden too.
+	code, _, stderr = runWith(t, map[string]string{"DATABASE_URL": "postgres://u@127.0.0.1:1/db?password=secret"}, "up")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "cannot connect to postgres://u@127.0.0.1:1/db?password=xxxxx: ")
+	assert.NotContains(t, stderr, "secret")
+}

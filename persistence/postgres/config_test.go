@@ -1,0 +1,350 @@
+package postgres_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+)
+
+// configTestEnv returns an Environment that reads values only: its process
+// environment is empty, so that tests never depend on or set real variables.
+func configTestEnv(name string, values map[string]string) persistence.Environment {
+	return persistence.Environment{
+		Name:   name,
+		Values: values,
+		Lookup: func(string) (string, bool) { return "", false },
+	}
+}
+
+// configTestWith returns a copy of base with the given key, value pairs
+// added (an odd trailing key is ignored).
+func configTestWith(base map[string]string, kv ...string) map[string]string {
+	m := make(map[string]string, len(base)+len(kv)/2)
+	for k, v := range base {
+		m[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+// configTestWithout returns a copy of base without key.
+func configTestWithout(base map[string]string, key string) map[string]string {
+	m := configTestWith(base)
+	delete(m, key)
+	return m
+}
+
+const configTestURL = "postgres://user:secret@db.example:5432/events"
+
+func TestConfigFromEnvDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		envName    string
+		wantSchema string
+	}{
+		{"no name", "", "public"},
+		{"BankAccounts", "BankAccounts", "bank_accounts"},
+		{"Worlds", "Worlds", "worlds"},
+		{"bank-accounts", "bank-accounts", "bank_accounts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := postgres.ConfigFromEnv(configTestEnv(tt.envName,
+				map[string]string{postgres.EnvDatabaseURL: configTestURL}))
+			require.NoError(t, err)
+			require.Equal(t, postgres.Config{
+				ConnString:               configTestURL,
+				Schema:                   tt.wantSchema,
+				PoolSize:                 5,
+				ConnectTimeout:           5 * time.Second,
+				LockTimeout:              0,
+				IdleInTransactionTimeout: 5 * time.Second,
+				CreateTable:              true,
+			}, cfg)
+		})
+	}
+}
+
+func TestConfigFromEnvPrefixedOverridesPlain(t *testing.T) {
+	t.Parallel()
+	cfg, err := postgres.ConfigFromEnv(persistence.Environment{
+		Name: "BankAccounts",
+		Values: map[string]string{
+			postgres.EnvDatabaseURL:                    configTestURL,
+			postgres.EnvSchema:                         "plain",
+			"BANK_ACCOUNTS_" + postgres.EnvPoolSize:    "9",
+			postgres.EnvPoolSize:                       "3",
+			"BANK_ACCOUNTS_" + postgres.EnvCreateTable: "no",
+			"WORLDS_" + postgres.EnvConnectTimeout:     "99",
+		},
+		Lookup: func(key string) (string, bool) {
+			if key == "BANK_ACCOUNTS_"+postgres.EnvSchema {
+				return "from_process", true
+			}
+			return "", false
+		},
+	})
+	require.NoError(t, err)
+	require.Equal(t, "from_process", cfg.Schema)
+	require.Equal(t, 9, cfg.PoolSize)
+	require.False(t, cfg.CreateTable)
+	require.Equal(t, 5*time.Second, cfg.ConnectTimeout)
+}
+
+func TestConfigFromEnvConnString(t *testing.T) {
+	t.Parallel()
+	parts := map[string]string{
+		postgres.EnvHost:     "db.example",
+		postgres.EnvPort:     "6543",
+		postgres.EnvDBName:   "events",
+		postgres.EnvUser:     "app",
+		postgres.EnvPassword: "s3cret",
+	}
+	tests := []struct {
+		name     string
+		values   map[string]string
+		user     string
+		password string
+		host     string
+		port     string
+		dbName   string
+	}{
+		{
+			name:   "all parts",
+			values: parts,
+			user:   "app", password: "s3cret", host: "db.example", port: "6543", dbName: "events",
+		},
+		{
+			name:   "default port",
+			values: configTestWithout(parts, postgres.EnvPort),
+			user:   "app", password: "s3cret", host: "db.example", port: "5432", dbName: "events",
+		},
+		{
+			name:   "empty port gives default",
+			values: configTestWith(parts, postgres.EnvPort, ""),
+			user:   "app", password: "s3cret", host: "db.example", port: "5432", dbName: "events",
+		},
+		{
+			name:   "empty password",
+			values: configTestWith(parts, postgres.EnvPassword, ""),
+			user:   "app", password: "", host: "db.example", port: "6543", dbName: "events",
+		},
+		{
+			name:   "password needing escapes",
+			values: configTestWith(parts, postgres.EnvPassword, "p@ss:w/rd?#%"),
+			user:   "app", password: "p@ss:w/rd?#%", host: "db.example", port: "6543", dbName: "events",
+		},
+		{
+			name:   "IPv6 host",
+			values: configTestWith(parts, postgres.EnvHost, "::1"),
+			user:   "app", password: "s3cret", host: "::1", port: "6543", dbName: "events",
+		},
+		{
+			name: "DATABASE_URL wins over parts",
+			values: configTestWith(parts, postgres.EnvDatabaseURL,
+				"postgresql://other:pw@elsewhere:1/otherdb"),
+			user: "other", password: "pw", host: "elsewhere", port: "1", dbName: "otherdb",
+		},
+		{
+			name:   "empty DATABASE_URL falls back to parts",
+			values: configTestWith(parts, postgres.EnvDatabaseURL, ""),
+			user:   "app", password: "s3cret", host: "db.example", port: "6543", dbName: "events",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := postgres.ConfigFromEnv(configTestEnv("", tt.values))
+			require.NoError(t, err)
+			u, err := url.Parse(cfg.ConnString)
+			require.NoError(t, err, cfg.ConnString)
+			require.Contains(t, []string{"postgres", "postgresql"}, u.Scheme)
+			require.NotNil(t, u.User)
+			require.Equal(t, tt.user, u.User.Username())
+			password, ok := u.User.Password()
+			require.True(t, ok, "the password must be present, even if empty: %s", cfg.ConnString)
+			require.Equal(t, tt.password, password)
+			require.Equal(t, tt.host, u.Hostname())
+			require.Equal(t, tt.port, u.Port())
+			require.Equal(t, "/"+tt.dbName, u.Path)
+		})
+	}
+}
+
+func TestConfigFromEnvErrors(t *testing.T) {
+	t.Parallel()
+	parts := map[string]string{
+		postgres.EnvHost:     "db.example",
+		postgres.EnvDBName:   "events",
+		postgres.EnvUser:     "app",
+		postgres.EnvPassword: "",
+	}
+	withURL := func(kv ...string) map[string]string {
+		return configTestWith(map[string]string{postgres.EnvDatabaseURL: configTestURL}, kv...)
+	}
+	tests := []struct {
+		name    string
+		envName string
+		values  map[string]string
+		wantVar string
+	}{
+		{name: "nothing set", values: nil, wantVar: postgres.EnvHost},
+		{name: "missing host", values: configTestWithout(parts, postgres.EnvHost), wantVar: postgres.EnvHost},
+		{name: "empty host", values: configTestWith(parts, postgres.EnvHost, ""), wantVar: postgres.EnvHost},
+		{name: "missing dbname", values: configTestWithout(parts, postgres.EnvDBName), wantVar: postgres.EnvDBName},
+		{name: "missing user", values: configTestWithout(parts, postgres.EnvUser), wantVar: postgres.EnvUser},
+		{name: "missing password", values: configTestWithout(parts, postgres.EnvPassword), wantVar: postgres.EnvPassword},
+		{name: "port abc", values: configTestWith(parts, postgres.EnvPort, "abc"), wantVar: postgres.EnvPort},
+		{name: "port 70000", values: configTestWith(parts, postgres.EnvPort, "70000"), wantVar: postgres.EnvPort},
+		{name: "port 0", values: configTestWith(parts, postgres.EnvPort, "0"), wantVar: postgres.EnvPort},
+		{name: "port -1", values: configTestWith(parts, postgres.EnvPort, "-1"), wantVar: postgres.EnvPort},
+
+		{name: "pool size 0", values: withURL(postgres.EnvPoolSize, "0"), wantVar: postgres.EnvPoolSize},
+		{name: "pool size x", values: withURL(postgres.EnvPoolSize, "x"), wantVar: postgres.EnvPoolSize},
+		{name: "connect timeout -1", values: withURL(postgres.EnvConnectTimeout, "-1"), wantVar: postgres.EnvConnectTimeout},
+		{name: "connect timeout x", values: withURL(postgres.EnvConnectTimeout, "x"), wantVar: postgres.EnvConnectTimeout},
+		{name: "lock timeout -1", values: withURL(postgres.EnvLockTimeout, "-1"), wantVar: postgres.EnvLockTimeout},
+		{name: "lock timeout x", values: withURL(postgres.EnvLockTimeout, "x"), wantVar: postgres.EnvLockTimeout},
+		{name: "lock timeout 1.5", values: withURL(postgres.EnvLockTimeout, "1.5"), wantVar: postgres.EnvLockTimeout},
+		{name: "idle in tx timeout -1", values: withURL(postgres.EnvIdleInTxTimeout, "-1"), wantVar: postgres.EnvIdleInTxTimeout},
+		{name: "idle in tx timeout x", values: withURL(postgres.EnvIdleInTxTimeout, "x"), wantVar: postgres.EnvIdleInTxTimeout},
+		{name: "create table bogus", values: withURL(postgres.EnvCreateTable, "bogus"), wantVar: postgres.EnvCreateTable},
+		{name: "create table 2", values: withURL(postgres.EnvCreateTable, "2"), wantVar: postgres.EnvCreateTable},
+		{name: "schema Bad-Name", values: withURL(postgres.EnvSchema, "Bad-Name"), wantVar: postgres.EnvSchema},
+		{name: "schema starting with digit", values: withURL(postgres.EnvSchema, "1abc"), wantVar: postgres.EnvSchema},
+		{name: "schema too long", values: withURL(postgres.EnvSchema, strings.Repeat("a", 64)), wantVar: postgres.EnvSchema},
+		{name: "default schema from bad name", envName: "Ünïcode", values: withURL(), wantVar: postgres.EnvSchema},
+		{name: "DATABASE_URL mysql", values: map[string]string{postgres.EnvDatabaseURL: "mysql://x"}, wantVar: postgres.EnvDatabaseURL},
+		{name: "DATABASE_URL garbage", values: map[string]string{postgres.EnvDatabaseURL: "::::"}, wantVar: postgres.EnvDatabaseURL},
+		{name: "DATABASE_URL no scheme", values: map[string]string{postgres.EnvDatabaseURL: "db.example:5432/events"}, wantVar: postgres.EnvDatabaseURL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := postgres.ConfigFromEnv(configTestEnv(tt.envName, tt.values))
+			require.Error(t, err)
+			require.Equal(t, postgres.Config{}, cfg)
+			require.ErrorIs(t, err, persistence.ErrConfig)
+			var cfgErr *persistence.ConfigError
+			require.ErrorAs(t, err, &cfgErr)
+			require.Equal(t, tt.wantVar, cfgErr.Var)
+			require.Contains(t, err.Error(), tt.wantVar)
+		})
+	}
+}
+
+func TestConfigFromEnvRedactsDatabaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []string{
+		"mysql://u:hunter2@h/db",
+		"mysql://u:hunter2@h:3306/db?sslmode=disable",
+		"postgres://u:hunter2@h:notaport/db",
+		"postgres://u:hunter2@[::1/db",
+		"hunter2",
+		"u:hunter2@h/db",
+		"%zz://u:hunter2@h/db",
+		"postgress://u@h/db?password=hunter2",
+		"mysql://u@h/db?password=hunter2#x",
+	}
+	for _, in := range tests {
+		t.Run(in, func(t *testing.T) {
+			t.Parallel()
+			_, err := postgres.ConfigFromEnv(configTestEnv("", map[string]string{postgres.EnvDatabaseURL: in}))
+			var cfgErr *persistence.ConfigError
+			require.ErrorAs(t, err, &cfgErr)
+			require.Equal(t, postgres.EnvDatabaseURL, cfgErr.Var)
+			require.NotContains(t, err.Error(), "hunter2")
+			require.NotContains(t, cfgErr.Value, "hunter2")
+			require.Contains(t, err.Error(), postgres.EnvDatabaseURL)
+		})
+	}
+}
+
+func TestConfigFromEnvSettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		key   string
+		value string
+		check func(t *testing.T, cfg postgres.Config)
+	}{
+		{"pool size 7", postgres.EnvPoolSize, "7", func(t *testing.T, c postgres.Config) { require.Equal(t, 7, c.PoolSize) }},
+		{"pool size 1", postgres.EnvPoolSize, "1", func(t *testing.T, c postgres.Config) { require.Equal(t, 1, c.PoolSize) }},
+		{"pool size empty", postgres.EnvPoolSize, "", func(t *testing.T, c postgres.Config) { require.Equal(t, 5, c.PoolSize) }},
+		{"connect timeout 7", postgres.EnvConnectTimeout, "7", func(t *testing.T, c postgres.Config) { require.Equal(t, 7*time.Second, c.ConnectTimeout) }},
+		{"connect timeout 0", postgres.EnvConnectTimeout, "0", func(t *testing.T, c postgres.Config) { require.Equal(t, time.Duration(0), c.ConnectTimeout) }},
+		{"connect timeout empty", postgres.EnvConnectTimeout, "", func(t *testing.T, c postgres.Config) { require.Equal(t, 5*time.Second, c.ConnectTimeout) }},
+		{"lock timeout 7", postgres.EnvLockTimeout, "7", func(t *testing.T, c postgres.Config) { require.Equal(t, 7*time.Second, c.LockTimeout) }},
+		{"lock timeout 0", postgres.EnvLockTimeout, "0", func(t *testing.T, c postgres.Config) { require.Equal(t, time.Duration(0), c.LockTimeout) }},
+		{"lock timeout empty", postgres.EnvLockTimeout, "", func(t *testing.T, c postgres.Config) { require.Equal(t, time.Duration(0), c.LockTimeout) }},
+		{"idle in tx timeout 7", postgres.EnvIdleInTxTimeout, "7", func(t *testing.T, c postgres.Config) { require.Equal(t, 7*time.Second, c.IdleInTransactionTimeout) }},
+		{"idle in tx timeout 0", postgres.EnvIdleInTxTimeout, "0", func(t *testing.T, c postgres.Config) { require.Equal(t, time.Duration(0), c.IdleInTransactionTimeout) }},
+		{"idle in tx timeout empty", postgres.EnvIdleInTxTimeout, "", func(t *testing.T, c postgres.Config) { require.Equal(t, 5*time.Second, c.IdleInTransactionTimeout) }},
+		{"create table n", postgres.EnvCreateTable, "n", func(t *testing.T, c postgres.Config) { require.False(t, c.CreateTable) }},
+		{"create table OFF", postgres.EnvCreateTable, "OFF", func(t *testing.T, c postgres.Config) { require.False(t, c.CreateTable) }},
+		{"create table yes", postgres.EnvCreateTable, "yes", func(t *testing.T, c postgres.Config) { require.True(t, c.CreateTable) }},
+		{"create table empty", postgres.EnvCreateTable, "", func(t *testing.T, c postgres.Config) { require.True(t, c.CreateTable) }},
+		{"schema", postgres.EnvSchema, "my_schema_2", func(t *testing.T, c postgres.Config) { require.Equal(t, "my_schema_2", c.Schema) }},
+		{"schema 63 bytes", postgres.EnvSchema, strings.Repeat("s", 63), func(t *testing.T, c postgres.Config) { require.Equal(t, strings.Repeat("s", 63), c.Schema) }},
+		{"schema empty", postgres.EnvSchema, "", func(t *testing.T, c postgres.Config) { require.Equal(t, "public", c.Schema) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := postgres.ConfigFromEnv(configTestEnv("", map[string]string{
+				postgres.EnvDatabaseURL: configTestURL,
+				tt.key:                  tt.value,
+			}))
+			require.NoError(t, err)
+			require.Equal(t, configTestURL, cfg.ConnString)
+			tt.check(t, cfg)
+		})
+	}
+}
+
+func TestValidateSchema(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"public", true},
+		{"bank_accounts", true},
+		{"_private", true},
+		{"a1", true},
+		{strings.Repeat("x", 63), true},
+		{strings.Repeat("x", 64), false},
+		{"", false},
+		{"1abc", false},
+		{"Bad", false},
+		{"bad-name", false},
+		{"bad name", false},
+		{"bad.name", false},
+		{`bad"name`, false},
+		{"ünicode", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := postgres.ValidateSchema(tt.name)
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			var cfgErr *persistence.ConfigError
+			require.ErrorAs(t, err, &cfgErr)
+			require.Equal(t, postgres.EnvSchema, cfgErr.Var)
+			require.Equal(t, tt.name, cfgErr.Value)
+		})
+	}
+}

@@ -1,0 +1,269 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pressly/goose/v3"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+	"github.com/eventsourcing-go/eventsourcing/sql/migrations"
+)
+
+// migrateTestTables are the tables the migrations create.
+var migrateTestTables = []string{"stored_events", "snapshots", "tracking"}
+
+// migrateTestVersions returns the versions of the migration files, in order.
+func migrateTestVersions(t *testing.T) []int64 {
+	t.Helper()
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	require.NoError(t, err)
+	require.NotEmpty(t, names)
+	var versions []int64
+	for _, name := range names { // fs.Glob sorts, and the names are zero-padded
+		prefix, _, _ := strings.Cut(name, "_")
+		v, err := strconv.ParseInt(prefix, 10, 64)
+		require.NoError(t, err, name)
+		versions = append(versions, v)
+	}
+	return versions
+}
+
+func newMigrator(t *testing.T, schema string) *postgres.Migrator {
+	t.Helper()
+	m, err := postgres.NewMigrator(postgres.Config{ConnString: pgtest.ServerURL(t), Schema: schema})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, m.Close()) })
+	return m
+}
+
+func migrateTestConn(t *testing.T) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), pgtest.ServerURL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// migrateTestObjects returns which of the migrations' tables exist in
+// schema, and whether the stored_events_insert function does.
+func migrateTestObjects(t *testing.T, conn *pgx.Conn, schema string) (tables []string, function bool) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = $1 AND table_name = ANY($2) ORDER BY table_name`, schema, migrateTestTables)
+	require.NoError(t, err)
+	tables, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname = $1 AND p.proname = 'stored_events_insert')`, schema).Scan(&function)
+	require.NoError(t, err)
+	return tables, function
+}
+
+func assertMigrated(t *testing.T, conn *pgx.Conn, schema string) {
+	t.Helper()
+	tables, function := migrateTestObjects(t, conn, schema)
+	assert.ElementsMatch(t, migrateTestTables, tables, "tables in %s", schema)
+	assert.True(t, function, "function stored_events_insert in %s", schema)
+}
+
+func assertNotMigrated(t *testing.T, conn *pgx.Conn, schema string) {
+	t.Helper()
+	tables, function := migrateTestObjects(t, conn, schema)
+	assert.Empty(t, tables, "tables in %s", schema)
+	assert.False(t, function, "function stored_events_insert in %s", schema)
+}
+
+// migrateTestApplied counts the rows of the version table recording version.
+func migrateTestApplied(t *testing.T, conn *pgx.Conn, schema string, version int64) int {
+	t.Helper()
+	var n int
+	table := pgx.Identifier{schema, postgres.VersionTable}.Sanitize()
+	require.NoError(t, conn.QueryRow(context.Background(),
+		"SELECT count(*) FROM "+table+" WHERE version_id = $1 AND is_applied", version).Scan(&n))
+	return n
+}
+
+func TestMigratorRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	versions := migrateTestVersions(t)
+	latest := versions[len(versions)-1]
+	schema := pgtest.NewSchemaName(t)
+	conn := migrateTestConn(t)
+	m := newMigrator(t, schema)
+
+	res, err := m.Up(ctx)
+	require.NoError(t, err)
+	require.Len(t, res, len(versions))
+	for i, r := range res {
+		assert.Equal(t, versions[i], r.Source.Version)
+	}
+	v, err := m.Version(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, latest, v)
+	assertMigrated(t, conn, schema)
+
+	st, err := m.Status(ctx)
+	require.NoError(t, err)
+	require.Len(t, st, len(versions))
+	for _, s := range st {
+		assert.Equal(t, goose.StateApplied, s.State, "version %d", s.Source.Version)
+		assert.False(t, s.AppliedAt.IsZero(), "version %d", s.Source.Version)
+	}
+
+	res, err = m.DownTo(ctx, 0)
+	require.NoError(t, err)
+	assert.Len(t, res, len(versions))
+	v, err = m.Version(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), v)
+	assertNotMigrated(t, conn, schema)
+	st, err = m.Status(ctx)
+	require.NoError(t, err)
+	for _, s := range st {
+		assert.Equal(t, goose.StatePending, s.State, "version %d", s.Source.Version)
+	}
+
+	var applied []int64
+	for {
+		r, err := m.UpByOne(ctx)
+		if errors.Is(err, goose.ErrNoNextVersion) {
+			break
+		}
+		require.NoError(t, err)
+		applied = append(applied, r.Source.Version)
+		require.LessOrEqual(t, len(applied), len(versions), "UpByOne never ran out of versions")
+	}
+	assert.Equal(t, versions, applied)
+	v, err = m.Version(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, latest, v)
+	assertMigrated(t, conn, schema)
+}
+
+func TestMigratorUpTwiceIsNoOp(t *testing.T) {
+	ctx := context.Background()
+	versions := migrateTestVersions(t)
+	schema := pgtest.NewSchemaName(t)
+	conn := migrateTestConn(t)
+
+	_, err := newMigrator(t, schema).Up(ctx)
+	require.NoError(t, err)
+	// A second Migrator as well as the same one: neither finds work.
+	for _, m := range []*postgres.Migrator{newMigrator(t, schema), newMigrator(t, schema)} {
+		res, err := m.Up(ctx)
+		require.NoError(t, err)
+		assert.Empty(t, res)
+	}
+	m := newMigrator(t, schema)
+	_, err = m.Up(ctx)
+	require.NoError(t, err)
+	res, err := m.Up(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, res)
+
+	for _, v := range versions {
+		assert.Equal(t, 1, migrateTestApplied(t, conn, schema, v), "rows for version %d", v)
+	}
+	assertMigrated(t, conn, schema)
+}
+
+func TestMigratorConcurrentUp(t *testing.T) {
+	// Two migrators race on a new schema: both succeed, and the migrations
+	// are applied once. The race (on CREATE SCHEMA, on the version table,
+	// on the lock) goes one way or another from run to run, so several new
+	// schemas are raced for at once.
+	versions := migrateTestVersions(t)
+	conn := migrateTestConn(t)
+	var mu sync.Mutex // guards conn, shared by the parallel subtests
+	for round := range 8 {
+		t.Run(fmt.Sprintf("round_%d", round), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			schema := pgtest.NewSchemaName(t)
+			migrators := []*postgres.Migrator{newMigrator(t, schema), newMigrator(t, schema)}
+			results := make([][]*postgres.MigrationResult, len(migrators))
+			errs := make([]error, len(migrators))
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i, m := range migrators {
+				wg.Go(func() {
+					<-start
+					results[i], errs[i] = m.Up(ctx)
+				})
+			}
+			close(start)
+			wg.Wait()
+
+			total := 0
+			for i := range migrators {
+				require.NoError(t, errs[i], "migrator %d", i)
+				total += len(results[i])
+			}
+			assert.Equal(t, len(versions), total, "migrations applied by both migrators together")
+			mu.Lock()
+			defer mu.Unlock()
+			for _, v := range versions {
+				assert.Equal(t, 1, migrateTestApplied(t, conn, schema, v), "rows for version %d", v)
+			}
+			assertMigrated(t, conn, schema)
+		})
+	}
+}
+
+func TestMigratorVersionTable(t *testing.T) {
+	ctx := context.Background()
+	schema := pgtest.NewSchemaName(t)
+	conn := migrateTestConn(t)
+
+	_, err := newMigrator(t, schema).Up(ctx)
+	require.NoError(t, err)
+
+	var exists bool
+	require.NoError(t, conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.tables
+		WHERE table_schema = $1 AND table_name = $2)`, schema, postgres.VersionTable).Scan(&exists))
+	assert.True(t, exists, "%s.%s exists", schema, postgres.VersionTable)
+
+	rows, err := conn.Query(ctx, `SELECT table_schema FROM information_schema.tables
+		WHERE table_name = 'goose_db_version' AND table_schema IN ($1, 'public')`, schema)
+	require.NoError(t, err)
+	gooseTables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	assert.Empty(t, gooseTables, "schemas with a goose_db_version table")
+}
+
+func TestNewMigratorRejectsInvalidSchema(t *testing.T) {
+	for _, schema := range []string{
+		"", "Bad-Name", "1abc", "UPPER", "a b", "a;drop", `"quoted"`, "ünicode",
+		strings.Repeat("a", 64),
+	} {
+		m, err := postgres.NewMigrator(postgres.Config{ConnString: "postgres://u:secret@127.0.0.1:1/db", Schema: schema})
+		if !assert.Error(t, err, "schema %q", schema) {
+			m.Close()
+			continue
+		}
+		assert.Nil(t, m)
+		var cfgErr *persistence.ConfigError
+		if assert.ErrorAs(t, err, &cfgErr, "schema %q", schema) {
+			assert.Equal(t, postgres.EnvSchema, cfgErr.Var)
+			assert.Equal(t, schema, cfgErr.Value)
+		}
+		assert.ErrorIs(t, err, persistence.ErrConfig)
+	}
+
+	m, err := postgres.NewMigrator(postgres.Config{ConnString: "postgres://u:secret@127.0.0.1:1/db", Schema: strings.Repeat("a", 63)})
+	require.NoError(t, err, "a 63-byte name is valid")
+	require.NoError(t, m.Close())
+}
