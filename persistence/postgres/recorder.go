@@ -68,7 +68,7 @@ func (r *Recorder) insert(ctx context.Context, events []StoredEvent, tracking *T
 		arg.OriginatorIds[i] = e.OriginatorID
 		arg.OriginatorVersions[i] = e.OriginatorVersion
 		arg.Topics[i] = e.Topic
-		arg.States[i] = e.State
+		arg.States[i] = nonNil(e.State)
 	}
 	if tracking != nil {
 		arg.TrackingApplicationName = pgtype.Text{String: tracking.ApplicationName, Valid: true}
@@ -158,6 +158,15 @@ func (r *Recorder) HasTrackingID(ctx context.Context, applicationName string, no
 		return false, mapError(fmt.Sprintf("has tracking id %d of %s", notificationID, applicationName), err, nil)
 	}
 	return ok, nil
+}
+
+// nonNil turns a nil state into an empty one: the state column is NOT
+// NULL, and a nil slice would be sent as NULL.
+func nonNil(state []byte) []byte {
+	if state == nil {
+		return []byte{}
+	}
+	return state
 }
 
 func optInt(p *int64) pgtype.Int8 {

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -192,4 +193,42 @@ func TestMalformedConnStringIsConfigError(t *testing.T) {
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "DATABASE_URL", cfgErr.Var)
 	require.NotContains(t, err.Error(), "secret")
+}
+
+// The insert procedure notifies listeners on the channel named after the
+// schema, at commit, with the last notification id, so that followers in
+// other processes can wake at once.
+func TestInsertNotifiesListeners(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := testConfig(t)
+	rec := postgres.NewRecorder(openPool(t, cfg))
+
+	listener, err := pgx.Connect(ctx, cfg.ConnString)
+	require.NoError(t, err)
+	t.Cleanup(func() { listener.Close(context.Background()) })
+	_, err = listener.Exec(ctx, "LISTEN "+cfg.Schema)
+	require.NoError(t, err)
+
+	ids, err := rec.InsertNotifications(ctx, []persistence.StoredEvent{
+		{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t:E", State: []byte("1")},
+		{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t:E", State: []byte("2")},
+	})
+	require.NoError(t, err)
+	n, err := listener.WaitForNotification(ctx)
+	require.NoError(t, err)
+	require.Equal(t, cfg.Schema, n.Channel)
+	require.Equal(t, fmt.Sprint(ids[1]), n.Payload)
+
+	// A failed insert notifies nobody: the next notification is the next
+	// successful insert's.
+	dup := persistence.StoredEvent{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t:E", State: []byte("d")}
+	_, err = rec.InsertNotifications(ctx, []persistence.StoredEvent{dup, dup})
+	require.ErrorIs(t, err, persistence.ErrIntegrity)
+	ids, err = rec.InsertNotifications(ctx, []persistence.StoredEvent{{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t:E", State: []byte("3")}})
+	require.NoError(t, err)
+	n, err = listener.WaitForNotification(ctx)
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprint(ids[0]), n.Payload)
 }

@@ -42,7 +42,7 @@ func (r *SnapshotRecorder) InsertEvents(ctx context.Context, events []StoredEven
 		arg.OriginatorIds[i] = e.OriginatorID
 		arg.OriginatorVersions[i] = e.OriginatorVersion
 		arg.Topics[i] = e.Topic
-		arg.States[i] = e.State
+		arg.States[i] = nonNil(e.State)
 	}
 	if err := r.queries.SnapshotsInsert(ctx, r.pool, arg); err != nil {
 		return mapError(fmt.Sprintf("insert %d snapshots", len(events)), err, nil)

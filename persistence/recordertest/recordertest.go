@@ -116,6 +116,7 @@ func testStoredEventHoldsAnyType(t *testing.T, r persistence.AggregateRecorder) 
 		{OriginatorID: id, OriginatorVersion: 1, Topic: "bank:AccountOpened", State: []byte(`{"name":"Alice"}`)},
 		{OriginatorID: id, OriginatorVersion: 2, Topic: "bank:Deposited", State: []byte{0, 1, 2, 255}},
 		{OriginatorID: id, OriginatorVersion: 3, Topic: "bank:Closed", State: []byte{}},
+		{OriginatorID: id, OriginatorVersion: 4, Topic: "bank:Reopened", State: nil},
 	}
 	require.NoError(t, r.InsertEvents(ctx, events))
 	got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
