@@ -58,18 +58,8 @@ func (r *Recorder) insert(ctx context.Context, events []StoredEvent, tracking *T
 	if len(events) == 0 && tracking == nil {
 		return nil, nil
 	}
-	arg := db.StoredEventsInsertParams{
-		OriginatorIds:      make([]uuid.UUID, len(events)),
-		OriginatorVersions: make([]int64, len(events)),
-		Topics:             make([]string, len(events)),
-		States:             make([][]byte, len(events)),
-	}
-	for i, e := range events {
-		arg.OriginatorIds[i] = e.OriginatorID
-		arg.OriginatorVersions[i] = e.OriginatorVersion
-		arg.Topics[i] = e.Topic
-		arg.States[i] = nonNil(e.State)
-	}
+	c := toColumns(events)
+	arg := db.StoredEventsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
 	if tracking != nil {
 		arg.TrackingApplicationName = pgtype.Text{String: tracking.ApplicationName, Valid: true}
 		arg.TrackingNotificationID = pgtype.Int8{Int64: tracking.NotificationID, Valid: true}
@@ -160,13 +150,30 @@ func (r *Recorder) HasTrackingID(ctx context.Context, applicationName string, no
 	return ok, nil
 }
 
-// nonNil turns a nil state into an empty one: the state column is NOT
-// NULL, and a nil slice would be sent as NULL.
-func nonNil(state []byte) []byte {
-	if state == nil {
-		return []byte{}
+// columns holds a batch of events as the column arrays that the insert
+// statements unnest.
+type columns struct {
+	ids      []uuid.UUID
+	versions []int64
+	topics   []string
+	states   [][]byte
+}
+
+func toColumns(events []StoredEvent) columns {
+	c := columns{
+		ids:      make([]uuid.UUID, len(events)),
+		versions: make([]int64, len(events)),
+		topics:   make([]string, len(events)),
+		states:   make([][]byte, len(events)),
 	}
-	return state
+	for i, e := range events {
+		c.ids[i], c.versions[i], c.topics[i], c.states[i] = e.OriginatorID, e.OriginatorVersion, e.Topic, e.State
+		if e.State == nil {
+			// The state column is NOT NULL; a nil slice would be sent as NULL.
+			c.states[i] = []byte{}
+		}
+	}
+	return c
 }
 
 func optInt(p *int64) pgtype.Int8 {

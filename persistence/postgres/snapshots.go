@@ -32,18 +32,8 @@ func (r *SnapshotRecorder) InsertEvents(ctx context.Context, events []StoredEven
 	if len(events) == 0 {
 		return nil
 	}
-	arg := db.SnapshotsInsertParams{
-		OriginatorIds:      make([]uuid.UUID, len(events)),
-		OriginatorVersions: make([]int64, len(events)),
-		Topics:             make([]string, len(events)),
-		States:             make([][]byte, len(events)),
-	}
-	for i, e := range events {
-		arg.OriginatorIds[i] = e.OriginatorID
-		arg.OriginatorVersions[i] = e.OriginatorVersion
-		arg.Topics[i] = e.Topic
-		arg.States[i] = nonNil(e.State)
-	}
+	c := toColumns(events)
+	arg := db.SnapshotsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
 	if err := r.queries.SnapshotsInsert(ctx, r.pool, arg); err != nil {
 		return mapError(fmt.Sprintf("insert %d snapshots", len(events)), err, nil)
 	}
