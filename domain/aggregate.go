@@ -1,0 +1,174 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Aggregate is implemented by pointers to structs that embed Base and have
+// an Apply method. Apply evolves the aggregate's state from one event's
+// Data; it is called when the event is triggered and again on every replay,
+// so it must not fail for an event it accepted before, and should decide
+// nothing: decisions belong in command methods, before Trigger.
+type Aggregate interface {
+	Apply(data any) error
+	base() *Base
+}
+
+// InitialVersioner is implemented by aggregate types whose first event has
+// a version other than 1 (the seeds' INITIAL_VERSION), for example 0.
+type InitialVersioner interface {
+	InitialVersion() int64
+}
+
+// Base holds what every aggregate has: its ID, its version (the position
+// of its last event), when it was created and last modified, the events
+// triggered but not yet saved, and whether it was discarded. Embed it in
+// aggregate structs. Its fields are unexported so that only events change
+// them. An aggregate is not safe for concurrent use.
+type Base struct {
+	id         uuid.UUID
+	version    int64
+	createdOn  time.Time
+	modifiedOn time.Time
+	pending    []Event
+	discarded  bool
+}
+
+func (b *Base) base() *Base { return b }
+
+// ID returns the aggregate's ID.
+func (b *Base) ID() uuid.UUID { return b.id }
+
+// Version returns the version of the aggregate's last event.
+func (b *Base) Version() int64 { return b.version }
+
+// CreatedOn returns the timestamp of the aggregate's first event.
+func (b *Base) CreatedOn() time.Time { return b.createdOn }
+
+// ModifiedOn returns the timestamp of the aggregate's last event.
+func (b *Base) ModifiedOn() time.Time { return b.modifiedOn }
+
+// IsDiscarded reports whether a Discarding event has been applied.
+func (b *Base) IsDiscarded() bool { return b.discarded }
+
+// PendingEvents returns the events triggered since the aggregate was
+// created, replayed or last collected, in order, without collecting them.
+func (b *Base) PendingEvents() []Event { return append([]Event(nil), b.pending...) }
+
+// CollectEvents returns the pending events in the order they were
+// triggered and forgets them. Applications call it when saving.
+func (b *Base) CollectEvents() []Event {
+	events := b.pending
+	b.pending = nil
+	return events
+}
+
+// aggregatePtr is the constraint of the generic functions: PT is *T and
+// an Aggregate.
+type aggregatePtr[T any] interface {
+	*T
+	Aggregate
+}
+
+// Create starts a new aggregate of type T with the ID id: it makes the
+// created event (version 1, or T's InitialVersion) with Data data, applies
+// it to a zero T and keeps it as pending. It returns the *ApplyError of
+// Apply, if any, and no aggregate.
+func Create[T any, PT aggregatePtr[T]](id uuid.UUID, data any) (PT, error) {
+	agg := PT(new(T))
+	b := agg.base()
+	b.id = id
+	b.version = initialVersion(agg) - 1
+	event := Event{OriginatorID: id, OriginatorVersion: initialVersion(agg), Timestamp: Now(), Data: data}
+	if err := mutate(agg, event); err != nil {
+		return nil, err
+	}
+	b.pending = append(b.pending, event)
+	return agg, nil
+}
+
+// Trigger records that data happened to agg: it makes the next event of
+// agg's sequence, applies it and keeps it as pending. If Apply fails, agg
+// is restored to its state before the call (a shallow copy: changes inside
+// maps, or to elements of slices that Apply modified in place, are not
+// undone, so Apply should check before it changes anything) and the
+// *ApplyError is returned. A discarded aggregate refuses: ErrDiscarded.
+func Trigger[T any, PT aggregatePtr[T]](agg PT, data any) error {
+	b := agg.base()
+	if b.discarded {
+		return fmt.Errorf("trigger %T on %s: %w", data, b.id, ErrDiscarded)
+	}
+	event := Event{OriginatorID: b.id, OriginatorVersion: b.version + 1, Timestamp: Now(), Data: data}
+	saved := *(*T)(agg)
+	if err := mutate(agg, event); err != nil {
+		*(*T)(agg) = saved
+		return err
+	}
+	b.pending = append(b.pending, event)
+	return nil
+}
+
+// Replay rebuilds an aggregate from its events, the first of which must be
+// its created event. It returns a *VersionError if an event is out of
+// sequence and an *ApplyError if Apply fails. The rebuilt aggregate has no
+// pending events. With no events it returns an error.
+func Replay[T any, PT aggregatePtr[T]](events []Event) (PT, error) {
+	if len(events) == 0 {
+		return nil, errors.New("replay: no events")
+	}
+	agg := PT(new(T))
+	b := agg.base()
+	b.id = events[0].OriginatorID
+	b.version = initialVersion(agg) - 1
+	if err := ReplayOnto(agg, events); err != nil {
+		return nil, err
+	}
+	return agg, nil
+}
+
+// ReplayOnto applies events, which must follow agg's version in sequence,
+// to agg (for example after FromSnapshot). Errors are as for Replay; on
+// error agg may hold some of the events.
+func ReplayOnto(agg Aggregate, events []Event) error {
+	for _, e := range events {
+		if e.OriginatorID != agg.base().id {
+			return fmt.Errorf("replay: event of %s given to aggregate %s", e.OriginatorID, agg.base().id)
+		}
+		if err := mutate(agg, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mutate applies event to agg after checking its version, and then, only
+// if Apply succeeded, advances agg's version and modification time.
+func mutate(agg Aggregate, event Event) error {
+	b := agg.base()
+	if event.OriginatorVersion != b.version+1 {
+		return &VersionError{EventVersion: event.OriginatorVersion, ExpectedVersion: b.version + 1}
+	}
+	if err := agg.Apply(event.Data); err != nil {
+		return &ApplyError{Event: event, Err: err}
+	}
+	if event.OriginatorVersion == initialVersion(agg) {
+		b.createdOn = event.Timestamp
+	}
+	b.version = event.OriginatorVersion
+	b.modifiedOn = event.Timestamp
+	if _, ok := event.Data.(Discarding); ok {
+		b.discarded = true
+	}
+	return nil
+}
+
+func initialVersion(agg Aggregate) int64 {
+	if v, ok := agg.(InitialVersioner); ok {
+		return v.InitialVersion()
+	}
+	return 1
+}
