@@ -1,0 +1,246 @@
+package persistence
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/eventsourcing-go/eventsourcing/domain"
+)
+
+// Mapper converts domain events and snapshots to stored events and back.
+// The state it stores is the transcoded event data (without the originator
+// ID and version, which the stored event holds already) with the event's
+// timestamp and, when above 1, the version of its type; it is compressed
+// and then encrypted when a Compressor and a Cipher are set, and the other
+// way round when read. Topics come from Registry. A Mapper is safe for
+// concurrent use once configured.
+type Mapper struct {
+	Registry   *Registry
+	Transcoder Transcoder // nil means JSONTranscoder
+	Compressor Compressor // optional
+	Cipher     Cipher     // optional
+}
+
+// eventState is the stored form of an event's state.
+type eventState struct {
+	Timestamp    time.Time       `json:"timestamp"`
+	ClassVersion int             `json:"class_version,omitempty"`
+	Data         json.RawMessage `json:"data"`
+}
+
+// snapshotState is the stored form of a snapshot's state.
+type snapshotState struct {
+	Timestamp    time.Time       `json:"timestamp"`
+	CreatedOn    time.Time       `json:"created_on"`
+	ModifiedOn   time.Time       `json:"modified_on"`
+	Discarded    bool            `json:"discarded,omitempty"`
+	ClassVersion int             `json:"class_version,omitempty"`
+	State        json.RawMessage `json:"state"`
+}
+
+// MappingError reports a failure to map one event or snapshot, naming it.
+// It wraps the cause, which is one of ErrUnknownTopic, ErrUnregisteredType,
+// ErrEncode, ErrDecode, ErrUpcast, ErrCipherText or ErrCompressedData.
+type MappingError struct {
+	Op           string // "encode" or "decode"
+	OriginatorID uuid.UUID
+	Version      int64
+	Topic        string
+	Err          error
+}
+
+func (e *MappingError) Error() string {
+	topic := ""
+	if e.Topic != "" {
+		topic = fmt.Sprintf(" (topic %q)", e.Topic)
+	}
+	return fmt.Sprintf("%s version %d of %s%s: %v", e.Op, e.Version, e.OriginatorID, topic, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *MappingError) Unwrap() error { return e.Err }
+
+func (m *Mapper) transcoder() Transcoder {
+	if m.Transcoder == nil {
+		return JSONTranscoder{}
+	}
+	return m.Transcoder
+}
+
+// ToStoredEvent converts e to a stored event. e.Data must be a value (not
+// a pointer) of a registered type. Errors are *MappingError.
+func (m *Mapper) ToStoredEvent(e domain.Event) (StoredEvent, error) {
+	fail := func(topic string, err error) (StoredEvent, error) {
+		return StoredEvent{}, &MappingError{Op: "encode", OriginatorID: e.OriginatorID, Version: e.OriginatorVersion, Topic: topic, Err: err}
+	}
+	if t := reflect.TypeOf(e.Data); t != nil && t.Kind() == reflect.Pointer {
+		return fail("", fmt.Errorf("%w: event data %T is a pointer; trigger events with values", ErrEncode, e.Data))
+	}
+	reg, err := m.Registry.byValue(e.Data)
+	if err != nil {
+		return fail("", err)
+	}
+	data, err := m.transcoder().Encode(e.Data)
+	if err != nil {
+		return fail(reg.topic, err)
+	}
+	state, err := m.seal(eventState{Timestamp: e.Timestamp, ClassVersion: classVersion(reg), Data: data})
+	if err != nil {
+		return fail(reg.topic, err)
+	}
+	return StoredEvent{OriginatorID: e.OriginatorID, OriginatorVersion: e.OriginatorVersion, Topic: reg.topic, State: state}, nil
+}
+
+// ToDomainEvent converts a stored event back to a domain event, upcasting
+// its data to the current version of its type. Errors are *MappingError.
+func (m *Mapper) ToDomainEvent(s StoredEvent) (domain.Event, error) {
+	fail := func(err error) (domain.Event, error) {
+		return domain.Event{}, &MappingError{Op: "decode", OriginatorID: s.OriginatorID, Version: s.OriginatorVersion, Topic: s.Topic, Err: err}
+	}
+	reg, err := m.Registry.byName(s.Topic)
+	if err != nil {
+		return fail(err)
+	}
+	var st eventState
+	if err := m.open(s.State, &st); err != nil {
+		return fail(err)
+	}
+	data, err := m.decodeValue(reg, st.Data, st.ClassVersion)
+	if err != nil {
+		return fail(err)
+	}
+	return domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: st.Timestamp, Data: data.Elem().Interface()}, nil
+}
+
+// ToStoredSnapshot converts a snapshot to a stored event whose topic is
+// that of the aggregate's type. Errors are *MappingError.
+func (m *Mapper) ToStoredSnapshot(s domain.Snapshot) (StoredEvent, error) {
+	fail := func(topic string, err error) (StoredEvent, error) {
+		return StoredEvent{}, &MappingError{Op: "encode snapshot", OriginatorID: s.OriginatorID, Version: s.OriginatorVersion, Topic: topic, Err: err}
+	}
+	reg, err := m.Registry.byValue(s.Aggregate)
+	if err != nil {
+		return fail("", err)
+	}
+	data, err := m.transcoder().Encode(s.Aggregate)
+	if err != nil {
+		return fail(reg.topic, err)
+	}
+	state, err := m.seal(snapshotState{
+		Timestamp: s.Timestamp, CreatedOn: s.CreatedOn, ModifiedOn: s.ModifiedOn, Discarded: s.Discarded,
+		ClassVersion: classVersion(reg), State: data,
+	})
+	if err != nil {
+		return fail(reg.topic, err)
+	}
+	return StoredEvent{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Topic: reg.topic, State: state}, nil
+}
+
+// ToSnapshot converts a stored snapshot back to a snapshot holding a new
+// aggregate of the registered type, its state upcast to the type's current
+// version and its ID, version and timestamps restored. Errors are
+// *MappingError.
+func (m *Mapper) ToSnapshot(s StoredEvent) (domain.Snapshot, error) {
+	fail := func(err error) (domain.Snapshot, error) {
+		return domain.Snapshot{}, &MappingError{Op: "decode snapshot", OriginatorID: s.OriginatorID, Version: s.OriginatorVersion, Topic: s.Topic, Err: err}
+	}
+	reg, err := m.Registry.byName(s.Topic)
+	if err != nil {
+		return fail(err)
+	}
+	var st snapshotState
+	if err := m.open(s.State, &st); err != nil {
+		return fail(err)
+	}
+	value, err := m.decodeValue(reg, st.State, st.ClassVersion)
+	if err != nil {
+		return fail(err)
+	}
+	agg, ok := value.Interface().(domain.Aggregate)
+	if !ok {
+		return fail(fmt.Errorf("%w: %v is not an aggregate type", ErrDecode, value.Type()))
+	}
+	snap := domain.Snapshot{
+		OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: st.Timestamp,
+		CreatedOn: st.CreatedOn, ModifiedOn: st.ModifiedOn, Discarded: st.Discarded, Aggregate: agg,
+	}
+	domain.RestoreBase(agg, snap)
+	return snap, nil
+}
+
+// decodeValue decodes data, stored at version stored (0 meaning 1), into a
+// new value of reg's type, upcasting it first if needed. It returns a
+// pointer to the value.
+func (m *Mapper) decodeValue(reg *registration, data json.RawMessage, stored int) (reflect.Value, error) {
+	if stored == 0 {
+		stored = 1
+	}
+	if stored != reg.version {
+		var state map[string]any
+		if err := m.transcoder().Decode(data, &state); err != nil {
+			return reflect.Value{}, err
+		}
+		if err := reg.upcast(state, stored); err != nil {
+			return reflect.Value{}, err
+		}
+		var err error
+		if data, err = m.transcoder().Encode(state); err != nil {
+			return reflect.Value{}, err
+		}
+	}
+	ptr := reflect.New(reg.typ)
+	if err := m.transcoder().Decode(data, ptr.Interface()); err != nil {
+		return reflect.Value{}, err
+	}
+	return ptr, nil
+}
+
+// seal transcodes v, then compresses and encrypts the result as
+// configured.
+func (m *Mapper) seal(v any) ([]byte, error) {
+	state, err := m.transcoder().Encode(v)
+	if err != nil {
+		return nil, err
+	}
+	if m.Compressor != nil {
+		if state, err = m.Compressor.Compress(state); err != nil {
+			return nil, err
+		}
+	}
+	if m.Cipher != nil {
+		if state, err = m.Cipher.Encrypt(state); err != nil {
+			return nil, err
+		}
+	}
+	return state, nil
+}
+
+// open undoes seal into v.
+func (m *Mapper) open(state []byte, v any) error {
+	var err error
+	if m.Cipher != nil {
+		if state, err = m.Cipher.Decrypt(state); err != nil {
+			return err
+		}
+	}
+	if m.Compressor != nil {
+		if state, err = m.Compressor.Decompress(state); err != nil {
+			return err
+		}
+	}
+	if err := m.transcoder().Decode(state, v); err != nil {
+		return err
+	}
+	return nil
+}
+
+func classVersion(reg *registration) int {
+	if reg.version > 1 {
+		return reg.version
+	}
+	return 0
+}

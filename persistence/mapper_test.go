@@ -1,0 +1,374 @@
+package persistence_test
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/memory"
+)
+
+// Money is a custom value type: it transcodes itself as "units.cents".
+type Money struct{ Cents int64 }
+
+func (m Money) MarshalText() ([]byte, error) {
+	return []byte(fmt.Sprintf("%d.%02d", m.Cents/100, m.Cents%100)), nil
+}
+
+func (m *Money) UnmarshalText(b []byte) error {
+	var units, cents int64
+	if _, err := fmt.Sscanf(string(b), "%d.%02d", &units, &cents); err != nil {
+		return fmt.Errorf("money %q: %w", b, err)
+	}
+	m.Cents = units*100 + cents
+	return nil
+}
+
+type Deposited struct {
+	Amount  Money
+	Account uuid.UUID
+	Note    string
+	At      time.Time
+}
+
+type Account struct {
+	domain.Base
+	Balance Money
+	Owner   string
+}
+
+type Opened struct{ Owner string }
+
+func (a *Account) Apply(event any) error {
+	switch e := event.(type) {
+	case Opened:
+		a.Owner = e.Owner
+	case Deposited:
+		a.Balance.Cents += e.Amount.Cents
+	}
+	return nil
+}
+
+func newMapper() *persistence.Mapper {
+	reg := persistence.NewRegistry()
+	reg.Register("bank:Deposited", Deposited{})
+	reg.Register("bank:Opened", Opened{}, persistence.Aliases("bank:AccountOpened"))
+	reg.Register("bank:Account", &Account{})
+	return &persistence.Mapper{Registry: reg}
+}
+
+func deposit() domain.Event {
+	return domain.Event{
+		OriginatorID:      uuid.New(),
+		OriginatorVersion: 2,
+		Timestamp:         time.Date(2026, 11, 23, 12, 30, 0, 123456000, time.UTC),
+		Data:              Deposited{Amount: Money{Cents: 1234}, Account: uuid.New(), Note: "salary", At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+	}
+}
+
+func TestMapperRoundTrip(t *testing.T) {
+	t.Parallel()
+	m := newMapper()
+	e := deposit()
+	stored, err := m.ToStoredEvent(e)
+	require.NoError(t, err)
+	require.Equal(t, "bank:Deposited", stored.Topic)
+	require.Equal(t, e.OriginatorID, stored.OriginatorID)
+	require.Equal(t, e.OriginatorVersion, stored.OriginatorVersion)
+	back, err := m.ToDomainEvent(stored)
+	require.NoError(t, err)
+	require.Equal(t, e, back)
+}
+
+func TestMapperStateOmitsIDAndVersionAndIsReadable(t *testing.T) {
+	t.Parallel()
+	e := deposit()
+	stored, err := newMapper().ToStoredEvent(e)
+	require.NoError(t, err)
+	state := string(stored.State)
+	require.NotContains(t, state, e.OriginatorID.String())
+	require.NotContains(t, state, "originator")
+	require.Contains(t, state, `"timestamp":"2026-11-23T12:30:00.123456Z"`)
+	require.Contains(t, state, `"Amount":"12.34"`, "custom value types transcode themselves")
+	require.NotContains(t, state, "class_version", "version 1 is not recorded")
+}
+
+func TestMapperCompressionAndEncryption(t *testing.T) {
+	t.Parallel()
+	key, err := persistence.CreateAESKey(32)
+	require.NoError(t, err)
+	raw, err := base64.StdEncoding.DecodeString(key)
+	require.NoError(t, err)
+	cipher, err := persistence.NewAESCipher(raw)
+	require.NoError(t, err)
+
+	e := deposit()
+	e.Data = Deposited{Note: strings.Repeat("a long and repetitive note ", 20)}
+	plain, err := newMapper().ToStoredEvent(e)
+	require.NoError(t, err)
+
+	both := newMapper()
+	both.Compressor = persistence.ZlibCompressor{}
+	both.Cipher = cipher
+	sealed, err := both.ToStoredEvent(e)
+	require.NoError(t, err)
+	require.NotContains(t, string(sealed.State), "2026-11-23", "encrypted state hides the timestamp")
+	require.Less(t, len(sealed.State), len(plain.State))
+	back, err := both.ToDomainEvent(sealed)
+	require.NoError(t, err)
+	require.Equal(t, e, back)
+
+	// The order is compress then encrypt: decrypting yields zlib data.
+	compressed, err := cipher.Decrypt(sealed.State)
+	require.NoError(t, err)
+	zr, err := zlib.NewReader(bytes.NewReader(compressed))
+	require.NoError(t, err)
+	decompressed, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	require.Equal(t, plain.State, decompressed)
+}
+
+func TestMapperErrorsAreTyped(t *testing.T) {
+	t.Parallel()
+	m := newMapper()
+	good, err := m.ToStoredEvent(deposit())
+	require.NoError(t, err)
+
+	otherKey := make([]byte, 16)
+	key := bytes.Repeat([]byte{7}, 16)
+	c1, err := persistence.NewAESCipher(key)
+	require.NoError(t, err)
+	c2, err := persistence.NewAESCipher(otherKey)
+	require.NoError(t, err)
+	encrypting := newMapper()
+	encrypting.Cipher = c1
+	encrypted, err := encrypting.ToStoredEvent(deposit())
+	require.NoError(t, err)
+	wrongKey := newMapper()
+	wrongKey.Cipher = c2
+	compressing := newMapper()
+	compressing.Compressor = persistence.ZlibCompressor{}
+
+	cases := []struct {
+		name   string
+		mapper *persistence.Mapper
+		stored persistence.StoredEvent
+		want   error
+	}{
+		{"unknown topic", m, withTopic(good, "bank:Renamed"), persistence.ErrUnknownTopic},
+		{"corrupt state", m, withState(good, []byte("{not json")), persistence.ErrDecode},
+		{"state of another shape", m, withState(good, []byte(`{"timestamp":"x","data":{}}`)), persistence.ErrDecode},
+		{"data does not fit the type", m, withState(good, []byte(`{"timestamp":"2026-01-01T00:00:00Z","data":{"Note":42}}`)), persistence.ErrDecode},
+		{"wrong cipher key", wrongKey, encrypted, persistence.ErrCipherText},
+		{"tampered cipher text", encrypting, withState(encrypted, flipLast(encrypted.State)), persistence.ErrCipherText},
+		{"not compressed", compressing, good, persistence.ErrCompressedData},
+	}
+	for _, c := range cases {
+		_, err := c.mapper.ToDomainEvent(c.stored)
+		require.ErrorIs(t, err, c.want, c.name)
+		var mapErr *persistence.MappingError
+		require.ErrorAs(t, err, &mapErr, c.name)
+		require.Equal(t, c.stored.OriginatorID, mapErr.OriginatorID, c.name)
+		require.Contains(t, err.Error(), c.stored.OriginatorID.String(), c.name)
+	}
+
+	type Unregistered struct{ X int }
+	_, err = m.ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: Unregistered{}})
+	require.ErrorIs(t, err, persistence.ErrUnregisteredType)
+	require.Contains(t, err.Error(), "Unregistered")
+	_, err = m.ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: &Deposited{}})
+	require.ErrorIs(t, err, persistence.ErrEncode, "pointer data is refused")
+	type Bad struct{ C chan int }
+	m.Registry.Register("bad:Bad", Bad{})
+	_, err = m.ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: Bad{C: make(chan int)}})
+	require.ErrorIs(t, err, persistence.ErrEncode)
+}
+
+func withTopic(s persistence.StoredEvent, topic string) persistence.StoredEvent {
+	s.Topic = topic
+	return s
+}
+
+func withState(s persistence.StoredEvent, state []byte) persistence.StoredEvent {
+	s.State = state
+	return s
+}
+
+func flipLast(b []byte) []byte {
+	out := append([]byte(nil), b...)
+	out[len(out)-1] ^= 1
+	return out
+}
+
+func TestMapperOldTopicAliasStillDecodes(t *testing.T) {
+	t.Parallel()
+	m := newMapper()
+	e := domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Timestamp: time.Now().UTC(), Data: Opened{Owner: "Alice"}}
+	stored, err := m.ToStoredEvent(e)
+	require.NoError(t, err)
+	require.Equal(t, "bank:Opened", stored.Topic, "new events use the current topic")
+	back, err := m.ToDomainEvent(withTopic(stored, "bank:AccountOpened"))
+	require.NoError(t, err)
+	require.Equal(t, Opened{Owner: "Alice"}, back.Data)
+}
+
+// The seed's worked example: version 1 has A; version 2 adds B (default
+// 0); version 3 adds C (default 0.0).
+type ThingV1 struct{ A string }
+type Thing struct {
+	A string
+	B int
+	C float64
+}
+
+func TestMapperUpcastsEventV1ToV3(t *testing.T) {
+	t.Parallel()
+	old := persistence.NewRegistry()
+	old.Register("things:Thing", ThingV1{})
+	v1, err := (&persistence.Mapper{Registry: old}).ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: ThingV1{A: "a"}})
+	require.NoError(t, err)
+
+	upcastV1V2 := func(s map[string]any) error { s["B"] = 7; return nil }
+	upcastV2V3 := func(s map[string]any) error { s["C"] = 0.5; return nil }
+	current := persistence.NewRegistry()
+	current.Register("things:Thing", Thing{}, persistence.Version(3),
+		persistence.Upcast(1, upcastV1V2), persistence.Upcast(2, upcastV2V3))
+	m := &persistence.Mapper{Registry: current}
+	e, err := m.ToDomainEvent(v1)
+	require.NoError(t, err)
+	require.Equal(t, Thing{A: "a", B: 7, C: 0.5}, e.Data)
+
+	// New events record their version and are not upcast again.
+	v3, err := m.ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: Thing{A: "x", B: 1, C: 2}})
+	require.NoError(t, err)
+	require.Contains(t, string(v3.State), `"class_version":3`)
+	e, err = m.ToDomainEvent(v3)
+	require.NoError(t, err)
+	require.Equal(t, Thing{A: "x", B: 1, C: 2}, e.Data)
+
+	// A gap with no upcaster, and a version from the future, are errors.
+	gap := persistence.NewRegistry()
+	gap.Register("things:Thing", Thing{}, persistence.Version(3), persistence.Upcast(1, upcastV1V2))
+	_, err = (&persistence.Mapper{Registry: gap}).ToDomainEvent(v1)
+	require.ErrorIs(t, err, persistence.ErrUpcast)
+	var upErr *persistence.UpcastError
+	require.ErrorAs(t, err, &upErr)
+	require.Equal(t, 1, upErr.StoredVersion)
+	require.Equal(t, 3, upErr.CurrentVersion)
+	require.Contains(t, err.Error(), "no upcaster from version 2 to 3")
+	_, err = (&persistence.Mapper{Registry: old}).ToDomainEvent(v3)
+	require.ErrorIs(t, err, persistence.ErrUpcast)
+	require.Contains(t, err.Error(), "newer version")
+
+	failing := persistence.NewRegistry()
+	failing.Register("things:Thing", Thing{}, persistence.Version(2), persistence.Upcast(1, func(map[string]any) error { return errors.New("boom") }))
+	_, err = (&persistence.Mapper{Registry: failing}).ToDomainEvent(v1)
+	require.ErrorIs(t, err, persistence.ErrUpcast)
+}
+
+func TestMapperSnapshotRoundTripAndUpcast(t *testing.T) {
+	t.Parallel()
+	m := newMapper()
+	acc, err := domain.Create[Account](uuid.New(), Opened{Owner: "Alice"})
+	require.NoError(t, err)
+	require.NoError(t, domain.Trigger(acc, Deposited{Amount: Money{Cents: 500}}))
+	snap := domain.TakeSnapshot(acc)
+	stored, err := m.ToStoredSnapshot(snap)
+	require.NoError(t, err)
+	require.Equal(t, "bank:Account", stored.Topic)
+	require.Equal(t, int64(2), stored.OriginatorVersion)
+
+	back, err := m.ToSnapshot(stored)
+	require.NoError(t, err)
+	restored, err := domain.FromSnapshot[Account](back)
+	require.NoError(t, err)
+	require.Equal(t, acc.ID(), restored.ID())
+	require.Equal(t, acc.Version(), restored.Version())
+	require.Equal(t, acc.CreatedOn(), restored.CreatedOn())
+	require.Equal(t, acc.ModifiedOn(), restored.ModifiedOn())
+	require.Equal(t, acc.Balance, restored.Balance)
+	require.Equal(t, "Alice", restored.Owner)
+	require.Empty(t, restored.PendingEvents())
+
+	// The aggregate type gains a field in version 2; old snapshots upcast.
+	reg := persistence.NewRegistry()
+	reg.Register("bank:Account", &FrozenAccount{}, persistence.Version(2),
+		persistence.Upcast(1, func(s map[string]any) error { s["Frozen"] = "no"; return nil }))
+	up, err := (&persistence.Mapper{Registry: reg}).ToSnapshot(stored)
+	require.NoError(t, err)
+	fa := up.Aggregate.(*FrozenAccount)
+	require.Equal(t, "no", fa.Frozen)
+	require.Equal(t, "Alice", fa.Owner)
+	require.Equal(t, acc.ID(), fa.ID())
+
+	// A topic naming a type that is not an aggregate is an error.
+	notAgg := persistence.NewRegistry()
+	notAgg.Register("bank:Account", Opened{})
+	_, err = (&persistence.Mapper{Registry: notAgg}).ToSnapshot(stored)
+	require.ErrorIs(t, err, persistence.ErrDecode)
+}
+
+type FrozenAccount struct {
+	domain.Base
+	Balance Money
+	Owner   string
+	Frozen  string
+}
+
+func (a *FrozenAccount) Apply(any) error { return nil }
+
+func TestEventStorePutGet(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := &persistence.EventStore{Mapper: newMapper(), Recorder: memory.NewRecorder()}
+	acc, err := domain.Create[Account](uuid.New(), Opened{Owner: "Alice"})
+	require.NoError(t, err)
+	for i := 0; i < 4; i++ {
+		require.NoError(t, domain.Trigger(acc, Deposited{Amount: Money{Cents: int64(i)}}))
+	}
+	events := acc.CollectEvents()
+	ids, err := store.Put(ctx, events)
+	require.NoError(t, err)
+	require.Equal(t, []int64{1, 2, 3, 4, 5}, ids)
+
+	got, err := store.Get(ctx, acc.ID(), persistence.EventQuery{})
+	require.NoError(t, err)
+	require.Equal(t, events, got)
+	two := int64(2)
+	got, err = store.Get(ctx, acc.ID(), persistence.EventQuery{Gt: &two, Desc: true, Limit: 2})
+	require.NoError(t, err)
+	require.Equal(t, []domain.Event{events[4], events[3]}, got)
+
+	// A conflicting put stores none of its events.
+	again, err := domain.Replay[Account](events)
+	require.NoError(t, err)
+	require.NoError(t, domain.Trigger(again, Deposited{}))
+	stale := again.CollectEvents()
+	stale[0].OriginatorVersion = 5
+	_, err = store.Put(ctx, append([]domain.Event{{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: Opened{}}}, stale...))
+	var conflict *persistence.ConcurrencyError
+	require.ErrorAs(t, err, &conflict)
+	got, err = store.Get(ctx, acc.ID(), persistence.EventQuery{})
+	require.NoError(t, err)
+	require.Len(t, got, 5)
+
+	// An unmappable event stores nothing.
+	type Unregistered struct{}
+	_, err = store.Put(ctx, []domain.Event{{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: Opened{}}, {OriginatorID: uuid.New(), OriginatorVersion: 1, Data: Unregistered{}}})
+	require.ErrorIs(t, err, persistence.ErrUnregisteredType)
+	max, err := store.Recorder.(persistence.ApplicationRecorder).MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(5), max)
+}
