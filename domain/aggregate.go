@@ -15,6 +15,11 @@ import (
 // nothing: decisions belong in command methods, before Trigger.
 type Aggregate interface {
 	Apply(data any) error
+	ID() uuid.UUID
+	Version() int64
+	IsDiscarded() bool
+	PendingEvents() []Event
+	CollectEvents() []Event
 	base() *Base
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -32,20 +33,28 @@ func NewRecorder(pool *pgxpool.Pool) *Recorder {
 // InsertEvents records events atomically; see
 // persistence.AggregateRecorder.
 func (r *Recorder) InsertEvents(ctx context.Context, events []StoredEvent) error {
-	_, err := r.insert(ctx, events, nil)
+	_, err := r.insert(ctx, r.pool, events, nil)
 	return err
 }
 
 // InsertNotifications records events atomically and returns their
 // notification IDs; see persistence.ApplicationRecorder.
 func (r *Recorder) InsertNotifications(ctx context.Context, events []StoredEvent) ([]int64, error) {
-	return r.insert(ctx, events, nil)
+	return r.insert(ctx, r.pool, events, nil)
+}
+
+// InsertNotificationsTx is InsertNotifications within the caller's
+// transaction tx, which it never commits or rolls back: the events are
+// recorded when tx commits. The EXCLUSIVE lock on the events table is held
+// until then, so keep such transactions short.
+func (r *Recorder) InsertNotificationsTx(ctx context.Context, tx pgx.Tx, events []StoredEvent) ([]int64, error) {
+	return r.insert(ctx, tx, events, nil)
 }
 
 // InsertTracked records events and tracking in one transaction; see
 // persistence.ProcessRecorder.
 func (r *Recorder) InsertTracked(ctx context.Context, events []StoredEvent, tracking Tracking) ([]int64, error) {
-	return r.insert(ctx, events, &tracking)
+	return r.insert(ctx, r.pool, events, &tracking)
 }
 
 // StoredEvent and Tracking are the persistence types, named here for brevity.
@@ -54,7 +63,7 @@ type (
 	Tracking    = persistence.Tracking
 )
 
-func (r *Recorder) insert(ctx context.Context, events []StoredEvent, tracking *Tracking) ([]int64, error) {
+func (r *Recorder) insert(ctx context.Context, conn db.DBTX, events []StoredEvent, tracking *Tracking) ([]int64, error) {
 	if len(events) == 0 && tracking == nil {
 		return nil, nil
 	}
@@ -64,9 +73,9 @@ func (r *Recorder) insert(ctx context.Context, events []StoredEvent, tracking *T
 		arg.TrackingApplicationName = pgtype.Text{String: tracking.ApplicationName, Valid: true}
 		arg.TrackingNotificationID = pgtype.Int8{Int64: tracking.NotificationID, Valid: true}
 	}
-	// One statement, so one implicit transaction: the procedure's lock,
-	// inserts and tracking commit or roll back together.
-	ids, err := r.queries.StoredEventsInsert(ctx, r.pool, arg)
+	// One statement: on the pool it is its own transaction, so the
+	// procedure's lock, inserts and tracking commit or roll back together.
+	ids, err := r.queries.StoredEventsInsert(ctx, conn, arg)
 	if err != nil {
 		return nil, mapError(fmt.Sprintf("insert %d events", len(events)), err, tracking)
 	}

@@ -1,0 +1,233 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
+	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+)
+
+// EnvSnapshottingEnabled names the variable that turns snapshotting on.
+const EnvSnapshottingEnabled = "IS_SNAPSHOTTING_ENABLED"
+
+// DefaultSectionSize is the default size of notification log sections.
+const DefaultSectionSize = 10
+
+// Options configures an Application.
+type Options struct {
+	// Name is the application's name. It prefixes its environment
+	// variables (BANK_ACCOUNTS_POSTGRES_SCHEMA for "BankAccounts") and names
+	// its Postgres schema by default.
+	Name string
+	// Registry names the application's event and aggregate types. Required.
+	Registry *persistence.Registry
+	// Env holds configuration set in code; it overrides the process
+	// environment.
+	Env map[string]string
+	// Lookup reads the process environment; nil means os.LookupEnv.
+	Lookup func(string) (string, bool)
+	// SnapshottingEnabled turns snapshotting on unless the environment
+	// says otherwise (IS_SNAPSHOTTING_ENABLED).
+	SnapshottingEnabled bool
+	// SnapshottingIntervals takes a snapshot of an aggregate, after a
+	// save, whenever its version passes a multiple of the interval given
+	// for its type's topic. Non-empty intervals imply SnapshottingEnabled.
+	SnapshottingIntervals map[string]int64
+	// SectionSize is the notification log's section size (default 10).
+	SectionSize int
+}
+
+// Application is an event-sourced application: a mapper and recorders
+// configured from the environment, with Save, repositories (see
+// NewRepository) and a notification log. It is safe for concurrent use;
+// the aggregates it returns are not.
+type Application struct {
+	name      string
+	infra     *factory.Infrastructure
+	mapper    *persistence.Mapper
+	events    *persistence.EventStore
+	snapshots persistence.AggregateRecorder // nil when snapshotting is off
+	intervals map[string]int64
+	log       *NotificationLog
+}
+
+// New builds an application from opts and its environment. Configuration
+// errors are *persistence.ConfigError values naming the variable; an
+// unreachable database is errors.Is(err, persistence.ErrInterface). Close
+// the application when done.
+func New(ctx context.Context, opts Options) (*Application, error) {
+	if opts.Registry == nil {
+		return nil, errors.New("app: Options.Registry is required")
+	}
+	env := persistence.Environment{Name: opts.Name, Values: opts.Env, Lookup: opts.Lookup}
+	cipher, err := persistence.CipherFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	compressor, err := persistence.CompressorFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	snapshotting, err := env.Bool(EnvSnapshottingEnabled, opts.SnapshottingEnabled || len(opts.SnapshottingIntervals) > 0)
+	if err != nil {
+		return nil, err
+	}
+	infra, err := factory.Open(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	mapper := &persistence.Mapper{Registry: opts.Registry, Cipher: cipher, Compressor: compressor}
+	a := &Application{
+		name:      opts.Name,
+		infra:     infra,
+		mapper:    mapper,
+		events:    &persistence.EventStore{Mapper: mapper, Recorder: infra.Recorder},
+		intervals: opts.SnapshottingIntervals,
+		log:       &NotificationLog{recorder: infra.Recorder, sectionSize: opts.SectionSize},
+	}
+	if a.log.sectionSize <= 0 {
+		a.log.sectionSize = DefaultSectionSize
+	}
+	if snapshotting {
+		a.snapshots = infra.Snapshots
+	}
+	return a, nil
+}
+
+// Close releases the application's database connections, if any.
+func (a *Application) Close() { a.infra.Close() }
+
+// Name returns the application's name.
+func (a *Application) Name() string { return a.name }
+
+// Mapper returns the mapper, for decoding notifications.
+func (a *Application) Mapper() *persistence.Mapper { return a.mapper }
+
+// Recorder returns the application's recorder.
+func (a *Application) Recorder() persistence.ProcessRecorder { return a.infra.Recorder }
+
+// Log returns the application's notification log.
+func (a *Application) Log() *NotificationLog { return a.log }
+
+// Snapshots returns the recorder of the application's snapshots, or nil
+// when snapshotting is off.
+func (a *Application) Snapshots() persistence.AggregateRecorder { return a.snapshots }
+
+// Pool returns the Postgres connection pool, for transactions that join
+// SaveTx; nil with the in-memory module.
+func (a *Application) Pool() *pgxpool.Pool { return a.infra.Pool }
+
+// SnapshottingEnabled reports whether the application keeps snapshots.
+func (a *Application) SnapshottingEnabled() bool { return a.snapshots != nil }
+
+// Save records the pending events of all aggs in one atomic transaction,
+// in argument order, or none of them, and returns their notification IDs.
+// Only when all are recorded are the aggregates' pending events cleared; on
+// error (a *persistence.ConcurrencyError when another writer recorded a
+// version first, a *persistence.MappingError for an event that cannot be
+// stored) they stay pending. After recording, it takes the snapshots due
+// by Options.SnapshottingIntervals.
+func (a *Application) Save(ctx context.Context, aggs ...domain.Aggregate) ([]int64, error) {
+	events := pending(aggs)
+	ids, err := a.events.Put(ctx, events)
+	if err != nil {
+		return nil, fmt.Errorf("save %d events: %w", len(events), err)
+	}
+	collect(aggs)
+	if err := a.snapshotDue(ctx, aggs, events); err != nil {
+		return ids, err
+	}
+	return ids, nil
+}
+
+// SaveTx is Save within the caller's transaction tx on the application's
+// Postgres database: the events commit or roll back with tx, which SaveTx
+// never commits or rolls back itself. It clears the aggregates' pending
+// events when the events are recorded in tx; if tx is later rolled back,
+// get the aggregates again. It takes no automatic snapshots. With the
+// in-memory module it returns an error that is
+// errors.Is(err, persistence.ErrNotSupported).
+func (a *Application) SaveTx(ctx context.Context, tx pgx.Tx, aggs ...domain.Aggregate) ([]int64, error) {
+	rec, ok := a.infra.Recorder.(*postgres.Recorder)
+	if !ok {
+		return nil, fmt.Errorf("save in a transaction: %w: the %s persistence module has no transactions", persistence.ErrNotSupported, a.infra.Module)
+	}
+	events := pending(aggs)
+	stored := make([]persistence.StoredEvent, len(events))
+	for i, e := range events {
+		var err error
+		if stored[i], err = a.mapper.ToStoredEvent(e); err != nil {
+			return nil, fmt.Errorf("save %d events: %w", len(events), err)
+		}
+	}
+	ids, err := rec.InsertNotificationsTx(ctx, tx, stored)
+	if err != nil {
+		return nil, fmt.Errorf("save %d events: %w", len(events), err)
+	}
+	collect(aggs)
+	return ids, nil
+}
+
+func pending(aggs []domain.Aggregate) []domain.Event {
+	var events []domain.Event
+	for _, agg := range aggs {
+		events = append(events, agg.PendingEvents()...)
+	}
+	return events
+}
+
+func collect(aggs []domain.Aggregate) {
+	for _, agg := range aggs {
+		agg.CollectEvents()
+	}
+}
+
+// snapshotDue snapshots each aggregate one of whose saved events has a
+// version that is a multiple of the interval for its type.
+func (a *Application) snapshotDue(ctx context.Context, aggs []domain.Aggregate, saved []domain.Event) error {
+	if a.snapshots == nil || len(a.intervals) == 0 {
+		return nil
+	}
+	for _, agg := range aggs {
+		topic, err := a.mapper.Registry.TopicOf(agg)
+		if err != nil {
+			return fmt.Errorf("automatic snapshot: %w", err)
+		}
+		interval := a.intervals[topic]
+		if interval <= 0 {
+			continue
+		}
+		for _, e := range saved {
+			if e.OriginatorID == agg.ID() && e.OriginatorVersion%interval == 0 {
+				if err := a.putSnapshot(ctx, domain.TakeSnapshot(agg)); err != nil {
+					return fmt.Errorf("automatic snapshot: %w", err)
+				}
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func (a *Application) putSnapshot(ctx context.Context, s domain.Snapshot) error {
+	if a.snapshots == nil {
+		return ErrSnapshottingDisabled
+	}
+	stored, err := a.mapper.ToStoredSnapshot(s)
+	if err != nil {
+		return err
+	}
+	err = a.snapshots.InsertEvents(ctx, []persistence.StoredEvent{stored})
+	var conflict *persistence.ConcurrencyError
+	if errors.As(err, &conflict) {
+		return nil // a snapshot at this version exists already
+	}
+	return err
+}

@@ -1,0 +1,119 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+)
+
+// aggregatePtr is the constraint of Repository: PT is *T and an aggregate.
+type aggregatePtr[T any] interface {
+	*T
+	domain.Aggregate
+}
+
+// Repository gets aggregates of type T (used through *T) from an
+// application. It is safe for concurrent use.
+type Repository[T any, PT aggregatePtr[T]] struct {
+	app *Application
+}
+
+// NewRepository returns the repository of aggregates of type T in a:
+//
+//	worlds := app.NewRepository[World](application)
+//	w, err := worlds.Get(ctx, id)
+func NewRepository[T any, PT aggregatePtr[T]](a *Application) *Repository[T, PT] {
+	return &Repository[T, PT]{app: a}
+}
+
+// Get returns the aggregate id at its latest version, rebuilt from its
+// latest snapshot (when snapshotting is on) and the events after it. It
+// returns an *AggregateNotFoundError if there are no events for id or the
+// aggregate is discarded, and a *persistence.MappingError if a stored event
+// cannot be decoded.
+func (r *Repository[T, PT]) Get(ctx context.Context, id uuid.UUID) (PT, error) {
+	return r.get(ctx, id, 0)
+}
+
+// GetAt returns the aggregate id as it was at version (or at its latest
+// version, if version is higher). Errors are as for Get.
+func (r *Repository[T, PT]) GetAt(ctx context.Context, id uuid.UUID, version int64) (PT, error) {
+	if version <= 0 {
+		return nil, fmt.Errorf("get %s at version %d: %w", id, version, &AggregateNotFoundError{ID: id, Version: version})
+	}
+	return r.get(ctx, id, version)
+}
+
+func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, version int64) (PT, error) {
+	var lte *int64
+	if version > 0 {
+		lte = &version
+	}
+	agg, err := r.fromSnapshot(ctx, id, lte)
+	if err != nil {
+		return nil, err
+	}
+	q := persistence.EventQuery{Lte: lte}
+	if agg != nil {
+		v := agg.Version()
+		q.Gt = &v
+	}
+	events, err := r.app.events.Get(ctx, id, q)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case agg == nil && len(events) == 0:
+		return nil, &AggregateNotFoundError{ID: id, Version: version}
+	case agg == nil:
+		agg, err = domain.Replay[T, PT](events)
+	default:
+		err = domain.ReplayOnto(agg, events)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", id, err)
+	}
+	if agg.IsDiscarded() {
+		return nil, &AggregateNotFoundError{ID: id, Version: version}
+	}
+	return agg, nil
+}
+
+// fromSnapshot returns the aggregate from its latest snapshot at or below
+// lte, or nil when snapshotting is off or there is none.
+func (r *Repository[T, PT]) fromSnapshot(ctx context.Context, id uuid.UUID, lte *int64) (PT, error) {
+	if r.app.snapshots == nil {
+		return nil, nil
+	}
+	stored, err := r.app.snapshots.SelectEvents(ctx, id, persistence.EventQuery{Lte: lte, Desc: true, Limit: 1})
+	if err != nil || len(stored) == 0 {
+		return nil, err
+	}
+	snap, err := r.app.mapper.ToSnapshot(stored[0])
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", id, err)
+	}
+	return domain.FromSnapshot[T, PT](snap)
+}
+
+// TakeSnapshot records a snapshot of the aggregate id as recorded at
+// version (its latest version when version is 0). It returns
+// ErrSnapshottingDisabled when the application keeps no snapshots, and the
+// errors of GetAt. A snapshot that exists already is not an error.
+func (r *Repository[T, PT]) TakeSnapshot(ctx context.Context, id uuid.UUID, version int64) error {
+	if r.app.snapshots == nil {
+		return ErrSnapshottingDisabled
+	}
+	agg, err := r.get(ctx, id, version)
+	if err != nil {
+		return err
+	}
+	if err := r.app.putSnapshot(ctx, domain.TakeSnapshot(agg)); err != nil {
+		return fmt.Errorf("take snapshot of %s: %w", id, err)
+	}
+	return nil
+}
