@@ -543,3 +543,35 @@ func TestRepositoryUsesSnapshotThenLaterEvents(t *testing.T) {
 	require.Equal(t, int64(2), mapErr.Version)
 	require.Equal(t, "test:World.SomethingHappened", mapErr.Topic)
 }
+
+// Reading with the wrong cipher key is a clear error, and changes nothing.
+func TestWrongCipherKeyIsTypedErrorAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	key1, err := persistence.CreateAESKey(16)
+	require.NoError(t, err)
+	key2, err := persistence.CreateAESKey(16)
+	require.NoError(t, err)
+	schema := pgtest.NewSchemaName(t)
+	env := func(key string) map[string]string {
+		return map[string]string{"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": pgtest.ServerURL(t),
+			"POSTGRES_SCHEMA": schema, "CIPHER_KEY": key}
+	}
+	right, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Env: env(key1), Lookup: noEnv})
+	require.NoError(t, err)
+	defer right.Close()
+	w := createWorld(t, right, "dinosaurs")
+
+	wrong, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Env: env(key2), Lookup: noEnv})
+	require.NoError(t, err)
+	defer wrong.Close()
+	_, err = app.NewRepository[World](wrong).Get(ctx, w.ID())
+	require.ErrorIs(t, err, persistence.ErrCipherText)
+	var mapErr *persistence.MappingError
+	require.ErrorAs(t, err, &mapErr)
+	require.Equal(t, w.ID(), mapErr.OriginatorID)
+
+	got, err := app.NewRepository[World](right).Get(ctx, w.ID())
+	require.NoError(t, err)
+	require.Equal(t, []string{"dinosaurs"}, got.History)
+}
