@@ -33,8 +33,8 @@ test: ## Run all tests with -race; Postgres tests use TEST_DATABASE_URL or start
 	go test $(TEST_FLAGS) -json ./... 2>&1 | bin/testsummary
 
 .PHONY: demo
-demo: ## Run the demo (in memory; on Postgres when DATABASE_URL is set)
-	go run ./cmd/demo
+demo: ## Run the bank accounts demo (in memory; on Postgres when DATABASE_URL is set)
+	go run ./examples/bankaccounts/cmd/bankaccounts
 
 .PHONY: migrate
 migrate: ## Apply the migrations to DATABASE_URL (or POSTGRES_*), schema POSTGRES_SCHEMA

@@ -107,6 +107,9 @@ func (a *Application) Close() { a.infra.Close() }
 // Name returns the application's name.
 func (a *Application) Name() string { return a.name }
 
+// Module returns the persistence module the application uses.
+func (a *Application) Module() factory.Module { return a.infra.Module }
+
 // Mapper returns the mapper, for decoding notifications.
 func (a *Application) Mapper() *persistence.Mapper { return a.mapper }
 

@@ -39,9 +39,7 @@ func main() {
 }
 
 func run(ctx context.Context, env persistence.Environment, out io.Writer) error {
-	if _, set := env.Get(factory.EnvPersistenceModule); !set && env.String("DATABASE_URL", "") != "" {
-		env.Values = withValue(env.Values, factory.EnvPersistenceModule, string(factory.Postgres))
-	}
+	env = factory.ImplyPostgres(env)
 	infra, err := factory.Open(ctx, env)
 	if err != nil {
 		return err
@@ -145,11 +143,3 @@ func run(ctx context.Context, env persistence.Environment, out io.Writer) error 
 }
 
 func short(id uuid.UUID) string { return id.String()[:8] }
-
-func withValue(values map[string]string, key, value string) map[string]string {
-	out := map[string]string{key: value}
-	for k, v := range values {
-		out[k] = v
-	}
-	return out
-}

@@ -45,6 +45,22 @@ func ModuleFromEnv(env persistence.Environment) (Module, error) {
 	return "", &persistence.ConfigError{Var: EnvPersistenceModule, Value: v, Reason: `"memory" or "postgres" is expected`}
 }
 
+// ImplyPostgres returns env set to use the Postgres module when
+// DATABASE_URL is set and PERSISTENCE_MODULE is not, so that commands can
+// be pointed at a database with DATABASE_URL alone. Otherwise it returns
+// env unchanged. Values of env are copied, not modified.
+func ImplyPostgres(env persistence.Environment) persistence.Environment {
+	if _, set := env.Get(EnvPersistenceModule); set || env.String("DATABASE_URL", "") == "" {
+		return env
+	}
+	values := map[string]string{EnvPersistenceModule: string(Postgres)}
+	for k, v := range env.Values {
+		values[k] = v
+	}
+	env.Values = values
+	return env
+}
+
 // Infrastructure holds the recorders of one application. Close releases
 // them. Its fields are safe for concurrent use.
 type Infrastructure struct {

@@ -97,3 +97,23 @@ func TestPostgresConfigErrorNamesVariable(t *testing.T) {
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "POSTGRES_DBNAME", cfgErr.Var)
 }
+
+func TestImplyPostgres(t *testing.T) {
+	t.Parallel()
+	implied := factory.ImplyPostgres(env("", map[string]string{"DATABASE_URL": "postgres://h/db"}))
+	module, err := factory.ModuleFromEnv(implied)
+	require.NoError(t, err)
+	require.Equal(t, factory.Postgres, module)
+
+	explicit := factory.ImplyPostgres(env("", map[string]string{"DATABASE_URL": "postgres://h/db", factory.EnvPersistenceModule: "memory"}))
+	module, err = factory.ModuleFromEnv(explicit)
+	require.NoError(t, err)
+	require.Equal(t, factory.Memory, module, "an explicit module wins")
+
+	values := map[string]string{}
+	unchanged := factory.ImplyPostgres(env("", values))
+	module, err = factory.ModuleFromEnv(unchanged)
+	require.NoError(t, err)
+	require.Equal(t, factory.Memory, module)
+	require.Empty(t, values, "the caller's values are not modified")
+}
