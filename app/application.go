@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -56,7 +57,14 @@ type Application struct {
 	snapshots persistence.AggregateRecorder // nil when snapshotting is off
 	intervals map[string]int64
 	log       *NotificationLog
+
+	mu        sync.RWMutex
+	listeners []Listener
 }
+
+// Listener is called after an application records new events, with their
+// notification IDs; see Application.Listen.
+type Listener func(ctx context.Context, ids []int64) error
 
 // New builds an application from opts and its environment. Configuration
 // errors are *persistence.ConfigError values naming the variable; an
@@ -137,6 +145,9 @@ func (a *Application) SnapshottingEnabled() bool { return a.snapshots != nil }
 // version first, a *persistence.MappingError for an event that cannot be
 // stored) they stay pending. After recording, it takes the snapshots due
 // by Options.SnapshottingIntervals.
+//
+// Then it calls the listeners (see Listen). If one fails, Save returns the
+// IDs, because the events are recorded, with a *NotifyError.
 func (a *Application) Save(ctx context.Context, aggs ...domain.Aggregate) ([]int64, error) {
 	events := pending(aggs)
 	ids, err := a.events.Put(ctx, events)
@@ -144,10 +155,60 @@ func (a *Application) Save(ctx context.Context, aggs ...domain.Aggregate) ([]int
 		return nil, fmt.Errorf("save %d events: %w", len(events), err)
 	}
 	collect(aggs)
-	if err := a.snapshotDue(ctx, aggs, events); err != nil {
-		return ids, err
+	return ids, a.afterRecording(ctx, aggs, events, ids)
+}
+
+// SaveTracked records events, the new events that processing the upstream
+// notification named by tracking produced (collected from aggs, in the
+// order they were generated), together with tracking, in one transaction:
+// exactly-once processing (requirement 10). The tracking record is
+// recorded even with no events. If tracking is recorded already it returns
+// a *persistence.TrackingConflictError and records nothing. Afterwards it
+// behaves as Save: snapshots due, listeners, pending events cleared.
+func (a *Application) SaveTracked(ctx context.Context, tracking persistence.Tracking, events []domain.Event, aggs ...domain.Aggregate) ([]int64, error) {
+	stored := make([]persistence.StoredEvent, len(events))
+	for i, e := range events {
+		var err error
+		if stored[i], err = a.mapper.ToStoredEvent(e); err != nil {
+			return nil, fmt.Errorf("save %d events tracking %s#%d: %w", len(events), tracking.ApplicationName, tracking.NotificationID, err)
+		}
 	}
-	return ids, nil
+	ids, err := a.infra.Recorder.InsertTracked(ctx, stored, tracking)
+	if err != nil {
+		return nil, fmt.Errorf("save %d events tracking %s#%d: %w", len(events), tracking.ApplicationName, tracking.NotificationID, err)
+	}
+	collect(aggs)
+	return ids, a.afterRecording(ctx, aggs, events, ids)
+}
+
+// afterRecording takes the snapshots due and calls the listeners.
+func (a *Application) afterRecording(ctx context.Context, aggs []domain.Aggregate, events []domain.Event, ids []int64) error {
+	if err := a.snapshotDue(ctx, aggs, events); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	a.mu.RLock()
+	listeners := a.listeners
+	a.mu.RUnlock()
+	for _, l := range listeners {
+		if err := l(ctx, ids); err != nil {
+			return &NotifyError{IDs: ids, Err: err}
+		}
+	}
+	return nil
+}
+
+// Listen adds l to the functions called after the application records new
+// events (by Save or SaveTracked, not SaveTx, whose transaction may yet
+// roll back). Runners use it to prompt followers. Listeners run on the
+// saving goroutine, in the order added; they should be quick. Safe for
+// concurrent use.
+func (a *Application) Listen(l Listener) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.listeners = append(a.listeners, l)
 }
 
 // SaveTx is Save within the caller's transaction tx on the application's

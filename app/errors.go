@@ -36,3 +36,18 @@ var ErrSnapshottingDisabled = errors.New("snapshotting is not enabled: set IS_SN
 // ErrSectionID is returned for a notification log section ID that is not
 // of the form "first,last"; see NotificationLog.Section.
 var ErrSectionID = errors.New("invalid section id")
+
+// NotifyError is returned by Save and SaveTracked when the events were
+// recorded but a listener (see Application.Listen) failed afterwards, for
+// example a downstream policy run by a single-threaded runner.
+type NotifyError struct {
+	IDs []int64 // the notification IDs of the recorded events
+	Err error
+}
+
+func (e *NotifyError) Error() string {
+	return fmt.Sprintf("events %v recorded, then a listener failed: %v", e.IDs, e.Err)
+}
+
+// Unwrap returns the listener's error.
+func (e *NotifyError) Unwrap() error { return e.Err }

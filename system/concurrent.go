@@ -1,0 +1,247 @@
+package system
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+)
+
+// DefaultPollInterval is how often a follower of a ConcurrentRunner looks
+// for new events when nobody prompted it.
+const DefaultPollInterval = time.Second
+
+// ConcurrentRunner runs each process application of a system in its own
+// goroutine. A leader's Save prompts its followers without waiting for
+// them, so followers are eventually consistent with their leaders; each
+// also polls every PollInterval, in case events were recorded elsewhere.
+// The first policy or processing error stops the runner; Err and Stop
+// return it.
+type ConcurrentRunner struct {
+	sys  *System
+	opts RunnerOptions
+	// PollInterval overrides DefaultPollInterval; set it before Start.
+	PollInterval time.Duration
+
+	mu      sync.Mutex
+	apps    *apps
+	workers map[string]*worker
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	err     error
+	stopped chan struct{} // closed when the runner stops (by Stop or an error)
+}
+
+// worker runs one process application.
+type worker struct {
+	process  *ProcessApplication
+	signal   chan struct{} // capacity 1: a prompt is pending
+	mu       sync.Mutex
+	prompted map[string]bool // leaders with new events
+}
+
+// NewConcurrentRunner returns a runner of sys that builds its applications
+// with opts.
+func NewConcurrentRunner(sys *System, opts RunnerOptions) *ConcurrentRunner {
+	return &ConcurrentRunner{sys: sys, opts: opts, stopped: make(chan struct{})}
+}
+
+// Start builds the applications and starts one goroutine per process
+// application, which first catches up with its leaders. It returns
+// ErrRunnerStarted when called twice and the errors of app.New. ctx bounds
+// only the start; Stop ends the goroutines.
+func (r *ConcurrentRunner) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.apps != nil {
+		return ErrRunnerStarted
+	}
+	built, err := buildApps(ctx, r.sys, r.opts)
+	if err != nil {
+		return err
+	}
+	r.apps = built
+	r.workers = map[string]*worker{}
+	for name, p := range built.processes {
+		w := &worker{process: p, signal: make(chan struct{}, 1), prompted: map[string]bool{}}
+		for _, leader := range r.sys.leaders[name] {
+			w.prompted[leader] = true // catch up first
+		}
+		w.signal <- struct{}{}
+		r.workers[name] = w
+	}
+	for leader, followers := range r.sys.followers {
+		leader, followers := leader, followers
+		built.byName[leader].Listen(func(context.Context, []int64) error {
+			for _, f := range followers {
+				r.workers[f].prompt(leader)
+			}
+			return nil
+		})
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	poll := r.PollInterval
+	if poll <= 0 {
+		poll = DefaultPollInterval
+	}
+	for _, w := range r.workers {
+		r.wg.Add(1)
+		go r.run(runCtx, w, poll)
+	}
+	return nil
+}
+
+// prompt notes that leader has new events and wakes the worker, without
+// blocking.
+func (w *worker) prompt(leader string) {
+	w.mu.Lock()
+	w.prompted[leader] = true
+	w.mu.Unlock()
+	select {
+	case w.signal <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the prompted leaders and forgets them.
+func (w *worker) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var leaders []string
+	for l := range w.prompted {
+		leaders = append(leaders, l)
+	}
+	clear(w.prompted)
+	return leaders
+}
+
+func (r *ConcurrentRunner) run(ctx context.Context, w *worker, poll time.Duration) {
+	defer r.wg.Done()
+	ticker := time.NewTicker(poll)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.signal:
+		case <-ticker.C:
+			w.mu.Lock()
+			for _, leader := range w.process.Upstreams() {
+				w.prompted[leader] = true
+			}
+			w.mu.Unlock()
+		}
+		for _, leader := range w.take() {
+			if _, err := w.process.PullAndProcess(ctx, leader); err != nil {
+				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+					return
+				}
+				r.fail(err)
+				return
+			}
+		}
+	}
+}
+
+// fail records the first error and stops every worker.
+func (r *ConcurrentRunner) fail(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = err
+		close(r.stopped)
+	}
+	r.cancel()
+}
+
+// Err returns the error that stopped the runner, or nil.
+func (r *ConcurrentRunner) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// Stopped returns a channel closed when a processing error stops the
+// runner.
+func (r *ConcurrentRunner) Stopped() <-chan struct{} { return r.stopped }
+
+// App returns the running application of that name, or nil.
+func (r *ConcurrentRunner) App(name string) *app.Application {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.apps == nil {
+		return nil
+	}
+	return r.apps.byName[name]
+}
+
+// Process returns the running process application of that name, or nil.
+func (r *ConcurrentRunner) Process(name string) *ProcessApplication {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.apps == nil {
+		return nil
+	}
+	return r.apps.processes[name]
+}
+
+// WaitCaughtUp waits until every process application has processed every
+// notification its leaders had recorded when it was called, or the runner
+// stopped (returning its error), or ctx ended.
+func (r *ConcurrentRunner) WaitCaughtUp(ctx context.Context) error {
+	r.mu.Lock()
+	built := r.apps
+	r.mu.Unlock()
+	if built == nil {
+		return errors.New("runner not started")
+	}
+	targets := map[[2]string]int64{}
+	for follower, leaders := range r.sys.leaders {
+		for _, leader := range leaders {
+			max, err := built.byName[leader].Recorder().MaxNotificationID(ctx)
+			if err != nil {
+				return err
+			}
+			targets[[2]string{follower, leader}] = max
+		}
+	}
+	for {
+		behind := false
+		for key, target := range targets {
+			tracked, err := built.byName[key[0]].Recorder().MaxTrackingID(ctx, key[1])
+			if err != nil {
+				return err
+			}
+			behind = behind || tracked < target
+		}
+		if !behind {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.stopped:
+			return r.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Stop stops the goroutines, waits for them to end and closes the
+// applications. It returns the error that stopped the runner, if any.
+func (r *ConcurrentRunner) Stop() error {
+	r.mu.Lock()
+	cancel, built := r.cancel, r.apps
+	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	r.wg.Wait()
+	if built != nil {
+		built.close()
+	}
+	return r.Err()
+}

@@ -1,0 +1,180 @@
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+)
+
+// Policy is how a process application responds to an event of an
+// application it follows: it may get and change aggregates of its own
+// application (p) and must hand every changed aggregate to pe.Save, so
+// that the new events are recorded together with the tracking record of
+// the event's notification. Events it ignores need no Save. An error stops
+// processing at this notification, records nothing for it, and is
+// returned as a *PolicyError; processing resumes there next time.
+type Policy func(ctx context.Context, p *ProcessApplication, event domain.Event, pe *ProcessEvent) error
+
+// ProcessEvent collects the new events a policy generates while processing
+// one upstream notification, with the tracking record of that notification.
+type ProcessEvent struct {
+	Tracking persistence.Tracking
+	events   []domain.Event
+	aggs     []domain.Aggregate
+}
+
+// Save collects the pending events of aggs, in the order given, to be
+// recorded with the tracking record. Events of repeated calls keep the
+// order in which they were generated.
+func (pe *ProcessEvent) Save(aggs ...domain.Aggregate) {
+	for _, agg := range aggs {
+		pe.events = append(pe.events, agg.CollectEvents()...)
+		pe.aggs = append(pe.aggs, agg)
+	}
+}
+
+// Events returns the events collected so far.
+func (pe *ProcessEvent) Events() []domain.Event { return append([]domain.Event(nil), pe.events...) }
+
+// PolicyError reports the upstream notification whose processing failed.
+type PolicyError struct {
+	Application string // the process application
+	Upstream    string // the application followed
+	Notification int64
+	Err          error
+}
+
+func (e *PolicyError) Error() string {
+	return fmt.Sprintf("%s processing notification %d of %s: %v", e.Application, e.Notification, e.Upstream, e.Err)
+}
+
+// Unwrap returns the policy's error.
+func (e *PolicyError) Unwrap() error { return e.Err }
+
+// ProcessApplication is an application that follows other applications
+// and processes their events with its Policy, exactly once. It is itself
+// an application whose events others may follow. It is safe for concurrent
+// use; each upstream is processed by one goroutine at a time.
+type ProcessApplication struct {
+	*app.Application
+	policy Policy
+
+	mu        sync.Mutex
+	upstreams map[string]*upstream
+}
+
+// upstream is an application followed: its notification log and the
+// mapper that decodes its notifications (with its own cipher settings).
+type upstream struct {
+	name   string
+	log    *app.NotificationLog
+	mapper *persistence.Mapper
+	mu     sync.Mutex // one PullAndProcess at a time
+}
+
+// NewProcessApplication makes a an application that processes the events
+// of the applications it follows (see Follow) with policy.
+func NewProcessApplication(a *app.Application, policy Policy) *ProcessApplication {
+	return &ProcessApplication{Application: a, policy: policy, upstreams: map[string]*upstream{}}
+}
+
+// Follow makes p follow leader: PullAndProcess(leader.Name()) reads the
+// leader's notification log and decodes it with the leader's mapper.
+func (p *ProcessApplication) Follow(leader *app.Application) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.upstreams[leader.Name()] = &upstream{name: leader.Name(), log: leader.Log(), mapper: leader.Mapper()}
+}
+
+// Upstreams returns the names of the applications p follows, sorted.
+func (p *ProcessApplication) Upstreams() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	names := make([]string, 0, len(p.upstreams))
+	for name := range p.upstreams {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// maxConflicts bounds the retries of PullAndProcess after another instance
+// of the same process application recorded first.
+const maxConflicts = 100
+
+// PullAndProcess processes the notifications of the followed application
+// leader that have not been processed yet, in order, each in its own
+// transaction with its tracking record, starting after the last tracked
+// notification, until it has caught up. It returns how many notifications
+// it processed. If another instance of this application records a
+// notification first (a tracking or version conflict), it carries on from
+// the new position. Errors: a *PolicyError, a *persistence.MappingError for
+// a notification it cannot decode, or a persistence error; processing
+// stops at that notification.
+func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) (int, error) {
+	p.mu.Lock()
+	up, ok := p.upstreams[leader]
+	p.mu.Unlock()
+	if !ok {
+		return 0, fmt.Errorf("%s does not follow %q", p.Name(), leader)
+	}
+	up.mu.Lock()
+	defer up.mu.Unlock()
+
+	processed, conflicts := 0, 0
+	for {
+		last, err := p.Recorder().MaxTrackingID(ctx, leader)
+		if err != nil {
+			return processed, err
+		}
+		items, err := up.log.Select(ctx, last+1, up.log.SectionSize())
+		if err != nil {
+			return processed, err
+		}
+		if len(items) == 0 {
+			return processed, nil
+		}
+		for _, n := range items {
+			err := p.process(ctx, up, n)
+			if isConflict(err) {
+				if conflicts++; conflicts > maxConflicts {
+					return processed, fmt.Errorf("%s following %s: giving up after %d conflicts: %w", p.Name(), leader, conflicts, err)
+				}
+				break // another instance recorded first: re-read the position
+			}
+			if err != nil {
+				return processed, err
+			}
+			processed++
+		}
+	}
+}
+
+func isConflict(err error) bool {
+	var tracking *persistence.TrackingConflictError
+	var version *persistence.ConcurrencyError
+	return errors.As(err, &tracking) || errors.As(err, &version)
+}
+
+// process runs the policy on one notification and records the result with
+// its tracking record.
+func (p *ProcessApplication) process(ctx context.Context, up *upstream, n persistence.Notification) error {
+	event, err := up.mapper.ToDomainEvent(n.StoredEvent)
+	if err != nil {
+		return fmt.Errorf("%s following %s: notification %d: %w", p.Name(), up.name, n.ID, err)
+	}
+	pe := &ProcessEvent{Tracking: persistence.Tracking{ApplicationName: up.name, NotificationID: n.ID}}
+	if p.policy != nil {
+		if err := p.policy(ctx, p, event, pe); err != nil {
+			return &PolicyError{Application: p.Name(), Upstream: up.name, Notification: n.ID, Err: err}
+		}
+	}
+	_, err = p.SaveTracked(ctx, pe.Tracking, pe.events, pe.aggs...)
+	return err
+}

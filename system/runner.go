@@ -1,0 +1,179 @@
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+)
+
+// ErrRunnerStarted is returned by Start on a runner that was started before.
+var ErrRunnerStarted = errors.New("runner already started")
+
+// RunnerOptions configures how a runner builds the applications.
+type RunnerOptions struct {
+	// Env holds configuration for every application, overriding the
+	// process environment; prefix a variable with an application's name
+	// (COUNTERS_POSTGRES_SCHEMA) to set it for that application only.
+	Env map[string]string
+	// Lookup reads the process environment; nil means os.LookupEnv.
+	Lookup func(string) (string, bool)
+}
+
+// apps builds the applications of a system. Process applications follow
+// their leaders.
+type apps struct {
+	byName    map[string]*app.Application
+	processes map[string]*ProcessApplication
+}
+
+func buildApps(ctx context.Context, sys *System, opts RunnerOptions) (*apps, error) {
+	built := &apps{byName: map[string]*app.Application{}, processes: map[string]*ProcessApplication{}}
+	for _, name := range sys.names {
+		spec := sys.apps[name]
+		o := app.Options{Name: name, Registry: spec.Registry, Env: opts.Env, Lookup: opts.Lookup}
+		if spec.Options != nil {
+			spec.Options(&o)
+		}
+		a, err := app.New(ctx, o)
+		if err != nil {
+			built.close()
+			return nil, fmt.Errorf("start %s: %w", name, err)
+		}
+		built.byName[name] = a
+		if spec.Policy != nil {
+			built.processes[name] = NewProcessApplication(a, spec.Policy)
+		}
+	}
+	for follower, leaders := range sys.leaders {
+		for _, leader := range leaders {
+			built.processes[follower].Follow(built.byName[leader])
+		}
+	}
+	return built, nil
+}
+
+func (b *apps) close() {
+	for _, a := range b.byName {
+		a.Close()
+	}
+}
+
+// SingleThreadedRunner runs a system synchronously: when a command saves
+// events in a leader, every follower processes them, and their followers
+// in turn, before Save returns; a policy error is returned by that Save as
+// a *app.NotifyError wrapping the *PolicyError. It suits tests and
+// in-memory systems. Commands must not be run concurrently; use
+// ConcurrentRunner for that.
+type SingleThreadedRunner struct {
+	sys  *System
+	opts RunnerOptions
+
+	mu          sync.Mutex
+	apps        *apps
+	queue       []string // leaders with new events to process
+	dispatching bool
+}
+
+// NewSingleThreadedRunner returns a runner of sys that builds its
+// applications with opts.
+func NewSingleThreadedRunner(sys *System, opts RunnerOptions) *SingleThreadedRunner {
+	return &SingleThreadedRunner{sys: sys, opts: opts}
+}
+
+// Start builds the applications, connects leaders to followers and
+// processes whatever the followers have not processed yet (with durable
+// persistence, events recorded before this start). It returns
+// ErrRunnerStarted when called twice, and the errors of app.New and of
+// processing.
+func (r *SingleThreadedRunner) Start(ctx context.Context) error {
+	r.mu.Lock()
+	if r.apps != nil {
+		r.mu.Unlock()
+		return ErrRunnerStarted
+	}
+	built, err := buildApps(ctx, r.sys, r.opts)
+	if err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	r.apps = built
+	r.mu.Unlock()
+	for leader := range r.sys.followers {
+		leader := leader
+		built.byName[leader].Listen(func(ctx context.Context, _ []int64) error { return r.prompt(ctx, leader) })
+	}
+	for leader := range r.sys.followers {
+		if err := r.prompt(ctx, leader); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prompt queues leader and, unless already dispatching (a follower's own
+// new events prompt from within), processes the queue until it is empty.
+func (r *SingleThreadedRunner) prompt(ctx context.Context, leader string) error {
+	r.mu.Lock()
+	r.queue = append(r.queue, leader)
+	if r.dispatching {
+		r.mu.Unlock()
+		return nil
+	}
+	r.dispatching = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.dispatching = false
+		r.queue = nil
+		r.mu.Unlock()
+	}()
+	for {
+		r.mu.Lock()
+		if len(r.queue) == 0 {
+			r.mu.Unlock()
+			return nil
+		}
+		next := r.queue[0]
+		r.queue = r.queue[1:]
+		built := r.apps
+		r.mu.Unlock()
+		for _, follower := range r.sys.followers[next] {
+			if _, err := built.processes[follower].PullAndProcess(ctx, next); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// App returns the running application of that name, or nil.
+func (r *SingleThreadedRunner) App(name string) *app.Application {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.apps == nil {
+		return nil
+	}
+	return r.apps.byName[name]
+}
+
+// Process returns the running process application of that name, or nil.
+func (r *SingleThreadedRunner) Process(name string) *ProcessApplication {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.apps == nil {
+		return nil
+	}
+	return r.apps.processes[name]
+}
+
+// Stop closes the applications. The runner cannot be started again.
+func (r *SingleThreadedRunner) Stop() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.apps != nil {
+		r.apps.close()
+	}
+	return nil
+}

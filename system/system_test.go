@@ -1,0 +1,308 @@
+package system_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/system"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func noEnv(string) (string, bool) { return "", false }
+
+// stores runs fn on the in-memory module and on Postgres; on Postgres
+// every application of the system gets its own fresh schema.
+func stores(t *testing.T, fn func(t *testing.T, opts system.RunnerOptions)) {
+	for _, module := range []string{"memory", "postgres"} {
+		t.Run(module, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"PERSISTENCE_MODULE": module}
+			if module == "postgres" {
+				env["DATABASE_URL"] = pgtest.ServerURL(t)
+				for _, name := range []string{"WORLDS", "COUNTERS", "A", "B", "C"} {
+					env[name+"_POSTGRES_SCHEMA"] = pgtest.NewSchemaName(t)
+				}
+			}
+			fn(t, system.RunnerOptions{Env: env, Lookup: noEnv})
+		})
+	}
+}
+
+func TestSystemFromPipes(t *testing.T) {
+	t.Parallel()
+	reg := persistence.NewRegistry()
+	policy := func(context.Context, *system.ProcessApplication, domain.Event, *system.ProcessEvent) error { return nil }
+	apps := []system.App{
+		{Name: "A", Registry: reg}, {Name: "B", Registry: reg, Policy: policy},
+		{Name: "C", Registry: reg, Policy: policy}, {Name: "D", Registry: reg},
+	}
+	sys, err := system.New(apps, []string{"A", "B", "C"}, []string{"D", "C"}, []string{"A", "C"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"B", "C"}, sys.Followers("A"))
+	require.Equal(t, []string{"C"}, sys.Followers("B"))
+	require.Equal(t, []string{"B", "D", "A"}, sys.Leaders("C"))
+	require.Empty(t, sys.Leaders("A"))
+	require.True(t, sys.IsProcess("B"))
+	require.False(t, sys.IsProcess("D"))
+
+	for name, pipes := range map[string][][]string{
+		"follower without policy": {{"A", "D"}},
+		"unknown name":            {{"A", "X"}},
+		"follows itself":          {{"B", "B"}},
+	} {
+		_, err := system.New(apps, pipes...)
+		require.ErrorIs(t, err, system.ErrSystem, name)
+	}
+	_, err = system.New(append(apps, system.App{Name: "A", Registry: reg}))
+	require.ErrorIs(t, err, system.ErrSystem, "duplicate name")
+}
+
+func TestProcessEventKeepsGenerationOrder(t *testing.T) {
+	t.Parallel()
+	a, err := domain.Create[World](uuid.New(), WorldCreated{})
+	require.NoError(t, err)
+	b, err := domain.Create[World](uuid.New(), WorldCreated{})
+	require.NoError(t, err)
+	pe := &system.ProcessEvent{}
+	pe.Save(a)
+	pe.Save(b)
+	require.NoError(t, domain.Trigger(a, SomethingHappened{What: "later"}))
+	pe.Save(a)
+	events := pe.Events()
+	require.Len(t, events, 3)
+	require.Equal(t, a.ID(), events[0].OriginatorID)
+	require.Equal(t, b.ID(), events[1].OriginatorID)
+	require.Equal(t, a.ID(), events[2].OriginatorID)
+	require.Equal(t, int64(2), events[2].OriginatorVersion)
+}
+
+func TestSingleThreadedRunnerIsSynchronous(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, opts system.RunnerOptions) {
+		ctx := context.Background()
+		runner := system.NewSingleThreadedRunner(worldsAndCounters(countThings), opts)
+		require.NoError(t, runner.Start(ctx))
+		defer runner.Stop()
+		require.ErrorIs(t, runner.Start(ctx), system.ErrRunnerStarted)
+		worlds, counters := runner.App("Worlds"), runner.App("Counters")
+		require.NotNil(t, runner.Process("Counters"))
+		require.Nil(t, runner.Process("Worlds"), "a leader only is not a process application")
+		// No waiting: each command has been processed when Save returns.
+		require.NoError(t, seedCounts(ctx, worlds, counters, func() error { return nil }))
+
+		// Every upstream notification is tracked, including those the
+		// policy ignored (the WorldCreated events).
+		max, err := worlds.Recorder().MaxNotificationID(ctx)
+		require.NoError(t, err)
+		tracked, err := counters.Recorder().MaxTrackingID(ctx, "Worlds")
+		require.NoError(t, err)
+		require.Equal(t, max, tracked)
+		for id := int64(1); id <= max; id++ {
+			has, err := counters.Recorder().HasTrackingID(ctx, "Worlds", id)
+			require.NoError(t, err)
+			require.True(t, has, "notification %d tracked", id)
+		}
+	})
+}
+
+func TestConcurrentRunnerEventuallyConsistent(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, opts system.RunnerOptions) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		runner := system.NewConcurrentRunner(worldsAndCounters(countThings), opts)
+		require.NoError(t, runner.Start(ctx))
+		require.ErrorIs(t, runner.Start(ctx), system.ErrRunnerStarted)
+		worlds, counters := runner.App("Worlds"), runner.App("Counters")
+		require.NoError(t, seedCounts(ctx, worlds, counters, func() error { return runner.WaitCaughtUp(ctx) }))
+		require.NoError(t, runner.Stop())
+	})
+}
+
+// Many writers on the leader while the follower processes concurrently.
+func TestConcurrentRunnerManyWriters(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, opts system.RunnerOptions) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		runner := system.NewConcurrentRunner(worldsAndCounters(countThings), opts)
+		runner.PollInterval = 50 * time.Millisecond
+		require.NoError(t, runner.Start(ctx))
+		defer runner.Stop()
+		worlds, counters := runner.App("Worlds"), runner.App("Counters")
+		const writers, worldsEach = 8, 5
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for i := 0; i < writers; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := 0; j < worldsEach; j++ {
+					if err := makeItSo(ctx, worlds, "a", "b"); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		require.NoError(t, runner.WaitCaughtUp(ctx))
+		for _, name := range []string{"a", "b"} {
+			n, err := count(ctx, counters, name)
+			require.NoError(t, err)
+			require.Equal(t, writers*worldsEach, n, name)
+		}
+	})
+}
+
+func TestConcurrentRunnerStopLeaksNoGoroutines(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx := context.Background()
+	runner := system.NewConcurrentRunner(worldsAndCounters(countThings), system.RunnerOptions{Lookup: noEnv})
+	require.NoError(t, runner.Start(ctx))
+	require.NoError(t, makeItSo(ctx, runner.App("Worlds"), "x"))
+	require.NoError(t, runner.WaitCaughtUp(ctx))
+	require.NoError(t, runner.Stop())
+}
+
+var errPolicy = errors.New("policy failed")
+
+// failOn returns a policy that fails for the thing named bad while fail
+// is set, and counts otherwise.
+func failOn(bad string, fail *atomic.Bool) system.Policy {
+	return func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
+		if h, ok := e.Data.(SomethingHappened); ok && h.What == bad && fail.Load() {
+			return errPolicy
+		}
+		return countThings(ctx, p, e, pe)
+	}
+}
+
+func TestSingleThreadedRunnerPolicyErrorAndRecovery(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, opts system.RunnerOptions) {
+		ctx := context.Background()
+		var fail atomic.Bool
+		fail.Store(true)
+		runner := system.NewSingleThreadedRunner(worldsAndCounters(failOn("bad", &fail)), opts)
+		require.NoError(t, runner.Start(ctx))
+		defer runner.Stop()
+		worlds, counters := runner.App("Worlds"), runner.App("Counters")
+
+		err := makeItSo(ctx, worlds, "good", "bad", "good")
+		var notify *app.NotifyError
+		require.ErrorAs(t, err, &notify, "the leader's events are recorded; the follower failed")
+		var policyErr *system.PolicyError
+		require.ErrorAs(t, err, &policyErr)
+		require.ErrorIs(t, err, errPolicy)
+		require.Equal(t, "Worlds", policyErr.Upstream)
+		n, err := count(ctx, counters, "good")
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+
+		// The runner was not left stuck: once the policy works, the next
+		// prompt processes the failed notification and what followed.
+		fail.Store(false)
+		require.NoError(t, makeItSo(ctx, worlds, "good"))
+		for name, want := range map[string]int{"good": 2, "bad": 1} {
+			n, err := count(ctx, counters, name)
+			require.NoError(t, err)
+			require.Equal(t, want, n, name)
+		}
+	})
+}
+
+func TestConcurrentRunnerReportsPolicyError(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, opts system.RunnerOptions) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var fail atomic.Bool
+		fail.Store(true)
+		runner := system.NewConcurrentRunner(worldsAndCounters(failOn("bad", &fail)), opts)
+		require.NoError(t, runner.Start(ctx))
+		require.NoError(t, makeItSo(ctx, runner.App("Worlds"), "bad"))
+		select {
+		case <-runner.Stopped():
+		case <-ctx.Done():
+			t.Fatal("the runner did not stop on the policy error")
+		}
+		var policyErr *system.PolicyError
+		require.ErrorAs(t, runner.Err(), &policyErr)
+		require.ErrorIs(t, runner.WaitCaughtUp(ctx), errPolicy)
+		require.ErrorIs(t, runner.Stop(), errPolicy)
+	})
+}
+
+// A leader prompts its followers only when it records new events.
+func TestLeaderPromptsOnlyWhenEventsSaved(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, err := app.New(ctx, app.Options{Name: "Worlds", Registry: worldTypes(), Lookup: noEnv})
+	require.NoError(t, err)
+	var calls atomic.Int32
+	a.Listen(func(context.Context, []int64) error { calls.Add(1); return nil })
+	w, err := domain.Create[World](uuid.New(), WorldCreated{})
+	require.NoError(t, err)
+	_, err = a.Save(ctx, w)
+	require.NoError(t, err)
+	_, err = a.Save(ctx, w) // nothing pending
+	require.NoError(t, err)
+	require.Equal(t, int32(1), calls.Load())
+}
+
+// A → B → C: B copies A's events into its own aggregates, C counts B's.
+func TestThreeStagePipeline(t *testing.T) {
+	t.Parallel()
+	copyWorld := func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
+		h, ok := e.Data.(SomethingHappened)
+		if !ok {
+			return nil
+		}
+		w, err := domain.Create[World](uuid.New(), WorldCreated{})
+		if err != nil {
+			return err
+		}
+		if err := domain.Trigger(w, SomethingHappened{What: h.What + "!"}); err != nil {
+			return err
+		}
+		pe.Save(w)
+		return nil
+	}
+	stores(t, func(t *testing.T, opts system.RunnerOptions) {
+		ctx := context.Background()
+		sys, err := system.New([]system.App{
+			{Name: "A", Registry: worldTypes()},
+			{Name: "B", Registry: worldTypes(), Policy: copyWorld},
+			{Name: "C", Registry: counterTypes(), Policy: countThings},
+		}, []string{"A", "B", "C"})
+		require.NoError(t, err)
+		runner := system.NewSingleThreadedRunner(sys, opts)
+		require.NoError(t, runner.Start(ctx))
+		defer runner.Stop()
+		require.NoError(t, makeItSo(ctx, runner.App("A"), "x", "y", "x"))
+		for name, want := range map[string]int{"x!": 2, "y!": 1, "x": 0} {
+			n, err := count(ctx, runner.App("C"), name)
+			require.NoError(t, err)
+			require.Equal(t, want, n, name)
+		}
+	})
+}
