@@ -44,8 +44,8 @@ func (pe *ProcessEvent) Events() []domain.Event { return append([]domain.Event(n
 
 // PolicyError reports the upstream notification whose processing failed.
 type PolicyError struct {
-	Application string // the process application
-	Upstream    string // the application followed
+	Application  string // the process application
+	Upstream     string // the application followed
 	Notification int64
 	Err          error
 }

@@ -45,7 +45,9 @@ func stores(t *testing.T, fn func(t *testing.T, opts system.RunnerOptions)) {
 func TestSystemFromPipes(t *testing.T) {
 	t.Parallel()
 	reg := persistence.NewRegistry()
-	policy := func(context.Context, *system.ProcessApplication, domain.Event, *system.ProcessEvent) error { return nil }
+	policy := func(context.Context, *system.ProcessApplication, domain.Event, *system.ProcessEvent) error {
+		return nil
+	}
 	apps := []system.App{
 		{Name: "A", Registry: reg}, {Name: "B", Registry: reg, Policy: policy},
 		{Name: "C", Registry: reg, Policy: policy}, {Name: "D", Registry: reg},
