@@ -118,6 +118,9 @@ func (a *Application) Name() string { return a.name }
 // Module returns the persistence module the application uses.
 func (a *Application) Module() factory.Module { return a.infra.Module }
 
+// Schema returns the application's Postgres schema ("" in memory).
+func (a *Application) Schema() string { return a.infra.Schema }
+
 // Mapper returns the mapper, for decoding notifications.
 func (a *Application) Mapper() *persistence.Mapper { return a.mapper }
 

@@ -20,7 +20,12 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(helperProcessEnv) != "" {
+		os.Exit(runHelperProcess())
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 func noEnv(string) (string, bool) { return "", false }
 

@@ -73,6 +73,8 @@ type Infrastructure struct {
 	Snapshots persistence.AggregateRecorder
 	// Pool is the connection pool of the Postgres module; nil otherwise.
 	Pool *pgxpool.Pool
+	// Schema is the application's schema with the Postgres module.
+	Schema string
 }
 
 // Open builds the Infrastructure of the application named env.Name from
@@ -101,6 +103,7 @@ func Open(ctx context.Context, env persistence.Environment) (*Infrastructure, er
 		Recorder:  postgres.NewRecorder(pool),
 		Snapshots: postgres.NewSnapshotRecorder(pool),
 		Pool:      pool,
+		Schema:    cfg.Schema,
 	}, nil
 }
 

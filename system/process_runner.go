@@ -1,0 +1,193 @@
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
+	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+)
+
+// ProcessOptions configures RunProcess.
+type ProcessOptions struct {
+	RunnerOptions
+	// PollInterval is how often to look for new events when no
+	// notification arrives (DefaultPollInterval when zero): a fallback for
+	// lost notifications and lost connections.
+	PollInterval time.Duration
+	// Logger receives the errors RunProcess retries; nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// RunProcess runs the process application name of sys in this OS process,
+// against PostgreSQL, until ctx ends (then it returns nil). It builds the
+// application and, to read their notification logs through the database,
+// the applications it follows; processes what is pending; then waits for
+// the insert procedure's notifications from its leaders' schemas
+// (LISTEN/NOTIFY), or PollInterval, and processes again. Other processes
+// run the leaders, and may run more instances of this application: each
+// notification is still processed once.
+//
+// Database errors (persistence.ErrInterface, ErrOperational) are logged
+// and retried after PollInterval. A policy error, or an event it cannot
+// decode, ends RunProcess with that error; restarting resumes at the same
+// notification. With the in-memory module it returns an error that is
+// errors.Is(err, persistence.ErrNotSupported).
+func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptions) error {
+	spec, ok := sys.App(name)
+	if !ok || spec.Policy == nil {
+		return fmt.Errorf("run process %q: %w: not a process application of the system", name, ErrSystem)
+	}
+	poll := opts.PollInterval
+	if poll <= 0 {
+		poll = DefaultPollInterval
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	process, leaders, err := buildProcess(ctx, sys, name, opts.RunnerOptions)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		process.Close()
+		for _, l := range leaders {
+			l.Close()
+		}
+	}()
+
+	wake := make(chan string, len(leaders))
+	listenCtx, stopListening := context.WithCancel(ctx)
+	defer stopListening()
+	done := make(chan struct{})
+	defer func() { stopListening(); <-done }()
+	go func() {
+		defer close(done)
+		listenAll(listenCtx, leaders, wake, poll, logger)
+	}()
+
+	pending := map[string]bool{}
+	for _, l := range leaders {
+		pending[l.Name()] = true
+	}
+	for {
+		for leader := range pending {
+			_, err := process.PullAndProcess(ctx, leader)
+			switch {
+			case err == nil:
+				delete(pending, leader)
+			case ctx.Err() != nil:
+				return nil
+			case errors.Is(err, persistence.ErrInterface) || errors.Is(err, persistence.ErrOperational):
+				logger.Warn("processing failed; retrying", "application", name, "upstream", leader, "error", err)
+			default:
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case leader := <-wake:
+			pending[leader] = true
+		case <-time.After(poll):
+			for _, l := range leaders {
+				pending[l.Name()] = true
+			}
+		}
+	}
+}
+
+// buildProcess builds the process application name and the applications
+// it follows.
+func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOptions) (*ProcessApplication, []*app.Application, error) {
+	build := func(n string) (*app.Application, error) {
+		spec, _ := sys.App(n)
+		o := app.Options{Name: n, Registry: spec.Registry, Env: opts.Env, Lookup: opts.Lookup}
+		if spec.Options != nil {
+			spec.Options(&o)
+		}
+		a, err := app.New(ctx, o)
+		if err != nil {
+			return nil, fmt.Errorf("run process %s: %w", n, err)
+		}
+		if a.Module() != factory.Postgres {
+			a.Close()
+			return nil, fmt.Errorf("run process %s: %w: applications in separate processes need the postgres module", n, persistence.ErrNotSupported)
+		}
+		return a, nil
+	}
+	a, err := build(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	process := NewProcessApplication(a, sys.apps[name].Policy)
+	var leaders []*app.Application
+	for _, leaderName := range sys.Leaders(name) {
+		leader, err := build(leaderName)
+		if err != nil {
+			a.Close()
+			for _, l := range leaders {
+				l.Close()
+			}
+			return nil, nil, err
+		}
+		process.Follow(leader)
+		leaders = append(leaders, leader)
+	}
+	return process, leaders, nil
+}
+
+// listenAll listens for new events in each leader's schema and sends the
+// leader's name to wake, until ctx ends. A lost connection is logged and
+// listened again after poll.
+func listenAll(ctx context.Context, leaders []*app.Application, wake chan<- string, poll time.Duration, logger *slog.Logger) {
+	done := make(chan struct{}, len(leaders))
+	for _, leader := range leaders {
+		go func(leader *app.Application) {
+			defer func() { done <- struct{}{} }()
+			for ctx.Err() == nil {
+				err := listenOne(ctx, leader, wake)
+				if ctx.Err() != nil {
+					return
+				}
+				logger.Warn("listening for new events failed; polling meanwhile", "upstream", leader.Name(), "error", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(poll):
+				}
+			}
+		}(leader)
+	}
+	for range leaders {
+		<-done
+	}
+}
+
+func listenOne(ctx context.Context, leader *app.Application, wake chan<- string) error {
+	l, err := postgres.Listen(ctx, leader.Pool(), leader.Schema())
+	if err != nil {
+		return err
+	}
+	defer l.Close(context.WithoutCancel(ctx))
+	// Events recorded before LISTEN took effect: look once more now.
+	select {
+	case wake <- leader.Name():
+	default:
+	}
+	for {
+		if _, _, err := l.Wait(ctx); err != nil {
+			return err
+		}
+		select {
+		case wake <- leader.Name():
+		default: // a wake-up is pending already
+		}
+	}
+}

@@ -1,0 +1,266 @@
+package system_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/system"
+)
+
+// helperProcessEnv, when set, makes the test binary run the Counters
+// process application (system.RunProcess) instead of the tests: the
+// follower process of the multi-process tests.
+const helperProcessEnv = "SYSTEM_TEST_COUNTERS_PROCESS"
+
+func runHelperProcess() int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	err := system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
+		RunnerOptions: system.RunnerOptions{Env: map[string]string{"PERSISTENCE_MODULE": "postgres"}},
+		PollInterval:  200 * time.Millisecond,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "counters process:", err)
+		return 1
+	}
+	return 0
+}
+
+// postgresEnv returns the configuration of Worlds and Counters on fresh
+// schemas of the test server.
+func postgresEnv(t *testing.T) map[string]string {
+	return map[string]string{
+		"PERSISTENCE_MODULE":       "postgres",
+		"DATABASE_URL":             pgtest.ServerURL(t),
+		"WORLDS_POSTGRES_SCHEMA":   pgtest.NewSchemaName(t),
+		"COUNTERS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t),
+	}
+}
+
+func newApp(t *testing.T, name string, reg *persistence.Registry, env map[string]string) *app.Application {
+	t.Helper()
+	a, err := app.New(context.Background(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	return a
+}
+
+// writeWorlds records worlds×perWorld notifications in Worlds (each world
+// saved at once) and returns the counts the Counters must reach.
+func writeWorlds(t *testing.T, worlds *app.Application, numWorlds, perWorld int) map[string]int {
+	t.Helper()
+	want := map[string]int{}
+	for i := 0; i < numWorlds; i++ {
+		w, err := domain.Create[World](uuid.New(), WorldCreated{})
+		require.NoError(t, err)
+		for j := 1; j < perWorld; j++ {
+			what := fmt.Sprintf("thing-%d", (i*7+j)%25)
+			require.NoError(t, domain.Trigger(w, SomethingHappened{What: what}))
+			want[what]++
+		}
+		_, err = worlds.Save(context.Background(), w)
+		require.NoError(t, err)
+	}
+	return want
+}
+
+// requireExactlyOnce checks the counters against want and that every
+// notification of Worlds is tracked exactly once.
+func requireExactlyOnce(t *testing.T, worlds, counters *app.Application, want map[string]int) {
+	t.Helper()
+	ctx := context.Background()
+	for what, n := range want {
+		got, err := count(ctx, counters, what)
+		require.NoError(t, err)
+		require.Equal(t, n, got, what)
+	}
+	max, err := worlds.Recorder().MaxNotificationID(ctx)
+	require.NoError(t, err)
+	var rows, low, high int64
+	require.NoError(t, counters.Pool().QueryRow(ctx,
+		"SELECT count(*), min(notification_id), max(notification_id) FROM tracking WHERE application_name = 'Worlds'").Scan(&rows, &low, &high))
+	require.Equal(t, max, rows, "one tracking record per notification: no holes, no repeats")
+	require.Equal(t, int64(1), low)
+	require.Equal(t, max, high)
+	// One CounterIncremented per SomethingHappened, one CounterStarted per counter.
+	events, err := counters.Recorder().MaxNotificationID(ctx)
+	require.NoError(t, err)
+	total := 0
+	for _, n := range want {
+		total += n
+	}
+	require.Equal(t, int64(total+len(want)), events, "no event was recorded twice")
+}
+
+// Two instances of the same process application race on the same
+// upstream: one wins each notification, the other re-reads its position,
+// and every notification is processed exactly once.
+func TestTwoInstancesOfAFollowerProcessEachNotificationOnce(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	env := postgresEnv(t)
+	worlds := newApp(t, "Worlds", worldTypes(), env)
+	want := writeWorlds(t, worlds, 20, 20)
+
+	var wg sync.WaitGroup
+	var instances []*app.Application
+	errs := make([]error, 2)
+	for i := range errs {
+		counters := newApp(t, "Counters", counterTypes(), env)
+		instances = append(instances, counters)
+		p := system.NewProcessApplication(counters, countThings)
+		p.Follow(worlds)
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, errs[i] = p.PullAndProcess(ctx, "Worlds")
+		}(i)
+	}
+	wg.Wait()
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	requireExactlyOnce(t, worlds, instances[0], want)
+}
+
+// A process application that restarts resumes after the last tracked
+// notification: nothing is processed twice.
+func TestPullAndProcessResumesFromTracking(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := postgresEnv(t)
+	worlds := newApp(t, "Worlds", worldTypes(), env)
+	want := writeWorlds(t, worlds, 3, 10)
+
+	first := system.NewProcessApplication(newApp(t, "Counters", counterTypes(), env), countThings)
+	first.Follow(worlds)
+	n, err := first.PullAndProcess(ctx, "Worlds")
+	require.NoError(t, err)
+	require.Equal(t, 30, n)
+
+	more := writeWorlds(t, worlds, 2, 10)
+	for what, n := range more {
+		want[what] += n
+	}
+	second := system.NewProcessApplication(newApp(t, "Counters", counterTypes(), env), countThings)
+	second.Follow(worlds)
+	n, err = second.PullAndProcess(ctx, "Worlds")
+	require.NoError(t, err)
+	require.Equal(t, 20, n, "only the new notifications")
+	n, err = second.PullAndProcess(ctx, "Worlds")
+	require.NoError(t, err)
+	require.Zero(t, n)
+	requireExactlyOnce(t, worlds, second.Application, want)
+}
+
+// lockedBuffer collects the output of follower processes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startFollower starts the Counters process application as a separate
+// OS process (this test binary, see TestMain) against env.
+func startFollower(t *testing.T, env map[string]string, output *lockedBuffer) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperProcessEnv+"=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = output, output
+	require.NoError(t, cmd.Start())
+	return cmd
+}
+
+// trackedCount returns how many Worlds notifications Counters tracked.
+func trackedCount(t *testing.T, counters *app.Application) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, counters.Pool().QueryRow(context.Background(),
+		"SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n))
+	return n
+}
+
+// The follower runs in its own OS process, woken by the leader's
+// notifications, and is killed with SIGKILL at random points while it
+// processes 2,000 notifications. After restarts every notification has
+// been processed exactly once.
+func TestFollowerProcessKilledMidWorkResumesExactlyOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := postgresEnv(t)
+	worlds := newApp(t, "Worlds", worldTypes(), env)
+	counters := newApp(t, "Counters", counterTypes(), env) // migrates its schema
+	want := writeWorlds(t, worlds, 100, 20)
+	total, err := worlds.Recorder().MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(2000), total)
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 42))
+	var output lockedBuffer
+	deadline := time.Now().Add(3 * time.Minute)
+	kills := 0
+	for kills < 5 {
+		before := trackedCount(t, counters)
+		if before >= total-100 {
+			break
+		}
+		// Kill after a random amount of progress, mid-way.
+		progress := int64(50 + rng.IntN(250))
+		cmd := startFollower(t, env, &output)
+		for trackedCount(t, counters) < min(before+progress, total-50) && time.Now().Before(deadline) {
+			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
+		}
+		require.NoError(t, cmd.Process.Kill())
+		_ = cmd.Wait()
+		kills++
+		t.Logf("kill %d: after %d of %d notifications", kills, trackedCount(t, counters), total)
+	}
+	require.GreaterOrEqual(t, kills, 3, "the follower was killed mid-work several times")
+
+	// While the last follower runs, the leader records more: it is woken.
+	cmd := startFollower(t, env, &output)
+	more := writeWorlds(t, worlds, 5, 20)
+	for what, n := range more {
+		want[what] += n
+	}
+	total += 100
+	for trackedCount(t, counters) < total {
+		if time.Now().After(deadline) {
+			t.Fatalf("the follower did not catch up; its output:\n%s", output.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait(), "a stopped follower exits cleanly; output:\n%s", output.String())
+	requireExactlyOnce(t, worlds, counters, want)
+}
