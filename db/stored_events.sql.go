@@ -118,6 +118,40 @@ func (q *Queries) StoredEventsInsert(ctx context.Context, db DBTX, arg StoredEve
 	return notification_ids, err
 }
 
+const storedEventsInsertBatch = `-- name: StoredEventsInsertBatch :one
+SELECT stored_events_insert_batch(
+    $1::uuid[],
+    $2::bigint[],
+    $3::text[],
+    $4::bytea[],
+    $5::int[]
+)::bigint[] AS results
+`
+
+type StoredEventsInsertBatchParams struct {
+	OriginatorIds      []uuid.UUID
+	OriginatorVersions []int64
+	Topics             []string
+	States             [][]byte
+	SaveNumbers        []int32
+}
+
+// Records the events of several saves in one call (group commit); see the
+// procedure. Returns, per row in argument order, the new notification id,
+// 0 for rows of saves that failed, or -1 for the rows that conflicted.
+func (q *Queries) StoredEventsInsertBatch(ctx context.Context, db DBTX, arg StoredEventsInsertBatchParams) ([]int64, error) {
+	row := db.QueryRow(ctx, storedEventsInsertBatch,
+		arg.OriginatorIds,
+		arg.OriginatorVersions,
+		arg.Topics,
+		arg.States,
+		arg.SaveNumbers,
+	)
+	var results []int64
+	err := row.Scan(&results)
+	return results, err
+}
+
 const storedEventsSelect = `-- name: StoredEventsSelect :many
 SELECT originator_id, originator_version, topic, state
 FROM stored_events

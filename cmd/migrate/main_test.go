@@ -37,6 +37,7 @@ func TestRoundTrip(t *testing.T) {
 	code, out, _ := runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "applied 1 00001_event_store.sql")
+	assert.Contains(t, out, "applied 2 00002_group_commit.sql")
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
@@ -45,13 +46,19 @@ func TestRoundTrip(t *testing.T) {
 	code, out, _ = runWith(t, vars, "--schema", schema, "status")
 	require.Equal(t, 0, code)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 2)
+	require.Len(t, lines, 3)
 	assert.Regexp(t, `^VERSION\s+FILE\s+APPLIED AT$`, lines[0])
 	assert.Regexp(t, `^1\s+00001_event_store\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[1])
+	assert.Regexp(t, `^2\s+00002_group_commit\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[2])
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "1\n", out)
+	assert.Equal(t, "2\n", out)
+
+	code, out, _ = runWith(t, vars, "--schema", schema, "down-to", "1")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "rolled back 2 00002_group_commit.sql")
+	assert.NotContains(t, out, "00001")
 
 	code, out, _ = runWith(t, vars, "-schema="+schema, "down-to", "0")
 	require.Equal(t, 0, code)
@@ -67,7 +74,7 @@ func TestRoundTrip(t *testing.T) {
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "status")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `\n1\s+00001_event_store\.sql\s+pending\n$`, out)
+	assert.Regexp(t, `\n1\s+00001_event_store\.sql\s+pending\n2\s+00002_group_commit\.sql\s+pending\n$`, out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
@@ -82,7 +89,7 @@ func TestSchemaFromEnvironment(t *testing.T) {
 	require.Equal(t, 0, code)
 	code, out, _ := runWith(t, vars, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "1\n", out)
+	assert.Equal(t, "2\n", out)
 }
 
 func TestMissingSchema(t *testing.T) {

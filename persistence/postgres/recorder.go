@@ -20,6 +20,7 @@ import (
 type Recorder struct {
 	pool    *pgxpool.Pool
 	queries *db.Queries
+	group   *groupCommit
 }
 
 var _ persistence.ProcessRecorder = (*Recorder)(nil)
@@ -27,20 +28,25 @@ var _ persistence.ProcessRecorder = (*Recorder)(nil)
 // NewRecorder returns a Recorder using pool, whose search_path must name a
 // migrated schema (Open arranges both).
 func NewRecorder(pool *pgxpool.Pool) *Recorder {
-	return &Recorder{pool: pool, queries: db.New()}
+	queries := db.New()
+	return &Recorder{pool: pool, queries: queries, group: &groupCommit{pool: pool, queries: queries}}
 }
 
 // InsertEvents records events atomically; see
 // persistence.AggregateRecorder.
 func (r *Recorder) InsertEvents(ctx context.Context, events []StoredEvent) error {
-	_, err := r.insert(ctx, r.pool, events, nil)
+	_, err := r.group.insert(ctx, events)
 	return err
 }
 
 // InsertNotifications records events atomically and returns their
 // notification IDs; see persistence.ApplicationRecorder.
+//
+// Concurrent calls are recorded together (group commit): one lock, one
+// round trip and one commit for all of them, each call keeping its own
+// outcome, so that a conflicting call fails alone.
 func (r *Recorder) InsertNotifications(ctx context.Context, events []StoredEvent) ([]int64, error) {
-	return r.insert(ctx, r.pool, events, nil)
+	return r.group.insert(ctx, events)
 }
 
 // InsertNotificationsTx is InsertNotifications within the caller's

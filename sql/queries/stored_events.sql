@@ -45,3 +45,15 @@ LIMIT @lim;
 -- name: NotificationsMaxID :one
 -- Returns the largest notification id, or 0 when there is none.
 SELECT coalesce(max(notification_id), 0)::bigint AS max_id FROM stored_events;
+
+-- name: StoredEventsInsertBatch :one
+-- Records the events of several saves in one call (group commit); see the
+-- procedure. Returns, per row in argument order, the new notification id,
+-- 0 for rows of saves that failed, or -1 for the rows that conflicted.
+SELECT stored_events_insert_batch(
+    @originator_ids::uuid[],
+    @originator_versions::bigint[],
+    @topics::text[],
+    @states::bytea[],
+    @save_numbers::int[]
+)::bigint[] AS results;

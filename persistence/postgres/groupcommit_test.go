@@ -1,0 +1,150 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/db"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+)
+
+func ev(id uuid.UUID, version int64) persistence.StoredEvent {
+	return persistence.StoredEvent{OriginatorID: id, OriginatorVersion: version, Topic: "t:E", State: []byte(fmt.Sprint(version))}
+}
+
+// The batch procedure judges each save as if the saves ran one after
+// another, under the lock.
+func TestInsertBatchProcedureIsolatesConflictingSaves(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := openPool(t, testConfig(t))
+	rec := postgres.NewRecorder(pool)
+	a, b, c, d, e := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
+	_, err := rec.InsertNotifications(ctx, []persistence.StoredEvent{ev(b, 1)})
+	require.NoError(t, err)
+
+	saves := [][]persistence.StoredEvent{
+		{ev(a, 1), ev(a, 2)}, // 1: fine
+		{ev(c, 1), ev(b, 1)}, // 2: b1 is recorded already
+		{ev(d, 1), ev(a, 2)}, // 3: a2 belongs to save 1
+		{ev(e, 1), ev(e, 1)}, // 4: repeats a key within the save
+		{ev(c, 1)},           // 5: c1 was in save 2, which failed: fine
+		{ev(d, 1), ev(d, 2)}, // 6: d1 was in save 3, which failed: fine
+	}
+	var arg db.StoredEventsInsertBatchParams
+	for i, save := range saves {
+		for _, e := range save {
+			arg.OriginatorIds = append(arg.OriginatorIds, e.OriginatorID)
+			arg.OriginatorVersions = append(arg.OriginatorVersions, e.OriginatorVersion)
+			arg.Topics = append(arg.Topics, e.Topic)
+			arg.States = append(arg.States, e.State)
+			arg.SaveNumbers = append(arg.SaveNumbers, int32(i+1))
+		}
+	}
+	results, err := db.New().StoredEventsInsertBatch(ctx, pool, arg)
+	require.NoError(t, err)
+	require.Equal(t, []int64{2, 3, 0, -1, 0, -1, 0, -1, 4, 5, 6}, results)
+
+	ns, err := rec.SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 100})
+	require.NoError(t, err)
+	var keys []string
+	for _, n := range ns {
+		keys = append(keys, fmt.Sprintf("%d:%s@%d", n.ID, n.OriginatorID, n.OriginatorVersion))
+	}
+	require.Equal(t, []string{
+		fmt.Sprintf("1:%s@1", b), fmt.Sprintf("2:%s@1", a), fmt.Sprintf("3:%s@2", a),
+		fmt.Sprintf("4:%s@1", c), fmt.Sprintf("5:%s@1", d), fmt.Sprintf("6:%s@2", d),
+	}, keys)
+}
+
+// Saves that queue while the lock is held are recorded together, in one
+// call of the procedure: the listener hears one notification per call.
+func TestGroupCommitCoalescesConcurrentSaves(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := testConfig(t)
+	cfg.PoolSize = 4
+	pool := openPool(t, cfg)
+	rec := postgres.NewRecorder(pool)
+
+	listener, err := pgx.Connect(ctx, cfg.ConnString)
+	require.NoError(t, err)
+	t.Cleanup(func() { listener.Close(context.Background()) })
+	_, err = listener.Exec(ctx, "LISTEN "+cfg.Schema)
+	require.NoError(t, err)
+
+	blocker, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = blocker.Exec(ctx, "LOCK TABLE stored_events IN EXCLUSIVE MODE")
+	require.NoError(t, err)
+
+	const saves = 64
+	contested := uuid.New()
+	var wg sync.WaitGroup
+	ids := make([][]int64, saves)
+	errs := make([]error, saves)
+	for i := 0; i < saves; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			events := []persistence.StoredEvent{ev(uuid.New(), 1), ev(uuid.New(), 1)}
+			if i%8 == 0 {
+				// Eight saves contest one aggregate version: one wins.
+				events = append(events, ev(contested, 1))
+			}
+			ids[i], errs[i] = rec.InsertNotifications(ctx, events)
+		}(i)
+	}
+	time.Sleep(500 * time.Millisecond) // let every save queue up behind the lock
+	require.NoError(t, blocker.Commit(ctx))
+	wg.Wait()
+
+	winners := 0
+	for i := range errs {
+		if i%8 == 0 && errs[i] != nil {
+			var conflict *persistence.ConcurrencyError
+			require.ErrorAs(t, errs[i], &conflict)
+			require.Equal(t, contested, conflict.OriginatorID)
+			require.Nil(t, ids[i])
+			continue
+		}
+		require.NoError(t, errs[i])
+		if i%8 == 0 {
+			winners++
+			require.Len(t, ids[i], 3)
+		} else {
+			require.Len(t, ids[i], 2)
+		}
+	}
+	require.Equal(t, 1, winners, "exactly one save of the contested version wins")
+
+	calls := 0
+	for {
+		waitCtx, cancelWait := context.WithTimeout(ctx, 300*time.Millisecond)
+		_, err := listener.WaitForNotification(waitCtx)
+		cancelWait()
+		if err != nil {
+			require.True(t, errors.Is(err, context.DeadlineExceeded) || waitCtx.Err() != nil, "%v", err)
+			break
+		}
+		calls++
+	}
+	require.GreaterOrEqual(t, calls, 1)
+	require.LessOrEqual(t, calls, 3, "64 queued saves are recorded in at most a few calls (the first leader's, then the rest together)")
+
+	// The losing saves were checked before inserting, so they used no ids:
+	// 56 saves of 2 events and the winner's 3, gapless.
+	max, err := rec.MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(56*2+3), max)
+}
