@@ -16,14 +16,13 @@ const DefaultPollInterval = time.Second
 // ConcurrentRunner runs each process application of a system in its own
 // goroutine. A leader's Save prompts its followers without waiting for
 // them, so followers are eventually consistent with their leaders; each
-// also polls every PollInterval, in case events were recorded elsewhere.
+// also polls every RunnerOptions.PollInterval, in case events were
+// recorded elsewhere.
 // The first policy or processing error stops the runner; Err and Stop
 // return it.
 type ConcurrentRunner struct {
 	sys  *System
 	opts RunnerOptions
-	// PollInterval overrides DefaultPollInterval; set it before Start.
-	PollInterval time.Duration
 
 	mu      sync.Mutex
 	apps    *apps
@@ -83,10 +82,7 @@ func (r *ConcurrentRunner) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	poll := r.PollInterval
-	if poll <= 0 {
-		poll = DefaultPollInterval
-	}
+	poll := r.opts.pollInterval()
 	for _, w := range r.workers {
 		r.wg.Add(1)
 		go r.run(runCtx, w, poll)

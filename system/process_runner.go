@@ -15,11 +15,10 @@ import (
 
 // ProcessOptions configures RunProcess.
 type ProcessOptions struct {
-	RunnerOptions
-	// PollInterval is how often to look for new events when no
-	// notification arrives (DefaultPollInterval when zero): a fallback for
+	// RunnerOptions configure the applications; PollInterval is how often
+	// to look for new events when no notification arrives: a fallback for
 	// lost notifications and lost connections.
-	PollInterval time.Duration
+	RunnerOptions
 	// Logger receives the errors RunProcess retries; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -44,10 +43,7 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 	if !ok || spec.Policy == nil {
 		return fmt.Errorf("run process %q: %w: not a process application of the system", name, ErrSystem)
 	}
-	poll := opts.PollInterval
-	if poll <= 0 {
-		poll = DefaultPollInterval
-	}
+	poll := opts.pollInterval()
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -140,6 +136,16 @@ func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOpti
 		}
 		process.Follow(leader)
 		leaders = append(leaders, leader)
+	}
+	all := map[string]*app.Application{name: a}
+	for _, l := range leaders {
+		all[l.Name()] = l
+	}
+	if err := checkSeparateStores(all); err != nil {
+		for _, x := range all {
+			x.Close()
+		}
+		return nil, nil, err
 	}
 	return process, leaders, nil
 }

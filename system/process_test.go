@@ -32,8 +32,7 @@ func runHelperProcess() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	err := system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
-		RunnerOptions: system.RunnerOptions{Env: map[string]string{"PERSISTENCE_MODULE": "postgres"}},
-		PollInterval:  200 * time.Millisecond,
+		RunnerOptions: system.RunnerOptions{Env: map[string]string{"PERSISTENCE_MODULE": "postgres"}, PollInterval: 200 * time.Millisecond},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "counters process:", err)

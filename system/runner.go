@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 )
 
 // ErrRunnerStarted is returned by Start on a runner that was started before.
@@ -20,6 +24,17 @@ type RunnerOptions struct {
 	Env map[string]string
 	// Lookup reads the process environment; nil means os.LookupEnv.
 	Lookup func(string) (string, bool)
+	// PollInterval is how often a follower of a ConcurrentRunner, or of
+	// RunProcess, looks for new events when nobody prompted it
+	// (DefaultPollInterval when zero).
+	PollInterval time.Duration
+}
+
+func (o RunnerOptions) pollInterval() time.Duration {
+	if o.PollInterval > 0 {
+		return o.PollInterval
+	}
+	return DefaultPollInterval
 }
 
 // apps builds the applications of a system. Process applications follow
@@ -47,6 +62,10 @@ func buildApps(ctx context.Context, sys *System, opts RunnerOptions) (*apps, err
 			built.processes[name] = NewProcessApplication(a, spec.Policy)
 		}
 	}
+	if err := checkSeparateStores(built.byName); err != nil {
+		built.close()
+		return nil, err
+	}
 	for follower, leaders := range sys.leaders {
 		for _, leader := range leaders {
 			built.processes[follower].Follow(built.byName[leader])
@@ -54,6 +73,31 @@ func buildApps(ctx context.Context, sys *System, opts RunnerOptions) (*apps, err
 	}
 	return built, nil
 }
+
+// checkSeparateStores returns an error (errors.Is ErrSystem) if two of the
+// applications record in the same schema of the same database: their
+// events would mix, and a follower would read its own events as its
+// leader's. It happens when the plain POSTGRES_SCHEMA is set for a whole
+// system.
+func checkSeparateStores(apps map[string]*app.Application) error {
+	seen := map[string]string{}
+	for name, a := range apps {
+		if a.Module() != factory.Postgres {
+			continue
+		}
+		cfg := a.Pool().Config().ConnConfig
+		key := fmt.Sprintf("%s:%d/%s/%s", cfg.Host, cfg.Port, cfg.Database, a.Schema())
+		if other, ok := seen[key]; ok {
+			first, second := min(name, other), max(name, other)
+			return fmt.Errorf("%w: %s and %s would both record in the schema %q; give each its own, with %s_POSTGRES_SCHEMA and %s_POSTGRES_SCHEMA rather than POSTGRES_SCHEMA",
+				ErrSystem, first, second, a.Schema(), envPrefix(first), envPrefix(second))
+		}
+		seen[key] = name
+	}
+	return nil
+}
+
+func envPrefix(name string) string { return strings.ToUpper(persistence.SnakeCase(name)) }
 
 func (b *apps) close() {
 	for _, a := range b.byName {

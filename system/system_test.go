@@ -146,8 +146,8 @@ func TestConcurrentRunnerManyWriters(t *testing.T) {
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
+		opts.PollInterval = 50 * time.Millisecond
 		runner := system.NewConcurrentRunner(worldsAndCounters(countThings), opts)
-		runner.PollInterval = 50 * time.Millisecond
 		require.NoError(t, runner.Start(ctx))
 		defer runner.Stop()
 		worlds, counters := runner.App("Worlds"), runner.App("Counters")
@@ -312,4 +312,21 @@ func TestThreeStagePipeline(t *testing.T) {
 			require.Equal(t, want, n, name)
 		}
 	})
+}
+
+// The plain POSTGRES_SCHEMA would put every application of a system in one
+// schema, mixing their events: refused.
+func TestApplicationsMustNotShareASchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	opts := system.RunnerOptions{Lookup: noEnv, Env: map[string]string{
+		"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": pgtest.ServerURL(t), "POSTGRES_SCHEMA": pgtest.NewSchemaName(t),
+	}}
+	err := system.NewSingleThreadedRunner(worldsAndCounters(countThings), opts).Start(ctx)
+	require.ErrorIs(t, err, system.ErrSystem)
+	require.Contains(t, err.Error(), "COUNTERS_POSTGRES_SCHEMA and WORLDS_POSTGRES_SCHEMA")
+	err = system.NewConcurrentRunner(worldsAndCounters(countThings), opts).Start(ctx)
+	require.ErrorIs(t, err, system.ErrSystem)
+	err = system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{RunnerOptions: opts})
+	require.ErrorIs(t, err, system.ErrSystem)
 }

@@ -19,4 +19,26 @@
 // "postgres" (with DATABASE_URL or the POSTGRES_* variables) in the
 // environment or in app.Options.Env to store in PostgreSQL. The program in
 // cmd/bankaccounts runs the example.
+//
+// # The Ledger
+//
+// System is an event-driven system of the BankAccounts application and
+// the Ledger process application, which follows it: LedgerPolicy counts
+// the accounts opened and adds every transaction to one Ledger aggregate,
+// whose TotalCents is then the money in the bank, the sum of all balances.
+// Each event of BankAccounts is processed exactly once, the Ledger's new
+// events recorded with a tracking record of the event.
+//
+//	bank, runner, err := bankaccounts.NewBankAccountsSystem(ctx, system.RunnerOptions{})
+//	defer runner.Stop()
+//	alice, err := bank.OpenAccount(ctx, "Alice", "alice@example.com")
+//	err = bank.DepositFunds(ctx, alice, 200_00)
+//	err = runner.WaitCaughtUp(ctx) // the Ledger runs in its own goroutine
+//	ledger, err := bankaccounts.GetLedger(ctx, runner.App(bankaccounts.LedgerName))
+//
+// With a system.SingleThreadedRunner instead, the Ledger is up to date
+// when each command returns; WrapBankAccounts gives the commands on the
+// runner's BankAccounts application. On PostgreSQL the two applications
+// need schemas of their own: BANK_ACCOUNTS_POSTGRES_SCHEMA and
+// LEDGER_POSTGRES_SCHEMA, by default "bank_accounts" and "ledger".
 package bankaccounts

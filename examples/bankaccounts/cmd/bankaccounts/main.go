@@ -1,14 +1,17 @@
 // Command bankaccounts runs the bank accounts example: it opens two
 // accounts, deposits, transfers, tries to withdraw beyond the overdraft
-// limit, and prints the balances.
+// limit, and prints the balances; then, once the Ledger process
+// application has caught up with the BankAccounts application, the
+// bank's ledger.
 //
 //	go run ./examples/bankaccounts/cmd/bankaccounts                              # in memory
 //	DATABASE_URL=postgres://... go run ./examples/bankaccounts/cmd/bankaccounts  # on PostgreSQL
 //
 // With DATABASE_URL set and PERSISTENCE_MODULE unset it records in
-// PostgreSQL, in the schema "bank_accounts" (POSTGRES_SCHEMA or
-// BANK_ACCOUNTS_POSTGRES_SCHEMA overrides); each run opens two new
-// accounts.
+// PostgreSQL, in the schemas "bank_accounts" and "ledger"
+// (BANK_ACCOUNTS_POSTGRES_SCHEMA and LEDGER_POSTGRES_SCHEMA override; a
+// single POSTGRES_SCHEMA for both is refused); each run opens two new
+// accounts, and the ledger counts those of every run.
 package main
 
 import (
@@ -22,16 +25,16 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
+	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, persistence.Environment{Name: bankaccounts.Name}, os.Stdout); err != nil {
+	if err := run(ctx, persistence.Environment{}, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bankaccounts:", err)
 		os.Exit(1)
 	}
@@ -39,14 +42,18 @@ func main() {
 
 // run runs the example with the configuration in env, writing what it
 // does to out.
-func run(ctx context.Context, env persistence.Environment, out io.Writer) error {
-	env.Name = bankaccounts.Name
+func run(ctx context.Context, env persistence.Environment, out io.Writer) (err error) {
+	env.Name = "" // the configuration of the whole system
 	env = factory.ImplyPostgres(env)
-	bank, err := bankaccounts.NewBankAccounts(ctx, app.Options{Name: env.Name, Env: env.Values, Lookup: env.Lookup})
+	bank, runner, err := bankaccounts.NewBankAccountsSystem(ctx, system.RunnerOptions{Env: env.Values, Lookup: env.Lookup})
 	if err != nil {
 		return err
 	}
-	defer bank.Close()
+	defer func() {
+		if stopErr := runner.Stop(); err == nil {
+			err = stopErr
+		}
+	}()
 	fmt.Fprintf(out, "persistence module: %s\n", bank.Module())
 	money := bankaccounts.FormatCents
 
@@ -102,5 +109,14 @@ func run(ctx context.Context, env persistence.Environment, out io.Writer) error 
 		}
 		fmt.Fprintf(out, "balance of %s: %s\n", a.name, money(balance))
 	}
+
+	if err := runner.WaitCaughtUp(ctx); err != nil {
+		return err
+	}
+	ledger, err := bankaccounts.GetLedger(ctx, runner.App(bankaccounts.LedgerName))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "ledger: %d accounts, %d transactions, %s in the bank\n", ledger.Accounts, ledger.Transactions, money(ledger.TotalCents))
 	return nil
 }
