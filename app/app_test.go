@@ -54,37 +54,29 @@ func noEnv(string) (string, bool) { return "", false }
 // modules runs fn as a subtest on the in-memory module and on Postgres,
 // with env added to each application's configuration.
 func modules(t *testing.T, fn func(t *testing.T, newApp func(opts app.Options) *app.Application)) {
-	for _, module := range []string{"memory", "postgres"} {
-		t.Run(module, func(t *testing.T) {
-			t.Parallel()
-			base := map[string]string{"PERSISTENCE_MODULE": module}
-			if module == "postgres" {
-				base["DATABASE_URL"] = pgtest.ServerURL(t)
-				base["POSTGRES_SCHEMA"] = pgtest.NewSchemaName(t)
+	pgtest.EachStore(t, func(t *testing.T, base map[string]string) {
+		fn(t, func(opts app.Options) *app.Application {
+			t.Helper()
+			env := map[string]string{}
+			for k, v := range base {
+				env[k] = v
 			}
-			fn(t, func(opts app.Options) *app.Application {
-				t.Helper()
-				env := map[string]string{}
-				for k, v := range base {
-					env[k] = v
-				}
-				for k, v := range opts.Env {
-					env[k] = v
-				}
-				opts.Env, opts.Lookup = env, noEnv
-				if opts.Registry == nil {
-					opts.Registry = registry()
-				}
-				if opts.Name == "" {
-					opts.Name = "Worlds"
-				}
-				a, err := app.New(context.Background(), opts)
-				require.NoError(t, err)
-				t.Cleanup(a.Close)
-				return a
-			})
+			for k, v := range opts.Env {
+				env[k] = v
+			}
+			opts.Env, opts.Lookup = env, noEnv
+			if opts.Registry == nil {
+				opts.Registry = registry()
+			}
+			if opts.Name == "" {
+				opts.Name = "Worlds"
+			}
+			a, err := app.New(context.Background(), opts)
+			require.NoError(t, err)
+			t.Cleanup(a.Close)
+			return a
 		})
-	}
+	})
 }
 
 // createWorld saves a world with the given history.

@@ -44,12 +44,8 @@ func runHelperProcess() int {
 // postgresEnv returns the configuration of Worlds and Counters on fresh
 // schemas of the test server.
 func postgresEnv(t *testing.T) map[string]string {
-	return map[string]string{
-		"PERSISTENCE_MODULE":       "postgres",
-		"DATABASE_URL":             pgtest.ServerURL(t),
-		"WORLDS_POSTGRES_SCHEMA":   pgtest.NewSchemaName(t),
-		"COUNTERS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t),
-	}
+	t.Helper()
+	return pgtest.PostgresEnv(t, "WORLDS", "COUNTERS")
 }
 
 func newApp(t *testing.T, name string, reg *persistence.Registry, env map[string]string) *app.Application {

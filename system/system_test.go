@@ -32,19 +32,9 @@ func noEnv(string) (string, bool) { return "", false }
 // stores runs fn on the in-memory module and on Postgres; on Postgres
 // every application of the system gets its own fresh schema.
 func stores(t *testing.T, fn func(t *testing.T, opts system.RunnerOptions)) {
-	for _, module := range []string{"memory", "postgres"} {
-		t.Run(module, func(t *testing.T) {
-			t.Parallel()
-			env := map[string]string{"PERSISTENCE_MODULE": module}
-			if module == "postgres" {
-				env["DATABASE_URL"] = pgtest.ServerURL(t)
-				for _, name := range []string{"WORLDS", "COUNTERS", "A", "B", "C"} {
-					env[name+"_POSTGRES_SCHEMA"] = pgtest.NewSchemaName(t)
-				}
-			}
-			fn(t, system.RunnerOptions{Env: env, Lookup: noEnv})
-		})
-	}
+	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
+		fn(t, system.RunnerOptions{Env: env, Lookup: noEnv})
+	}, "WORLDS", "COUNTERS", "A", "B", "C")
 }
 
 func TestSystemFromPipes(t *testing.T) {

@@ -30,26 +30,16 @@ func noEnv(string) (string, bool) { return "", false }
 // each in its own fresh schema.
 func postgresEnv(t *testing.T) map[string]string {
 	t.Helper()
-	return map[string]string{
-		"PERSISTENCE_MODULE":       "postgres",
-		"DATABASE_URL":             pgtest.ServerURL(t),
-		"WORLDS_POSTGRES_SCHEMA":   pgtest.NewSchemaName(t),
-		"COUNTERS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t),
-	}
+	return pgtest.PostgresEnv(t, "WORLDS", "COUNTERS")
 }
 
 // eachStore runs test as parallel subtests on the in-memory default and on
 // PostgreSQL (fresh schemas; skipped when no server can be had).
 func eachStore(t *testing.T, test func(t *testing.T, opts system.RunnerOptions)) {
 	t.Helper()
-	t.Run("memory", func(t *testing.T) {
-		t.Parallel()
-		test(t, system.RunnerOptions{Lookup: noEnv})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		test(t, system.RunnerOptions{Env: postgresEnv(t), Lookup: noEnv})
-	})
+	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
+		test(t, system.RunnerOptions{Env: env, Lookup: noEnv})
+	}, "WORLDS", "COUNTERS")
 }
 
 func startSingleThreaded(t *testing.T, opts system.RunnerOptions) *system.SingleThreadedRunner {

@@ -24,17 +24,8 @@ func noEnv(string) (string, bool) { return "", false }
 // PostgreSQL (in a fresh schema; skipped when no server can be had).
 func eachStore(t *testing.T, test func(t *testing.T, opts app.Options)) {
 	t.Helper()
-	t.Run("memory", func(t *testing.T) {
-		t.Parallel()
-		test(t, app.Options{Lookup: noEnv})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		test(t, app.Options{Lookup: noEnv, Env: map[string]string{
-			"PERSISTENCE_MODULE": "postgres",
-			"DATABASE_URL":       pgtest.ServerURL(t),
-			"POSTGRES_SCHEMA":    pgtest.NewSchemaName(t),
-		}})
+	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
+		test(t, app.Options{Lookup: noEnv, Env: env})
 	})
 }
 
