@@ -69,14 +69,17 @@ type ProcessApplication struct {
 	upstreams map[string]*upstream
 }
 
-// upstream is an application followed: its notification log and the
-// mapper that decodes its notifications (with its own cipher settings).
+// upstream is an application followed: the recorder of its notifications
+// and the mapper that decodes them (with its own cipher settings).
 type upstream struct {
-	name   string
-	log    *app.NotificationLog
-	mapper *persistence.Mapper
-	mu     sync.Mutex // one PullAndProcess at a time
+	name     string
+	recorder persistence.ApplicationRecorder
+	mapper   *persistence.Mapper
+	mu       sync.Mutex // one PullAndProcess at a time
 }
+
+// pageSize is how many upstream notifications PullAndProcess reads at once.
+const pageSize = 100
 
 // NewProcessApplication makes a an application that processes the events
 // of the applications it follows (see Follow) with policy.
@@ -85,11 +88,11 @@ func NewProcessApplication(a *app.Application, policy Policy) *ProcessApplicatio
 }
 
 // Follow makes p follow leader: PullAndProcess(leader.Name()) reads the
-// leader's notification log and decodes it with the leader's mapper.
+// leader's notifications and decodes them with the leader's mapper.
 func (p *ProcessApplication) Follow(leader *app.Application) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.upstreams[leader.Name()] = &upstream{name: leader.Name(), log: leader.Log(), mapper: leader.Mapper()}
+	p.upstreams[leader.Name()] = &upstream{name: leader.Name(), recorder: leader.Recorder(), mapper: leader.Mapper()}
 }
 
 // Upstreams returns the names of the applications p follows, sorted.
@@ -133,7 +136,7 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 		if err != nil {
 			return processed, err
 		}
-		items, err := up.log.Select(ctx, last+1, up.log.SectionSize())
+		items, err := up.recorder.SelectNotifications(ctx, persistence.NotificationQuery{Start: last + 1, Limit: pageSize})
 		if err != nil {
 			return processed, err
 		}

@@ -94,13 +94,15 @@ func requireExactlyOnce(t *testing.T, worlds, counters *app.Application, want ma
 	require.Equal(t, int64(1), low)
 	require.Equal(t, max, high)
 	// One CounterIncremented per SomethingHappened, one CounterStarted per counter.
-	events, err := counters.Recorder().MaxNotificationID(ctx)
+	// Count the events rather than read the last id: a conflict between two
+	// instances may leave a gap in the ids.
+	events, err := counters.Recorder().SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 1 << 30})
 	require.NoError(t, err)
 	total := 0
 	for _, n := range want {
 		total += n
 	}
-	require.Equal(t, int64(total+len(want)), events, "no event was recorded twice")
+	require.Len(t, events, total+len(want), "no event was recorded twice")
 }
 
 // Two instances of the same process application race on the same

@@ -79,7 +79,12 @@ func requireLedgerAgrees(t *testing.T, bank *bankaccounts.BankAccounts, ledgerAp
 		notifications = append(notifications, page...)
 		start = page[len(page)-1].ID + 1
 	}
-	require.Len(t, notifications, int(last))
+	// IDs may have gaps (a refused save can use one); they increase and end
+	// at the last.
+	for i := 1; i < len(notifications); i++ {
+		require.Greater(t, notifications[i].ID, notifications[i-1].ID)
+	}
+	require.Equal(t, last, notifications[len(notifications)-1].ID)
 	for _, n := range notifications {
 		event, err := bank.Mapper().ToDomainEvent(n.StoredEvent)
 		require.NoError(t, err)
@@ -102,10 +107,7 @@ func requireLedgerAgrees(t *testing.T, bank *bankaccounts.BankAccounts, ledgerAp
 	tracked, err := ledgerApp.Recorder().MaxTrackingID(ctx, bankaccounts.Name)
 	require.NoError(t, err)
 	require.Equal(t, last, tracked, "the ledger processed every notification")
-	ledgerEvents, err := ledgerApp.Recorder().MaxNotificationID(ctx)
-	require.NoError(t, err)
-	require.Equal(t, 1+opened+transactions, ledgerEvents, "LedgerStarted and one event per account and transaction: none twice")
-	require.Equal(t, ledgerEvents, l.Version())
+	require.Equal(t, 1+opened+transactions, l.Version(), "LedgerStarted and one event per account and transaction: none twice")
 }
 
 func TestLedgerAggregate(t *testing.T) {

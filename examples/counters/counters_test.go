@@ -111,9 +111,10 @@ func requireExactlyOnce(t *testing.T, w, c *app.Application, counts map[string]i
 	for _, n := range counts {
 		events += 1 + n // CounterCreated and n CounterIncremented
 	}
-	recorded, err := c.Recorder().MaxNotificationID(ctx)
+	// Count the events rather than read the last id: ids may have gaps.
+	recorded, err := c.Recorder().SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 1 << 30})
 	require.NoError(t, err)
-	require.Equal(t, int64(events), recorded, "no event recorded twice; WorldCreated ignored")
+	require.Len(t, recorded, events, "no event recorded twice; WorldCreated ignored")
 }
 
 func TestCounterAggregate(t *testing.T) {

@@ -127,8 +127,14 @@ func (g *groupCommit) flush(ctx context.Context) {
 }
 
 // record inserts the events of batch in one call and gives each save its
-// outcome.
+// outcome. A save alone takes the simpler single-save procedure.
 func (g *groupCommit) record(ctx context.Context, batch []*saveRequest) {
+	if len(batch) == 1 {
+		req := batch[0]
+		req.ids, req.err = g.insertOne(ctx, req.events)
+		close(req.done)
+		return
+	}
 	var all []StoredEvent
 	var saves []int32
 	for i, req := range batch {
@@ -166,4 +172,16 @@ func outcome(events []StoredEvent, results []int64) ([]int64, error) {
 		conflict.OriginatorID, conflict.Version = events[i].OriginatorID, events[i].OriginatorVersion
 	}
 	return nil, fmt.Errorf("insert %d events: %w", len(events), conflict)
+}
+
+// insertOne records the events of one save with stored_events_insert.
+func (g *groupCommit) insertOne(ctx context.Context, events []StoredEvent) ([]int64, error) {
+	c := toColumns(events)
+	ids, err := g.queries.StoredEventsInsert(ctx, g.pool, db.StoredEventsInsertParams{
+		OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states,
+	})
+	if err != nil {
+		return nil, mapError(fmt.Sprintf("insert %d events", len(events)), err, nil)
+	}
+	return ids, nil
 }

@@ -25,6 +25,9 @@ CREATE FUNCTION stored_events_insert_batch(
 ) RETURNS bigint[]
 LANGUAGE plpgsql
 SET search_path FROM CURRENT
+-- The conflict check must look keys up in the primary key index: a cached
+-- generic plan made before the table had statistics would scan it.
+SET enable_seqscan = off
 AS $$
 DECLARE
     failed    int[] := '{}';
@@ -76,15 +79,14 @@ BEGIN
         )
         SELECT array_agg(CASE WHEN i.notification_id IS NOT NULL THEN i.notification_id
                               WHEN r.n = ANY(conflicts) THEN -1
-                              ELSE 0 END ORDER BY r.n)
-          INTO result
+                              ELSE 0 END ORDER BY r.n),
+               max(i.notification_id)
+          INTO result, last_id
           FROM unnest(originator_ids, originator_versions, save_numbers) WITH ORDINALITY AS r(id, version, save, n)
           LEFT JOIN inserted i
             ON NOT r.save = ANY(failed) AND i.originator_id = r.id AND i.originator_version = r.version;
 
-    -- Under the lock, the largest id is the last one inserted here.
-    IF EXISTS (SELECT 1 FROM unnest(save_numbers) AS s WHERE NOT s = ANY(failed)) THEN
-        SELECT max(e.notification_id) INTO last_id FROM stored_events e;
+    IF last_id IS NOT NULL THEN
         PERFORM pg_notify(current_schema(), last_id::text);
     END IF;
     RETURN result;
