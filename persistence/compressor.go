@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // ErrCompressedData is returned by Decompress when stored state is not
@@ -38,7 +39,10 @@ var _ Compressor = ZlibCompressor{}
 // safe for concurrent use.
 func (ZlibCompressor) Compress(data []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	w := zlib.NewWriter(&buf)
+	buf.Grow(len(data)/2 + 64)
+	w := zlibWriters.Get().(*zlib.Writer)
+	defer zlibWriters.Put(w)
+	w.Reset(&buf)
 	if _, err := w.Write(data); err != nil {
 		return nil, fmt.Errorf("compress: %w", err)
 	}
@@ -48,16 +52,32 @@ func (ZlibCompressor) Compress(data []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// zlibWriters and zlibReaders reuse zlib's buffers (about 800 kB for a
+// writer, 40 kB for a reader).
+var (
+	zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
+	zlibReaders sync.Pool // of io.ReadCloser that are zlib.Resetter
+)
+
 // Decompress returns the data of the zlib stream data. It returns an error
 // wrapping ErrCompressedData (and the zlib error) when data is not a
 // complete, valid zlib stream: a bad header, corrupt or truncated data,
 // or a checksum mismatch. Bytes after the end of the stream are ignored,
 // as Python's zlib.decompress ignores them. It is safe for concurrent use.
 func (ZlibCompressor) Decompress(data []byte) ([]byte, error) {
-	r, err := zlib.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, decompressError(err)
+	var r io.ReadCloser
+	if pooled, ok := zlibReaders.Get().(io.ReadCloser); ok {
+		if err := pooled.(zlib.Resetter).Reset(bytes.NewReader(data), nil); err != nil {
+			return nil, decompressError(err)
+		}
+		r = pooled
+	} else {
+		var err error
+		if r, err = zlib.NewReader(bytes.NewReader(data)); err != nil {
+			return nil, decompressError(err)
+		}
 	}
+	defer zlibReaders.Put(r)
 	out, err := io.ReadAll(r)
 	if err != nil {
 		return nil, decompressError(err)

@@ -25,8 +25,17 @@ type Mapper struct {
 	Cipher     Cipher     // optional
 }
 
-// eventState is the stored form of an event's state.
+// eventState is the stored form of an event's state. Data holds the
+// event data to encode, or a pointer to decode it into, so that the whole
+// state is transcoded in one pass.
 type eventState struct {
+	Timestamp    time.Time `json:"timestamp"`
+	ClassVersion int       `json:"class_version,omitempty"`
+	Data         any       `json:"data"`
+}
+
+// rawEventState is eventState with the data left encoded, for upcasting.
+type rawEventState struct {
 	Timestamp    time.Time       `json:"timestamp"`
 	ClassVersion int             `json:"class_version,omitempty"`
 	Data         json.RawMessage `json:"data"`
@@ -84,11 +93,7 @@ func (m *Mapper) ToStoredEvent(e domain.Event) (StoredEvent, error) {
 	if err != nil {
 		return fail("", err)
 	}
-	data, err := m.transcoder().Encode(e.Data)
-	if err != nil {
-		return fail(reg.topic, err)
-	}
-	state, err := m.seal(eventState{Timestamp: e.Timestamp, ClassVersion: classVersion(reg), Data: data})
+	state, err := m.seal(eventState{Timestamp: e.Timestamp, ClassVersion: classVersion(reg), Data: e.Data})
 	if err != nil {
 		return fail(reg.topic, err)
 	}
@@ -105,15 +110,25 @@ func (m *Mapper) ToDomainEvent(s StoredEvent) (domain.Event, error) {
 	if err != nil {
 		return fail(err)
 	}
-	var st eventState
-	if err := m.open(s.State, &st); err != nil {
-		return fail(err)
-	}
-	data, err := m.decodeValue(reg, st.Data, st.ClassVersion)
+	plain, err := m.unseal(s.State)
 	if err != nil {
 		return fail(err)
 	}
-	return domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: st.Timestamp, Data: data.Elem().Interface()}, nil
+	// Decode the state and its data in one pass, when the data is of the
+	// type's current version; else decode it apart and upcast it.
+	ptr := reflect.New(reg.typ)
+	st := eventState{Data: ptr.Interface()}
+	if err := m.transcoder().Decode(plain, &st); err != nil || max(st.ClassVersion, 1) != reg.version {
+		var raw rawEventState
+		if err := m.transcoder().Decode(plain, &raw); err != nil {
+			return fail(err)
+		}
+		if ptr, err = m.decodeValue(reg, raw.Data, raw.ClassVersion); err != nil {
+			return fail(err)
+		}
+		st.Timestamp = raw.Timestamp
+	}
+	return domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: st.Timestamp, Data: ptr.Elem().Interface()}, nil
 }
 
 // ToStoredSnapshot converts a snapshot to a stored event whose topic is
@@ -221,21 +236,27 @@ func (m *Mapper) seal(v any) ([]byte, error) {
 
 // open undoes seal into v.
 func (m *Mapper) open(state []byte, v any) error {
+	plain, err := m.unseal(state)
+	if err != nil {
+		return err
+	}
+	return m.transcoder().Decode(plain, v)
+}
+
+// unseal decrypts and decompresses state as configured.
+func (m *Mapper) unseal(state []byte) ([]byte, error) {
 	var err error
 	if m.Cipher != nil {
 		if state, err = m.Cipher.Decrypt(state); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if m.Compressor != nil {
 		if state, err = m.Compressor.Decompress(state); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if err := m.transcoder().Decode(state, v); err != nil {
-		return err
-	}
-	return nil
+	return state, nil
 }
 
 func classVersion(reg *registration) int {
