@@ -35,6 +35,7 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	if cfg.ConnectTimeout > 0 {
 		poolCfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
 	}
+	poolCfg.AfterConnect = registerUUID
 	params := poolCfg.ConnConfig.RuntimeParams
 	params["search_path"] = cfg.Schema
 	params["lock_timeout"] = milliseconds(cfg.LockTimeout)
