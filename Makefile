@@ -32,6 +32,13 @@ test: ## Run all tests with -race; Postgres tests use TEST_DATABASE_URL or start
 	go build -o bin/testsummary ./internal/testsummary
 	go test $(TEST_FLAGS) -json ./... 2>&1 | bin/testsummary
 
+BENCHTIME ?= 2s
+
+.PHONY: bench
+bench: ## Run the benchmarks against a throwaway durable Postgres and print the table
+	go test -run '^$$' -bench 'Mapper|Recorder' -benchmem -count=1 ./persistence ./persistence/memory
+	go test -run '^$$' -bench . -benchtime=$(BENCHTIME) -count=1 -timeout 30m ./bench
+
 .PHONY: demo
 demo: ## Run the bank accounts demo (in memory; on Postgres when DATABASE_URL is set)
 	go run ./examples/bankaccounts/cmd/bankaccounts

@@ -27,6 +27,9 @@ type cluster struct {
 	port int
 	url  string
 	cred *syscall.Credential // non-nil when commands run as another OS user
+	// durable keeps fsync and full_page_writes on (PGTEST_DURABLE), so that
+	// commits cost what they cost in production.
+	durable bool
 }
 
 type pgBinaries struct {
@@ -58,6 +61,9 @@ func startCluster() (_ *cluster, err error) {
 		data: filepath.Join(base, "data"),
 		log:  filepath.Join(base, "postgres.log"),
 		cred: cred,
+	}
+	if c.durable, err = durableFromEnv(); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -116,15 +122,17 @@ func (c *cluster) start() error {
 	// A fresh log per attempt, so that errors report this attempt only.
 	_ = os.Remove(c.log)
 
-	opts := strings.Join([]string{
+	settings := []string{
 		"-c listen_addresses=127.0.0.1",
 		"-p " + strconv.Itoa(port),
 		"-k " + shellQuote(c.base), // pg_ctl passes opts through /bin/sh
-		"-c fsync=off",
-		"-c full_page_writes=off",
 		"-c max_connections=200",
 		"-c shared_buffers=128MB",
-	}, " ")
+	}
+	if !c.durable {
+		settings = append(settings, "-c fsync=off", "-c full_page_writes=off")
+	}
+	opts := strings.Join(settings, " ")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	out, err := c.command(ctx, c.bin.pgCtl,
@@ -145,6 +153,19 @@ func (c *cluster) start() error {
 	c.port = port
 	c.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 	return nil
+}
+
+// durableFromEnv reads PGTEST_DURABLE: unset or empty means false.
+func durableFromEnv() (bool, error) {
+	v := os.Getenv(envDurable)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: true or false (1 or 0) is expected", envDurable, v)
+	}
+	return b, nil
 }
 
 // stop stops the server and removes all of the cluster's files.

@@ -17,6 +17,14 @@
 // free port on 127.0.0.1 with trust authentication and durability turned off
 // for speed. When the tests run as root, the cluster is initialised and run as
 // the "postgres" OS user (or "nobody" if there is none), because PostgreSQL
-// refuses to run as root. Main stops the cluster and removes its files after
-// the tests have run; a binary that is killed may leave them behind.
+// refuses to run as root.
+//
+// Setting PGTEST_DURABLE=1 (or true) before the cluster starts keeps fsync
+// and full_page_writes on, PostgreSQL's defaults, so that every commit waits
+// for its WAL flush as it would in production (synchronous_commit is on
+// either way); the benchmarks in bench/ set it. It has no effect on a server
+// given by TEST_DATABASE_URL.
+//
+// Main stops the cluster and removes its files after the tests have run; a
+// binary that is killed may leave them behind.
 package pgtest

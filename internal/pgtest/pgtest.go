@@ -17,8 +17,9 @@ import (
 )
 
 const (
-	envURL = "TEST_DATABASE_URL"
-	envCI  = "CI"
+	envURL     = "TEST_DATABASE_URL"
+	envCI      = "CI"
+	envDurable = "PGTEST_DURABLE"
 
 	// maxIdentLen is PostgreSQL's NAMEDATALEN-1.
 	maxIdentLen = 63
@@ -109,6 +110,9 @@ func resolveServer() (string, error) {
 			fmt.Fprintf(os.Stderr, "pgtest: warning: pgtest.Main is not used by this test binary; the throwaway cluster in %s will not be stopped\n", c.base)
 		}
 		url, source = c.url, "throwaway cluster"
+		if c.durable {
+			source = "durable throwaway cluster"
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -129,3 +129,23 @@ func TestVersionLess(t *testing.T) {
 		}
 	}
 }
+
+func TestDurableFromEnv(t *testing.T) {
+	for _, tc := range []struct {
+		value   string
+		want    bool
+		wantErr bool
+	}{
+		{"", false, false},
+		{"0", false, false},
+		{"1", true, false},
+		{"true", true, false},
+		{"yes please", false, true},
+	} {
+		t.Setenv(envDurable, tc.value)
+		got, err := durableFromEnv()
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("%s=%q: durableFromEnv() = %v, %v; want %v, error %v", envDurable, tc.value, got, err, tc.want, tc.wantErr)
+		}
+	}
+}

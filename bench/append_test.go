@@ -1,0 +1,200 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+)
+
+// BenchmarkAppend measures appends through Application.Save of new
+// aggregates with 1 and 10 events per save, with 1 and 16 concurrent
+// writers, and on PostgreSQL, next to them in the same run, the raw
+// ceilings: a single-row INSERT per transaction with no lock (unsafe: ids
+// may commit out of order) and the same under LOCK TABLE … IN EXCLUSIVE
+// MODE (what the insert procedure does). Each operation is one save, or
+// one raw transaction; events/s counts the events saved.
+func BenchmarkAppend(b *testing.B) {
+	for _, store := range stores {
+		for _, writers := range []int{1, 16} {
+			prefix := fmt.Sprintf("%s/writers=%d/", store, writers)
+			if store == storePostgres {
+				b.Run(prefix+"unsafe-insert", func(b *testing.B) { benchRawInsert(b, writers, false) })
+				b.Run(prefix+"locked-insert", func(b *testing.B) { benchRawInsert(b, writers, true) })
+			}
+			b.Run(prefix+"save-1", func(b *testing.B) { benchSave(b, store, writers, 1) })
+			b.Run(prefix+"save-10", func(b *testing.B) { benchSave(b, store, writers, 10) })
+		}
+	}
+}
+
+func benchSave(b *testing.B, store string, writers, events int) {
+	ctx := context.Background()
+	a := newApp(b, store, app.Options{})
+	xids := startXIDs(b, a.Pool())
+	b.ResetTimer()
+	err := parallel(b.N, writers, func(n int) error {
+		for range n {
+			it, err := newItem(events)
+			if err != nil {
+				return err
+			}
+			if _, err := a.Save(ctx, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	op := opSave1
+	if events == 10 {
+		op = opSave10
+	}
+	perCommit := xids.perCommit(b)
+	record(b, rowKey{op, store, writers}, float64(events), func(r result) string {
+		return perSecond("saves")(r) + perCommit
+	})
+}
+
+// benchRawInsert inserts single rows into a table like stored_events, in
+// a schema of its own, each row in its own transaction sent as one batch
+// (one round trip, as Save's one statement): BEGIN; INSERT; COMMIT, or
+// with the lock BEGIN; LOCK TABLE … IN EXCLUSIVE MODE; INSERT; COMMIT.
+func benchRawInsert(b *testing.B, writers int, lock bool) {
+	ctx := context.Background()
+	pool := rawPool(b)
+	topic, state := sampleState(b)
+	xids := startXIDs(b, pool)
+	const insert = `INSERT INTO stored_events (originator_id, originator_version, topic, state) VALUES ($1, $2, $3, $4)`
+	b.ResetTimer()
+	err := parallel(b.N, writers, func(n int) error {
+		for range n {
+			batch := &pgx.Batch{}
+			batch.Queue("BEGIN")
+			if lock {
+				batch.Queue("LOCK TABLE stored_events IN EXCLUSIVE MODE")
+			}
+			batch.Queue(insert, uuid.New(), int64(1), topic, state)
+			batch.Queue("COMMIT")
+			if err := pool.SendBatch(ctx, batch).Close(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	op := opRawInsert
+	if lock {
+		op = opRawLocked
+	}
+	b.StopTimer()
+	perCommit := xids.perCommit(b)
+	record(b, rowKey{op, storePostgres, writers}, 1, func(r result) string {
+		return perSecond("transactions")(r) + perCommit
+	})
+}
+
+// rawPool returns a pool of poolSize connections whose search_path is a
+// fresh schema holding a table like the library's stored_events.
+func rawPool(b *testing.B) *pgxpool.Pool {
+	b.Helper()
+	ctx := context.Background()
+	url := serverURL(b)
+	schema := pgtest.NewSchemaName(b)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.MaxConns = poolSize
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	for _, ddl := range []string{
+		"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
+		`CREATE TABLE stored_events (
+			originator_id      uuid      NOT NULL,
+			originator_version bigint    NOT NULL,
+			topic              text      NOT NULL,
+			state              bytea     NOT NULL,
+			notification_id    bigserial NOT NULL,
+			CONSTRAINT stored_events_pkey PRIMARY KEY (originator_id, originator_version))`,
+		"CREATE UNIQUE INDEX stored_events_notification_id_idx ON stored_events (notification_id)",
+	} {
+		if _, err := pool.Exec(ctx, ddl); err != nil {
+			b.Fatal(err)
+		}
+	}
+	warm(b, pool)
+	return pool
+}
+
+// sampleState returns the topic and stored state of an ItemCreated event
+// as the library's mapper stores it, so that raw rows are as wide as the
+// library's.
+func sampleState(b *testing.B) (string, []byte) {
+	b.Helper()
+	m := &persistence.Mapper{Registry: registry()}
+	s, err := m.ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Timestamp: time.Now(),
+		Data: ItemCreated{Name: "a benchmark item"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s.Topic, s.State
+}
+
+// xidCounter counts the transaction IDs PostgreSQL assigns, one per
+// committed (or aborted) transaction that wrote: the number of commits,
+// without waiting for the statistics collector.
+type xidCounter struct {
+	pool  *pgxpool.Pool // nil in memory
+	start int64
+}
+
+func startXIDs(b *testing.B, pool *pgxpool.Pool) xidCounter {
+	b.Helper()
+	x := xidCounter{pool: pool}
+	if pool != nil {
+		x.start = nextXID(b, pool)
+	}
+	return x
+}
+
+// perCommit returns "; n saves per commit" for the b.N operations since
+// startXIDs, or "" in memory.
+func (x xidCounter) perCommit(b *testing.B) string {
+	b.Helper()
+	if x.pool == nil {
+		return ""
+	}
+	commits := nextXID(b, x.pool) - x.start
+	if commits <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %.1f per commit", float64(b.N)/float64(commits))
+}
+
+func nextXID(b *testing.B, pool *pgxpool.Pool) int64 {
+	b.Helper()
+	var xid int64
+	if err := pool.QueryRow(context.Background(), "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").Scan(&xid); err != nil {
+		b.Fatal(err)
+	}
+	return xid
+}

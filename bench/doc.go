@@ -1,0 +1,32 @@
+// Package bench holds the library's end-to-end benchmarks: appends through
+// Application.Save, the raw insert ceilings of the same database, getting
+// an aggregate of 100 events with and without a snapshot, reading 10,000
+// notifications in sections, and a leader → follower system on the
+// concurrent runner, each on PostgreSQL and in memory. The package has no
+// code of its own; the benchmarks are in its _test.go files.
+//
+// Run them with
+//
+//	make bench
+//
+// or
+//
+//	go test -run '^$' -bench . -benchtime=1s -count=1 ./bench
+//
+// Each benchmark reports events/s (and, where it means something,
+// aggregates/s and latencies), and after the run the test binary prints
+// one Markdown table of every result, each PostgreSQL figure with its
+// ratio to the raw single-row INSERT with no lock (the unsafe baseline)
+// and to the same INSERT under LOCK TABLE … IN EXCLUSIVE MODE, both
+// measured in the same run on the same database with the same number of
+// writers; then the targets of issue #6 and whether this run reached them.
+//
+// PostgreSQL comes from internal/pgtest: the server named by
+// TEST_DATABASE_URL, or else a throwaway cluster that this package starts
+// with PGTEST_DURABLE=1 (fsync and full_page_writes on, synchronous_commit
+// on), so that every commit pays for its WAL flush. Set PGTEST_DURABLE=0 to
+// measure the tests' non-durable cluster instead. Without PostgreSQL the
+// PostgreSQL benchmarks skip and the table holds the in-memory rows only.
+//
+// docs/benchmarks.md holds a recent run and what the profiles show.
+package bench
