@@ -12,6 +12,19 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const eventStoreReady = `-- name: EventStoreReady :one
+SELECT (to_regprocedure('stored_events_insert_batch(uuid[], bigint[], text[], bytea[], integer[])') IS NOT NULL)::boolean AS ready
+`
+
+// Reports whether the schema on the search path holds the event store at
+// its latest migration (the newest procedure exists).
+func (q *Queries) EventStoreReady(ctx context.Context, db DBTX) (bool, error) {
+	row := db.QueryRow(ctx, eventStoreReady)
+	var ready bool
+	err := row.Scan(&ready)
+	return ready, err
+}
+
 const notificationsMaxID = `-- name: NotificationsMaxID :one
 SELECT coalesce(max(notification_id), 0)::bigint AS max_id FROM stored_events
 `

@@ -33,8 +33,8 @@ type ProcessOptions struct {
 // run the leaders, and may run more instances of this application: each
 // notification is still processed once.
 //
-// Database errors (persistence.ErrInterface, ErrOperational) are logged
-// and retried after PollInterval. A policy error, or an event it cannot
+// Database errors (persistence.ErrInterface, ErrOperational), also while
+// starting, are logged and retried after PollInterval. A policy error, or an event it cannot
 // decode, ends RunProcess with that error; restarting resumes at the same
 // notification. With the in-memory module it returns an error that is
 // errors.Is(err, persistence.ErrNotSupported).
@@ -49,6 +49,15 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 		logger = slog.Default()
 	}
 	process, leaders, err := buildProcess(ctx, sys, name, opts.RunnerOptions)
+	for retryable(err) {
+		logger.Warn("starting failed; retrying", "application", name, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(poll):
+		}
+		process, leaders, err = buildProcess(ctx, sys, name, opts.RunnerOptions)
+	}
 	if err != nil {
 		return err
 	}
@@ -81,7 +90,7 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 				delete(pending, leader)
 			case ctx.Err() != nil:
 				return nil
-			case errors.Is(err, persistence.ErrInterface) || errors.Is(err, persistence.ErrOperational):
+			case retryable(err):
 				logger.Warn("processing failed; retrying", "application", name, "upstream", leader, "error", err)
 			default:
 				return err
@@ -98,6 +107,12 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 			}
 		}
 	}
+}
+
+// retryable reports whether err is a database error that may pass: the
+// server cannot be reached, or an operational failure.
+func retryable(err error) bool {
+	return errors.Is(err, persistence.ErrInterface) || errors.Is(err, persistence.ErrOperational)
 }
 
 // buildProcess builds the process application name and the applications

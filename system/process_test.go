@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -260,4 +262,21 @@ func TestFollowerProcessKilledMidWorkResumesExactlyOnce(t *testing.T) {
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "a stopped follower exits cleanly; output:\n%s", output.String())
 	requireExactlyOnce(t, worlds, counters, want)
+}
+
+// A follower process started while its database is unreachable keeps
+// trying (logging each failure) until it is stopped.
+func TestRunProcessRetriesWhileTheDatabaseIsUnreachable(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	var logs lockedBuffer
+	err := system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
+		RunnerOptions: system.RunnerOptions{Lookup: noEnv, PollInterval: 100 * time.Millisecond, Env: map[string]string{
+			"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": "postgres://u@127.0.0.1:1/db?connect_timeout=1",
+		}},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	require.NoError(t, err, "stopping is not an error")
+	require.GreaterOrEqual(t, strings.Count(logs.String(), "starting failed; retrying"), 2)
 }

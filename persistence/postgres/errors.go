@@ -86,7 +86,9 @@ func kindOf(code string) error {
 		return persistence.ErrNotSupported
 	case "XX":
 		return persistence.ErrInternal
-	case "08", "25", "40", "53", "54", "55", "57", "58", "HV":
+	case "08", "25", "28", "40", "53", "54", "55", "57", "58", "HV":
+		// 28: invalid authorization (a wrong password), as PEP 249
+		// drivers classify it.
 		return persistence.ErrOperational
 	}
 	return persistence.ErrDatabase

@@ -287,6 +287,7 @@ func TestKindOf(t *testing.T) {
 		{"0A000", persistence.ErrNotSupported},
 		{"XX001", persistence.ErrInternal},
 		{"08006", persistence.ErrOperational},
+		{"28P01", persistence.ErrOperational},
 		{"25P03", persistence.ErrOperational},
 		{"40001", persistence.ErrOperational},
 		{"53100", persistence.ErrOperational},

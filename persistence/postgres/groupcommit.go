@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -33,6 +34,7 @@ type groupCommit struct {
 
 // saveRequest is one caller's events and, once done is closed, its outcome.
 type saveRequest struct {
+	ctx    context.Context
 	events []StoredEvent
 	ids    []int64
 	err    error
@@ -49,14 +51,14 @@ func (g *groupCommit) insert(ctx context.Context, events []StoredEvent) ([]int64
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("insert %d events: %w", len(events), err)
 	}
-	req := &saveRequest{events: events, done: make(chan struct{}), lead: make(chan struct{})}
+	req := &saveRequest{ctx: ctx, events: events, done: make(chan struct{}), lead: make(chan struct{})}
 	g.mu.Lock()
 	g.queue = append(g.queue, req)
 	leading := !g.busy
 	g.busy = true
 	g.mu.Unlock()
 	if leading {
-		g.flush(ctx)
+		g.flush()
 	}
 	handedLead := req.lead // a closed channel stays ready: nil it once used
 	for {
@@ -65,22 +67,27 @@ func (g *groupCommit) insert(ctx context.Context, events []StoredEvent) ([]int64
 			return req.ids, req.err
 		case <-handedLead:
 			handedLead = nil
-			g.flush(ctx)
+			g.flush()
 		case <-ctx.Done():
 			if g.withdraw(req) {
 				return nil, fmt.Errorf("insert %d events: %w", len(events), ctx.Err())
 			}
-			// Taken into a batch, or handed the lead: see it through.
 			if handedLead != nil {
+				// Handed the lead: record the queued saves first (this
+				// one with its own, ended, context), so others go on.
 				select {
 				case <-req.done:
 					return req.ids, req.err
 				case <-handedLead:
-					g.flush(ctx)
+					g.flush()
 				}
 			}
-			<-req.done
-			return req.ids, req.err
+			select {
+			case <-req.done:
+				return req.ids, req.err
+			default:
+				return nil, fmt.Errorf("insert %d events: %w: the outcome is unknown; the events may yet be recorded", len(events), ctx.Err())
+			}
 		}
 	}
 }
@@ -100,7 +107,7 @@ func (g *groupCommit) withdraw(req *saveRequest) bool {
 
 // flush records one batch of queued saves, then hands the lead to the
 // first save queued meanwhile, or ends the busy period.
-func (g *groupCommit) flush(ctx context.Context) {
+func (g *groupCommit) flush() {
 	g.mu.Lock()
 	g.leader = nil
 	var batch []*saveRequest
@@ -112,9 +119,9 @@ func (g *groupCommit) flush(ctx context.Context) {
 	}
 	g.mu.Unlock()
 
-	// The batch carries other callers' saves: the leader's cancellation
-	// must not fail them.
-	g.record(context.WithoutCancel(ctx), batch)
+	batchCtx, cancel := batchContext(batch)
+	g.record(batchCtx, batch)
+	cancel()
 
 	g.mu.Lock()
 	if len(g.queue) > 0 {
@@ -124,6 +131,27 @@ func (g *groupCommit) flush(ctx context.Context) {
 		g.busy = false
 	}
 	g.mu.Unlock()
+}
+
+// batchContext returns the context to record batch with: a save alone
+// uses its caller's; a batch carries several callers' saves, so none may
+// cancel it, and it ends at the latest of their deadlines (or never, if one
+// has none).
+func batchContext(batch []*saveRequest) (context.Context, context.CancelFunc) {
+	if len(batch) == 1 {
+		return batch[0].ctx, func() {}
+	}
+	var latest time.Time
+	for _, req := range batch {
+		deadline, ok := req.ctx.Deadline()
+		if !ok {
+			return context.WithoutCancel(batch[0].ctx), func() {}
+		}
+		if deadline.After(latest) {
+			latest = deadline
+		}
+	}
+	return context.WithDeadline(context.WithoutCancel(batch[0].ctx), latest)
 }
 
 // record inserts the events of batch in one call and gives each save its

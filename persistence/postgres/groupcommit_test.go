@@ -148,3 +148,47 @@ func TestGroupCommitCoalescesConcurrentSaves(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(56*2+3), max)
 }
+
+// A save whose context ends while it waits for the lock returns then, not
+// when the database lets it through; what it could not record is never
+// recorded.
+func TestSaveReturnsAtItsDeadline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := openPool(t, testConfig(t))
+	rec := postgres.NewRecorder(pool)
+	blocker, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = blocker.Exec(ctx, "LOCK TABLE stored_events IN EXCLUSIVE MODE")
+	require.NoError(t, err)
+
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	ids := make([]uuid.UUID, 4)
+	start := time.Now()
+	for i := range errs {
+		ids[i] = uuid.New()
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			saveCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			_, errs[i] = rec.InsertNotifications(saveCtx, []persistence.StoredEvent{ev(ids[i], 1)})
+		}(i)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, err := range errs {
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	}
+	require.Less(t, elapsed, 5*time.Second, "the saves returned at their deadlines, not when the lock was released")
+	require.NoError(t, blocker.Commit(ctx))
+
+	// The database is free again: nothing of the timed-out saves shows up.
+	time.Sleep(200 * time.Millisecond)
+	max, err := rec.MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.Zero(t, max)
+	_, err = rec.InsertNotifications(ctx, []persistence.StoredEvent{ev(uuid.New(), 1)})
+	require.NoError(t, err, "the recorder works after the timeouts")
+}

@@ -24,9 +24,13 @@ const VersionTable = "eventsourcing_migrations"
 // Migrator applies the migrations of sql/migrations to one schema. It is
 // built on goose's Provider with the global registry disabled, its own
 // version table in the schema, and a session advisory lock per schema, so
-// concurrent migrators of one schema take turns.
+// concurrent migrators of one schema take turns. After a failed call it
+// starts afresh (goose prepares its version table only once per provider),
+// so a Status on a schema not yet created can be followed by Up. It is not
+// safe for concurrent use.
 type Migrator struct {
 	schema   string
+	connCfg  *pgx.ConnConfig
 	db       *sql.DB
 	provider *goose.Provider
 }
@@ -59,22 +63,41 @@ func newMigrator(connCfg *pgx.ConnConfig, schema string) (*Migrator, error) {
 		return nil, err
 	}
 	connCfg.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*connCfg)
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID(schema)))
+	m := &Migrator{schema: schema, connCfg: connCfg}
+	if err := m.open(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// open makes the Migrator's database handle and goose provider.
+func (m *Migrator) open() error {
+	db := stdlib.OpenDB(*m.connCfg)
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID(m.schema)))
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("migrations lock: %w", err)
+		return fmt.Errorf("migrations lock: %w", err)
 	}
 	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
 		goose.WithDisableGlobalRegistry(true),
-		goose.WithTableName(schema+"."+VersionTable),
+		goose.WithTableName(m.schema+"."+VersionTable),
 		goose.WithSessionLocker(locker),
 	)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("migrations: %w", err)
+		return fmt.Errorf("migrations: %w", err)
 	}
-	return &Migrator{schema: schema, db: db, provider: provider}, nil
+	m.db, m.provider = db, provider
+	return nil
+}
+
+// failed starts the Migrator afresh after err, and returns err.
+func (m *Migrator) failed(err error) error {
+	m.provider.Close()
+	if reopenErr := m.open(); reopenErr != nil {
+		return errors.Join(err, reopenErr)
+	}
+	return err
 }
 
 // lockID derives the advisory lock of a schema's migrations.
@@ -92,7 +115,7 @@ func (m *Migrator) Up(ctx context.Context) ([]*MigrationResult, error) {
 	}
 	res, err := m.provider.Up(ctx)
 	if err != nil {
-		return res, mapError("migrate up "+m.schema, err, nil)
+		return res, m.failed(mapError("migrate up "+m.schema, err, nil))
 	}
 	return res, nil
 }
@@ -108,7 +131,7 @@ func (m *Migrator) UpByOne(ctx context.Context) (*MigrationResult, error) {
 		return res, fmt.Errorf("migrate up by one %s: %w", m.schema, err)
 	}
 	if err != nil {
-		return res, mapError("migrate up by one "+m.schema, err, nil)
+		return res, m.failed(mapError("migrate up by one "+m.schema, err, nil))
 	}
 	return res, nil
 }
@@ -118,7 +141,7 @@ func (m *Migrator) UpByOne(ctx context.Context) (*MigrationResult, error) {
 func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*MigrationResult, error) {
 	res, err := m.provider.DownTo(ctx, version)
 	if err != nil {
-		return res, mapError(fmt.Sprintf("migrate %s down to %d", m.schema, version), err, nil)
+		return res, m.failed(mapError(fmt.Sprintf("migrate %s down to %d", m.schema, version), err, nil))
 	}
 	return res, nil
 }
@@ -127,7 +150,7 @@ func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*MigrationResul
 func (m *Migrator) Status(ctx context.Context) ([]*MigrationStatus, error) {
 	st, err := m.provider.Status(ctx)
 	if err != nil {
-		return nil, mapError("migration status of "+m.schema, err, nil)
+		return nil, m.failed(mapError("migration status of "+m.schema, err, nil))
 	}
 	return st, nil
 }
@@ -136,7 +159,7 @@ func (m *Migrator) Status(ctx context.Context) ([]*MigrationStatus, error) {
 func (m *Migrator) Version(ctx context.Context) (int64, error) {
 	v, err := m.provider.GetDBVersion(ctx)
 	if err != nil {
-		return 0, mapError("migration version of "+m.schema, err, nil)
+		return 0, m.failed(mapError("migration version of "+m.schema, err, nil))
 	}
 	return v, nil
 }
@@ -156,7 +179,7 @@ func (m *Migrator) ensureSchema(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
-		return mapError("create schema "+m.schema, err, nil)
+		return m.failed(mapError("create schema "+m.schema, err, nil))
 	}
 	return nil
 }

@@ -267,3 +267,21 @@ func TestNewMigratorRejectsInvalidSchema(t *testing.T) {
 	require.NoError(t, err, "a 63-byte name is valid")
 	require.NoError(t, m.Close())
 }
+
+// A Migrator whose first call failed (the schema did not exist yet) can
+// still migrate.
+func TestMigratorUsableAfterAFailedCall(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := postgres.Config{ConnString: pgtest.ServerURL(t), Schema: pgtest.NewSchemaName(t)}
+	m, err := postgres.NewMigrator(cfg)
+	require.NoError(t, err)
+	defer m.Close()
+	_, err = m.Status(ctx)
+	require.ErrorIs(t, err, persistence.ErrProgramming, "no schema yet")
+	_, err = m.Up(ctx)
+	require.NoError(t, err)
+	v, err := m.Version(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), v)
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/eventsourcing-go/eventsourcing/db"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
@@ -16,7 +17,9 @@ import (
 // connections use cfg.Schema as search_path and the lock and
 // idle-in-transaction timeouts of cfg. When cfg.CreateTable is set it
 // first applies the migrations to cfg.Schema (creating the schema if
-// needed). It checks that the server answers before returning.
+// needed). It checks that the server answers and that the schema holds
+// the event store at its latest migration before returning (an error that
+// is errors.Is(err, persistence.ErrProgramming) otherwise).
 //
 // A malformed connection string gives a *persistence.ConfigError naming
 // DATABASE_URL; an unreachable server gives an error that is
@@ -40,18 +43,25 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	params["search_path"] = cfg.Schema
 	params["lock_timeout"] = milliseconds(cfg.LockTimeout)
 	params["idle_in_transaction_session_timeout"] = milliseconds(cfg.IdleInTransactionTimeout)
+	where := fmt.Sprintf("open schema %s at %s", cfg.Schema, Redact(cfg.ConnString))
 	if cfg.CreateTable {
 		if err := migrateUp(ctx, poolCfg.ConnConfig.Copy(), cfg.Schema); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
-		return nil, mapError("open pool", err, nil)
+		return nil, mapError(where, err, nil)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	ready, err := db.New().EventStoreReady(ctx, pool)
+	if err != nil {
 		pool.Close()
-		return nil, mapError(fmt.Sprintf("connect to %s", Redact(cfg.ConnString)), err, nil)
+		return nil, mapError(where, err, nil)
+	}
+	if !ready {
+		pool.Close()
+		return nil, fmt.Errorf("%s: %w: the schema has no event store at the latest migration: run `migrate up` (cmd/migrate) or set CREATE_TABLE=true",
+			where, persistence.ErrProgramming)
 	}
 	return pool, nil
 }

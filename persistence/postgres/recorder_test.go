@@ -169,12 +169,32 @@ func TestMissingSchemaIsProgrammingError(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
 	cfg.CreateTable = false
-	rec := postgres.NewRecorder(openPool(t, cfg))
-	_, err := rec.MaxNotificationID(context.Background())
+	_, err := postgres.Open(context.Background(), cfg)
+	require.ErrorIs(t, err, persistence.ErrProgramming)
+	require.Contains(t, err.Error(), cfg.Schema)
+	require.Contains(t, err.Error(), "migrate up")
+
+	// Migrated by an older release (only the first migration): refused too.
+	m, err := postgres.NewMigrator(cfg)
+	require.NoError(t, err)
+	defer m.Close()
+	_, err = m.UpByOne(context.Background())
+	require.NoError(t, err)
+	_, err = postgres.Open(context.Background(), cfg)
+	require.ErrorIs(t, err, persistence.ErrProgramming)
+
+	// A table dropped behind the library's back is a programming error
+	// when used, naming the SQLSTATE.
+	_, err = m.Up(context.Background())
+	require.NoError(t, err)
+	pool := openPool(t, cfg)
+	_, err = pool.Exec(context.Background(), "DROP TABLE tracking")
+	require.NoError(t, err)
+	_, err = postgres.NewRecorder(pool).MaxTrackingID(context.Background(), "x")
 	require.ErrorIs(t, err, persistence.ErrProgramming)
 	var dbErr *persistence.DatabaseError
 	require.ErrorAs(t, err, &dbErr)
-	require.Equal(t, "42P01", dbErr.Code, "undefined table: migrations not applied")
+	require.Equal(t, "42P01", dbErr.Code, "undefined table")
 }
 
 func TestUnreachableServerIsInterfaceError(t *testing.T) {

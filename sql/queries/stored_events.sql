@@ -57,3 +57,8 @@ SELECT stored_events_insert_batch(
     @states::bytea[],
     @save_numbers::int[]
 )::bigint[] AS results;
+
+-- name: EventStoreReady :one
+-- Reports whether the schema on the search path holds the event store at
+-- its latest migration (the newest procedure exists).
+SELECT (to_regprocedure('stored_events_insert_batch(uuid[], bigint[], text[], bytea[], integer[])') IS NOT NULL)::boolean AS ready;
