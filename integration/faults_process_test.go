@@ -1,0 +1,145 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/system"
+)
+
+// helperProcessEnv, when set, makes the test binary run the Counters
+// process application (system.RunProcess) instead of the tests: the worker
+// process that TestWorkerKilledMidBatchResumesExactlyOnce kills. It is
+// configured by the environment (DATABASE_URL, *_POSTGRES_SCHEMA).
+const helperProcessEnv = "INTEGRATION_COUNTERS_PROCESS"
+
+func runHelperProcess() int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	err := system.RunProcess(ctx, worldsAndCounters(), "Counters", system.ProcessOptions{
+		RunnerOptions: system.RunnerOptions{Env: map[string]string{"PERSISTENCE_MODULE": "postgres"}, PollInterval: 200 * time.Millisecond},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "counters process:", err)
+		return 1
+	}
+	return 0
+}
+
+// lockedBuffer collects the output of worker processes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startWorker starts the Counters process application as a separate OS
+// process (this test binary, see TestMain) configured by env.
+func startWorker(t *testing.T, env map[string]string, output *lockedBuffer) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperProcessEnv+"=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = output, output
+	require.NoError(t, cmd.Start())
+	return cmd
+}
+
+func trackedCount(t *testing.T, counters *app.Application) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, counters.Pool().QueryRow(context.Background(),
+		"SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n))
+	return n
+}
+
+// A process application's worker, in its own OS process on the container,
+// is killed with SIGKILL in the middle of the batches it is processing
+// (each world is one batch of 20 notifications), five times. Each restart
+// resumes after the last tracked notification; in the end every
+// notification is tracked exactly once and every count is exact, so no
+// notification was processed twice or skipped.
+func TestWorkerKilledMidBatchResumesExactlyOnce(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	env := map[string]string{
+		"PERSISTENCE_MODULE":       "postgres",
+		"DATABASE_URL":             s.URL(),
+		"WORLDS_POSTGRES_SCHEMA":   s.newSchema(t),
+		"COUNTERS_POSTGRES_SCHEMA": s.newSchema(t),
+	}
+	worlds := newApp(t, "Worlds", worldTypes(), env)
+	counters := newApp(t, "Counters", counterTypes(), env) // migrates its schema
+	want := writeWorlds(t, worlds, 100, 20)
+	total, err := worlds.Recorder().MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(2000), total)
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	var output lockedBuffer
+	deadline := time.Now().Add(3 * time.Minute)
+	kills, midBatch := 0, 0
+	for kills < 5 {
+		before := trackedCount(t, counters)
+		if before >= total-100 {
+			break
+		}
+		progress := int64(50 + rng.IntN(250))
+		cmd := startWorker(t, env, &output)
+		for trackedCount(t, counters) < min(before+progress, total-50) && time.Now().Before(deadline) {
+			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
+		}
+		require.NoError(t, cmd.Process.Kill())
+		_ = cmd.Wait()
+		kills++
+		at := trackedCount(t, counters)
+		if at%20 != 0 {
+			midBatch++
+		}
+		t.Logf("kill %d: after %d of %d notifications (%d into a batch of 20)", kills, at, total, at%20)
+	}
+	require.GreaterOrEqual(t, kills, 3, "the worker was killed several times")
+	require.Positive(t, midBatch, "at least one kill fell in the middle of a batch")
+
+	// The last worker also meets new batches while it runs.
+	cmd := startWorker(t, env, &output)
+	more := writeWorlds(t, worlds, 5, 20)
+	for what, n := range more {
+		want[what] += n
+	}
+	total += 100
+	for trackedCount(t, counters) < total {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not catch up; its output:\n%s", output.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait(), "a stopped worker exits cleanly; output:\n%s", output.String())
+	requireExactlyOnce(t, worlds, counters, want)
+}

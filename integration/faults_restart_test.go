@@ -1,0 +1,439 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/system"
+)
+
+// ledgerOfWrites records what the writers of a fault test were told and
+// saw, for the checks at the end.
+type ledgerOfWrites struct {
+	mu         sync.Mutex
+	events     map[uuid.UUID][]persistence.StoredEvent // every event of every acknowledged save, by aggregate
+	ackedIDs   []int64                                 // notification IDs returned by successful saves
+	acked      int                                     // saves that returned no error
+	ambiguous  int                                     // saves that failed, then turned out to be recorded
+	errorKinds map[string]int                          // the kinds of the errors the writers got
+	unexpected []error                                 // errors that are not operational
+}
+
+func newLedgerOfWrites() *ledgerOfWrites {
+	return &ledgerOfWrites{events: map[uuid.UUID][]persistence.StoredEvent{}, errorKinds: map[string]int{}}
+}
+
+func (l *ledgerOfWrites) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.acked + l.ambiguous
+}
+
+// isOperational reports whether err is one of the errors a writer must
+// expect while the database is unavailable: it cannot be reached
+// (ErrInterface) or ended the session or is starting up or shutting down
+// (ErrOperational).
+func isOperational(err error) bool {
+	return errors.Is(err, persistence.ErrInterface) || errors.Is(err, persistence.ErrOperational)
+}
+
+// saveRetrying saves agg as an application's caller must while the
+// database may be unavailable: Save does not retry, and on error the
+// events stay pending, so it calls Save again. An operational error may
+// come after the server committed (the reply was lost); the retry then
+// meets a *persistence.ConcurrencyError, and the events recorded are
+// compared with the writer's own before the save counts as done.
+func saveRetrying(ctx context.Context, a *app.Application, agg domain.Aggregate, l *ledgerOfWrites) error {
+	return saveRetryingFrom(ctx, a, agg, l, false)
+}
+
+// saveAfterFailure is saveRetrying after a Save of agg failed already: a
+// conflict on the first attempt may mean that the failed Save recorded the
+// events.
+func saveAfterFailure(ctx context.Context, a *app.Application, agg domain.Aggregate, l *ledgerOfWrites) error {
+	return saveRetryingFrom(ctx, a, agg, l, true)
+}
+
+func saveRetryingFrom(ctx context.Context, a *app.Application, agg domain.Aggregate, l *ledgerOfWrites, failedBefore bool) error {
+	pending := agg.PendingEvents()
+	want := make([]persistence.StoredEvent, len(pending))
+	for i, e := range pending {
+		var err error
+		if want[i], err = a.Mapper().ToStoredEvent(e); err != nil {
+			return err
+		}
+	}
+	for {
+		if ctx.Err() != nil {
+			return fmt.Errorf("save of %s not done in time; last attempt failed: %w", agg.ID(), ctx.Err())
+		}
+		attemptCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		ids, err := a.Save(attemptCtx, agg)
+		cancel()
+		var conflict *persistence.ConcurrencyError
+		switch {
+		case err == nil:
+			l.mu.Lock()
+			l.acked++
+			l.ackedIDs = append(l.ackedIDs, ids...)
+			l.events[agg.ID()] = append(l.events[agg.ID()], want...)
+			l.mu.Unlock()
+			return nil
+		case errors.As(err, &conflict) && failedBefore:
+			// Recorded by an attempt whose reply was lost?
+			stored, err := selectRetrying(ctx, a, agg.ID(), want[0].OriginatorVersion-1)
+			if err != nil {
+				return err
+			}
+			if !slices.EqualFunc(stored, want, sameEvent) {
+				return fmt.Errorf("save of %s: conflict after a failed attempt, and the events recorded are not the writer's: %w", agg.ID(), conflict)
+			}
+			agg.CollectEvents()
+			l.mu.Lock()
+			l.ambiguous++
+			l.events[agg.ID()] = append(l.events[agg.ID()], want...)
+			l.mu.Unlock()
+			return nil
+		case isOperational(err) || (errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil):
+			failedBefore = true
+			l.mu.Lock()
+			l.errorKinds[errKind(err)]++
+			l.mu.Unlock()
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		default:
+			l.mu.Lock()
+			l.unexpected = append(l.unexpected, err)
+			l.mu.Unlock()
+			return err
+		}
+	}
+}
+
+func sameEvent(a, b persistence.StoredEvent) bool {
+	return a.OriginatorID == b.OriginatorID && a.OriginatorVersion == b.OriginatorVersion &&
+		a.Topic == b.Topic && bytes.Equal(a.State, b.State)
+}
+
+// selectRetrying reads the events of id after version gt, retrying
+// operational errors.
+func selectRetrying(ctx context.Context, a *app.Application, id uuid.UUID, gt int64) ([]persistence.StoredEvent, error) {
+	for {
+		stored, err := a.Recorder().SelectEvents(ctx, id, persistence.EventQuery{Gt: &gt})
+		if err == nil || !isOperational(err) || ctx.Err() != nil {
+			return stored, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// tailingReader follows an application's notifications as a downstream
+// reader would: from the last ID seen plus one, retrying errors.
+type tailingReader struct {
+	seen       []int64
+	errorKinds map[string]int
+	unexpected []error
+	disorder   []string
+}
+
+func (r *tailingReader) run(ctx context.Context, rec persistence.ApplicationRecorder, until func() (int64, bool)) {
+	r.errorKinds = map[string]int{}
+	var last int64
+	for ctx.Err() == nil {
+		ns, err := rec.SelectNotifications(ctx, persistence.NotificationQuery{Start: last + 1, Limit: 50})
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if isOperational(err) {
+				r.errorKinds[errKind(err)]++
+			} else {
+				r.unexpected = append(r.unexpected, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		for _, n := range ns {
+			if n.ID <= last {
+				r.disorder = append(r.disorder, fmt.Sprintf("notification %d after %d", n.ID, last))
+			}
+			r.seen = append(r.seen, n.ID)
+			last = n.ID
+		}
+		if len(ns) == 0 {
+			if final, done := until(); done && last >= final {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// The database restarts twice while writers save and a reader tails the
+// notification log and a process application (RunProcess) follows it: once
+// stopped cleanly (fast shutdown), once killed (crash recovery). Writers
+// get operational errors (persistence.ErrInterface or ErrOperational) and
+// nothing else; retrying their saves, every acknowledged save is recorded
+// exactly once; the reader misses no notification and sees none twice or
+// out of order; the process application retries by itself and processes
+// every notification exactly once.
+func TestDatabaseRestartsUnderLoad(t *testing.T) {
+	s := newServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	env := map[string]string{
+		"PERSISTENCE_MODULE":       "postgres",
+		"DATABASE_URL":             s.URL(),
+		"WORLDS_POSTGRES_SCHEMA":   s.newSchema(t),
+		"COUNTERS_POSTGRES_SCHEMA": s.newSchema(t),
+		"POSTGRES_POOL_SIZE":       "8",
+		"POSTGRES_CONNECT_TIMEOUT": "2",
+	}
+	worlds := newApp(t, "Worlds", worldTypes(), env)
+	readerApp := newApp(t, "Worlds", worldTypes(), env)
+	newApp(t, "Counters", counterTypes(), env) // migrates its schema before the follower starts
+	writes := newLedgerOfWrites()
+
+	// The process application, in this process, retrying on its own.
+	var processLog bytes.Buffer
+	var processLogMu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		processLogMu.Lock()
+		defer processLogMu.Unlock()
+		return processLog.Write(p)
+	}), nil))
+	processCtx, stopProcess := context.WithCancel(ctx)
+	processDone := make(chan error, 1)
+	go func() {
+		processDone <- system.RunProcess(processCtx, worldsAndCounters(), "Counters", system.ProcessOptions{
+			RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 200 * time.Millisecond},
+			Logger:        logger,
+		})
+	}()
+
+	// The tailing reader.
+	var final atomic.Int64
+	var writersDone atomic.Bool
+	reader := &tailingReader{}
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		reader.run(ctx, readerApp.Recorder(), func() (int64, bool) { return final.Load(), writersDone.Load() })
+	}()
+
+	// The writers: each creates worlds and saves them in several batches.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	writerErrs := make([]error, 4)
+	for i := range writerErrs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				w, err := domain.Create[World](uuid.New(), WorldCreated{})
+				if err != nil {
+					writerErrs[i] = err
+					return
+				}
+				for batch := 0; batch < 3; batch++ {
+					for j := 0; j < 3; j++ {
+						_ = domain.Trigger(w, SomethingHappened{What: fmt.Sprintf("thing-%d", (i+n+j)%7)})
+					}
+					if err := saveRetrying(ctx, worlds, w, writes); err != nil {
+						writerErrs[i] = err
+						return
+					}
+				}
+			}
+		}(i)
+	}
+
+	progress := func(more int, what string) {
+		t.Helper()
+		target := writes.count() + more
+		deadline := time.Now().Add(90 * time.Second)
+		for writes.count() < target {
+			if time.Now().After(deadline) {
+				close(stop)
+				t.Fatalf("%s: the writers made no progress (%d saves); server log:\n%s", what, writes.count(), s.logs())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	progress(60, "before the outages")
+	// The process application is running before the first outage (it
+	// retries database errors once running; see RunProcess).
+	counters := newApp(t, "Counters", counterTypes(), env)
+	for trackedBy(t, counters) == 0 {
+		select {
+		case err := <-processDone:
+			close(stop)
+			t.Fatalf("RunProcess ended before the outages: %v\n%s", err, processLog.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Logf("before the outages: %d saves", writes.count())
+	s.stop(t)
+	time.Sleep(1500 * time.Millisecond)
+	s.start(t)
+	progress(60, "after a clean restart")
+	t.Logf("after a clean restart: %d saves", writes.count())
+	s.kill(t)
+	time.Sleep(time.Second)
+	s.start(t)
+	progress(60, "after a crash")
+	t.Logf("after a crash and recovery: %d saves", writes.count())
+	close(stop)
+	wg.Wait()
+	for i, err := range writerErrs {
+		require.NoError(t, err, "writer %d", i)
+	}
+
+	max, err := worlds.Recorder().MaxNotificationID(ctx)
+	require.NoError(t, err)
+	final.Store(max)
+	writersDone.Store(true)
+	<-readerDone
+
+	writes.mu.Lock()
+	defer writes.mu.Unlock()
+	t.Logf("saves: %d acknowledged, %d recorded though the reply was lost; writers' errors by kind: %v", writes.acked, writes.ambiguous, writes.errorKinds)
+	t.Logf("reader: %d notifications; errors by kind: %v", len(reader.seen), reader.errorKinds)
+	require.Empty(t, writes.unexpected, "writers got only operational errors")
+	require.NotEmpty(t, writes.errorKinds, "the writers noticed the outages")
+	require.Empty(t, reader.unexpected, "the reader got only operational errors")
+	require.Empty(t, reader.disorder, "the reader saw notifications in order")
+
+	// Every acknowledged save is recorded exactly once, and nothing else.
+	total := 0
+	for id, want := range writes.events {
+		got, err := worlds.Recorder().SelectEvents(ctx, id, persistence.EventQuery{})
+		require.NoError(t, err)
+		require.True(t, slices.EqualFunc(got, want, sameEvent), "the events of %s are exactly those saved", id)
+		total += len(want)
+	}
+	stored := notificationIDs(t, worlds)
+	require.Len(t, stored, total, "no event recorded that no writer saved, none twice")
+	acked := slices.Clone(writes.ackedIDs)
+	sort.Slice(acked, func(i, j int) bool { return acked[i] < acked[j] })
+	require.Len(t, slices.Compact(slices.Clone(acked)), len(acked), "no notification ID returned twice")
+	for _, id := range acked {
+		_, found := slices.BinarySearch(stored, id)
+		require.True(t, found, "acknowledged notification %d is recorded", id)
+	}
+
+	// The reader saw every recorded notification, once each, in order.
+	require.Equal(t, stored, reader.seen, "the tailing reader missed nothing and saw nothing twice")
+
+	// The process application caught up by itself, exactly once.
+	deadline := time.Now().Add(2 * time.Minute)
+	for trackedMax(t, counters) < max {
+		select {
+		case err := <-processDone:
+			processLogMu.Lock()
+			t.Fatalf("RunProcess ended before catching up: %v\n%s", err, processLog.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			processLogMu.Lock()
+			t.Fatalf("the process application did not catch up: tracked %d of %d\n%s", trackedMax(t, counters), max, processLog.String())
+		}
+	}
+	stopProcess()
+	require.NoError(t, <-processDone, "RunProcess ends cleanly when its context ends")
+	processLogMu.Lock()
+	retried := strings.Count(processLog.String(), "retrying")
+	processLogMu.Unlock()
+	t.Logf("the process application logged %d retries", retried)
+	requireExactlyOnce(t, worlds, counters, wantCounts(t, worlds))
+}
+
+// trackedBy returns how many notifications of Worlds Counters tracked.
+func trackedBy(t testing.TB, counters *app.Application) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, counters.Pool().QueryRow(context.Background(),
+		"SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n))
+	return n
+}
+
+// trackedMax returns the last notification of Worlds Counters tracked,
+// retrying operational errors.
+func trackedMax(t testing.TB, counters *app.Application) int64 {
+	t.Helper()
+	for {
+		n, err := counters.Recorder().MaxTrackingID(context.Background(), "Worlds")
+		if err == nil {
+			return n
+		}
+		if !isOperational(err) {
+			t.Fatalf("max tracking id: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// notificationIDs returns every notification ID of a's schema, in order.
+func notificationIDs(t testing.TB, a *app.Application) []int64 {
+	t.Helper()
+	rows, err := a.Pool().Query(context.Background(), "SELECT notification_id FROM stored_events ORDER BY notification_id")
+	require.NoError(t, err)
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		require.NoError(t, rows.Scan(&id))
+		ids = append(ids, id)
+	}
+	require.NoError(t, rows.Err())
+	return ids
+}
+
+// wantCounts counts the things that happened in every world recorded.
+func wantCounts(t testing.TB, worlds *app.Application) map[string]int {
+	t.Helper()
+	want := map[string]int{}
+	var last int64
+	for {
+		ns, err := worlds.Log().Select(context.Background(), last+1, worlds.Log().SectionSize())
+		require.NoError(t, err)
+		if len(ns) == 0 {
+			return want
+		}
+		for _, n := range ns {
+			e, err := worlds.Mapper().ToDomainEvent(n.StoredEvent)
+			require.NoError(t, err)
+			if h, ok := e.Data.(SomethingHappened); ok {
+				want[h.What]++
+			}
+			last = n.ID
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/system"
+)
+
+// Account is the aggregate of the fault and bad-input tests: a ledger of
+// entries.
+type Account struct {
+	domain.Base
+	Owner   string
+	Entries []int64
+	Notes   []string
+}
+
+type Opened struct{ Owner string }
+type Credited struct {
+	Amount int64
+	Memo   string
+}
+type Noted struct{ Text string } // a free-form (possibly huge) note
+
+func (a *Account) Apply(event any) error {
+	switch e := event.(type) {
+	case Opened:
+		a.Owner = e.Owner
+	case Credited:
+		a.Entries = append(a.Entries, e.Amount)
+	case Noted:
+		a.Notes = append(a.Notes, e.Text)
+	}
+	return nil
+}
+
+const (
+	topicAccount  = "ledger:Account"
+	topicOpened   = "ledger:Opened"
+	topicCredited = "ledger:Credited"
+	topicNoted    = "ledger:Noted"
+)
+
+func ledgerTypes() *persistence.Registry {
+	r := persistence.NewRegistry()
+	r.Register(topicAccount, &Account{})
+	r.Register(topicOpened, Opened{})
+	r.Register(topicCredited, Credited{})
+	r.Register(topicNoted, Noted{})
+	return r
+}
+
+// openAccount returns a new account with an Opened event and n Credited
+// events pending.
+func openAccount(t testing.TB, owner string, n int) *Account {
+	t.Helper()
+	a, err := domain.Create[Account](uuid.New(), Opened{Owner: owner})
+	require.NoError(t, err)
+	credit(t, a, n)
+	return a
+}
+
+// credit triggers n Credited events on a.
+func credit(t testing.TB, a *Account, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		require.NoError(t, domain.Trigger(a, Credited{Amount: a.Version()*10 + int64(i), Memo: "entry"}))
+	}
+}
+
+// The seed's Worlds → Counters system, for the process application tests.
+
+type World struct {
+	domain.Base
+	History []string
+}
+
+type WorldCreated struct{}
+type SomethingHappened struct{ What string }
+
+func (w *World) Apply(event any) error {
+	if e, ok := event.(SomethingHappened); ok {
+		w.History = append(w.History, e.What)
+	}
+	return nil
+}
+
+func worldTypes() *persistence.Registry {
+	r := persistence.NewRegistry()
+	r.Register("worlds:World", &World{})
+	r.Register("worlds:WorldCreated", WorldCreated{})
+	r.Register("worlds:SomethingHappened", SomethingHappened{})
+	return r
+}
+
+type Counter struct {
+	domain.Base
+	Name  string
+	Count int
+}
+
+type CounterStarted struct{ Name string }
+type CounterIncremented struct{}
+
+func (c *Counter) Apply(event any) error {
+	switch e := event.(type) {
+	case CounterStarted:
+		c.Name = e.Name
+	case CounterIncremented:
+		c.Count++
+	}
+	return nil
+}
+
+func counterID(name string) uuid.UUID { return domain.NameID("/counters/" + name) }
+
+func counterTypes() *persistence.Registry {
+	r := persistence.NewRegistry()
+	r.Register("counters:Counter", &Counter{})
+	r.Register("counters:CounterStarted", CounterStarted{})
+	r.Register("counters:CounterIncremented", CounterIncremented{})
+	return r
+}
+
+// countThings is the Counters policy: one CounterIncremented per thing that
+// happened (and a CounterStarted the first time), recorded with the
+// tracking record of the notification.
+func countThings(ctx context.Context, p *system.ProcessApplication, event domain.Event, pe *system.ProcessEvent) error {
+	happened, ok := event.Data.(SomethingHappened)
+	if !ok {
+		return nil
+	}
+	c, err := app.NewRepository[Counter](p.Application).Get(ctx, counterID(happened.What))
+	if errors.Is(err, app.ErrAggregateNotFound) {
+		c, err = domain.Create[Counter](counterID(happened.What), CounterStarted{Name: happened.What})
+	}
+	if err != nil {
+		return err
+	}
+	if err := domain.Trigger(c, CounterIncremented{}); err != nil {
+		return err
+	}
+	pe.Save(c)
+	return nil
+}
+
+func worldsAndCounters() *system.System {
+	sys, err := system.New([]system.App{
+		{Name: "Worlds", Registry: worldTypes()},
+		{Name: "Counters", Registry: counterTypes(), Policy: countThings},
+	}, []string{"Worlds", "Counters"})
+	if err != nil {
+		panic(err)
+	}
+	return sys
+}
+
+// pgEnv returns the configuration of an application on s in schema, with
+// extra key, value pairs.
+func pgEnv(s *server, schema string, kv ...string) map[string]string {
+	env := map[string]string{
+		"PERSISTENCE_MODULE": "postgres",
+		"DATABASE_URL":       s.URL(),
+		"POSTGRES_SCHEMA":    schema,
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		env[kv[i]] = kv[i+1]
+	}
+	return env
+}
+
+// newApp builds an application, closed by t.Cleanup.
+func newApp(t testing.TB, name string, reg *persistence.Registry, env map[string]string) *app.Application {
+	t.Helper()
+	a, err := app.New(context.Background(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	return a
+}
