@@ -7,8 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -38,36 +37,11 @@ func runHelperProcess() int {
 	return 0
 }
 
-// lockedBuffer collects the output of worker processes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startWorker starts the Counters process application as a separate OS
 // process (this test binary, see TestMain) configured by env.
-func startWorker(t *testing.T, env map[string]string, output *lockedBuffer) *exec.Cmd {
+func startWorker(t *testing.T, env map[string]string, output *proctest.Output) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperProcessEnv+"=1")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout, cmd.Stderr = output, output
-	require.NoError(t, cmd.Start())
-	return cmd
+	return proctest.StartSelf(t, helperProcessEnv, env, output)
 }
 
 func trackedCount(t *testing.T, counters *app.Application) int64 {
@@ -101,7 +75,7 @@ func TestWorkerKilledMidBatchResumesExactlyOnce(t *testing.T) {
 	require.Equal(t, int64(2000), total)
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	var output lockedBuffer
+	var output proctest.Output
 	deadline := time.Now().Add(3 * time.Minute)
 	kills, midBatch := 0, 0
 	for kills < 5 {

@@ -1,7 +1,6 @@
 package system_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
@@ -168,36 +168,11 @@ func TestPullAndProcessResumesFromTracking(t *testing.T) {
 	requireExactlyOnce(t, worlds, second.Application, want)
 }
 
-// lockedBuffer collects the output of follower processes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startFollower starts the Counters process application as a separate
 // OS process (this test binary, see TestMain) against env.
-func startFollower(t *testing.T, env map[string]string, output *lockedBuffer) *exec.Cmd {
+func startFollower(t *testing.T, env map[string]string, output *proctest.Output) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperProcessEnv+"=1")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout, cmd.Stderr = output, output
-	require.NoError(t, cmd.Start())
-	return cmd
+	return proctest.StartSelf(t, helperProcessEnv, env, output)
 }
 
 // trackedCount returns how many Worlds notifications Counters tracked.
@@ -225,7 +200,7 @@ func TestFollowerProcessKilledMidWorkResumesExactlyOnce(t *testing.T) {
 	require.Equal(t, int64(2000), total)
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 42))
-	var output lockedBuffer
+	var output proctest.Output
 	deadline := time.Now().Add(3 * time.Minute)
 	kills := 0
 	for kills < 5 {
@@ -270,7 +245,7 @@ func TestRunProcessRetriesWhileTheDatabaseIsUnreachable(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
-	var logs lockedBuffer
+	var logs proctest.Output
 	err := system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
 		RunnerOptions: system.RunnerOptions{Lookup: noEnv, PollInterval: 100 * time.Millisecond, Env: map[string]string{
 			"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": "postgres://u@127.0.0.1:1/db?connect_timeout=1",
