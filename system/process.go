@@ -107,9 +107,11 @@ func (p *ProcessApplication) Upstreams() []string {
 	return names
 }
 
-// maxConflicts bounds the retries of PullAndProcess after another instance
-// of the same process application recorded first.
-const maxConflicts = 100
+// maxConflicts bounds the conflicts PullAndProcess meets at one position
+// with no instance getting further: a conflict that does not go away (a
+// policy creating an aggregate that exists already, say) is an error, not
+// a race with another instance.
+const maxConflicts = 10
 
 // PullAndProcess processes the notifications of the followed application
 // leader that have not been processed yet, in order, each in its own
@@ -117,7 +119,8 @@ const maxConflicts = 100
 // notification, until it has caught up. It returns how many notifications
 // it processed. If another instance of this application records a
 // notification first (a tracking or version conflict), it carries on from
-// the new position. Errors: a *PolicyError, a *persistence.MappingError for
+// the new position; conflicts with no progress past the same position are
+// an error. Errors: a *PolicyError, a *persistence.MappingError for
 // a notification it cannot decode, or a persistence error; processing
 // stops at that notification.
 func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) (int, error) {
@@ -131,10 +134,14 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 	defer up.mu.Unlock()
 
 	processed, conflicts := 0, 0
+	stuckAt := int64(-1) // the position of the last conflict
 	for {
 		last, err := p.Recorder().MaxTrackingID(ctx, leader)
 		if err != nil {
 			return processed, err
+		}
+		if last != stuckAt {
+			conflicts = 0 // progress since the last conflict
 		}
 		items, err := up.recorder.SelectNotifications(ctx, persistence.NotificationQuery{Start: last + 1, Limit: pageSize})
 		if err != nil {
@@ -147,8 +154,9 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 			err := p.process(ctx, up, n)
 			if isConflict(err) {
 				if conflicts++; conflicts > maxConflicts {
-					return processed, fmt.Errorf("%s following %s: giving up after %d conflicts: %w", p.Name(), leader, conflicts, err)
+					return processed, fmt.Errorf("%s following %s: giving up after %d conflicts at notification %d: %w", p.Name(), leader, conflicts, n.ID, err)
 				}
+				stuckAt = last
 				break // another instance recorded first: re-read the position
 			}
 			if err != nil {

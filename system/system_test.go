@@ -320,3 +320,28 @@ func TestApplicationsMustNotShareASchema(t *testing.T) {
 	err = system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{RunnerOptions: opts})
 	require.ErrorIs(t, err, system.ErrSystem)
 }
+
+// A conflict that no other instance explains (here a policy that creates
+// the same aggregate for every event) is reported, not retried for ever.
+func TestPersistentConflictIsAnError(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, opts system.RunnerOptions) {
+		ctx := context.Background()
+		fixed := uuid.New()
+		createAgain := func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
+			c, err := domain.Create[Counter](fixed, CounterStarted{Name: "always the same"})
+			if err != nil {
+				return err
+			}
+			pe.Save(c)
+			return nil
+		}
+		runner := system.NewSingleThreadedRunner(worldsAndCounters(createAgain), opts)
+		require.NoError(t, runner.Start(ctx))
+		defer runner.Stop()
+		err := makeItSo(ctx, runner.App("Worlds"), "x")
+		var conflict *persistence.ConcurrencyError
+		require.ErrorAs(t, err, &conflict)
+		require.ErrorContains(t, err, "giving up after 11 conflicts at notification 2")
+	})
+}
