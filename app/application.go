@@ -175,12 +175,9 @@ func (a *Application) Save(ctx context.Context, aggs ...domain.Aggregate) ([]int
 // a *persistence.TrackingConflictError and records nothing. Afterwards it
 // behaves as Save: snapshots due, listeners, pending events cleared.
 func (a *Application) SaveTracked(ctx context.Context, tracking persistence.Tracking, events []domain.Event, aggs ...domain.Aggregate) ([]int64, error) {
-	stored := make([]persistence.StoredEvent, len(events))
-	for i, e := range events {
-		var err error
-		if stored[i], err = a.mapper.ToStoredEvent(e); err != nil {
-			return nil, fmt.Errorf("save %d events tracking %s#%d: %w", len(events), tracking.ApplicationName, tracking.NotificationID, err)
-		}
+	stored, err := a.mapper.ToStoredEvents(events)
+	if err != nil {
+		return nil, fmt.Errorf("save %d events tracking %s#%d: %w", len(events), tracking.ApplicationName, tracking.NotificationID, err)
 	}
 	ids, err := a.infra.Recorder.InsertTracked(ctx, stored, tracking)
 	if err != nil {
@@ -233,12 +230,9 @@ func (a *Application) SaveTx(ctx context.Context, tx pgx.Tx, aggs ...domain.Aggr
 		return nil, fmt.Errorf("save in a transaction: %w: the %s persistence module has no transactions", persistence.ErrNotSupported, a.infra.Module)
 	}
 	events := pending(aggs)
-	stored := make([]persistence.StoredEvent, len(events))
-	for i, e := range events {
-		var err error
-		if stored[i], err = a.mapper.ToStoredEvent(e); err != nil {
-			return nil, fmt.Errorf("save %d events: %w", len(events), err)
-		}
+	stored, err := a.mapper.ToStoredEvents(events)
+	if err != nil {
+		return nil, fmt.Errorf("save %d events: %w", len(events), err)
 	}
 	ids, err := rec.InsertNotificationsTx(ctx, tx, stored)
 	if err != nil {

@@ -22,7 +22,7 @@ type EventStore struct {
 // *ConcurrencyError; a mapping failure a *MappingError, with nothing
 // recorded.
 func (s *EventStore) Put(ctx context.Context, events []domain.Event) ([]int64, error) {
-	stored, err := s.toStored(events)
+	stored, err := s.Mapper.ToStoredEvents(events)
 	if err != nil {
 		return nil, err
 	}
@@ -30,17 +30,6 @@ func (s *EventStore) Put(ctx context.Context, events []domain.Event) ([]int64, e
 		return app.InsertNotifications(ctx, stored)
 	}
 	return nil, s.Recorder.InsertEvents(ctx, stored)
-}
-
-func (s *EventStore) toStored(events []domain.Event) ([]StoredEvent, error) {
-	stored := make([]StoredEvent, len(events))
-	for i, e := range events {
-		var err error
-		if stored[i], err = s.Mapper.ToStoredEvent(e); err != nil {
-			return nil, err
-		}
-	}
-	return stored, nil
 }
 
 // Get returns the events of one aggregate chosen by q (see EventQuery),

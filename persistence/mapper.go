@@ -100,6 +100,19 @@ func (m *Mapper) ToStoredEvent(e domain.Event) (StoredEvent, error) {
 	return StoredEvent{OriginatorID: e.OriginatorID, OriginatorVersion: e.OriginatorVersion, Topic: reg.topic, State: state}, nil
 }
 
+// ToStoredEvents converts events with ToStoredEvent, stopping at the first
+// error (a *MappingError).
+func (m *Mapper) ToStoredEvents(events []domain.Event) ([]StoredEvent, error) {
+	stored := make([]StoredEvent, len(events))
+	for i, e := range events {
+		var err error
+		if stored[i], err = m.ToStoredEvent(e); err != nil {
+			return nil, err
+		}
+	}
+	return stored, nil
+}
+
 // ToDomainEvent converts a stored event back to a domain event, upcasting
 // its data to the current version of its type. Errors are *MappingError.
 func (m *Mapper) ToDomainEvent(s StoredEvent) (domain.Event, error) {

@@ -159,7 +159,7 @@ func batchContext(batch []*saveRequest) (context.Context, context.CancelFunc) {
 func (g *groupCommit) record(ctx context.Context, batch []*saveRequest) {
 	if len(batch) == 1 {
 		req := batch[0]
-		req.ids, req.err = g.insertOne(ctx, req.events)
+		req.ids, req.err = insertOne(ctx, g.queries, g.pool, req.events, nil)
 		close(req.done)
 		return
 	}
@@ -200,16 +200,4 @@ func outcome(events []StoredEvent, results []int64) ([]int64, error) {
 		conflict.OriginatorID, conflict.Version = events[i].OriginatorID, events[i].OriginatorVersion
 	}
 	return nil, fmt.Errorf("insert %d events: %w", len(events), conflict)
-}
-
-// insertOne records the events of one save with stored_events_insert.
-func (g *groupCommit) insertOne(ctx context.Context, events []StoredEvent) ([]int64, error) {
-	c := toColumns(events)
-	ids, err := g.queries.StoredEventsInsert(ctx, g.pool, db.StoredEventsInsertParams{
-		OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states,
-	})
-	if err != nil {
-		return nil, mapError(fmt.Sprintf("insert %d events", len(events)), err, nil)
-	}
-	return ids, nil
 }

@@ -54,13 +54,13 @@ func (r *Recorder) InsertNotifications(ctx context.Context, events []StoredEvent
 // recorded when tx commits. The EXCLUSIVE lock on the events table is held
 // until then, so keep such transactions short.
 func (r *Recorder) InsertNotificationsTx(ctx context.Context, tx pgx.Tx, events []StoredEvent) ([]int64, error) {
-	return r.insert(ctx, tx, events, nil)
+	return insertOne(ctx, r.queries, tx, events, nil)
 }
 
 // InsertTracked records events and tracking in one transaction; see
 // persistence.ProcessRecorder.
 func (r *Recorder) InsertTracked(ctx context.Context, events []StoredEvent, tracking Tracking) ([]int64, error) {
-	return r.insert(ctx, r.pool, events, &tracking)
+	return insertOne(ctx, r.queries, r.pool, events, &tracking)
 }
 
 // StoredEvent and Tracking are the persistence types, named here for brevity.
@@ -69,7 +69,11 @@ type (
 	Tracking    = persistence.Tracking
 )
 
-func (r *Recorder) insert(ctx context.Context, conn db.DBTX, events []StoredEvent, tracking *Tracking) ([]int64, error) {
+// insertOne records one save's events, and its tracking record if any,
+// with stored_events_insert. On the pool the one statement is its own
+// transaction, so the procedure's lock, inserts and tracking commit or
+// roll back together.
+func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []StoredEvent, tracking *Tracking) ([]int64, error) {
 	if len(events) == 0 && tracking == nil {
 		return nil, nil
 	}
@@ -79,9 +83,7 @@ func (r *Recorder) insert(ctx context.Context, conn db.DBTX, events []StoredEven
 		arg.TrackingApplicationName = pgtype.Text{String: tracking.ApplicationName, Valid: true}
 		arg.TrackingNotificationID = pgtype.Int8{Int64: tracking.NotificationID, Valid: true}
 	}
-	// One statement: on the pool it is its own transaction, so the
-	// procedure's lock, inserts and tracking commit or roll back together.
-	ids, err := r.queries.StoredEventsInsert(ctx, conn, arg)
+	ids, err := queries.StoredEventsInsert(ctx, conn, arg)
 	if err != nil {
 		return nil, mapError(fmt.Sprintf("insert %d events", len(events)), err, tracking)
 	}
