@@ -8,7 +8,7 @@ TEST_FLAGS ?= -race -count=1
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: generate
 generate: ## Regenerate the sqlc accessors in db/ from sql/
@@ -28,30 +28,50 @@ lint: ## Run gofmt and go vet
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
 	go vet ./...
 
+# Tests run through gotestsum (pinned in tools/go.mod): one line per package
+# as it finishes, the failures again in full at the end, and every event in
+# bin/<suite>.json, from which internal/testtotals prints the closing
+# "tests: N passed, N failed, N skipped" line.
+TEST_FORMAT ?= pkgname
+
+.PHONY: test-tools
+test-tools: ## Build the test runners into bin/: gotestsum, pgrun, testtotals
+	@go build -o bin/pgrun ./internal/pgtest/pgrun
+	@go build -o bin/testtotals ./internal/testtotals
+	@cd tools && go build -o ../bin/gotestsum gotest.tools/gotestsum
+
 .PHONY: test
-test: ## Run all tests with -race; Postgres tests use TEST_DATABASE_URL or start a throwaway cluster
-	go build -o bin/testsummary ./internal/testsummary
-	go test $(TEST_FLAGS) -json ./... 2>&1 | bin/testsummary
+test: test-tools ## Run all tests with -race, sharing one throwaway PostgreSQL (or TEST_DATABASE_URL)
+	@rm -f bin/test.json
+	@status=0; \
+	bin/pgrun -- bin/gotestsum --format $(TEST_FORMAT) --format-hide-empty-pkg --jsonfile bin/test.json -- $(TEST_FLAGS) ./... || status=$$?; \
+	bin/testtotals bin/test.json || status=1; \
+	exit $$status
 
 # The integration suite runs PostgreSQL in Docker (testcontainers-go), from
 # EVENTSOURCING_POSTGRES_IMAGE if set, else from INTEGRATION_IMAGE, which
 # scripts/build-postgres-image.sh builds from Debian's packages if missing.
 INTEGRATION_IMAGE ?= eventsourcing-postgres:15-bookworm
 INTEGRATION_FLAGS ?= -race -count=1 -timeout 30m
+# One package: a line per test shows the progress.
+INTEGRATION_FORMAT ?= testname
 
 .PHONY: integration
-integration: ## Integration suite in integration/ (Postgres in Docker; builds the image if missing)
-	go build -o bin/testsummary ./internal/testsummary
+integration: test-tools ## Integration suite in integration/ (Postgres in Docker; builds the image if missing)
+	@rm -f bin/integration.json
 	@image="$${EVENTSOURCING_POSTGRES_IMAGE:-$(INTEGRATION_IMAGE)}"; \
 	if ! docker info >/dev/null 2>&1; then \
 	  echo "integration: no Docker engine answers; the suite skips (or fails when CI is set)"; \
 	elif [ "$$image" = "$(INTEGRATION_IMAGE)" ]; then \
 	  bash scripts/build-postgres-image.sh "$$image"; \
 	fi
+	@status=0; \
 	cd integration && \
 	  EVENTSOURCING_POSTGRES_IMAGE="$${EVENTSOURCING_POSTGRES_IMAGE:-$(INTEGRATION_IMAGE)}" \
 	  TESTCONTAINERS_RYUK_DISABLED="$${TESTCONTAINERS_RYUK_DISABLED:-true}" \
-	  go test $(INTEGRATION_FLAGS) -json ./... 2>&1 | ../bin/testsummary
+	  ../bin/gotestsum --format $(INTEGRATION_FORMAT) --jsonfile ../bin/integration.json -- $(INTEGRATION_FLAGS) ./... || status=$$?; \
+	../bin/testtotals ../bin/integration.json || status=1; \
+	exit $$status
 
 BENCHTIME ?= 2s
 

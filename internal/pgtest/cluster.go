@@ -18,8 +18,11 @@ import (
 	"time"
 )
 
-// cluster is a throwaway PostgreSQL cluster started by this process.
-type cluster struct {
+// Cluster is a throwaway PostgreSQL cluster started by this process: trust
+// authentication, listening on a free port on 127.0.0.1, with its files in
+// a temporary directory. ServerURL starts one per test binary when it needs
+// one; the pgrun command starts one for a whole test run.
+type Cluster struct {
 	bin  pgBinaries
 	base string // temp dir: socket dir, log file and data dir; removed by stop
 	data string // data directory, base/data
@@ -39,9 +42,11 @@ type pgBinaries struct {
 // startAttempts is how many ports are tried before giving up.
 const startAttempts = 3
 
-// startCluster initialises and starts a throwaway cluster. On failure it
-// removes whatever it created.
-func startCluster() (_ *cluster, err error) {
+// StartCluster initialises and starts a throwaway cluster, as the
+// "postgres" OS user when run as root, with fsync off unless PGTEST_DURABLE
+// says otherwise. On failure it removes whatever it created. The caller
+// must call Stop.
+func StartCluster() (_ *Cluster, err error) {
 	bin, err := findBinaries()
 	if err != nil {
 		return nil, err
@@ -55,7 +60,7 @@ func startCluster() (_ *cluster, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating temp dir: %w", err)
 	}
-	c := &cluster{
+	c := &Cluster{
 		bin:  bin,
 		base: base,
 		data: filepath.Join(base, "data"),
@@ -99,7 +104,7 @@ func startCluster() (_ *cluster, err error) {
 	}
 }
 
-func (c *cluster) initdb() error {
+func (c *Cluster) initdb() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out, err := c.command(ctx, c.bin.initdb,
@@ -114,7 +119,7 @@ func (c *cluster) initdb() error {
 var errPortInUse = errors.New("port in use")
 
 // start picks a free port and starts the server on it.
-func (c *cluster) start() error {
+func (c *Cluster) start() error {
 	port, err := freePort()
 	if err != nil {
 		return err
@@ -168,8 +173,15 @@ func durableFromEnv() (bool, error) {
 	return b, nil
 }
 
-// stop stops the server and removes all of the cluster's files.
-func (c *cluster) stop() error {
+// URL is the superuser connection URL of the cluster's "postgres" database.
+func (c *Cluster) URL() string { return c.url }
+
+// Durable reports whether the cluster keeps fsync and full_page_writes on.
+func (c *Cluster) Durable() bool { return c.durable }
+
+// Stop stops the server (immediate shutdown) and removes all of the
+// cluster's files.
+func (c *Cluster) Stop() error {
 	stopErr := c.stopServer()
 	if err := os.RemoveAll(c.base); err != nil {
 		return errors.Join(stopErr, err)
@@ -177,7 +189,7 @@ func (c *cluster) stop() error {
 	return stopErr
 }
 
-func (c *cluster) stopServer() error {
+func (c *Cluster) stopServer() error {
 	if _, err := os.Stat(filepath.Join(c.data, "postmaster.pid")); errors.Is(err, fs.ErrNotExist) {
 		return nil // not running
 	}
@@ -192,7 +204,7 @@ func (c *cluster) stopServer() error {
 
 // command prepares a PostgreSQL command run as the cluster's OS user, in
 // the cluster's directory, with a clean environment.
-func (c *cluster) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+func (c *Cluster) command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = c.base // the test's cwd may not be accessible to the server user
 	env := []string{"LC_ALL=C", "HOME=" + c.base}

@@ -27,4 +27,9 @@
 //
 // Main stops the cluster and removes its files after the tests have run; a
 // binary that is killed may leave them behind.
+//
+// `make test` starts one cluster for the whole run instead, with the pgrun
+// command (internal/pgtest/pgrun), which sets TEST_DATABASE_URL for every
+// test binary and stops the cluster when the run ends, fails or is
+// interrupted. StartCluster and Describe are what pgrun is built from.
 package pgtest

@@ -33,7 +33,7 @@ var (
 	serverErr  error
 
 	mu         sync.Mutex
-	running    *cluster // throwaway cluster started by this process, if any
+	running    *Cluster // throwaway cluster started by this process, if any
 	mainCalled bool
 )
 
@@ -58,7 +58,7 @@ func stopRunning() {
 	if c == nil {
 		return
 	}
-	if err := c.stop(); err != nil {
+	if err := c.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "pgtest: stopping throwaway cluster: %v\n", err)
 	}
 }
@@ -98,7 +98,7 @@ func resolveServer() (string, error) {
 	if u := os.Getenv(envURL); u != "" {
 		url, source = u, envURL
 	} else {
-		c, err := startCluster()
+		c, err := StartCluster()
 		if err != nil {
 			return "", err
 		}
@@ -117,35 +117,36 @@ func resolveServer() (string, error) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	version, addr, err := probe(ctx, url)
+	server, err := Describe(ctx, url)
 	if err != nil {
 		if source == envURL {
 			return "", fmt.Errorf("connecting to %s: %w", envURL, err)
 		}
 		return "", fmt.Errorf("connecting to throwaway cluster: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "pgtest: using %s at %s (%s)\n", version, addr, source)
+	fmt.Fprintf(os.Stderr, "pgtest: using %s (%s)\n", server, source)
 	return url, nil
 }
 
-// probe connects to url and returns a short server version string and the
-// server address.
-func probe(ctx context.Context, url string) (version, addr string, err error) {
+// Describe connects to url and returns the server's short version string
+// and address, as in "PostgreSQL 15.18 (Debian 15.18-0+deb12u1) at
+// 127.0.0.1:36445".
+func Describe(ctx context.Context, url string) (string, error) {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		return "", "", err
+		return "", err
 	}
 	defer conn.Close(context.Background())
+	var version string
 	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
-		return "", "", fmt.Errorf("SELECT version(): %w", err)
+		return "", fmt.Errorf("SELECT version(): %w", err)
 	}
 	// "PostgreSQL 15.18 (Debian ...) on x86_64-pc-linux-gnu, compiled by ..."
 	if i := strings.Index(version, " on "); i > 0 {
 		version = version[:i]
 	}
 	cfg := conn.Config()
-	addr = net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port))
-	return version, addr, nil
+	return version + " at " + net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), nil
 }
 
 // NewSchemaName returns a fresh, unique, valid lower-case PostgreSQL schema
