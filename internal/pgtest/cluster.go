@@ -24,7 +24,7 @@ import (
 // one; the pgrun command starts one for a whole test run.
 type Cluster struct {
 	bin  pgBinaries
-	base string // temp dir: socket dir, log file and data dir; removed by stop
+	base string // temp dir: socket dir, log file and data dir; removed by Stop
 	data string // data directory, base/data
 	log  string // server log file, base/postgres.log
 	port int
