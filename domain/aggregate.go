@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,7 +25,8 @@ type Aggregate interface {
 }
 
 // InitialVersioner is implemented by aggregate types whose first event has
-// a version other than 1 (the seeds' INITIAL_VERSION), for example 0.
+// a version other than 1 (the seeds' INITIAL_VERSION), for example 0. It
+// must be greater than math.MinInt64 (see ErrVersionOverflow).
 type InitialVersioner interface {
 	InitialVersion() int64
 }
@@ -82,12 +84,17 @@ type aggregatePtr[T any] interface {
 // Create starts a new aggregate of type T with the ID id: it makes the
 // created event (version 1, or T's InitialVersion) with Data data, applies
 // it to a zero T and keeps it as pending. It returns the *ApplyError of
-// Apply, if any, and no aggregate.
+// Apply, if any, or ErrVersionOverflow for an initial version of
+// math.MinInt64, and no aggregate.
 func Create[T any, PT aggregatePtr[T]](id uuid.UUID, data any) (PT, error) {
 	agg := PT(new(T))
 	b := agg.base()
 	b.id = id
-	b.version = initialVersion(agg) - 1
+	before, err := versionBefore(agg)
+	if err != nil {
+		return nil, err
+	}
+	b.version = before
 	event := Event{OriginatorID: id, OriginatorVersion: initialVersion(agg), Timestamp: Now(), Data: data}
 	if err := mutate(agg, event); err != nil {
 		return nil, err
@@ -101,7 +108,8 @@ func Create[T any, PT aggregatePtr[T]](id uuid.UUID, data any) (PT, error) {
 // is restored to its state before the call (a shallow copy: changes inside
 // maps, or to elements of slices that Apply modified in place, are not
 // undone, so Apply should check before it changes anything) and the
-// *ApplyError is returned. A discarded aggregate refuses: ErrDiscarded.
+// *ApplyError is returned. A discarded aggregate refuses: ErrDiscarded;
+// so does one at version math.MaxInt64, unchanged: ErrVersionOverflow.
 func Trigger[T any, PT aggregatePtr[T]](agg PT, data any) error {
 	b := agg.base()
 	if b.discarded {
@@ -119,7 +127,8 @@ func Trigger[T any, PT aggregatePtr[T]](agg PT, data any) error {
 
 // Replay rebuilds an aggregate from its events, the first of which must be
 // its created event. It returns a *VersionError if an event is out of
-// sequence and an *ApplyError if Apply fails. The rebuilt aggregate has no
+// sequence, an *ApplyError if Apply fails and ErrVersionOverflow for an
+// event after version math.MaxInt64. The rebuilt aggregate has no
 // pending events. With no events it returns an error.
 func Replay[T any, PT aggregatePtr[T]](events []Event) (PT, error) {
 	if len(events) == 0 {
@@ -128,7 +137,11 @@ func Replay[T any, PT aggregatePtr[T]](events []Event) (PT, error) {
 	agg := PT(new(T))
 	b := agg.base()
 	b.id = events[0].OriginatorID
-	b.version = initialVersion(agg) - 1
+	before, err := versionBefore(agg)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	b.version = before
 	if err := ReplayOnto(agg, events); err != nil {
 		return nil, err
 	}
@@ -150,10 +163,14 @@ func ReplayOnto(agg Aggregate, events []Event) error {
 	return nil
 }
 
-// mutate applies event to agg after checking its version, and then, only
-// if Apply succeeded, advances agg's version and modification time.
+// mutate applies event to agg after checking its version (an aggregate at
+// math.MaxInt64 has no next one: ErrVersionOverflow), and then, only if
+// Apply succeeded, advances agg's version and modification time.
 func mutate(agg Aggregate, event Event) error {
 	b := agg.base()
+	if b.version == math.MaxInt64 {
+		return fmt.Errorf("%T after version %d of %s: %w", event.Data, b.version, b.id, ErrVersionOverflow)
+	}
 	if event.OriginatorVersion != b.version+1 {
 		return &VersionError{EventVersion: event.OriginatorVersion, ExpectedVersion: b.version + 1}
 	}
@@ -169,6 +186,17 @@ func mutate(agg Aggregate, event Event) error {
 		b.discarded = true
 	}
 	return nil
+}
+
+// versionBefore returns the version of an aggregate of agg's type before
+// its first event, or ErrVersionOverflow if the initial version is
+// math.MinInt64.
+func versionBefore(agg Aggregate) (int64, error) {
+	v := initialVersion(agg)
+	if v == math.MinInt64 {
+		return 0, fmt.Errorf("initial version %d of %T has no version before it: %w", v, agg, ErrVersionOverflow)
+	}
+	return v - 1, nil
 }
 
 func initialVersion(agg Aggregate) int64 {

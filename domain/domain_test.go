@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -224,4 +225,74 @@ func TestNameIDIsStableV5UUID(t *testing.T) {
 	require.Equal(t, domain.NameID("/pages/Earth"), domain.NameID("/pages/Earth"))
 	require.NotEqual(t, domain.NameID("/pages/Earth"), domain.NameID("/pages/Erth"))
 	require.Equal(t, uuid.Version(5), domain.NameID("x").Version())
+}
+
+// Last is an aggregate whose first event is at the highest version.
+type Last struct{ Counter }
+
+func (Last) InitialVersion() int64 { return math.MaxInt64 }
+
+// BeforeFirst is an aggregate whose first event is at the lowest version,
+// which has no version before it.
+type BeforeFirst struct{ Counter }
+
+func (BeforeFirst) InitialVersion() int64 { return math.MinInt64 }
+
+func TestVersionOverflowIsRefusedAndChangesNothing(t *testing.T) {
+	t.Parallel()
+	atMax := func(t *testing.T) *World {
+		w, err := NewWorld("earth")
+		require.NoError(t, err)
+		require.NoError(t, w.MakeItSo("dinosaurs"))
+		s := domain.TakeSnapshot(w)
+		s.OriginatorVersion = math.MaxInt64
+		s.Aggregate = &World{Name: w.Name, History: append([]string(nil), w.History...)}
+		restored, err := domain.FromSnapshot[World](s)
+		require.NoError(t, err)
+		return restored
+	}
+
+	t.Run("trigger at max version", func(t *testing.T) {
+		t.Parallel()
+		w := atMax(t)
+		before := *w
+		err := w.MakeItSo("trucks")
+		require.ErrorIs(t, err, domain.ErrVersionOverflow)
+		require.Equal(t, before, *w, "the aggregate is unchanged")
+		require.Equal(t, int64(math.MaxInt64), w.Version())
+		require.Empty(t, w.PendingEvents())
+	})
+
+	t.Run("create at max version, then trigger", func(t *testing.T) {
+		t.Parallel()
+		l, err := domain.Create[Last](uuid.New(), WorldCreated{})
+		require.NoError(t, err, "the highest version is a valid initial version")
+		require.Equal(t, int64(math.MaxInt64), l.Version())
+		before := *l
+		require.ErrorIs(t, domain.Trigger(l, SomethingHappened{}), domain.ErrVersionOverflow)
+		require.Equal(t, before, *l, "the aggregate is unchanged")
+		require.Len(t, l.PendingEvents(), 1)
+
+		again, err := domain.Replay[Last](l.CollectEvents())
+		require.NoError(t, err)
+		require.Equal(t, int64(math.MaxInt64), again.Version())
+	})
+
+	t.Run("replay onto max version", func(t *testing.T) {
+		t.Parallel()
+		w := atMax(t)
+		before := *w
+		wrapped := domain.Event{OriginatorID: w.ID(), OriginatorVersion: math.MinInt64, Timestamp: domain.Now(), Data: SomethingHappened{What: "trucks"}}
+		require.ErrorIs(t, domain.ReplayOnto(w, []domain.Event{wrapped}), domain.ErrVersionOverflow)
+		require.Equal(t, before, *w, "the aggregate is unchanged")
+	})
+
+	t.Run("initial version without a version before it", func(t *testing.T) {
+		t.Parallel()
+		_, err := domain.Create[BeforeFirst](uuid.New(), WorldCreated{})
+		require.ErrorIs(t, err, domain.ErrVersionOverflow)
+		created := domain.Event{OriginatorID: uuid.New(), OriginatorVersion: math.MinInt64, Timestamp: domain.Now(), Data: WorldCreated{}}
+		_, err = domain.Replay[BeforeFirst]([]domain.Event{created})
+		require.ErrorIs(t, err, domain.ErrVersionOverflow)
+	})
 }

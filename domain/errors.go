@@ -9,6 +9,12 @@ import (
 // discarded (see Discarding).
 var ErrDiscarded = errors.New("aggregate is discarded")
 
+// ErrVersionOverflow is returned by Create, Trigger, Replay and ReplayOnto
+// when the next version would not fit in an int64: the aggregate is at
+// version math.MaxInt64, or its initial version is math.MinInt64. The
+// aggregate is left unchanged.
+var ErrVersionOverflow = errors.New("aggregate version overflows int64")
+
 // VersionError is returned when an event is not the next in its
 // aggregate's sequence: its version is not one more than the aggregate's.
 type VersionError struct {
