@@ -123,6 +123,60 @@ func TestRepositoryGetAtVersion(t *testing.T) {
 	})
 }
 
+// Counter is an aggregate whose first event is version 0.
+type Counter struct {
+	domain.Base
+	N int
+}
+
+// InitialVersion makes a Counter's created event version 0.
+func (Counter) InitialVersion() int64 { return 0 }
+
+func (c *Counter) Apply(event any) error {
+	switch event.(type) {
+	case WorldCreated:
+	case SomethingHappened:
+		c.N++
+	default:
+		return fmt.Errorf("unexpected event %T", event)
+	}
+	return nil
+}
+
+// Version 0 is a version like any other for an aggregate that starts at
+// 0: GetAt reads it, from the events, not from a later snapshot.
+func TestRepositoryGetAtVersionZero(t *testing.T) {
+	t.Parallel()
+	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
+		ctx := context.Background()
+		r := registry()
+		r.Register("test:Counter", &Counter{})
+		a := newApp(app.Options{Registry: r, Env: map[string]string{"IS_SNAPSHOTTING_ENABLED": "y"}})
+		c, err := domain.Create[Counter](uuid.New(), WorldCreated{})
+		require.NoError(t, err)
+		require.NoError(t, domain.Trigger(c, SomethingHappened{}))
+		require.NoError(t, domain.Trigger(c, SomethingHappened{}))
+		_, err = a.Save(ctx, c)
+		require.NoError(t, err)
+		repo := app.NewRepository[Counter](a)
+		require.NoError(t, repo.TakeSnapshot(ctx, c.ID(), 0)) // at the latest version, 2
+
+		for version, n := range map[int64]int{0: 0, 1: 1, 2: 2, 3: 2} {
+			got, err := repo.GetAt(ctx, c.ID(), version)
+			require.NoError(t, err, "version %d", version)
+			require.Equal(t, min(version, 2), got.Version(), "version %d", version)
+			require.Equal(t, n, got.N, "version %d", version)
+			require.Equal(t, c.CreatedOn(), got.CreatedOn(), "version %d", version)
+		}
+		got, err := repo.Get(ctx, c.ID())
+		require.NoError(t, err)
+		require.Equal(t, int64(2), got.Version())
+
+		_, err = repo.GetAt(ctx, c.ID(), -1)
+		require.ErrorIs(t, err, app.ErrAggregateNotFound, "no version before the first")
+	})
+}
+
 func TestSaveManyAggregatesIsAtomic(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {

@@ -36,22 +36,23 @@ func NewRepository[T any, PT aggregatePtr[T]](a *Application) *Repository[T, PT]
 // aggregate is discarded, and a *persistence.MappingError if a stored event
 // cannot be decoded.
 func (r *Repository[T, PT]) Get(ctx context.Context, id uuid.UUID) (PT, error) {
-	return r.get(ctx, id, 0)
+	return r.get(ctx, id, nil)
 }
 
 // GetAt returns the aggregate id as it was at version (or at its latest
-// version, if version is higher). Errors are as for Get.
+// version, if version is higher). Any version can be asked for, including
+// 0 for an aggregate type whose InitialVersion is 0; a version below the
+// aggregate's first is not found. Errors are as for Get.
 func (r *Repository[T, PT]) GetAt(ctx context.Context, id uuid.UUID, version int64) (PT, error) {
-	if version <= 0 {
-		return nil, fmt.Errorf("get %s at version %d: %w", id, version, &AggregateNotFoundError{ID: id, Version: version})
-	}
-	return r.get(ctx, id, version)
+	return r.get(ctx, id, &version)
 }
 
-func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, version int64) (PT, error) {
-	var lte *int64
-	if version > 0 {
-		lte = &version
+// get returns the aggregate id at version *lte, or at its latest version
+// when lte is nil.
+func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (PT, error) {
+	var version int64 // for AggregateNotFoundError: 0 for the latest
+	if lte != nil {
+		version = *lte
 	}
 	agg, err := r.fromSnapshot(ctx, id, lte)
 	if err != nil {
@@ -101,14 +102,19 @@ func (r *Repository[T, PT]) fromSnapshot(ctx context.Context, id uuid.UUID, lte 
 }
 
 // TakeSnapshot records a snapshot of the aggregate id as recorded at
-// version (its latest version when version is 0). It returns
+// version (its latest version when version is 0, so a snapshot at version
+// 0 of an aggregate that starts at 0 cannot be asked for). It returns
 // ErrSnapshottingDisabled when the application keeps no snapshots, and the
 // errors of GetAt. A snapshot that exists already is not an error.
 func (r *Repository[T, PT]) TakeSnapshot(ctx context.Context, id uuid.UUID, version int64) error {
 	if r.app.snapshots == nil {
 		return ErrSnapshottingDisabled
 	}
-	agg, err := r.get(ctx, id, version)
+	var lte *int64
+	if version != 0 {
+		lte = &version
+	}
+	agg, err := r.get(ctx, id, lte)
 	if err != nil {
 		return err
 	}
