@@ -39,7 +39,6 @@ func main() {
 }
 
 func run(ctx context.Context, env persistence.Environment, out io.Writer) error {
-	env = factory.ImplyPostgres(env)
 	infra, err := factory.Open(ctx, env)
 	if err != nil {
 		return err

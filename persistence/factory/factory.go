@@ -1,13 +1,16 @@
 // Package factory builds an application's recorders from its environment:
-// PERSISTENCE_MODULE selects the in-memory recorders (the default) or the
-// PostgreSQL ones, which are then configured by the POSTGRES_* variables or
-// DATABASE_URL (see postgres.ConfigFromEnv). It plays the part of the
+// PERSISTENCE_MODULE selects the in-memory recorders or the PostgreSQL
+// ones, which are then configured by the POSTGRES_* variables or
+// DATABASE_URL (see postgres.ConfigFromEnv); unset, it selects PostgreSQL
+// when a connection variable is set, and memory otherwise. It plays the part of the
 // seeds' infrastructure factory.
 package factory
 
 import (
 	"context"
+	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -31,13 +34,34 @@ const (
 )
 
 // ModuleFromEnv returns the module named by PERSISTENCE_MODULE: "memory"
-// (also the seeds' "popo" and "eventsourcing.popo", and the default when
-// unset or empty) or "postgres" (also "eventsourcing.postgres"). Any other
-// value gives a *persistence.ConfigError naming the variable.
+// (also the seeds' "popo" and "eventsourcing.popo") or "postgres" (also
+// "eventsourcing.postgres"). Any other value gives a
+// *persistence.ConfigError naming the variable.
+//
+// When PERSISTENCE_MODULE is unset or empty, a PostgreSQL connection
+// variable that is set and not empty (DATABASE_URL, POSTGRES_HOST,
+// POSTGRES_PORT, POSTGRES_DBNAME, POSTGRES_USER or POSTGRES_PASSWORD, with
+// or without the application's prefix) selects "postgres", so that pointing
+// an application at a database is enough to persist its events; otherwise
+// the module is "memory". An explicit PERSISTENCE_MODULE=memory with a
+// connection variable set is allowed, and logged once per process as a
+// warning (slog.Default), since events kept in memory are lost.
 func ModuleFromEnv(env persistence.Environment) (Module, error) {
-	v := env.String(EnvPersistenceModule, string(Memory))
+	v := env.String(EnvPersistenceModule, "")
+	connection := connectionVariable(env)
 	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "":
+		if connection != "" {
+			return Postgres, nil
+		}
+		return Memory, nil
 	case "memory", "popo", "eventsourcing.popo":
+		if connection != "" {
+			memoryWithConnection.Do(func() {
+				slog.Warn("events are kept in memory and lost when the process ends, although a PostgreSQL connection variable is set",
+					EnvPersistenceModule, v, "variable", connection)
+			})
+		}
 		return Memory, nil
 	case "postgres", "postgresql", "eventsourcing.postgres":
 		return Postgres, nil
@@ -45,20 +69,20 @@ func ModuleFromEnv(env persistence.Environment) (Module, error) {
 	return "", &persistence.ConfigError{Var: EnvPersistenceModule, Value: v, Reason: `"memory" or "postgres" is expected`}
 }
 
-// ImplyPostgres returns env set to use the Postgres module when
-// DATABASE_URL is set and PERSISTENCE_MODULE is not, so that commands can
-// be pointed at a database with DATABASE_URL alone. Otherwise it returns
-// env unchanged. Values of env are copied, not modified.
-func ImplyPostgres(env persistence.Environment) persistence.Environment {
-	if _, set := env.Get(EnvPersistenceModule); set || env.String("DATABASE_URL", "") == "" {
-		return env
+// memoryWithConnection logs the explicit memory module with a connection
+// variable set once per process.
+var memoryWithConnection sync.Once
+
+// connectionVariable returns the name of the first PostgreSQL connection
+// variable set to a non-empty value in env, or "".
+func connectionVariable(env persistence.Environment) string {
+	for _, name := range []string{postgres.EnvDatabaseURL, postgres.EnvHost, postgres.EnvPort,
+		postgres.EnvDBName, postgres.EnvUser, postgres.EnvPassword} {
+		if env.String(name, "") != "" {
+			return name
+		}
 	}
-	values := map[string]string{EnvPersistenceModule: string(Postgres)}
-	for k, v := range env.Values {
-		values[k] = v
-	}
-	env.Values = values
-	return env
+	return ""
 }
 
 // Infrastructure holds the recorders of one application. Close releases

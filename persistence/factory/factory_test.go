@@ -98,22 +98,51 @@ func TestPostgresConfigErrorNamesVariable(t *testing.T) {
 	require.Equal(t, "POSTGRES_DBNAME", cfgErr.Var)
 }
 
-func TestImplyPostgres(t *testing.T) {
+func TestConnectionVariableSelectsPostgres(t *testing.T) {
 	t.Parallel()
-	implied := factory.ImplyPostgres(env("", map[string]string{"DATABASE_URL": "postgres://h/db"}))
-	module, err := factory.ModuleFromEnv(implied)
-	require.NoError(t, err)
-	require.Equal(t, factory.Postgres, module)
+	for _, values := range []map[string]string{
+		{"DATABASE_URL": "postgres://h/db"},
+		{"POSTGRES_HOST": "h"},
+		{"POSTGRES_DBNAME": "db"},
+		{"POSTGRES_USER": "u"},
+		{"POSTGRES_PORT": "5433"},
+		{"POSTGRES_PASSWORD": "secret"},
+		{"DOGS_DATABASE_URL": "postgres://h/db"},
+		{"DATABASE_URL": "postgres://h/db", factory.EnvPersistenceModule: ""},
+	} {
+		module, err := factory.ModuleFromEnv(env("Dogs", values))
+		require.NoError(t, err, values)
+		require.Equal(t, factory.Postgres, module, values)
+	}
+	for _, values := range []map[string]string{
+		nil,
+		{"DATABASE_URL": ""},
+		{"POSTGRES_SCHEMA": "dogs", "POSTGRES_POOL_SIZE": "3"}, // not connection variables
+		{"DATABASE_URL": "postgres://h/db", factory.EnvPersistenceModule: "memory"},
+	} {
+		module, err := factory.ModuleFromEnv(env("Dogs", values))
+		require.NoError(t, err, values)
+		require.Equal(t, factory.Memory, module, values)
+	}
+}
 
-	explicit := factory.ImplyPostgres(env("", map[string]string{"DATABASE_URL": "postgres://h/db", factory.EnvPersistenceModule: "memory"}))
-	module, err = factory.ModuleFromEnv(explicit)
+// An application given only DATABASE_URL records its events in
+// PostgreSQL: another application on the same schema reads them.
+func TestDatabaseURLAlonePersists(t *testing.T) {
+	url, schema := pgtest.ServerURL(t), pgtest.NewSchemaName(t)
+	values := map[string]string{"DATABASE_URL": url, "POSTGRES_SCHEMA": schema}
+	infra, err := factory.Open(context.Background(), env("", values))
 	require.NoError(t, err)
-	require.Equal(t, factory.Memory, module, "an explicit module wins")
+	defer infra.Close()
+	require.Equal(t, factory.Postgres, infra.Module)
+	_, err = infra.Recorder.InsertNotifications(context.Background(), []persistence.StoredEvent{
+		{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t", State: []byte("{}")}})
+	require.NoError(t, err)
 
-	values := map[string]string{}
-	unchanged := factory.ImplyPostgres(env("", values))
-	module, err = factory.ModuleFromEnv(unchanged)
+	again, err := factory.Open(context.Background(), env("", values))
 	require.NoError(t, err)
-	require.Equal(t, factory.Memory, module)
-	require.Empty(t, values, "the caller's values are not modified")
+	defer again.Close()
+	max, err := again.Recorder.MaxNotificationID(context.Background())
+	require.NoError(t, err)
+	require.EqualValues(t, 1, max)
 }

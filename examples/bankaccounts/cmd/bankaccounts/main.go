@@ -27,7 +27,6 @@ import (
 
 	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
-	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -44,7 +43,6 @@ func main() {
 // does to out.
 func run(ctx context.Context, env persistence.Environment, out io.Writer) (err error) {
 	env.Name = "" // the configuration of the whole system
-	env = factory.ImplyPostgres(env)
 	bank, runner, err := bankaccounts.NewBankAccountsSystem(ctx, system.RunnerOptions{Env: env.Values, Lookup: env.Lookup})
 	if err != nil {
 		return err

@@ -57,7 +57,6 @@ var reportInterval = 250 * time.Millisecond
 // goes wrong (and is retried) as log lines.
 func run(ctx context.Context, env persistence.Environment, out io.Writer) error {
 	env.Name = "" // the configuration of the whole system
-	env = factory.ImplyPostgres(env)
 	if module, err := factory.ModuleFromEnv(env); err != nil {
 		return err
 	} else if module != factory.Postgres {

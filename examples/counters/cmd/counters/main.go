@@ -22,7 +22,6 @@ import (
 
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
-	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -39,7 +38,6 @@ func main() {
 // to out.
 func run(ctx context.Context, env persistence.Environment, out io.Writer) (err error) {
 	env.Name = "" // the configuration of the whole system
-	env = factory.ImplyPostgres(env)
 	runner := system.NewConcurrentRunner(counters.System(), system.RunnerOptions{Env: env.Values, Lookup: env.Lookup})
 	if err := runner.Start(ctx); err != nil {
 		return err

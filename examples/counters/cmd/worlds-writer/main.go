@@ -53,7 +53,6 @@ func run(ctx context.Context, env persistence.Environment, n int, out io.Writer)
 		return fmt.Errorf("-worlds %d: at least one world is needed", n)
 	}
 	env.Name = "" // the configuration of the whole system
-	env = factory.ImplyPostgres(env)
 	if module, err := factory.ModuleFromEnv(env); err != nil {
 		return err
 	} else if module != factory.Postgres {

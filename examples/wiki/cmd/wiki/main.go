@@ -25,7 +25,6 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/examples/wiki"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
-	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 )
 
 func main() {
@@ -41,7 +40,6 @@ func main() {
 // does to out.
 func run(ctx context.Context, env persistence.Environment, out io.Writer) error {
 	env.Name = wiki.Name
-	env = factory.ImplyPostgres(env)
 	w, err := wiki.NewWiki(ctx, app.Options{Name: env.Name, Env: env.Values, Lookup: env.Lookup})
 	if err != nil {
 		return err

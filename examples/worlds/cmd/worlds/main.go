@@ -22,7 +22,6 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
-	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 )
 
 func main() {
@@ -38,7 +37,6 @@ func main() {
 // does to out.
 func run(ctx context.Context, env persistence.Environment, out io.Writer) error {
 	env.Name = worlds.Name
-	env = factory.ImplyPostgres(env)
 	w, err := worlds.NewWorlds(ctx, app.Options{Name: env.Name, Env: env.Values, Lookup: env.Lookup})
 	if err != nil {
 		return err

@@ -1,0 +1,42 @@
+package factory
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+)
+
+// Not parallel: it replaces the default logger.
+func TestExplicitMemoryWithConnectionWarnsOnce(t *testing.T) {
+	var logged bytes.Buffer
+	previous := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	t.Cleanup(func() { slog.SetDefault(previous) })
+	memoryWithConnection = sync.Once{}
+	noProcessEnv := func(string) (string, bool) { return "", false }
+
+	quiet := persistence.Environment{Values: map[string]string{EnvPersistenceModule: "memory"}, Lookup: noProcessEnv}
+	module, err := ModuleFromEnv(quiet)
+	require.NoError(t, err)
+	require.Equal(t, Memory, module)
+	require.Empty(t, logged.String(), "memory without a connection variable is not worth a warning")
+
+	explicit := persistence.Environment{
+		Values: map[string]string{EnvPersistenceModule: "memory", "DATABASE_URL": "postgres://u:secret@h/db"},
+		Lookup: noProcessEnv,
+	}
+	for range 3 {
+		module, err := ModuleFromEnv(explicit)
+		require.NoError(t, err)
+		require.Equal(t, Memory, module, "an explicit memory module is allowed")
+	}
+	require.Equal(t, 1, strings.Count(logged.String(), "level=WARN"), logged.String())
+	require.Contains(t, logged.String(), "DATABASE_URL")
+	require.NotContains(t, logged.String(), "secret", "the warning names the variable, not its value")
+}
