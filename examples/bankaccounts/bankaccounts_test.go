@@ -306,6 +306,8 @@ func TestRefusedCommands(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, b.DepositFunds(ctx, alice, 10_00))
 		before := lastNotificationID(t, b)
+		opened, err := b.GetAccount(ctx, alice)
+		require.NoError(t, err)
 
 		// Unknown accounts, on every command.
 		unknown := uuid.New()
@@ -331,6 +333,13 @@ func TestRefusedCommands(t *testing.T) {
 		}
 		require.ErrorIs(t, b.SetOverdraftLimit(ctx, alice, 0), bankaccounts.ErrInvalidAmount, "the seed asserts limit > 0")
 		require.ErrorIs(t, b.TransferFunds(ctx, alice, alice, 1_00), bankaccounts.ErrSameAccount)
+
+		// None of the refused commands above recorded anything.
+		require.Equal(t, before, lastNotificationID(t, b), "refused commands record nothing")
+		unchanged, err := b.GetAccount(ctx, alice)
+		require.NoError(t, err)
+		require.Equal(t, opened.Version(), unchanged.Version())
+		require.Equal(t, opened.OverdraftLimit, unchanged.OverdraftLimit)
 
 		// Withdrawing beyond the overdraft limit leaves the balance as it was.
 		require.NoError(t, b.SetOverdraftLimit(ctx, alice, 5_00))
