@@ -9,9 +9,12 @@ import (
 
 // Environment is where configuration is read from: values set in code
 // (Values) override the process environment, and a variable prefixed with
-// the application's name (BANK_ACCOUNTS_POSTGRES_SCHEMA for the application
-// "BankAccounts") overrides the plain one, as in the seeds. The zero value
-// reads the process environment only. It is safe for concurrent reads.
+// the application's name overrides the plain one, as in the seeds. For the
+// application "BankAccounts" the prefix is spelt in snake case
+// (BANK_ACCOUNTS_POSTGRES_SCHEMA) or, as the seeds spell it, upper-cased
+// (BANKACCOUNTS_POSTGRES_SCHEMA); the snake-case spelling wins when both
+// are set. The zero value reads the process environment only. It is safe
+// for concurrent reads.
 type Environment struct {
 	// Name is the application's name; it gives the variable prefix.
 	Name string
@@ -22,8 +25,8 @@ type Environment struct {
 }
 
 // Get returns the value of key and whether it is set. It looks, in order,
-// for the prefixed key in Values and in the process environment, then the
-// plain key in Values and in the process environment.
+// for the snake-case prefixed key, the seeds' prefixed key, and the plain
+// key, each first in Values and then in the process environment.
 func (e Environment) Get(key string) (string, bool) {
 	_, v, ok := e.lookup(key)
 	return v, ok
@@ -38,7 +41,12 @@ func (e Environment) lookup(key string) (name, value string, ok bool) {
 	}
 	keys := []string{key}
 	if e.Name != "" {
-		keys = []string{strings.ToUpper(SnakeCase(e.Name)) + "_" + key, key}
+		snake := strings.ToUpper(SnakeCase(e.Name)) + "_" + key // BANK_ACCOUNTS_KEY
+		seeds := strings.ToUpper(e.Name) + "_" + key            // BANKACCOUNTS_KEY, as the seeds spell it
+		keys = []string{snake, key}
+		if seeds != snake {
+			keys = []string{snake, seeds, key}
+		}
 	}
 	for _, k := range keys {
 		if v, ok := e.Values[k]; ok {

@@ -124,6 +124,21 @@ func TestEnvironmentGetPrecedence(t *testing.T) {
 			want:    "plain-process", wantOK: true,
 		},
 		{
+			name: "the seeds' upper-cased prefix", envName: "BankAccounts",
+			process: map[string]string{key: "plain-process", "BANKACCOUNTS_" + key: "seeds-process"},
+			want:    "seeds-process", wantOK: true,
+		},
+		{
+			name: "the seeds' prefix in values overrides plain in values", envName: "DogSchool",
+			values: map[string]string{key: "plain-values", "DOGSCHOOL_" + key: "seeds-values"},
+			want:   "seeds-values", wantOK: true,
+		},
+		{
+			name: "the snake-case prefix wins over the seeds' prefix", envName: "BankAccounts",
+			process: map[string]string{"BANKACCOUNTS_" + key: "seeds-process", prefixed: "prefixed-process"},
+			want:    "prefixed-process", wantOK: true,
+		},
+		{
 			name: "prefix of a snake case name", envName: "worlds",
 			process: map[string]string{key: "plain-process", "WORLDS_" + key: "prefixed-process"},
 			want:    "prefixed-process", wantOK: true,

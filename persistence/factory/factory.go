@@ -19,8 +19,14 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 )
 
-// EnvPersistenceModule names the variable that selects the persistence module.
-const EnvPersistenceModule = "PERSISTENCE_MODULE"
+// The variables that select the persistence module.
+const (
+	// EnvPersistenceModule names the persistence module.
+	EnvPersistenceModule = "PERSISTENCE_MODULE"
+	// EnvInfrastructureFactory is the seeds' older spelling: the topic of
+	// an infrastructure factory.
+	EnvInfrastructureFactory = "INFRASTRUCTURE_FACTORY"
+)
 
 // Module is a persistence module.
 type Module string
@@ -35,38 +41,64 @@ const (
 
 // ModuleFromEnv returns the module named by PERSISTENCE_MODULE: "memory"
 // (also the seeds' "popo" and "eventsourcing.popo") or "postgres" (also
-// "eventsourcing.postgres"). Any other value gives a
+// "eventsourcing.postgres"). The seeds' INFRASTRUCTURE_FACTORY is
+// accepted too, with the topics of these two factories
+// ("eventsourcing.popo:Factory", "eventsourcing.postgres:Factory"); set
+// together, the two variables must agree. Any other value gives a
 // *persistence.ConfigError naming the variable.
 //
-// When PERSISTENCE_MODULE is unset or empty, a PostgreSQL connection
+// When neither is set (or both are empty), a PostgreSQL connection
 // variable that is set and not empty (DATABASE_URL, POSTGRES_HOST,
 // POSTGRES_PORT, POSTGRES_DBNAME, POSTGRES_USER or POSTGRES_PASSWORD, with
 // or without the application's prefix) selects "postgres", so that pointing
 // an application at a database is enough to persist its events; otherwise
-// the module is "memory". An explicit PERSISTENCE_MODULE=memory with a
-// connection variable set is allowed, and logged once per process as a
-// warning (slog.Default), since events kept in memory are lost.
+// the module is "memory". An explicit memory module with a connection
+// variable set is allowed, and logged once per process as a warning
+// (slog.Default), since events kept in memory are lost.
 func ModuleFromEnv(env persistence.Environment) (Module, error) {
 	v := env.String(EnvPersistenceModule, "")
-	connection := connectionVariable(env)
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "":
-		if connection != "" {
-			return Postgres, nil
-		}
-		return Memory, nil
-	case "memory", "popo", "eventsourcing.popo":
-		if connection != "" {
-			memoryWithConnection.Do(func() {
-				slog.Warn("events are kept in memory and lost when the process ends, although a PostgreSQL connection variable is set",
-					EnvPersistenceModule, v, "variable", connection)
-			})
-		}
-		return Memory, nil
-	case "postgres", "postgresql", "eventsourcing.postgres":
-		return Postgres, nil
+	module, ok := moduleNames[strings.ToLower(strings.TrimSpace(v))]
+	if !ok {
+		return "", &persistence.ConfigError{Var: EnvPersistenceModule, Value: v, Reason: `"memory" or "postgres" is expected`}
 	}
-	return "", &persistence.ConfigError{Var: EnvPersistenceModule, Value: v, Reason: `"memory" or "postgres" is expected`}
+	if f := env.String(EnvInfrastructureFactory, ""); f != "" {
+		byFactory, ok := factoryTopics[strings.TrimSpace(f)]
+		if !ok {
+			return "", &persistence.ConfigError{Var: EnvInfrastructureFactory, Value: f,
+				Reason: `"eventsourcing.popo:Factory" or "eventsourcing.postgres:Factory" is expected (or set PERSISTENCE_MODULE to "memory" or "postgres"); no other infrastructure is available`}
+		}
+		if module != "" && module != byFactory {
+			return "", &persistence.ConfigError{Var: EnvInfrastructureFactory, Value: f,
+				Reason: "disagrees with " + EnvPersistenceModule + "=" + v + "; set one of them"}
+		}
+		module = byFactory
+	}
+	connection := connectionVariable(env)
+	switch {
+	case module == "" && connection != "":
+		return Postgres, nil
+	case module == "":
+		return Memory, nil
+	case module == Memory && connection != "":
+		memoryWithConnection.Do(func() {
+			slog.Warn("events are kept in memory and lost when the process ends, although a PostgreSQL connection variable is set",
+				"module", string(module), "variable", connection)
+		})
+	}
+	return module, nil
+}
+
+// moduleNames are the values of PERSISTENCE_MODULE, lower-cased; "" is
+// unset.
+var moduleNames = map[string]Module{
+	"": "", "memory": Memory, "popo": Memory, "eventsourcing.popo": Memory,
+	"postgres": Postgres, "postgresql": Postgres, "eventsourcing.postgres": Postgres,
+}
+
+// factoryTopics are the values of INFRASTRUCTURE_FACTORY.
+var factoryTopics = map[string]Module{
+	"eventsourcing.popo:Factory":     Memory,
+	"eventsourcing.postgres:Factory": Postgres,
 }
 
 // memoryWithConnection logs the explicit memory module with a connection

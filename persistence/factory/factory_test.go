@@ -126,6 +126,33 @@ func TestConnectionVariableSelectsPostgres(t *testing.T) {
 	}
 }
 
+func TestInfrastructureFactory(t *testing.T) {
+	t.Parallel()
+	for values, want := range map[[2]string]factory.Module{
+		{"eventsourcing.popo:Factory", ""}:             factory.Memory,
+		{"eventsourcing.postgres:Factory", ""}:         factory.Postgres,
+		{"eventsourcing.postgres:Factory", "postgres"}: factory.Postgres,
+		{"eventsourcing.popo:Factory", "popo"}:         factory.Memory,
+	} {
+		module, err := factory.ModuleFromEnv(env("", map[string]string{
+			factory.EnvInfrastructureFactory: values[0], factory.EnvPersistenceModule: values[1]}))
+		require.NoError(t, err, values)
+		require.Equal(t, want, module, values)
+	}
+	for _, values := range [][2]string{
+		{"eventsourcing.sqlite:Factory", ""},
+		{"eventsourcing.postgres", ""},
+		{"eventsourcing.popo:Factory", "postgres"},
+	} {
+		_, err := factory.ModuleFromEnv(env("", map[string]string{
+			factory.EnvInfrastructureFactory: values[0], factory.EnvPersistenceModule: values[1]}))
+		var cfgErr *persistence.ConfigError
+		require.ErrorAs(t, err, &cfgErr, values)
+		require.Equal(t, factory.EnvInfrastructureFactory, cfgErr.Var)
+		require.ErrorIs(t, err, persistence.ErrConfig)
+	}
+}
+
 // An application given only DATABASE_URL records its events in
 // PostgreSQL: another application on the same schema reads them.
 func TestDatabaseURLAlonePersists(t *testing.T) {
