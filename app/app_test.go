@@ -460,9 +460,11 @@ func TestEncryptedAndCompressedState(t *testing.T) {
 func TestBadConfigurationNamesVariable(t *testing.T) {
 	t.Parallel()
 	for variable, value := range map[string]string{
-		"PERSISTENCE_MODULE": "sqlite",
-		"CIPHER_KEY":         "not base64!",
-		"COMPRESSOR_TOPIC":   "lz4",
+		"PERSISTENCE_MODULE":     "sqlite",
+		"CIPHER_KEY":             "not base64!",
+		"COMPRESSOR_TOPIC":       "lz4",
+		"TZINFO_TOPIC":           "Europe/London",
+		"INFRASTRUCTURE_FACTORY": "eventsourcing.sqlite:Factory",
 	} {
 		_, err := app.New(context.Background(), app.Options{Name: "Worlds", Registry: registry(), Env: map[string]string{variable: value}, Lookup: noEnv})
 		var cfgErr *persistence.ConfigError
@@ -472,6 +474,12 @@ func TestBadConfigurationNamesVariable(t *testing.T) {
 	}
 	_, err := app.New(context.Background(), app.Options{Name: "Worlds"})
 	require.Error(t, err, "a registry is required")
+
+	for _, utc := range []string{"datetime:timezone.utc", "UTC", ""} {
+		a, err := app.New(context.Background(), app.Options{Name: "Worlds", Registry: registry(), Env: map[string]string{"TZINFO_TOPIC": utc}, Lookup: noEnv})
+		require.NoError(t, err, "TZINFO_TOPIC=%q is UTC", utc)
+		a.Close()
+	}
 }
 
 func TestUnregisteredEventTypeSavesNothing(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,13 @@ import (
 
 // EnvSnapshottingEnabled names the variable that turns snapshotting on.
 const EnvSnapshottingEnabled = "IS_SNAPSHOTTING_ENABLED"
+
+// EnvTimezoneTopic is the seeds' TZINFO_TOPIC, the zone of the timestamps
+// of new events. Timestamps here are always UTC (domain.Now), so only the
+// seeds' default "datetime:timezone.utc" (or "UTC") is accepted; another
+// zone is a *persistence.ConfigError: convert with time.Time.In when
+// presenting times instead.
+const EnvTimezoneTopic = "TZINFO_TOPIC"
 
 // DefaultSectionSize is the default size of notification log sections.
 const DefaultSectionSize = 10
@@ -82,6 +90,10 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 	compressor, err := persistence.CompressorFromEnv(env)
 	if err != nil {
 		return nil, err
+	}
+	if tz := strings.TrimSpace(env.String(EnvTimezoneTopic, "")); tz != "" && tz != "datetime:timezone.utc" && tz != "UTC" {
+		return nil, &persistence.ConfigError{Var: EnvTimezoneTopic, Value: tz,
+			Reason: `timestamps are recorded in UTC: "datetime:timezone.utc" or "UTC" is expected; convert with time.Time.In when presenting them`}
 	}
 	snapshotting, err := env.Bool(EnvSnapshottingEnabled, opts.SnapshottingEnabled || len(opts.SnapshottingIntervals) > 0)
 	if err != nil {
