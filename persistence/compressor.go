@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -29,15 +31,52 @@ type Compressor interface {
 // ZlibCompressor is a Compressor that uses zlib (RFC 1950) at the default
 // compression level, compatible with the seeds' ZlibCompressor and
 // Python's zlib.compress and zlib.decompress. The zero value is ready to
-// use. It is safe for concurrent use.
-type ZlibCompressor struct{}
+// use, with a limit of DefaultMaxDecompressedSize. It is safe for
+// concurrent use.
+type ZlibCompressor struct {
+	// MaxDecompressedSize is the largest size in bytes of data that
+	// Compress accepts and Decompress returns; zero or less means
+	// DefaultMaxDecompressedSize. It bounds the memory that one stored
+	// state can make Decompress use, whatever its compressed size.
+	MaxDecompressedSize int64
+}
+
+// DefaultMaxDecompressedSize is the limit of ZlibCompressor's zero value:
+// 64 MiB. Events and snapshots are typically kilobytes, so this is far
+// above any state an application should store (decoding that much JSON
+// takes seconds), yet a few concurrent reads of crafted rows cannot
+// exhaust a server's memory: zlib inflates up to 1032 times, so a 64 kB
+// row reaches the limit, and each read then costs at most about twice the
+// limit.
+const DefaultMaxDecompressedSize = 64 << 20
+
+// EnvCompressorMaxDecompressedSize sets ZlibCompressor.MaxDecompressedSize
+// in bytes (an integer of at least 1) when EnvCompressorTopic selects
+// zlib. Unset or empty means DefaultMaxDecompressedSize.
+const EnvCompressorMaxDecompressedSize = "COMPRESSOR_MAX_DECOMPRESSED_SIZE"
 
 var _ Compressor = ZlibCompressor{}
 
+// limit returns the effective MaxDecompressedSize.
+func (z ZlibCompressor) limit() int {
+	switch {
+	case z.MaxDecompressedSize <= 0:
+		return DefaultMaxDecompressedSize
+	case z.MaxDecompressedSize >= math.MaxInt:
+		return math.MaxInt - 1 // so that limit+1 does not overflow
+	}
+	return int(z.MaxDecompressedSize)
+}
+
 // Compress returns data compressed as a zlib stream. It returns an error
-// only if the compressor fails, which writing to memory does not. It is
-// safe for concurrent use.
-func (ZlibCompressor) Compress(data []byte) ([]byte, error) {
+// wrapping ErrEncode when data is longer than MaxDecompressedSize, which
+// Decompress would refuse; otherwise it fails only if the compressor
+// fails, which writing to memory does not. It is safe for concurrent use.
+func (z ZlibCompressor) Compress(data []byte) ([]byte, error) {
+	if limit := z.limit(); len(data) > limit {
+		return nil, fmt.Errorf("compress: %w: %d bytes is more than the limit of %d bytes (ZlibCompressor.MaxDecompressedSize, %s)",
+			ErrEncode, len(data), limit, EnvCompressorMaxDecompressedSize)
+	}
 	var buf bytes.Buffer
 	buf.Grow(len(data)/2 + 64)
 	w := zlibWriters.Get().(*zlib.Writer)
@@ -62,9 +101,12 @@ var (
 // Decompress returns the data of the zlib stream data. It returns an error
 // wrapping ErrCompressedData (and the zlib error) when data is not a
 // complete, valid zlib stream: a bad header, corrupt or truncated data,
-// or a checksum mismatch. Bytes after the end of the stream are ignored,
-// as Python's zlib.decompress ignores them. It is safe for concurrent use.
-func (ZlibCompressor) Decompress(data []byte) ([]byte, error) {
+// or a checksum mismatch. It returns one wrapping ErrCompressedData and
+// naming the limit when the stream holds more than MaxDecompressedSize
+// bytes, having inflated no more than one byte past the limit. Bytes after
+// the end of the stream are ignored, as Python's zlib.decompress ignores
+// them. It is safe for concurrent use.
+func (z ZlibCompressor) Decompress(data []byte) ([]byte, error) {
 	var r io.ReadCloser
 	if pooled, ok := zlibReaders.Get().(io.ReadCloser); ok {
 		if err := pooled.(zlib.Resetter).Reset(bytes.NewReader(data), nil); err != nil {
@@ -78,9 +120,27 @@ func (ZlibCompressor) Decompress(data []byte) ([]byte, error) {
 		}
 	}
 	defer zlibReaders.Put(r)
-	out, err := io.ReadAll(r)
-	if err != nil {
-		return nil, decompressError(err)
+	// Read at most limit+1 bytes into a buffer that starts at four times
+	// the compressed size (JSON compresses about that well) and doubles,
+	// but never grows past limit+1 bytes.
+	limit := z.limit()
+	out := make([]byte, 0, max(512, min(4*len(data), limit+1)))
+	for {
+		if len(out) == cap(out) {
+			out = slices.Grow(out, min(len(out), limit+1-len(out)))
+		}
+		n, err := r.Read(out[len(out):min(cap(out), limit+1)])
+		out = out[:len(out)+n]
+		if len(out) > limit {
+			return nil, fmt.Errorf("decompress: %w: the data decompresses to more than the limit of %d bytes (ZlibCompressor.MaxDecompressedSize, %s)",
+				ErrCompressedData, limit, EnvCompressorMaxDecompressedSize)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, decompressError(err)
+		}
 	}
 	if err := r.Close(); err != nil {
 		return nil, decompressError(err)
@@ -99,9 +159,10 @@ func decompressError(err error) error {
 // CompressorFromEnv returns the compressor that env configures with
 // COMPRESSOR_TOPIC, or nil and no error when it is unset or empty. The
 // topics "zlib" (any case), "ZlibCompressor" and
-// "eventsourcing.compressor:ZlibCompressor" select ZlibCompressor; any
-// other value gives a *ConfigError (wrapping ErrConfig) naming the
-// variable read. It is safe for concurrent use.
+// "eventsourcing.compressor:ZlibCompressor" select ZlibCompressor, whose
+// limit COMPRESSOR_MAX_DECOMPRESSED_SIZE sets. Any other topic, or a limit
+// that is not an integer of at least 1, gives a *ConfigError (wrapping
+// ErrConfig) naming the variable read. It is safe for concurrent use.
 func CompressorFromEnv(env Environment) (Compressor, error) {
 	name, topic, _ := env.lookup(EnvCompressorTopic)
 	topic = strings.TrimSpace(topic)
@@ -109,7 +170,11 @@ func CompressorFromEnv(env Environment) (Compressor, error) {
 	case topic == "":
 		return nil, nil
 	case strings.EqualFold(topic, "zlib"), topic == "ZlibCompressor", topic == "eventsourcing.compressor:ZlibCompressor":
-		return ZlibCompressor{}, nil
+		limit, err := env.Int(EnvCompressorMaxDecompressedSize, 0, 1)
+		if err != nil {
+			return nil, err
+		}
+		return ZlibCompressor{MaxDecompressedSize: int64(limit)}, nil
 	}
 	return nil, &ConfigError{Var: name, Value: topic,
 		Reason: `unknown compressor: expected "zlib", "ZlibCompressor" or "eventsourcing.compressor:ZlibCompressor"`}

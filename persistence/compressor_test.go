@@ -2,7 +2,9 @@ package persistence_test
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -99,5 +101,84 @@ func TestCompressorFromEnv(t *testing.T) {
 		require.ErrorAs(t, err, &cfgErr)
 		require.Equal(t, persistence.EnvCompressorTopic, cfgErr.Var)
 		require.Equal(t, topic, cfgErr.Value)
+	}
+}
+
+// TestZlibDecompressRefusesOutputOverLimit guards against decompression
+// bombs: a stream that inflates to more than MaxDecompressedSize is
+// refused, one of exactly that size is not.
+func TestZlibDecompressRefusesOutputOverLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 1000
+	z := persistence.ZlibCompressor{MaxDecompressedSize: limit}
+	atLimit, err := z.Compress(bytes.Repeat([]byte{'a'}, limit))
+	require.NoError(t, err)
+	got, err := z.Decompress(atLimit)
+	require.NoError(t, err)
+	require.Len(t, got, limit)
+
+	for _, n := range []int{limit + 1, 100 * limit} {
+		over, err := persistence.ZlibCompressor{}.Compress(bytes.Repeat([]byte{'a'}, n))
+		require.NoError(t, err)
+		got, err := z.Decompress(over)
+		require.ErrorIs(t, err, persistence.ErrCompressedData, n)
+		require.Nil(t, got)
+		require.Contains(t, err.Error(), "limit of 1000 bytes", n)
+
+		// What Decompress would refuse, Compress refuses at save.
+		_, err = z.Compress(bytes.Repeat([]byte{'a'}, n))
+		require.ErrorIs(t, err, persistence.ErrEncode, n)
+		require.Contains(t, err.Error(), "limit of 1000 bytes", n)
+	}
+}
+
+// TestZlibDecompressDefaultLimit shows that the zero value is bounded too:
+// a 70 kB stream of zeros that inflates to 65 MiB is refused.
+func TestZlibDecompressDefaultLimit(t *testing.T) {
+	t.Parallel()
+	var z persistence.ZlibCompressor
+	got, err := z.Decompress(zlibZeros(t, persistence.DefaultMaxDecompressedSize/(1<<20)+1))
+	require.ErrorIs(t, err, persistence.ErrCompressedData)
+	require.Nil(t, got)
+	require.Contains(t, err.Error(), fmt.Sprintf("limit of %d bytes", persistence.DefaultMaxDecompressedSize))
+}
+
+// zlibZeros returns a zlib stream of mib MiB of zeros, cheaply: deflate
+// blocks can be repeated when every byte they copy is zero, so it repeats
+// the flushed (not final) compression of one MiB, then ends the stream. The
+// trailing checksum is left out: readers refuse the stream before it.
+func zlibZeros(t *testing.T, mib int) []byte {
+	t.Helper()
+	var block bytes.Buffer
+	w, err := flate.NewWriter(&block, flate.BestCompression)
+	require.NoError(t, err)
+	_, err = w.Write(make([]byte, 1<<20))
+	require.NoError(t, err)
+	require.NoError(t, w.Flush())
+	stream := []byte{0x78, 0xda} // zlib header: deflate, 32K window
+	stream = append(stream, bytes.Repeat(block.Bytes(), mib)...)
+	return append(stream, 0x03, 0x00) // a final, empty fixed-Huffman block
+}
+
+func TestCompressorFromEnvMaxDecompressedSize(t *testing.T) {
+	t.Parallel()
+	zlibWith := func(size string) map[string]string {
+		return map[string]string{persistence.EnvCompressorTopic: "zlib", persistence.EnvCompressorMaxDecompressedSize: size}
+	}
+	c, err := persistence.CompressorFromEnv(fakeEnv(zlibWith("")))
+	require.NoError(t, err)
+	require.Equal(t, persistence.ZlibCompressor{}, c, "unset or empty: the default")
+	c, err = persistence.CompressorFromEnv(fakeEnv(zlibWith("1048576")))
+	require.NoError(t, err)
+	require.Equal(t, persistence.ZlibCompressor{MaxDecompressedSize: 1 << 20}, c)
+
+	for _, bad := range []string{"lots", "64MiB", "0", "-1"} {
+		c, err := persistence.CompressorFromEnv(fakeEnv(zlibWith(bad)))
+		require.Nil(t, c, bad)
+		var cfgErr *persistence.ConfigError
+		require.ErrorAs(t, err, &cfgErr, bad)
+		require.ErrorIs(t, err, persistence.ErrConfig)
+		require.Equal(t, persistence.EnvCompressorMaxDecompressedSize, cfgErr.Var)
+		require.Equal(t, bad, cfgErr.Value)
 	}
 }
