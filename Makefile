@@ -16,17 +16,21 @@ generate: ## Regenerate the sqlc accessors in db/ from sql/
 	$(SQLC) generate
 
 .PHONY: verify
-verify: generate lint ## Check generated code is current, gofmt, go vet, go mod tidy
+verify: generate lint ## Check generated code is current, gofmt, go vet, staticcheck, go mod tidy
 	@test -z "$$(git status --porcelain -- db/)" || { git status --porcelain -- db/; echo "db/ is not current: run make generate and commit"; exit 1; }
 	go mod tidy -diff
 	cd tools && go mod tidy -diff
 	cd integration && go mod tidy -diff && go vet ./...
 	@echo "verify: ok"
 
+# staticcheck is pinned in tools/go.mod and built into bin/, as gotestsum is.
 .PHONY: lint
-lint: ## Run gofmt and go vet
+lint: ## Run gofmt, go vet and staticcheck (staticcheck also over integration/)
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
 	go vet ./...
+	@cd tools && go build -o ../bin/staticcheck honnef.co/go/tools/cmd/staticcheck
+	bin/staticcheck ./...
+	cd integration && ../bin/staticcheck ./...
 
 # Tests run through gotestsum (pinned in tools/go.mod): one line per package
 # as it finishes, the failures again in full at the end, and every event in

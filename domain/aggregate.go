@@ -45,6 +45,9 @@ type Base struct {
 	discarded  bool
 }
 
+// base gives this package the Base inside any Aggregate.
+//
+//lint:ignore U1000 used through Aggregate by the types that embed Base, all outside this package (a false positive of unused)
 func (b *Base) base() *Base { return b }
 
 // ID returns the aggregate's ID.
