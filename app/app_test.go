@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
@@ -521,6 +523,75 @@ func TestStateSurvivesNewApplicationOnSameDatabase(t *testing.T) {
 	got, err := app.NewRepository[World](second).Get(ctx, w.ID())
 	require.NoError(t, err)
 	require.Equal(t, []string{"dinosaurs", "trucks", "internet"}, got.History)
+}
+
+// SaveTx records into the application's schema whatever the search_path
+// of the caller's transaction, and leaves that search_path as it was.
+func TestSaveTxOnTheCallersOwnPool(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := pgtest.ServerURL(t)
+	newApp := func(schema string) *app.Application {
+		env := map[string]string{"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": url, "POSTGRES_SCHEMA": schema}
+		a, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Env: env, Lookup: noEnv})
+		require.NoError(t, err)
+		t.Cleanup(a.Close)
+		return a
+	}
+	a := newApp(pgtest.NewSchemaName(t))
+	decoySchema := pgtest.NewSchemaName(t)
+	decoy := newApp(decoySchema) // another migrated event store
+
+	for name, searchPath := range map[string]string{
+		"no search_path":                   "",
+		"search_path naming another store": pgx.Identifier{decoySchema}.Sanitize(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := pgxpool.ParseConfig(url)
+			require.NoError(t, err)
+			if searchPath != "" {
+				cfg.ConnConfig.RuntimeParams["search_path"] = searchPath
+			}
+			pool, err := pgxpool.NewWithConfig(ctx, cfg)
+			require.NoError(t, err)
+			defer pool.Close()
+
+			w, err := domain.Create[World](uuid.New(), WorldCreated{Name: name})
+			require.NoError(t, err)
+			tx, err := pool.Begin(ctx)
+			require.NoError(t, err)
+			defer tx.Rollback(ctx)
+			var before, after string
+			require.NoError(t, tx.QueryRow(ctx, "SHOW search_path").Scan(&before))
+			_, err = a.SaveTx(ctx, tx, w)
+			require.NoError(t, err)
+			require.NoError(t, tx.QueryRow(ctx, "SHOW search_path").Scan(&after))
+			require.Equal(t, before, after, "the caller's search_path is left as it was")
+			require.NoError(t, tx.Commit(ctx))
+
+			got, err := app.NewRepository[World](a).Get(ctx, w.ID())
+			require.NoError(t, err, "recorded in the application's schema")
+			require.Equal(t, name, got.Name)
+			recorded, err := decoy.Log().Select(ctx, 1, 10)
+			require.NoError(t, err)
+			require.Empty(t, recorded, "nothing recorded in the other store")
+		})
+	}
+
+	t.Run("schema without the event store", func(t *testing.T) {
+		gone := pgtest.NewSchemaName(t)
+		b := newApp(gone)
+		_, err := a.Pool().Exec(ctx, "DROP SCHEMA "+pgx.Identifier{gone}.Sanitize()+" CASCADE")
+		require.NoError(t, err)
+		w, err := domain.Create[World](uuid.New(), WorldCreated{Name: "nowhere"})
+		require.NoError(t, err)
+		tx, err := a.Pool().Begin(ctx)
+		require.NoError(t, err)
+		defer tx.Rollback(ctx)
+		_, err = b.SaveTx(ctx, tx, w)
+		require.ErrorIs(t, err, persistence.ErrProgramming)
+		require.Contains(t, err.Error(), gone)
+	})
 }
 
 func TestSaveTx(t *testing.T) {

@@ -233,9 +233,12 @@ func (a *Application) Listen(l Listener) {
 // Postgres database: the events commit or roll back with tx, which SaveTx
 // never commits or rolls back itself. It clears the aggregates' pending
 // events when the events are recorded in tx; if tx is later rolled back,
-// get the aggregates again. It takes no automatic snapshots. With the
-// in-memory module it returns an error that is
-// errors.Is(err, persistence.ErrNotSupported).
+// get the aggregates again. It takes no automatic snapshots. tx may be
+// begun on any pool of the database: the events are recorded in the
+// application's schema whatever tx's search_path, which SaveTx leaves as
+// it was; a schema without the event store is an error wrapping
+// persistence.ErrProgramming. With the in-memory module it returns an
+// error that is errors.Is(err, persistence.ErrNotSupported).
 func (a *Application) SaveTx(ctx context.Context, tx pgx.Tx, aggs ...domain.Aggregate) ([]int64, error) {
 	rec, ok := a.infra.Recorder.(*postgres.Recorder)
 	if !ok {

@@ -21,6 +21,8 @@ type Recorder struct {
 	pool    *pgxpool.Pool
 	queries *db.Queries
 	group   *groupCommit
+	// searchPath is the pool's search_path: the schema, quoted.
+	searchPath string
 }
 
 var _ persistence.ProcessRecorder = (*Recorder)(nil)
@@ -29,7 +31,8 @@ var _ persistence.ProcessRecorder = (*Recorder)(nil)
 // migrated schema (Open arranges both).
 func NewRecorder(pool *pgxpool.Pool) *Recorder {
 	queries := db.New()
-	return &Recorder{pool: pool, queries: queries, group: &groupCommit{pool: pool, queries: queries}}
+	return &Recorder{pool: pool, queries: queries, group: &groupCommit{pool: pool, queries: queries},
+		searchPath: pool.Config().ConnConfig.RuntimeParams["search_path"]}
 }
 
 // InsertEvents records events atomically; see
@@ -53,8 +56,31 @@ func (r *Recorder) InsertNotifications(ctx context.Context, events []StoredEvent
 // transaction tx, which it never commits or rolls back: the events are
 // recorded when tx commits. The EXCLUSIVE lock on the events table is held
 // until then, so keep such transactions short.
+//
+// tx may come from any connection: the events go to the recorder's schema
+// whatever tx's search_path, which is set for the insert only (with
+// set_config, local to the transaction) and then set back as it was. A
+// schema without the event store is an error wrapping
+// persistence.ErrProgramming.
 func (r *Recorder) InsertNotificationsTx(ctx context.Context, tx pgx.Tx, events []StoredEvent) ([]int64, error) {
-	return insertOne(ctx, r.queries, tx, events, nil)
+	if len(events) == 0 {
+		return nil, nil
+	}
+	if r.searchPath == "" {
+		return nil, fmt.Errorf("insert %d events: %w: the recorder's pool has no search_path (use postgres.Open)", len(events), persistence.ErrProgramming)
+	}
+	path, err := r.queries.SearchPathSetLocal(ctx, tx, r.searchPath)
+	if err != nil {
+		return nil, mapError("set search_path for the insert", err, nil)
+	}
+	ids, err := insertOne(ctx, r.queries, tx, events, nil)
+	if err != nil {
+		return nil, fmt.Errorf("schema %s: %w", r.searchPath, err)
+	}
+	if err := r.queries.SearchPathRestoreLocal(ctx, tx, path.Previous); err != nil {
+		return nil, mapError("restore search_path after the insert", err, nil)
+	}
+	return ids, nil
 }
 
 // InsertTracked records events and tracking in one transaction; see
