@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -371,4 +372,89 @@ func TestEventStorePutGet(t *testing.T) {
 	max, err := store.Recorder.(persistence.ApplicationRecorder).MaxNotificationID(ctx)
 	require.NoError(t, err)
 	require.Equal(t, int64(5), max)
+}
+
+// Code is a value type that transcodes itself as text, like Money.
+type Code string
+
+func (c Code) MarshalText() ([]byte, error) { return []byte(c), nil }
+
+// Labelled has every kind of place where encoding/json writes a string.
+type Labelled struct {
+	Name   string
+	Labels map[string]string
+	Tags   []string
+	Codes  map[Code]int
+	Code   Code
+	Quoted string `json:",string"`
+	Raw    json.RawMessage
+	Inner  *struct{ Deep []any }
+}
+
+// TestMapperRefusesInvalidUTF8 guards against encoding/json's silent
+// replacement of invalid UTF-8 by U+FFFD: such events and snapshots are
+// refused at save, naming what was refused, and valid U+FFFD characters,
+// or the text \ufffd, are stored as they are.
+func TestMapperRefusesInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	m := newMapper()
+	m.Registry.Register("test:Labelled", Labelled{})
+	compressing := newMapper()
+	compressing.Compressor = persistence.ZlibCompressor{}
+
+	e := deposit()
+	e.Data = Deposited{Note: "caf\xe9"} // Latin-1, not UTF-8
+	for _, mapper := range []*persistence.Mapper{m, compressing} {
+		_, err := mapper.ToStoredEvent(e)
+		require.ErrorIs(t, err, persistence.ErrInvalidUTF8)
+		require.ErrorIs(t, err, persistence.ErrEncode)
+		var mapErr *persistence.MappingError
+		require.ErrorAs(t, err, &mapErr)
+		require.Equal(t, e.OriginatorID, mapErr.OriginatorID)
+		require.Equal(t, e.OriginatorVersion, mapErr.Version)
+		require.Equal(t, "bank:Deposited", mapErr.Topic)
+		require.Contains(t, err.Error(), e.OriginatorID.String())
+		require.Contains(t, err.Error(), "Note")
+	}
+
+	acc, err := domain.Create[Account](uuid.New(), Opened{Owner: "\xffAlice"})
+	require.NoError(t, err)
+	_, err = m.ToStoredSnapshot(domain.TakeSnapshot(acc))
+	require.ErrorIs(t, err, persistence.ErrInvalidUTF8)
+	var mapErr *persistence.MappingError
+	require.ErrorAs(t, err, &mapErr)
+	require.Equal(t, acc.ID(), mapErr.OriginatorID)
+	require.Equal(t, "bank:Account", mapErr.Topic)
+	require.Contains(t, err.Error(), "Owner")
+
+	bad := "x\xc3" // a truncated two-byte sequence
+	for name, data := range map[string]Labelled{
+		"map value":     {Labels: map[string]string{"k": bad}},
+		"map key":       {Labels: map[string]string{bad: "v"}},
+		"slice element": {Tags: []string{"ok", bad}},
+		"text key":      {Codes: map[Code]int{Code(bad): 1}},
+		"text value":    {Code: Code(bad)},
+		"string option": {Quoted: bad},
+		"raw JSON":      {Raw: json.RawMessage(`"` + bad + `"`)},
+		"deep":          {Inner: &struct{ Deep []any }{Deep: []any{map[string]any{"k": []string{bad}}}}},
+	} {
+		_, err := m.ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: data})
+		require.ErrorIs(t, err, persistence.ErrInvalidUTF8, name)
+	}
+
+	for name, data := range map[string]Labelled{
+		"replacement character": {Name: "\uFFFD", Labels: map[string]string{"\uFFFD": "\uFFFD"}},
+		"escape as text":        {Name: `\ufffd`, Quoted: `\ufffd`},
+		"escape in raw JSON":    {Raw: json.RawMessage(`"\ufffd"`)},
+	} {
+		if data.Raw == nil {
+			data.Raw = json.RawMessage(`null`) // what a nil RawMessage decodes as
+		}
+		e := domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Timestamp: time.Now().UTC(), Data: data}
+		stored, err := m.ToStoredEvent(e)
+		require.NoError(t, err, name)
+		back, err := m.ToDomainEvent(stored)
+		require.NoError(t, err, name)
+		require.Equal(t, e, back, name)
+	}
 }
