@@ -16,8 +16,10 @@
 // The database is named by DATABASE_URL or, when it is not set, by
 // POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
 // POSTGRES_USER and POSTGRES_PASSWORD. POSTGRES_CONNECT_TIMEOUT (seconds,
-// default 5) bounds each attempt to connect. The schema is --schema, else POSTGRES_SCHEMA, else
-// "public".
+// 0 to 3600, default 5) bounds each attempt to connect; a connect_timeout
+// parameter in DATABASE_URL wins over it. The schema is --schema, else
+// POSTGRES_SCHEMA, else "public"; reserved words such as "order" are fine,
+// names beginning with "pg_" are refused.
 //
 // Errors are written to standard error. The exit status is 0 on success, 1
 // when the configuration is bad or the migration fails, and 2 when the

@@ -185,3 +185,47 @@ func TestUnreachableServer(t *testing.T) {
 	assert.Contains(t, stderr, "cannot connect to postgres://u@127.0.0.1:1/db?password=xxxxx: ")
 	assert.NotContains(t, stderr, "secret")
 }
+
+// Schemas named by reserved words migrate up, report and roll back; each
+// runs in a fresh database, so the fixed names cannot collide.
+func TestReservedWordSchemas(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": pgtest.NewDatabaseURL(t)}
+	for _, schema := range []string{"order", "user", "select"} {
+		code, out, _ := runWith(t, vars, "--schema", schema, "up")
+		require.Equal(t, 0, code, schema)
+		assert.Contains(t, out, "applied 2 00002_group_commit.sql", schema)
+
+		code, out, _ = runWith(t, vars, "--schema", schema, "up")
+		require.Equal(t, 0, code, schema)
+		assert.Equal(t, "no pending migrations\n", out, schema)
+
+		code, out, _ = runWith(t, vars, "--schema", schema, "version")
+		require.Equal(t, 0, code, schema)
+		assert.Equal(t, "2\n", out, schema)
+
+		code, out, _ = runWith(t, vars, "--schema", schema, "down-to", "0")
+		require.Equal(t, 0, code, schema)
+		assert.Contains(t, out, "rolled back 1 00001_event_store.sql", schema)
+	}
+
+	withEnv := map[string]string{"DATABASE_URL": vars["DATABASE_URL"], "POSTGRES_SCHEMA": "user"}
+	code, out, _ := runWith(t, withEnv, "status")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "pending")
+}
+
+// Schema names beginning with pg_ are reserved by PostgreSQL for system
+// schemas: refused before connecting, naming where the name came from.
+func TestPgSchemaRefused(t *testing.T) {
+	vars := map[string]string{"DATABASE_URL": "postgres://u:secret@127.0.0.1:1/db"}
+	code, stdout, stderr := runWith(t, vars, "--schema", "pg_x", "up")
+	assert.Equal(t, 2, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, `invalid --schema "pg_x"`)
+	assert.Contains(t, stderr, "pg_")
+
+	code, _, stderr = runWith(t, map[string]string{"DATABASE_URL": vars["DATABASE_URL"], "POSTGRES_SCHEMA": "pg_x"}, "up")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "POSTGRES_SCHEMA")
+	assert.NotContains(t, stderr, "cannot connect")
+}

@@ -197,6 +197,8 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		envName string
 		values  map[string]string
 		wantVar string
+		// wantText, if set, must appear in the error message.
+		wantText string
 	}{
 		{name: "nothing set", values: nil, wantVar: postgres.EnvHost},
 		{name: "missing host", values: configTestWithout(parts, postgres.EnvHost), wantVar: postgres.EnvHost},
@@ -227,6 +229,27 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{name: "DATABASE_URL mysql", values: map[string]string{postgres.EnvDatabaseURL: "mysql://x"}, wantVar: postgres.EnvDatabaseURL},
 		{name: "DATABASE_URL garbage", values: map[string]string{postgres.EnvDatabaseURL: "::::"}, wantVar: postgres.EnvDatabaseURL},
 		{name: "DATABASE_URL no scheme", values: map[string]string{postgres.EnvDatabaseURL: "db.example:5432/events"}, wantVar: postgres.EnvDatabaseURL},
+
+		// Names PostgreSQL reserves for system schemas.
+		{name: "schema pg_x", values: withURL(postgres.EnvSchema, "pg_x"), wantVar: postgres.EnvSchema, wantText: "pg_"},
+		{name: "schema pg_", values: withURL(postgres.EnvSchema, "pg_"), wantVar: postgres.EnvSchema, wantText: "pg_"},
+		{name: "default schema pg_x from name PgX", envName: "PgX", values: withURL(), wantVar: postgres.EnvSchema, wantText: "pg_"},
+
+		// Numbers out of range: each error names its variable and the range.
+		{name: "pool size 2^31", values: withURL(postgres.EnvPoolSize, "2147483648"), wantVar: postgres.EnvPoolSize, wantText: "1 to 2147483647"},
+		{name: "pool size 2^32+1", values: withURL(postgres.EnvPoolSize, "4294967297"), wantVar: postgres.EnvPoolSize, wantText: "1 to 2147483647"},
+		{name: "pool size beyond int64", values: withURL(postgres.EnvPoolSize, "99999999999999999999"), wantVar: postgres.EnvPoolSize, wantText: "1 to 2147483647"},
+		{name: "connect timeout 3601", values: withURL(postgres.EnvConnectTimeout, "3601"), wantVar: postgres.EnvConnectTimeout, wantText: "0 to 3600"},
+		{name: "connect timeout max int64", values: withURL(postgres.EnvConnectTimeout, "9223372036854775807"), wantVar: postgres.EnvConnectTimeout, wantText: "0 to 3600"},
+		{name: "connect timeout -1 range", values: withURL(postgres.EnvConnectTimeout, "-1"), wantVar: postgres.EnvConnectTimeout, wantText: "0 to 3600"},
+		{name: "lock timeout 2147484", values: withURL(postgres.EnvLockTimeout, "2147484"), wantVar: postgres.EnvLockTimeout, wantText: "0 to 2147483"},
+		{name: "lock timeout max int64", values: withURL(postgres.EnvLockTimeout, "9223372036854775807"), wantVar: postgres.EnvLockTimeout, wantText: "0 to 2147483"},
+		{name: "idle in tx timeout 2147484", values: withURL(postgres.EnvIdleInTxTimeout, "2147484"), wantVar: postgres.EnvIdleInTxTimeout, wantText: "0 to 2147483"},
+		{name: "idle in tx timeout 10^12", values: withURL(postgres.EnvIdleInTxTimeout, "1000000000000"), wantVar: postgres.EnvIdleInTxTimeout, wantText: "0 to 2147483"},
+		{name: "DATABASE_URL connect_timeout x", values: map[string]string{postgres.EnvDatabaseURL: configTestURL + "?connect_timeout=x"}, wantVar: postgres.EnvDatabaseURL, wantText: "0 to 3600"},
+		{name: "DATABASE_URL connect_timeout 3601", values: map[string]string{postgres.EnvDatabaseURL: configTestURL + "?connect_timeout=3601"}, wantVar: postgres.EnvDatabaseURL, wantText: "0 to 3600"},
+		{name: "DATABASE_URL connect_timeout empty", values: map[string]string{postgres.EnvDatabaseURL: configTestURL + "?connect_timeout="}, wantVar: postgres.EnvDatabaseURL, wantText: "0 to 3600"},
+		{name: "DATABASE_URL connect_timeout -1", values: map[string]string{postgres.EnvDatabaseURL: configTestURL + "?connect_timeout=-1"}, wantVar: postgres.EnvDatabaseURL, wantText: "0 to 3600"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,6 +262,7 @@ func TestConfigFromEnvErrors(t *testing.T) {
 			require.ErrorAs(t, err, &cfgErr)
 			require.Equal(t, tt.wantVar, cfgErr.Var)
 			require.Contains(t, err.Error(), tt.wantVar)
+			require.Contains(t, err.Error(), tt.wantText)
 		})
 	}
 }
@@ -297,6 +321,14 @@ func TestConfigFromEnvSettings(t *testing.T) {
 		{"schema", postgres.EnvSchema, "my_schema_2", func(t *testing.T, c postgres.Config) { require.Equal(t, "my_schema_2", c.Schema) }},
 		{"schema 63 bytes", postgres.EnvSchema, strings.Repeat("s", 63), func(t *testing.T, c postgres.Config) { require.Equal(t, strings.Repeat("s", 63), c.Schema) }},
 		{"schema empty", postgres.EnvSchema, "", func(t *testing.T, c postgres.Config) { require.Equal(t, "public", c.Schema) }},
+		{"schema order", postgres.EnvSchema, "order", func(t *testing.T, c postgres.Config) { require.Equal(t, "order", c.Schema) }},
+		{"schema pgx", postgres.EnvSchema, "pgx", func(t *testing.T, c postgres.Config) { require.Equal(t, "pgx", c.Schema) }},
+		{"pool size max int32", postgres.EnvPoolSize, "2147483647", func(t *testing.T, c postgres.Config) { require.Equal(t, 2147483647, c.PoolSize) }},
+		{"connect timeout 3600", postgres.EnvConnectTimeout, "3600", func(t *testing.T, c postgres.Config) { require.Equal(t, time.Hour, c.ConnectTimeout) }},
+		{"lock timeout 2147483", postgres.EnvLockTimeout, "2147483", func(t *testing.T, c postgres.Config) { require.Equal(t, 2147483*time.Second, c.LockTimeout) }},
+		{"idle in tx timeout 2147483", postgres.EnvIdleInTxTimeout, "2147483", func(t *testing.T, c postgres.Config) {
+			require.Equal(t, 2147483*time.Second, c.IdleInTransactionTimeout)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,6 +363,15 @@ func TestValidateSchema(t *testing.T) {
 		{"bad name", false},
 		{"bad.name", false},
 		{`bad"name`, false},
+		{"order", true},
+		{"user", true},
+		{"select", true},
+		{"pgx", true},
+		{"_pg_x", true},
+		{"pg_x", false},
+		{"pg_", false},
+		{"pg_catalog", false},
+		{"pg_toast", false},
 		{"ünicode", false},
 	}
 	for _, tt := range tests {
@@ -345,6 +386,55 @@ func TestValidateSchema(t *testing.T) {
 			require.ErrorAs(t, err, &cfgErr)
 			require.Equal(t, postgres.EnvSchema, cfgErr.Var)
 			require.Equal(t, tt.name, cfgErr.Value)
+		})
+	}
+}
+
+// An out-of-range value read from an application's prefixed variable is
+// reported under that variable's name.
+func TestConfigFromEnvRangeErrorNamesPrefixedVariable(t *testing.T) {
+	t.Parallel()
+	_, err := postgres.ConfigFromEnv(configTestEnv("BankAccounts", map[string]string{
+		postgres.EnvDatabaseURL:                 configTestURL,
+		"BANK_ACCOUNTS_" + postgres.EnvPoolSize: "4294967297",
+	}))
+	var cfgErr *persistence.ConfigError
+	require.ErrorAs(t, err, &cfgErr)
+	require.Equal(t, "BANK_ACCOUNTS_"+postgres.EnvPoolSize, cfgErr.Var)
+	require.Equal(t, "4294967297", cfgErr.Value)
+}
+
+// A connect_timeout in DATABASE_URL is kept: the POSTGRES_CONNECT_TIMEOUT
+// default does not override it, and neither does the variable set
+// explicitly (the URL wins, as libpq's parameters win over PGCONNECT_TIMEOUT).
+func TestConfigFromEnvConnectTimeoutPrecedence(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		url      string
+		variable string // "" leaves POSTGRES_CONNECT_TIMEOUT unset
+		want     time.Duration
+	}{
+		{"URL only", configTestURL + "?connect_timeout=2", "", 2 * time.Second},
+		{"URL 0 means no limit", configTestURL + "?connect_timeout=0", "", 0},
+		{"URL among other parameters", configTestURL + "?sslmode=disable&connect_timeout=3&application_name=x", "", 3 * time.Second},
+		{"URL wins over the variable", configTestURL + "?connect_timeout=2", "7", 2 * time.Second},
+		{"URL 0 wins over the variable", configTestURL + "?connect_timeout=0", "7", 0},
+		{"variable without URL parameter", configTestURL, "7", 7 * time.Second},
+		{"default without either", configTestURL, "", 5 * time.Second},
+		{"last of repeated URL parameters", configTestURL + "?connect_timeout=9&connect_timeout=2", "7", 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			values := map[string]string{postgres.EnvDatabaseURL: tt.url}
+			if tt.variable != "" {
+				values[postgres.EnvConnectTimeout] = tt.variable
+			}
+			cfg, err := postgres.ConfigFromEnv(configTestEnv("", values))
+			require.NoError(t, err)
+			require.Equal(t, tt.url, cfg.ConnString, "the connection string is passed on unchanged")
+			require.Equal(t, tt.want, cfg.ConnectTimeout)
 		})
 	}
 }

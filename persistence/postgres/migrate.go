@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -45,7 +46,7 @@ type MigrationStatus = goose.MigrationStatus
 // cfg.ConnString, connecting within cfg.ConnectTimeout (other fields are
 // not used). It does not connect until used. The caller must Close it.
 func NewMigrator(cfg Config) (*Migrator, error) {
-	if err := ValidateSchema(cfg.Schema); err != nil {
+	if err := (Config{Schema: cfg.Schema, ConnectTimeout: cfg.ConnectTimeout}).validate(); err != nil {
 		return nil, err
 	}
 	connCfg, err := pgx.ParseConfig(cfg.ConnString)
@@ -62,7 +63,7 @@ func newMigrator(connCfg *pgx.ConnConfig, schema string) (*Migrator, error) {
 	if err := ValidateSchema(schema); err != nil {
 		return nil, err
 	}
-	connCfg.RuntimeParams["search_path"] = schema
+	connCfg.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
 	m := &Migrator{schema: schema, connCfg: connCfg}
 	if err := m.open(); err != nil {
 		return nil, err
@@ -78,9 +79,14 @@ func (m *Migrator) open() error {
 		db.Close()
 		return fmt.Errorf("migrations lock: %w", err)
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
+	store, err := newVersionStore(m.schema)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("migrations: %w", err)
+	}
+	provider, err := goose.NewProvider(goose.DialectCustom, db, migrations.FS,
 		goose.WithDisableGlobalRegistry(true),
-		goose.WithTableName(m.schema+"."+VersionTable),
+		goose.WithStore(store),
 		goose.WithSessionLocker(locker),
 	)
 	if err != nil {
@@ -89,6 +95,28 @@ func (m *Migrator) open() error {
 	}
 	m.db, m.provider = db, provider
 	return nil
+}
+
+// versionStore is goose's PostgreSQL store of the version table of one
+// schema, which it names with quoted identifiers (a schema may be called
+// "order"). goose's own TableExists would look the quoted name up in
+// pg_tables, so versionStore asks with the plain names.
+type versionStore struct {
+	database.Store
+	schema string
+}
+
+func newVersionStore(schema string) (versionStore, error) {
+	store, err := database.NewStore(database.DialectPostgres, pgx.Identifier{schema, VersionTable}.Sanitize())
+	return versionStore{Store: store, schema: schema}, err
+}
+
+// TableExists reports whether the version table exists; goose calls it.
+func (s versionStore) TableExists(ctx context.Context, db database.DBTxConn) (bool, error) {
+	var exists bool
+	err := db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2)",
+		s.schema, VersionTable).Scan(&exists)
+	return exists, err
 }
 
 // failed starts the Migrator afresh after err, and returns err.
@@ -170,8 +198,8 @@ func (m *Migrator) Close() error {
 }
 
 func (m *Migrator) ensureSchema(ctx context.Context) error {
-	// The schema name was validated, so it can be spelled in the statement.
-	_, err := m.db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+m.schema)
+	// Quoted, as the name may be a reserved word such as "order".
+	_, err := m.db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{m.schema}.Sanitize())
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P06") {
 		// Another migrator created the schema at the same moment: IF NOT

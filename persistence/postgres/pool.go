@@ -22,10 +22,11 @@ import (
 // is errors.Is(err, persistence.ErrProgramming) otherwise).
 //
 // A malformed connection string gives a *persistence.ConfigError naming
-// DATABASE_URL; an unreachable server gives an error that is
+// DATABASE_URL, and a schema or number out of range (see Config) one
+// naming the variable that sets it; an unreachable server gives an error that is
 // errors.Is(err, persistence.ErrInterface). The caller closes the pool.
 func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
-	if err := ValidateSchema(cfg.Schema); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	poolCfg, err := pgxpool.ParseConfig(cfg.ConnString)
@@ -40,7 +41,7 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	}
 	poolCfg.AfterConnect = registerUUID
 	params := poolCfg.ConnConfig.RuntimeParams
-	params["search_path"] = cfg.Schema
+	params["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
 	params["lock_timeout"] = milliseconds(cfg.LockTimeout)
 	params["idle_in_transaction_session_timeout"] = milliseconds(cfg.IdleInTransactionTimeout)
 	where := fmt.Sprintf("open schema %s at %s", cfg.Schema, Redact(cfg.ConnString))
