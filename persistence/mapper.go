@@ -41,6 +41,42 @@ type rawEventState struct {
 	Data         json.RawMessage `json:"data"`
 }
 
+// storedKeys is a stored state with its values left encoded, to tell a
+// missing or null key from one that holds a zero value.
+type storedKeys struct {
+	Timestamp  json.RawMessage `json:"timestamp"`
+	Data       json.RawMessage `json:"data"`
+	CreatedOn  json.RawMessage `json:"created_on"`
+	ModifiedOn json.RawMessage `json:"modified_on"`
+}
+
+// absent reports whether a key decoded into raw was missing or null.
+func absent(raw json.RawMessage) bool { return raw == nil || string(raw) == "null" }
+
+// errMissing is the error for a stored state without key.
+func errMissing(key string) error {
+	return fmt.Errorf("%w: the stored state has no %q", ErrDecode, key)
+}
+
+// checkEventKeys returns an error wrapping ErrDecode when plain, the
+// stored state of an event of reg's type, has no timestamp or no data, or
+// null in their place. The data of a struct type, which always encodes as
+// an object, may not be null; that of another type (a map or a slice),
+// whose zero value encodes as null, may.
+func (m *Mapper) checkEventKeys(plain []byte, reg *registration) error {
+	var keys storedKeys
+	if err := m.transcoder().Decode(plain, &keys); err != nil {
+		return err
+	}
+	if absent(keys.Timestamp) {
+		return errMissing("timestamp")
+	}
+	if keys.Data == nil || (absent(keys.Data) && reg.typ.Kind() == reflect.Struct) {
+		return errMissing("data")
+	}
+	return nil
+}
+
 // snapshotState is the stored form of a snapshot's state.
 type snapshotState struct {
 	Timestamp    time.Time       `json:"timestamp"`
@@ -114,7 +150,9 @@ func (m *Mapper) ToStoredEvents(events []domain.Event) ([]StoredEvent, error) {
 }
 
 // ToDomainEvent converts a stored event back to a domain event, upcasting
-// its data to the current version of its type. Errors are *MappingError.
+// its data to the current version of its type. Errors are *MappingError;
+// a state without its timestamp or its data (missing, or null where the
+// data is a struct) is one wrapping ErrDecode.
 func (m *Mapper) ToDomainEvent(s StoredEvent) (domain.Event, error) {
 	fail := func(err error) (domain.Event, error) {
 		return domain.Event{}, &MappingError{Op: "decode", OriginatorID: s.OriginatorID, Version: s.OriginatorVersion, Topic: s.Topic, Err: err}
@@ -128,7 +166,8 @@ func (m *Mapper) ToDomainEvent(s StoredEvent) (domain.Event, error) {
 		return fail(err)
 	}
 	// Decode the state and its data in one pass, when the data is of the
-	// type's current version; else decode it apart and upcast it.
+	// type's current version; else decode it apart and upcast it. A zero
+	// timestamp or zero data may be missing from the state: then look.
 	ptr := reflect.New(reg.typ)
 	st := eventState{Data: ptr.Interface()}
 	if err := m.transcoder().Decode(plain, &st); err != nil || max(st.ClassVersion, 1) != reg.version {
@@ -136,10 +175,19 @@ func (m *Mapper) ToDomainEvent(s StoredEvent) (domain.Event, error) {
 		if err := m.transcoder().Decode(plain, &raw); err != nil {
 			return fail(err)
 		}
+		if raw.Timestamp.IsZero() || absent(raw.Data) {
+			if err := m.checkEventKeys(plain, reg); err != nil {
+				return fail(err)
+			}
+		}
 		if ptr, err = m.decodeValue(reg, raw.Data, raw.ClassVersion); err != nil {
 			return fail(err)
 		}
 		st.Timestamp = raw.Timestamp
+	} else if st.Timestamp.IsZero() || st.Data == nil || ptr.Elem().IsZero() {
+		if err := m.checkEventKeys(plain, reg); err != nil {
+			return fail(err)
+		}
 	}
 	return domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: st.Timestamp, Data: ptr.Elem().Interface()}, nil
 }
@@ -171,7 +219,8 @@ func (m *Mapper) ToStoredSnapshot(s domain.Snapshot) (StoredEvent, error) {
 // ToSnapshot converts a stored snapshot back to a snapshot holding a new
 // aggregate of the registered type, its state upcast to the type's current
 // version and its ID, version and timestamps restored. Errors are
-// *MappingError.
+// *MappingError; a state without its timestamp, created_on, modified_on
+// or state (missing or null) is one wrapping ErrDecode.
 func (m *Mapper) ToSnapshot(s StoredEvent) (domain.Snapshot, error) {
 	fail := func(err error) (domain.Snapshot, error) {
 		return domain.Snapshot{}, &MappingError{Op: "decode snapshot", OriginatorID: s.OriginatorID, Version: s.OriginatorVersion, Topic: s.Topic, Err: err}
@@ -180,9 +229,27 @@ func (m *Mapper) ToSnapshot(s StoredEvent) (domain.Snapshot, error) {
 	if err != nil {
 		return fail(err)
 	}
-	var st snapshotState
-	if err := m.open(s.State, &st); err != nil {
+	plain, err := m.unseal(s.State)
+	if err != nil {
 		return fail(err)
+	}
+	var st snapshotState
+	if err := m.transcoder().Decode(plain, &st); err != nil {
+		return fail(err)
+	}
+	if absent(st.State) {
+		return fail(errMissing("state"))
+	}
+	if st.Timestamp.IsZero() || st.CreatedOn.IsZero() || st.ModifiedOn.IsZero() {
+		var keys storedKeys
+		if err := m.transcoder().Decode(plain, &keys); err != nil {
+			return fail(err)
+		}
+		for i, raw := range []json.RawMessage{keys.Timestamp, keys.CreatedOn, keys.ModifiedOn} {
+			if absent(raw) {
+				return fail(errMissing([]string{"timestamp", "created_on", "modified_on"}[i]))
+			}
+		}
 	}
 	value, err := m.decodeValue(reg, st.State, st.ClassVersion)
 	if err != nil {
@@ -211,6 +278,9 @@ func (m *Mapper) decodeValue(reg *registration, data json.RawMessage, stored int
 		var state map[string]any
 		if err := m.transcoder().Decode(data, &state); err != nil {
 			return reflect.Value{}, err
+		}
+		if state == nil {
+			return reflect.Value{}, fmt.Errorf("%w: null state of version %d: upcasters need an object", ErrDecode, stored)
 		}
 		if err := reg.upcast(state, stored); err != nil {
 			return reflect.Value{}, err
@@ -245,15 +315,6 @@ func (m *Mapper) seal(v any) ([]byte, error) {
 		}
 	}
 	return state, nil
-}
-
-// open undoes seal into v.
-func (m *Mapper) open(state []byte, v any) error {
-	plain, err := m.unseal(state)
-	if err != nil {
-		return err
-	}
-	return m.transcoder().Decode(plain, v)
 }
 
 // unseal decrypts and decompresses state as configured.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -457,4 +458,103 @@ func TestMapperRefusesInvalidUTF8(t *testing.T) {
 		require.NoError(t, err, name)
 		require.Equal(t, e, back, name)
 	}
+}
+
+// Closed is an event type with no fields: its data is stored as {}.
+type Closed struct{}
+
+// TestMapperRefusesStateWithoutTimestampOrData guards against decoding a
+// stored state that lacks its timestamp or its data (or is null or {})
+// into a zero event or snapshot: each is an ErrDecode naming what is
+// missing. A zero timestamp, or the data {} of a type with no fields, is
+// not missing.
+func TestMapperRefusesStateWithoutTimestampOrData(t *testing.T) {
+	t.Parallel()
+	m := newMapper()
+	m.Registry.Register("bank:Closed", Closed{})
+	compressing := newMapper()
+	compressing.Registry = m.Registry
+	compressing.Compressor = persistence.ZlibCompressor{}
+	const ts = `"timestamp":"2026-01-01T00:00:00Z"`
+	id := uuid.New()
+
+	for _, c := range []struct{ topic, state, missing string }{
+		{"bank:Deposited", `null`, "timestamp"},
+		{"bank:Deposited", `{}`, "timestamp"},
+		{"bank:Deposited", `{"data":{"Note":"x"}}`, "timestamp"},
+		{"bank:Deposited", `{"timestamp":null,"data":{"Note":"x"}}`, "timestamp"},
+		{"bank:Deposited", `{` + ts + `}`, "data"},
+		{"bank:Deposited", `{` + ts + `,"data":null}`, "data"},
+		{"bank:Deposited", `{` + ts + `,"data":{"Note":"x"},"class_version":1}`, ""},
+		{"bank:Closed", `{` + ts + `}`, "data"},
+		{"bank:Closed", `{` + ts + `,"data":null}`, "data"},
+		{"bank:Closed", `{` + ts + `,"data":{}}`, ""},
+		{"bank:Closed", `{"timestamp":"0001-01-01T00:00:00Z","data":{}}`, ""},
+	} {
+		for _, mapper := range []*persistence.Mapper{m, compressing} {
+			state := []byte(c.state)
+			if mapper.Compressor != nil {
+				var err error
+				state, err = mapper.Compressor.Compress(state)
+				require.NoError(t, err)
+			}
+			e, err := mapper.ToDomainEvent(persistence.StoredEvent{OriginatorID: id, OriginatorVersion: 3, Topic: c.topic, State: state})
+			if c.missing == "" {
+				require.NoError(t, err, c.state)
+				continue
+			}
+			require.ErrorIs(t, err, persistence.ErrDecode, c.state)
+			require.Zero(t, e, c.state)
+			var mapErr *persistence.MappingError
+			require.ErrorAs(t, err, &mapErr, c.state)
+			require.Equal(t, id, mapErr.OriginatorID)
+			require.Equal(t, int64(3), mapErr.Version)
+			require.Equal(t, c.topic, mapErr.Topic)
+			require.Contains(t, err.Error(), `no "`+c.missing+`"`, c.state)
+		}
+	}
+
+	// Stored at an older version, the data is upcast: it must be there.
+	upcasting := persistence.NewRegistry()
+	upcasting.Register("things:Thing", Thing{}, persistence.Version(2),
+		persistence.Upcast(1, func(s map[string]any) error { s["B"] = 7; return nil }))
+	for _, state := range []string{`{` + ts + `}`, `{` + ts + `,"data":null}`, `{"data":{"A":"a"}}`} {
+		_, err := (&persistence.Mapper{Registry: upcasting}).ToDomainEvent(persistence.StoredEvent{OriginatorID: id, OriginatorVersion: 1, Topic: "things:Thing", State: []byte(state)})
+		require.ErrorIs(t, err, persistence.ErrDecode, state)
+	}
+
+	// Snapshots need their timestamps and their state.
+	acc, err := domain.Create[Account](id, Opened{Owner: "Alice"})
+	require.NoError(t, err)
+	good, err := m.ToStoredSnapshot(domain.TakeSnapshot(acc))
+	require.NoError(t, err)
+	var fields map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(good.State, &fields))
+	for _, key := range []string{"timestamp", "created_on", "modified_on", "state"} {
+		for _, value := range []json.RawMessage{nil, json.RawMessage(`null`)} {
+			damaged := maps.Clone(fields)
+			if value == nil {
+				delete(damaged, key)
+			} else {
+				damaged[key] = value
+			}
+			state, err := json.Marshal(damaged)
+			require.NoError(t, err)
+			snap, err := m.ToSnapshot(withState(good, state))
+			require.ErrorIs(t, err, persistence.ErrDecode, string(state))
+			require.Zero(t, snap)
+			require.Contains(t, err.Error(), `no "`+key+`"`, string(state))
+			require.Contains(t, err.Error(), id.String())
+		}
+	}
+	for _, state := range []string{`null`, `{}`} {
+		_, err := m.ToSnapshot(withState(good, []byte(state)))
+		require.ErrorIs(t, err, persistence.ErrDecode, state)
+	}
+	fields["state"] = json.RawMessage(`{}`) // an aggregate of zero values
+	state, err := json.Marshal(fields)
+	require.NoError(t, err)
+	snap, err := m.ToSnapshot(withState(good, state))
+	require.NoError(t, err)
+	require.Equal(t, id, snap.Aggregate.(*Account).ID())
 }
