@@ -164,11 +164,13 @@ func (a *Application) SnapshottingEnabled() bool { return a.snapshots != nil }
 // Then it calls the listeners (see Listen). If one fails, Save returns the
 // IDs, because the events are recorded, with a *NotifyError.
 //
-// When ctx ends, or the connection fails, while the events are on their
-// way, Save returns the error but cannot know whether the database went on
-// to record them: they are recorded all or none, and stay pending. Saving
-// again tells: a *persistence.ConcurrencyError whose stored events are
-// these means they were recorded.
+// Save returns when ctx ends, whatever other saves recorded together with
+// it are waiting for. If the events were on their way by then, or the
+// connection failed, Save cannot know whether the database went on to
+// record them (the error wraps persistence.ErrOutcomeUnknown when ctx
+// ended): they are recorded all or none, and stay pending. Saving again
+// tells: a *persistence.ConcurrencyError whose stored events are these
+// means they were recorded.
 func (a *Application) Save(ctx context.Context, aggs ...domain.Aggregate) ([]int64, error) {
 	events := pending(aggs)
 	ids, err := a.events.Put(ctx, events)

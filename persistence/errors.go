@@ -107,6 +107,12 @@ func (e *TrackingConflictError) Error() string {
 // Unwrap returns ErrIntegrity and the cause.
 func (e *TrackingConflictError) Unwrap() []error { return []error{ErrIntegrity, e.Err} }
 
+// ErrOutcomeUnknown is wrapped by the error of a save whose context ended
+// while its events were being recorded: they may have been recorded (all
+// of them) or not (none); read them back to know. The error also wraps the
+// context's error.
+var ErrOutcomeUnknown = errors.New("the outcome is unknown: the events may be recorded or not")
+
 // ErrConfig is the root of configuration errors; see ConfigError.
 var ErrConfig = errors.New("invalid configuration")
 

@@ -18,18 +18,18 @@ const maxBatchRows = 5000
 
 // groupCommit coalesces concurrent inserts into one call of
 // stored_events_insert_batch: one lock, one round trip and one commit
-// (one WAL flush) for many saves, each keeping its own outcome. The first
-// caller to find no batch in flight leads: it records the queued saves,
-// then hands the lead to the first save queued meanwhile. Without
-// concurrency a save is recorded at once, alone.
+// (one WAL flush) for many saves, each keeping its own outcome. A goroutine
+// started by the first save to find none running records the queued saves,
+// batch after batch, until the queue is empty; a save alone is recorded at
+// once. Callers only wait for their outcome, so each returns when its own
+// context ends, whatever the batch it is in is waiting for.
 type groupCommit struct {
 	pool    *pgxpool.Pool
 	queries *db.Queries
 
-	mu     sync.Mutex
-	queue  []*saveRequest
-	busy   bool         // a batch is in flight, or the lead is being handed over
-	leader *saveRequest // the queued save handed the lead, if any
+	mu      sync.Mutex
+	queue   []*saveRequest
+	running bool // the recording goroutine runs
 }
 
 // saveRequest is one caller's events and, once done is closed, its outcome.
@@ -39,11 +39,12 @@ type saveRequest struct {
 	ids    []int64
 	err    error
 	done   chan struct{}
-	lead   chan struct{}
 }
 
 // insert records events atomically, possibly in one transaction with other
-// callers' events, and returns their notification IDs.
+// callers' events, and returns their notification IDs. When ctx ends first
+// it returns ctx's error, wrapping persistence.ErrOutcomeUnknown too if
+// the events were already being recorded.
 func (g *groupCommit) insert(ctx context.Context, events []StoredEvent) ([]int64, error) {
 	if len(events) == 0 {
 		return nil, nil
@@ -51,86 +52,65 @@ func (g *groupCommit) insert(ctx context.Context, events []StoredEvent) ([]int64
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("insert %d events: %w", len(events), err)
 	}
-	req := &saveRequest{ctx: ctx, events: events, done: make(chan struct{}), lead: make(chan struct{})}
+	req := &saveRequest{ctx: ctx, events: events, done: make(chan struct{})}
 	g.mu.Lock()
 	g.queue = append(g.queue, req)
-	leading := !g.busy
-	g.busy = true
+	start := !g.running
+	g.running = true
 	g.mu.Unlock()
-	if leading {
-		g.flush()
+	if start {
+		go g.run()
 	}
-	handedLead := req.lead // a closed channel stays ready: nil it once used
-	for {
+	select {
+	case <-req.done:
+		return req.ids, req.err
+	case <-ctx.Done():
+		if g.withdraw(req) {
+			return nil, fmt.Errorf("insert %d events: %w", len(events), ctx.Err())
+		}
 		select {
 		case <-req.done:
 			return req.ids, req.err
-		case <-handedLead:
-			handedLead = nil
-			g.flush()
-		case <-ctx.Done():
-			if g.withdraw(req) {
-				return nil, fmt.Errorf("insert %d events: %w", len(events), ctx.Err())
-			}
-			if handedLead != nil {
-				// Handed the lead: record the queued saves first (this
-				// one with its own, ended, context), so others go on.
-				select {
-				case <-req.done:
-					return req.ids, req.err
-				case <-handedLead:
-					g.flush()
-				}
-			}
-			select {
-			case <-req.done:
-				return req.ids, req.err
-			default:
-				return nil, fmt.Errorf("insert %d events: %w: the outcome is unknown; the events may yet be recorded", len(events), ctx.Err())
-			}
+		default:
+			return nil, fmt.Errorf("insert %d events: %w: %w", len(events), persistence.ErrOutcomeUnknown, ctx.Err())
 		}
 	}
 }
 
-// withdraw removes req from the queue if it is still waiting there and
-// has not been handed the lead.
+// withdraw removes req from the queue if it is still waiting there.
 func (g *groupCommit) withdraw(req *saveRequest) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	i := slices.Index(g.queue, req)
-	if i < 0 || g.leader == req {
+	if i < 0 {
 		return false
 	}
 	g.queue = slices.Delete(g.queue, i, i+1)
 	return true
 }
 
-// flush records one batch of queued saves, then hands the lead to the
-// first save queued meanwhile, or ends the busy period.
-func (g *groupCommit) flush() {
-	g.mu.Lock()
-	g.leader = nil
-	var batch []*saveRequest
-	rows := 0
-	for len(g.queue) > 0 && (len(batch) == 0 || rows+len(g.queue[0].events) <= maxBatchRows) {
-		rows += len(g.queue[0].events)
-		batch = append(batch, g.queue[0])
-		g.queue = g.queue[1:]
-	}
-	g.mu.Unlock()
+// run records batches of queued saves until the queue is empty.
+func (g *groupCommit) run() {
+	for {
+		g.mu.Lock()
+		var batch []*saveRequest
+		rows := 0
+		for len(g.queue) > 0 && (len(batch) == 0 || rows+len(g.queue[0].events) <= maxBatchRows) {
+			rows += len(g.queue[0].events)
+			batch = append(batch, g.queue[0])
+			g.queue = g.queue[1:]
+		}
+		if len(batch) == 0 {
+			g.running = false
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
 
-	batchCtx, cancel := batchContext(batch)
-	g.record(batchCtx, batch)
-	cancel()
-
-	g.mu.Lock()
-	if len(g.queue) > 0 {
-		g.leader = g.queue[0]
-		close(g.leader.lead)
-	} else {
-		g.busy = false
+		batchCtx, cancel := batchContext(batch)
+		g.record(batchCtx, batch)
+		cancel()
 	}
-	g.mu.Unlock()
 }
 
 // batchContext returns the context to record batch with: a save alone

@@ -194,3 +194,71 @@ func TestSaveReturnsAtItsDeadline(t *testing.T) {
 		require.Contains(t, []int{0, 2}, len(got), "a timed-out save is recorded whole or not at all")
 	}
 }
+
+// Saves with mixed deadlines, one with none, stalled together behind a
+// held insert lock: each returns when its own context ends, long before
+// the lock is released, with an error that says whether the outcome is
+// unknown; the save without a deadline is recorded once the lock is free,
+// and each of the others is recorded whole or not at all.
+func TestSavesWithMixedDeadlinesEachReturnAtTheirOwn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := openPool(t, testConfig(t))
+	rec := postgres.NewRecorder(pool)
+	blocker, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer blocker.Rollback(ctx)
+	_, err = blocker.Exec(ctx, "LOCK TABLE stored_events IN EXCLUSIVE MODE")
+	require.NoError(t, err)
+
+	deadlines := []time.Duration{300 * time.Millisecond, 600 * time.Millisecond, 900 * time.Millisecond, 0}
+	ids := make([]uuid.UUID, len(deadlines))
+	errs := make([]error, len(deadlines))
+	returned := make([]chan struct{}, len(deadlines))
+	for i, d := range deadlines {
+		ids[i], returned[i] = uuid.New(), make(chan struct{})
+		go func() {
+			defer close(returned[i])
+			saveCtx, cancel := ctx, context.CancelFunc(func() {})
+			if d > 0 {
+				saveCtx, cancel = context.WithTimeout(ctx, d)
+			}
+			defer cancel()
+			_, errs[i] = rec.InsertNotifications(saveCtx, []persistence.StoredEvent{ev(ids[i], 1), ev(ids[i], 2)})
+		}()
+		time.Sleep(20 * time.Millisecond) // the first save is in flight before the others queue
+	}
+	// The lock is held until every save with a deadline has returned: a
+	// save kept waiting for the lock never returns, and the test times out
+	// here instead.
+	for i := range 3 {
+		select {
+		case <-returned[i]:
+		case <-time.After(time.Minute):
+			t.Fatalf("the save with a %v deadline has not returned a minute later, while the insert lock is held", deadlines[i])
+		}
+		require.ErrorIs(t, errs[i], context.DeadlineExceeded, "save %d", i)
+	}
+	select {
+	case <-returned[3]:
+		t.Fatalf("the save without a deadline returned while the lock is held: %v", errs[3])
+	default:
+	}
+	require.NoError(t, blocker.Commit(ctx))
+	<-returned[3]
+	require.NoError(t, errs[3], "the save without a deadline is recorded once the lock is free")
+
+	for i, id := range ids {
+		got, err := rec.SelectEvents(ctx, id, persistence.EventQuery{})
+		require.NoError(t, err)
+		switch {
+		case i == 3:
+			require.Len(t, got, 2)
+		case errors.Is(errs[i], persistence.ErrOutcomeUnknown):
+			require.Contains(t, []int{0, 2}, len(got), "save %d is recorded whole or not at all", i)
+		default:
+			require.Empty(t, got, "save %d was withdrawn before it was recorded: %v", i, errs[i])
+		}
+	}
+	require.ErrorIs(t, errs[0], persistence.ErrOutcomeUnknown, "the first save was in flight when its deadline passed")
+}
