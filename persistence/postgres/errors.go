@@ -25,7 +25,12 @@ const (
 // mapError is the one place that turns driver errors into persistence
 // errors. op names the operation for the message; tracking is the record
 // being inserted, if any. Context cancellation is passed through wrapped,
-// so errors.Is(err, context.Canceled) still holds.
+// so errors.Is(err, context.Canceled) still holds, and so is an expired
+// deadline, unless it ended an attempt to connect or a network operation
+// (the driver's connect timeout, a server that accepts the connection and
+// never answers): that is an ErrInterface that still wraps
+// context.DeadlineExceeded. Callers tell their own expired context apart
+// by ctx.Err().
 func mapError(op string, err error, tracking *persistence.Tracking) error {
 	if err == nil {
 		return nil
@@ -34,7 +39,11 @@ func mapError(op string, err error, tracking *persistence.Tracking) error {
 	switch {
 	case errors.As(err, &pgErr):
 		return fmt.Errorf("%s: %w", op, mapPgError(pgErr, tracking))
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s: %w", op, err)
+	case isConnectionError(err):
+		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrInterface, Err: err})
+	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", op, err)
 	case isInterfaceError(err):
 		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrInterface, Err: err})
@@ -43,13 +52,19 @@ func mapError(op string, err error, tracking *persistence.Tracking) error {
 	}
 }
 
+// isConnectionError reports a failed attempt to connect or a failed
+// network operation, whatever its cause, a deadline included.
+// context.DeadlineExceeded is itself a net.Error: alone, it is not one.
+func isConnectionError(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || (errors.As(err, &netErr) && netErr != context.DeadlineExceeded)
+}
+
 // isInterfaceError reports failures to reach the server or of the
 // connection itself, as opposed to errors the server reported.
 func isInterfaceError(err error) bool {
-	var connectErr *pgconn.ConnectError
-	var netErr net.Error
-	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
-		errors.Is(err, puddle.ErrClosedPool) || errors.Is(err, net.ErrClosed) ||
+	return isConnectionError(err) || errors.Is(err, puddle.ErrClosedPool) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || pgconn.SafeToRetry(err)
 }
 

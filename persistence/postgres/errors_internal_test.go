@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -304,6 +305,96 @@ func TestKindOf(t *testing.T) {
 		t.Run(tt.code, func(t *testing.T) {
 			t.Parallel()
 			require.Equal(t, tt.want, kindOf(tt.code))
+		})
+	}
+}
+
+// silentServer listens on 127.0.0.1 and accepts connections but never
+// answers, as a server behind a network blackhole does. It returns the
+// address; the listener and its connections close at cleanup.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().String()
+}
+
+// A connect timeout inside the driver gives a *pgconn.ConnectError that
+// wraps context.DeadlineExceeded: the server could not be reached, an
+// interface error, though errors.Is still finds the deadline.
+func TestMapErrorConnectTimeoutIsInterfaceError(t *testing.T) {
+	t.Parallel()
+	cfg, err := pgconn.ParseConfig("postgres://u@" + silentServer(t) + "/db?sslmode=disable")
+	require.NoError(t, err)
+	cfg.ConnectTimeout = 50 * time.Millisecond
+	_, connErr := pgconn.ConnectConfig(context.Background(), cfg)
+	var ce *pgconn.ConnectError
+	require.ErrorAs(t, connErr, &ce)
+	require.ErrorIs(t, connErr, context.DeadlineExceeded, "the driver's own deadline")
+
+	err = mapError("open", connErr, nil)
+	require.ErrorIs(t, err, persistence.ErrInterface)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.False(t, errors.Is(err, persistence.ErrDatabase))
+	var dbErr *persistence.DatabaseError
+	require.ErrorAs(t, err, &dbErr)
+	require.Same(t, persistence.ErrInterface, dbErr.Kind)
+
+	// A network error that wraps a deadline is an interface error too.
+	opErr := &net.OpError{Op: "dial", Net: "tcp", Err: context.DeadlineExceeded}
+	require.ErrorIs(t, mapError("dial", opErr, nil), persistence.ErrInterface)
+
+	// The caller's own canceled or expired context, with no connection
+	// failure, passes through as before.
+	for _, ctxErr := range []error{context.Canceled, context.DeadlineExceeded} {
+		err := mapError("query", fmt.Errorf("timeout: %w", ctxErr), nil)
+		require.ErrorIs(t, err, ctxErr)
+		require.False(t, errors.Is(err, persistence.ErrPersistence), "%v", err)
+	}
+}
+
+// Open against a server that accepts the connection and never answers
+// gives up after POSTGRES_CONNECT_TIMEOUT with an interface error.
+func TestOpenSilentServerIsInterfaceError(t *testing.T) {
+	t.Parallel()
+	for _, createTable := range []string{"true", "false"} {
+		t.Run("CREATE_TABLE="+createTable, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := ConfigFromEnv(persistence.Environment{
+				Lookup: func(string) (string, bool) { return "", false },
+				Values: map[string]string{
+					EnvDatabaseURL:    "postgres://u@" + silentServer(t) + "/db?sslmode=disable",
+					EnvConnectTimeout: "1",
+					EnvCreateTable:    createTable,
+					EnvSchema:         "x",
+				},
+			})
+			require.NoError(t, err)
+			require.Equal(t, time.Second, cfg.ConnectTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err = Open(ctx, cfg)
+			require.ErrorIs(t, err, persistence.ErrInterface)
+			require.False(t, errors.Is(err, persistence.ErrDatabase), "%v", err)
+			require.NoError(t, ctx.Err(), "the connect timeout ended it, not the caller's deadline")
 		})
 	}
 }
