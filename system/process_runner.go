@@ -2,7 +2,6 @@ package system
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -33,11 +32,20 @@ type ProcessOptions struct {
 // run the leaders, and may run more instances of this application: each
 // notification is still processed once.
 //
-// Database errors (persistence.ErrInterface, ErrOperational), also while
-// starting, are logged and retried after PollInterval. A policy error, or an event it cannot
-// decode, ends RunProcess with that error; restarting resumes at the same
-// notification. With the in-memory module it returns an error that is
-// errors.Is(err, persistence.ErrNotSupported).
+// Only ctx ending stops it for the database's sake. Database errors, also
+// while starting, are logged and retried after a delay that starts at
+// RetryMin and doubles with each failure in a row, up to RetryMax, with
+// jitter: a server that cannot be reached or does not answer (the driver's
+// connect timeout is persistence.ErrInterface), operational errors, and
+// errors that need someone to fix the database or the configuration (a
+// rejected password, SQLSTATE class 28; a missing database, 3D000; a
+// schema without the event store), which are logged at error level and
+// retried after RetryMax. A policy error, or an event it cannot decode,
+// or an error about the data (persistence.ErrIntegrity, ErrData), ends
+// RunProcess with that error; restarting resumes at the same notification.
+// A bad configuration (persistence.ErrConfig) ends it at once, and with
+// the in-memory module it returns an error that is errors.Is(err,
+// persistence.ErrNotSupported).
 func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptions) error {
 	spec, ok := sys.App(name)
 	if !ok || spec.Policy == nil {
@@ -48,19 +56,23 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 	if logger == nil {
 		logger = slog.Default()
 	}
+	retry := newRetrier(opts.RunnerOptions)
 	process, leaders, err := buildProcess(ctx, sys, name, opts.RunnerOptions)
-	for retryable(err) {
-		logger.Warn("starting failed; retrying", "application", name, "error", err)
-		select {
-		case <-ctx.Done():
+	for err != nil {
+		if ctx.Err() != nil {
 			return nil
-		case <-time.After(poll):
+		}
+		if !retryable(err) {
+			return err
+		}
+		delay := retry.next(permanent(err))
+		logRetry(ctx, logger, "starting failed; retrying", err, delay, "application", name)
+		if !wait(ctx, delay) {
+			return nil
 		}
 		process, leaders, err = buildProcess(ctx, sys, name, opts.RunnerOptions)
 	}
-	if err != nil {
-		return err
-	}
+	retry.reset()
 	defer func() {
 		process.Close()
 		for _, l := range leaders {
@@ -83,6 +95,8 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 		pending[l.Name()] = true
 	}
 	for {
+		failed := false
+		var delay time.Duration
 		for leader := range pending {
 			_, err := process.PullAndProcess(ctx, leader)
 			switch {
@@ -91,11 +105,22 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 			case ctx.Err() != nil:
 				return nil
 			case retryable(err):
-				logger.Warn("processing failed; retrying", "application", name, "upstream", leader, "error", err)
+				if !failed {
+					failed, delay = true, retry.next(permanent(err))
+				}
+				logRetry(ctx, logger, "processing failed; retrying", err, delay, "application", name, "upstream", leader)
 			default:
 				return err
 			}
 		}
+		if failed {
+			// The failed leaders stay pending; wake-ups wait in the channel.
+			if !wait(ctx, delay) {
+				return nil
+			}
+			continue
+		}
+		retry.reset()
 		select {
 		case <-ctx.Done():
 			return nil
@@ -107,12 +132,6 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 			}
 		}
 	}
-}
-
-// retryable reports whether err is a database error that may pass: the
-// server cannot be reached, or an operational failure.
-func retryable(err error) bool {
-	return errors.Is(err, persistence.ErrInterface) || errors.Is(err, persistence.ErrOperational)
 }
 
 // buildProcess builds the process application name and the applications

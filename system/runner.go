@@ -28,6 +28,12 @@ type RunnerOptions struct {
 	// RunProcess, looks for new events when nobody prompted it
 	// (DefaultPollInterval when zero).
 	PollInterval time.Duration
+	// RetryMin and RetryMax bound the delay before RunProcess, or a
+	// follower of a ConcurrentRunner, retries after a database error: the
+	// delay starts at RetryMin and doubles with each failure in a row up
+	// to RetryMax, each delay taken at random between half and all of it
+	// (DefaultRetryMin, 100 ms, and DefaultRetryMax, 30 s, when zero).
+	RetryMin, RetryMax time.Duration
 }
 
 func (o RunnerOptions) pollInterval() time.Duration {

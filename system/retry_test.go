@@ -1,0 +1,284 @@
+package system_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
+	"github.com/eventsourcing-go/eventsourcing/system"
+)
+
+// proxy is a TCP proxy to a database server that a test can cut off: while
+// blackholed it accepts connections and never answers, as a server behind
+// a network blackhole does (the client's connect timeout fires).
+type proxy struct {
+	ln     net.Listener
+	target string
+
+	mu      sync.Mutex
+	forward bool
+	conns   map[net.Conn]bool // every connection, value true if held unanswered
+	wg      sync.WaitGroup
+}
+
+// startProxy listens on 127.0.0.1, blackholed; it stops at cleanup.
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.Blackhole()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *proxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) accept() {
+	defer p.wg.Done()
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		forward := p.forward
+		p.conns[client] = !forward
+		p.mu.Unlock()
+		if !forward {
+			continue // hold it, silently
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			client.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[server] = false
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go p.pipe(server, client)
+		go p.pipe(client, server)
+	}
+}
+
+func (p *proxy) pipe(dst, src net.Conn) {
+	defer p.wg.Done()
+	_, _ = io.Copy(dst, src)
+	dst.Close()
+	src.Close()
+}
+
+// Forward makes new connections reach the server, and drops those held
+// unanswered (pgx waits up to 15 s for an answer to a cancel request sent
+// while blackholed, holding up the close of its pool).
+func (p *proxy) Forward() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.forward = true
+	for c, held := range p.conns {
+		if held {
+			c.Close()
+			delete(p.conns, c)
+		}
+	}
+}
+
+// Blackhole cuts every connection and makes new ones go unanswered.
+func (p *proxy) Blackhole() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.forward = false
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+// waitForLog waits until logs holds at least n lines containing msg.
+func waitForLog(t *testing.T, logs *proctest.Output, msg string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(logs.String(), msg) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d %q in the log:\n%s", n, msg, logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fastRetries retries after 10 ms doubling up to 50 ms.
+func fastRetries(opts system.RunnerOptions) system.RunnerOptions {
+	opts.RetryMin, opts.RetryMax = 10*time.Millisecond, 50*time.Millisecond
+	return opts
+}
+
+// A follower process started against a server that accepts connections
+// and never answers (the connect timeout fires inside the driver) keeps
+// retrying until its own context is canceled, and then returns nil. Not
+// parallel, so that goleak sees only its goroutines.
+func TestRunProcessRetriesAgainstASilentServer(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // after the proxy stops
+	silent := startProxy(t, "")                        // never forwards
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs proctest.Output
+	returned := make(chan error, 1)
+	go func() {
+		returned <- system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
+			RunnerOptions: fastRetries(system.RunnerOptions{Lookup: noEnv, Env: map[string]string{
+				"PERSISTENCE_MODULE": "postgres", "POSTGRES_CONNECT_TIMEOUT": "1",
+				"DATABASE_URL": "postgres://u@" + silent.Addr() + "/db?sslmode=disable",
+			}}),
+			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		})
+	}()
+	deadline := time.After(30 * time.Second)
+	for strings.Count(logs.String(), "starting failed; retrying") < 3 {
+		select {
+		case err := <-returned:
+			t.Fatalf("RunProcess returned %v before its context ended; log:\n%s", err, logs.String())
+		case <-deadline:
+			t.Fatalf("fewer than 3 retries in 30 s; log:\n%s", logs.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	require.Contains(t, logs.String(), "interface error")
+	cancel()
+	select {
+	case err := <-returned:
+		require.NoError(t, err, "stopping is not an error")
+	case <-time.After(30 * time.Second):
+		t.Fatal("RunProcess did not return after its context was canceled")
+	}
+}
+
+// A follower process started while its database is unreachable (a
+// blackhole) starts once it is reachable and processes the leader's
+// events; cut off again mid-run, it retries, then catches up. Every
+// notification is processed exactly once.
+func TestRunProcessResumesWhenTheDatabaseBecomesReachable(t *testing.T) {
+	t.Parallel()
+	env := postgresEnv(t)
+	u, err := url.Parse(env["DATABASE_URL"])
+	require.NoError(t, err)
+	p := startProxy(t, u.Host)
+	viaProxy := *u
+	viaProxy.Host = p.Addr()
+	processEnv := map[string]string{"COUNTERS_DATABASE_URL": viaProxy.String(), "POSTGRES_CONNECT_TIMEOUT": "1"}
+	for k, v := range env {
+		processEnv[k] = v
+	}
+
+	worlds := newApp(t, "Worlds", worldTypes(), env)
+	counters := newApp(t, "Counters", counterTypes(), env) // migrates its schema, directly
+	want := writeWorlds(t, worlds, 5, 10)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs proctest.Output
+	returned := make(chan error, 1)
+	go func() {
+		returned <- system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
+			RunnerOptions: fastRetries(system.RunnerOptions{Lookup: noEnv, Env: processEnv, PollInterval: 100 * time.Millisecond}),
+			Logger:        slog.New(slog.NewTextHandler(&logs, nil)),
+		})
+	}()
+	waitUntil := func(what string, done func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !done() {
+			select {
+			case err := <-returned:
+				t.Fatalf("RunProcess returned %v while %s; log:\n%s", err, what, logs.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out while %s; log:\n%s", what, logs.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitUntil("unreachable at start", func() bool { return strings.Count(logs.String(), "starting failed; retrying") >= 2 })
+	require.Zero(t, trackedCount(t, counters))
+
+	p.Forward()
+	waitUntil("catching up", func() bool { return trackedCount(t, counters) == 50 })
+	requireExactlyOnce(t, worlds, counters, want)
+
+	// Cut off mid-run: the follower's connections fail and new ones time out.
+	p.Blackhole()
+	failures := strings.Count(logs.String(), "processing failed; retrying")
+	more := writeWorlds(t, worlds, 3, 10)
+	for what, n := range more {
+		want[what] += n
+	}
+	waitUntil("cut off mid-run", func() bool {
+		return strings.Count(logs.String(), "processing failed; retrying") >= failures+2
+	})
+	require.Equal(t, int64(50), trackedCount(t, counters))
+
+	p.Forward()
+	waitUntil("catching up again", func() bool { return trackedCount(t, counters) == 80 })
+	requireExactlyOnce(t, worlds, counters, want)
+
+	cancel()
+	select {
+	case err := <-returned:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("RunProcess did not return after its context was canceled")
+	}
+}
+
+// A permanent error (here a database that does not exist, SQLSTATE
+// 3D000) is retried too, but logged at error level on every attempt.
+func TestRunProcessLogsPermanentErrorsAtErrorLevel(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse(pgtest.ServerURL(t))
+	require.NoError(t, err)
+	u.Path = "/no_such_database"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs proctest.Output
+	returned := make(chan error, 1)
+	go func() {
+		returned <- system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
+			RunnerOptions: fastRetries(system.RunnerOptions{Lookup: noEnv, Env: map[string]string{
+				"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": u.String(),
+			}}),
+			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		})
+	}()
+	deadline := time.After(30 * time.Second)
+	for strings.Count(logs.String(), "level=ERROR") < 2 {
+		select {
+		case err := <-returned:
+			t.Fatalf("RunProcess returned %v before its context ended; log:\n%s", err, logs.String())
+		case <-deadline:
+			t.Fatalf("fewer than 2 errors logged in 30 s; log:\n%s", logs.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	require.Contains(t, logs.String(), "3D000")
+	require.NotContains(t, logs.String(), "level=WARN", "a permanent error is not a warning")
+	cancel()
+	require.NoError(t, <-returned)
+}
