@@ -3,6 +3,7 @@ package system
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -18,8 +19,10 @@ const DefaultPollInterval = time.Second
 // them, so followers are eventually consistent with their leaders; each
 // also polls every RunnerOptions.PollInterval, in case events were
 // recorded elsewhere.
-// The first policy or processing error stops the runner; Err and Stop
-// return it.
+// A database error that a retry may cure (see RunProcess) is logged with
+// slog.Default and retried after a backoff (RunnerOptions.RetryMin and
+// RetryMax); any other processing error, such as a policy error, stops
+// the runner, and Err and Stop return it.
 type ConcurrentRunner struct {
 	sys  *System
 	opts RunnerOptions
@@ -116,6 +119,7 @@ func (w *worker) take() []string {
 
 func (r *ConcurrentRunner) run(ctx context.Context, w *worker, poll time.Duration) {
 	defer r.wg.Done()
+	retry := newRetrier(r.opts)
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
 	for {
@@ -130,14 +134,31 @@ func (r *ConcurrentRunner) run(ctx context.Context, w *worker, poll time.Duratio
 			}
 			w.mu.Unlock()
 		}
+		failed := false
+		var delay time.Duration
 		for _, leader := range w.take() {
-			if _, err := w.process.PullAndProcess(ctx, leader); err != nil {
-				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-					return
+			_, err := w.process.PullAndProcess(ctx, leader)
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				return
+			case retryable(err):
+				if !failed {
+					failed, delay = true, retry.next(permanent(err))
 				}
+				logRetry(ctx, slog.Default(), "processing failed; retrying", err, delay, "application", w.process.Name(), "upstream", leader)
+				w.prompt(leader) // still pending
+			default:
 				r.fail(err)
 				return
 			}
+		}
+		if failed {
+			if !wait(ctx, delay) {
+				return
+			}
+		} else {
+			retry.reset()
 		}
 	}
 }

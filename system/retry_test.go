@@ -282,3 +282,66 @@ func TestRunProcessLogsPermanentErrorsAtErrorLevel(t *testing.T) {
 	cancel()
 	require.NoError(t, <-returned)
 }
+
+// A follower of a ConcurrentRunner whose database is cut off mid-run
+// retries (logging to slog.Default) instead of stopping the runner, and
+// catches up exactly once when the database is back. Not parallel: it
+// replaces the default logger.
+func TestConcurrentRunnerFollowerRetriesDatabaseErrors(t *testing.T) {
+	var logs proctest.Output
+	previous := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(previous) })
+
+	env := postgresEnv(t)
+	u, err := url.Parse(env["DATABASE_URL"])
+	require.NoError(t, err)
+	p := startProxy(t, u.Host)
+	p.Forward()
+	viaProxy := *u
+	viaProxy.Host = p.Addr()
+	runnerEnv := map[string]string{"COUNTERS_DATABASE_URL": viaProxy.String(), "POSTGRES_CONNECT_TIMEOUT": "1"}
+	for k, v := range env {
+		runnerEnv[k] = v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	runner := system.NewConcurrentRunner(worldsAndCounters(countThings),
+		fastRetries(system.RunnerOptions{Env: runnerEnv, Lookup: noEnv, PollInterval: 100 * time.Millisecond}))
+	require.NoError(t, runner.Start(ctx))
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			runner.Stop()
+		}
+	})
+	worlds := runner.App("Worlds")
+	want := writeWorlds(t, worlds, 5, 10)
+	require.NoError(t, runner.WaitCaughtUp(ctx))
+
+	p.Blackhole()
+	more := writeWorlds(t, worlds, 3, 10) // prompts the follower, which fails
+	for what, n := range more {
+		want[what] += n
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(logs.String(), "processing failed; retrying") < 2 {
+		select {
+		case <-runner.Stopped():
+			t.Fatalf("the runner stopped: %v", runner.Err())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than 2 retries in 30 s; log:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, runner.Err())
+
+	p.Forward()
+	require.NoError(t, runner.WaitCaughtUp(ctx))
+	counters := newApp(t, "Counters", counterTypes(), env)
+	requireExactlyOnce(t, worlds, counters, want)
+	stopped = true
+	require.NoError(t, runner.Stop())
+}
