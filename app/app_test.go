@@ -484,6 +484,46 @@ func TestBadConfigurationNamesVariable(t *testing.T) {
 	}
 }
 
+// An aggregate read as another type is an error, from events and from a
+// snapshot; events recorded before the type was recorded (no
+// originator_topic) are read as before.
+func TestWrongAggregateType(t *testing.T) {
+	t.Parallel()
+	type Cat struct{ World } // same events, another aggregate type
+	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
+		ctx := context.Background()
+		reg := registry()
+		reg.Register("test:Cat", &Cat{})
+		a := newApp(app.Options{Name: "Worlds", Registry: reg, SnapshottingEnabled: true})
+		w, err := domain.Create[World](uuid.New(), WorldCreated{Name: "dog"})
+		require.NoError(t, err)
+		_, err = a.Save(ctx, w)
+		require.NoError(t, err)
+
+		_, err = app.NewRepository[Cat](a).Get(ctx, w.ID())
+		require.ErrorIs(t, err, domain.ErrWrongAggregateType)
+		var wrong *domain.WrongAggregateTypeError
+		require.ErrorAs(t, err, &wrong)
+		require.Equal(t, w.ID(), wrong.ID)
+		require.Contains(t, err.Error(), "World")
+		_, err = app.NewRepository[World](a).Get(ctx, w.ID())
+		require.NoError(t, err, "read as its own type")
+
+		require.NoError(t, app.NewRepository[World](a).TakeSnapshot(ctx, w.ID(), 0))
+		_, err = app.NewRepository[Cat](a).Get(ctx, w.ID())
+		require.ErrorIs(t, err, domain.ErrWrongAggregateType, "from the snapshot too")
+
+		// A created event stored without the aggregate's topic, as before.
+		old := persistence.StoredEvent{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "test:World.Created",
+			State: []byte(`{"timestamp":"2026-01-02T03:04:05Z","data":{"Name":"old"}}`)}
+		_, err = a.Recorder().InsertNotifications(ctx, []persistence.StoredEvent{old})
+		require.NoError(t, err)
+		got, err := app.NewRepository[World](a).Get(ctx, old.OriginatorID)
+		require.NoError(t, err, "old data stays readable")
+		require.Equal(t, "old", got.Name)
+	})
+}
+
 func TestUnregisteredEventTypeSavesNothing(t *testing.T) {
 	t.Parallel()
 	type Unregistered struct{ X int }
@@ -496,6 +536,7 @@ func TestUnregisteredEventTypeSavesNothing(t *testing.T) {
 		require.Nil(t, w2)
 		require.NoError(t, domain.Trigger(w, domain.Discarded{}))
 		reg := persistence.NewRegistry()
+		reg.Register("test:World", &World{})
 		reg.Register("test:World.Created", WorldCreated{})
 		b := newApp(app.Options{Name: "Partial", Registry: reg})
 		_, err = b.Save(ctx, w)

@@ -33,8 +33,9 @@ func NewRepository[T any, PT aggregatePtr[T]](a *Application) *Repository[T, PT]
 // Get returns the aggregate id at its latest version, rebuilt from its
 // latest snapshot (when snapshotting is on) and the events after it. It
 // returns an *AggregateNotFoundError if there are no events for id or the
-// aggregate is discarded, and a *persistence.MappingError if a stored event
-// cannot be decoded.
+// aggregate is discarded, a *domain.WrongAggregateTypeError (errors.Is
+// domain.ErrWrongAggregateType) if id is an aggregate of another type, and
+// a *persistence.MappingError if a stored event cannot be decoded.
 func (r *Repository[T, PT]) Get(ctx context.Context, id uuid.UUID) (PT, error) {
 	return r.get(ctx, id, nil)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -98,7 +99,8 @@ func Create[T any, PT aggregatePtr[T]](id uuid.UUID, data any) (PT, error) {
 		return nil, err
 	}
 	b.version = before
-	event := Event{OriginatorID: id, OriginatorVersion: initialVersion(agg), Timestamp: Now(), Data: data}
+	event := Event{OriginatorID: id, OriginatorVersion: initialVersion(agg), Timestamp: Now(), Data: data,
+		OriginatorType: reflect.TypeFor[T]()}
 	if err := mutate(agg, event); err != nil {
 		return nil, err
 	}
@@ -130,12 +132,17 @@ func Trigger[T any, PT aggregatePtr[T]](agg PT, data any) error {
 
 // Replay rebuilds an aggregate from its events, the first of which must be
 // its created event. It returns a *VersionError if an event is out of
-// sequence, an *ApplyError if Apply fails and ErrVersionOverflow for an
-// event after version math.MaxInt64. The rebuilt aggregate has no
-// pending events. With no events it returns an error.
+// sequence, an *ApplyError if Apply fails, ErrVersionOverflow for an
+// event after version math.MaxInt64, and a *WrongAggregateTypeError when
+// the first event was created by Create for another type than T. The
+// rebuilt aggregate has no pending events. With no events it returns an
+// error.
 func Replay[T any, PT aggregatePtr[T]](events []Event) (PT, error) {
 	if len(events) == 0 {
 		return nil, errors.New("replay: no events")
+	}
+	if got := events[0].OriginatorType; got != nil && got != reflect.TypeFor[T]() {
+		return nil, &WrongAggregateTypeError{ID: events[0].OriginatorID, Want: reflect.TypeFor[T](), Got: got}
 	}
 	agg := PT(new(T))
 	b := agg.base()

@@ -3,6 +3,7 @@ package domain_test
 import (
 	"errors"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -63,7 +64,8 @@ func TestNewAggregateHasIDVersionOneAndEqualTimestamps(t *testing.T) {
 	require.Equal(t, "earth", w.Name)
 	pending := w.PendingEvents()
 	require.Len(t, pending, 1)
-	require.Equal(t, domain.Event{OriginatorID: id, OriginatorVersion: 1, Timestamp: w.CreatedOn(), Data: WorldCreated{Name: "earth"}}, pending[0])
+	require.Equal(t, domain.Event{OriginatorID: id, OriginatorVersion: 1, Timestamp: w.CreatedOn(), Data: WorldCreated{Name: "earth"},
+		OriginatorType: reflect.TypeFor[World]()}, pending[0], "the created event names the aggregate's type")
 }
 
 func TestTriggerIncrementsVersionAndCollectClears(t *testing.T) {

@@ -3,6 +3,9 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"reflect"
+
+	"github.com/google/uuid"
 )
 
 // ErrDiscarded is returned by Trigger for an aggregate that has been
@@ -39,3 +42,23 @@ func (e *ApplyError) Error() string {
 
 // Unwrap returns the error Apply returned.
 func (e *ApplyError) Unwrap() error { return e.Err }
+
+// ErrWrongAggregateType is wrapped by a *WrongAggregateTypeError.
+var ErrWrongAggregateType = errors.New("wrong aggregate type")
+
+// WrongAggregateTypeError is returned by Replay and FromSnapshot when the
+// events or the snapshot of an aggregate are read as an aggregate of
+// another type than the one that created them (as recorded by Create on
+// its first event). It matches errors.Is(err, ErrWrongAggregateType).
+type WrongAggregateTypeError struct {
+	ID   uuid.UUID
+	Want reflect.Type // the type asked for
+	Got  reflect.Type // the type that created the aggregate
+}
+
+func (e *WrongAggregateTypeError) Error() string {
+	return fmt.Sprintf("aggregate %s is a %v, not a %v", e.ID, e.Got, e.Want)
+}
+
+// Unwrap returns ErrWrongAggregateType.
+func (e *WrongAggregateTypeError) Unwrap() error { return ErrWrongAggregateType }

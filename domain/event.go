@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +16,11 @@ type Event struct {
 	OriginatorVersion int64
 	Timestamp         time.Time
 	Data              any
+	// OriginatorType is the aggregate's type (a struct type, not a
+	// pointer) on the event that created the aggregate, set by Create and
+	// recorded with the event, and nil on the other events. Replay
+	// refuses to rebuild an aggregate of another type from its events.
+	OriginatorType reflect.Type
 }
 
 // Discarding is implemented by event types that discard their aggregate:

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,7 +43,11 @@ func TakeSnapshot(agg Aggregate) Snapshot {
 func FromSnapshot[T any, PT aggregatePtr[T]](s Snapshot) (PT, error) {
 	agg, ok := s.Aggregate.(PT)
 	if !ok {
-		return nil, fmt.Errorf("snapshot of %s holds %T, not %T", s.OriginatorID, s.Aggregate, agg)
+		got := reflect.TypeOf(s.Aggregate)
+		for got != nil && got.Kind() == reflect.Pointer {
+			got = got.Elem()
+		}
+		return nil, fmt.Errorf("snapshot: %w", &WrongAggregateTypeError{ID: s.OriginatorID, Want: reflect.TypeFor[T](), Got: got})
 	}
 	RestoreBase(agg, s)
 	return agg, nil

@@ -29,16 +29,18 @@ type Mapper struct {
 // event data to encode, or a pointer to decode it into, so that the whole
 // state is transcoded in one pass.
 type eventState struct {
-	Timestamp    time.Time `json:"timestamp"`
-	ClassVersion int       `json:"class_version,omitempty"`
-	Data         any       `json:"data"`
+	Timestamp       time.Time `json:"timestamp"`
+	ClassVersion    int       `json:"class_version,omitempty"`
+	OriginatorTopic string    `json:"originator_topic,omitempty"` // of a created event
+	Data            any       `json:"data"`
 }
 
 // rawEventState is eventState with the data left encoded, for upcasting.
 type rawEventState struct {
-	Timestamp    time.Time       `json:"timestamp"`
-	ClassVersion int             `json:"class_version,omitempty"`
-	Data         json.RawMessage `json:"data"`
+	Timestamp       time.Time       `json:"timestamp"`
+	ClassVersion    int             `json:"class_version,omitempty"`
+	OriginatorTopic string          `json:"originator_topic,omitempty"`
+	Data            json.RawMessage `json:"data"`
 }
 
 // storedKeys is a stored state with its values left encoded, to tell a
@@ -129,7 +131,16 @@ func (m *Mapper) ToStoredEvent(e domain.Event) (StoredEvent, error) {
 	if err != nil {
 		return fail("", err)
 	}
-	state, err := m.seal(eventState{Timestamp: e.Timestamp, ClassVersion: classVersion(reg), Data: e.Data})
+	st := eventState{Timestamp: e.Timestamp, ClassVersion: classVersion(reg), Data: e.Data}
+	if e.OriginatorType != nil {
+		// The aggregate's topic, as the seeds record it on a created event.
+		aggReg, err := m.Registry.registered(e.OriginatorType)
+		if err != nil {
+			return fail(reg.topic, fmt.Errorf("aggregate type: %w", err))
+		}
+		st.OriginatorTopic = aggReg.topic
+	}
+	state, err := m.seal(st)
 	if err != nil {
 		return fail(reg.topic, err)
 	}
@@ -183,13 +194,21 @@ func (m *Mapper) ToDomainEvent(s StoredEvent) (domain.Event, error) {
 		if ptr, err = m.decodeValue(reg, raw.Data, raw.ClassVersion); err != nil {
 			return fail(err)
 		}
-		st.Timestamp = raw.Timestamp
+		st.Timestamp, st.OriginatorTopic = raw.Timestamp, raw.OriginatorTopic
 	} else if st.Timestamp.IsZero() || st.Data == nil || ptr.Elem().IsZero() {
 		if err := m.checkEventKeys(plain, reg); err != nil {
 			return fail(err)
 		}
 	}
-	return domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: st.Timestamp, Data: ptr.Elem().Interface()}, nil
+	e := domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: st.Timestamp, Data: ptr.Elem().Interface()}
+	if st.OriginatorTopic != "" {
+		aggReg, err := m.Registry.byName(st.OriginatorTopic)
+		if err != nil {
+			return fail(fmt.Errorf("aggregate type: %w", err))
+		}
+		e.OriginatorType = aggReg.typ
+	}
+	return e, nil
 }
 
 // ToStoredSnapshot converts a snapshot to a stored event whose topic is

@@ -153,11 +153,21 @@ func (r *Registry) byValue(v any) (*registration, error) {
 	for typ != nil && typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
 	}
+	reg, err := r.registered(typ)
+	if err != nil {
+		return nil, &TopicError{Type: reflect.TypeOf(v)}
+	}
+	return reg, nil
+}
+
+// registered returns the registration of typ, which is not a pointer
+// type, or a *TopicError.
+func (r *Registry) registered(typ reflect.Type) (*registration, error) {
 	r.mu.RLock()
 	reg, ok := r.byType[typ]
 	r.mu.RUnlock()
 	if !ok {
-		return nil, &TopicError{Type: reflect.TypeOf(v)}
+		return nil, &TopicError{Type: typ}
 	}
 	return reg, nil
 }
