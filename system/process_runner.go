@@ -40,9 +40,11 @@ type ProcessOptions struct {
 // errors that need someone to fix the database or the configuration (a
 // rejected password, SQLSTATE class 28; a missing database, 3D000; a
 // schema without the event store), which are logged at error level and
-// retried after RetryMax. A policy error, or an event it cannot decode,
-// or an error about the data (persistence.ErrIntegrity, ErrData), ends
-// RunProcess with that error; restarting resumes at the same notification.
+// retried after RetryMax; so is a policy error that wraps such a database
+// error (the policy's own read failed). Any other policy error, an event
+// it cannot decode, or an error about the data (persistence.ErrIntegrity,
+// ErrData), ends RunProcess with that error; restarting resumes at the
+// same notification.
 // A bad configuration (persistence.ErrConfig) ends it at once, and with
 // the in-memory module it returns an error that is errors.Is(err,
 // persistence.ErrNotSupported).

@@ -285,9 +285,11 @@ func TestRunProcessLogsPermanentErrorsAtErrorLevel(t *testing.T) {
 
 // A follower of a ConcurrentRunner whose database is cut off mid-run
 // retries (logging to slog.Default) instead of stopping the runner, and
-// catches up exactly once when the database is back. Not parallel: it
-// replaces the default logger.
+// catches up exactly once when the database is back; Stop leaves no
+// goroutine behind. Not parallel: it replaces the default logger.
 func TestConcurrentRunnerFollowerRetriesDatabaseErrors(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // after every other cleanup
 	var logs proctest.Output
 	previous := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
