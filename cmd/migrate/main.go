@@ -3,13 +3,15 @@
 //
 // Usage:
 //
-//	migrate [--schema NAME] <command>
+//	migrate [--schema NAME] [--force] <command>
 //
 // The commands are:
 //
 //	up         apply every pending migration, creating the schema if need be
 //	down-to N  roll back migrations until version N is the latest applied;
-//	           0 rolls back all of them
+//	           0 rolls back all of them. It refuses, rolling back nothing,
+//	           when that would drop a table holding events, snapshots or
+//	           tracking records, unless --force is given
 //	status     list each migration with the time it was applied, or "pending"
 //	version    print the latest applied migration version (0 if none)
 //
@@ -47,11 +49,12 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 )
 
-const usage = `usage: migrate [--schema NAME] <command>
+const usage = `usage: migrate [--schema NAME] [--force] <command>
 
 commands:
   up          apply all pending migrations
-  down-to N   roll back to version N (0 rolls back all)
+  down-to N   roll back to version N (0 rolls back all); refuses to drop
+              tables that hold rows unless --force is given
   status      show each migration and when it was applied
   version     print the current migration version
 
@@ -83,6 +86,7 @@ func run(ctx context.Context, args []string, env persistence.Environment, stdout
 	flags := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	flags.SetOutput(io.Discard) // errors are reported below
 	schema := flags.String("schema", "", "the schema to migrate")
+	force := flags.Bool("force", false, "let down-to drop tables that hold rows")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -113,6 +117,9 @@ func run(ctx context.Context, args []string, env persistence.Environment, stdout
 		target = n
 	default:
 		return usageError("unknown command %q", command)
+	}
+	if *force && command != "down-to" {
+		return usageError("--force applies to down-to only")
 	}
 	if *schema != "" {
 		if err := postgres.ValidateSchema(*schema); err != nil {
@@ -148,7 +155,11 @@ func run(ctx context.Context, args []string, env persistence.Environment, stdout
 			return fail(explain(err, cfg))
 		}
 	case "down-to":
-		res, err := m.DownTo(ctx, target)
+		downTo := m.DownTo
+		if *force {
+			downTo = m.DownToForce
+		}
+		res, err := downTo(ctx, target)
 		printResults(stdout, "rolled back", res)
 		if err == nil && len(res) == 0 {
 			fmt.Fprintln(stdout, "no migrations to roll back")

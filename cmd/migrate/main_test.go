@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -38,6 +39,7 @@ func TestRoundTrip(t *testing.T) {
 	require.Equal(t, 0, code)
 	assert.Contains(t, out, "applied 1 00001_event_store.sql")
 	assert.Contains(t, out, "applied 2 00002_group_commit.sql")
+	assert.Contains(t, out, "applied 3 00003_insert_as_owner.sql")
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
@@ -46,17 +48,19 @@ func TestRoundTrip(t *testing.T) {
 	code, out, _ = runWith(t, vars, "--schema", schema, "status")
 	require.Equal(t, 0, code)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 3)
+	require.Len(t, lines, 4)
 	assert.Regexp(t, `^VERSION\s+FILE\s+APPLIED AT$`, lines[0])
 	assert.Regexp(t, `^1\s+00001_event_store\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[1])
 	assert.Regexp(t, `^2\s+00002_group_commit\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[2])
+	assert.Regexp(t, `^3\s+00003_insert_as_owner\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[3])
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "2\n", out)
+	assert.Equal(t, "3\n", out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "down-to", "1")
 	require.Equal(t, 0, code)
+	assert.Contains(t, out, "rolled back 3 00003_insert_as_owner.sql")
 	assert.Contains(t, out, "rolled back 2 00002_group_commit.sql")
 	assert.NotContains(t, out, "00001")
 
@@ -74,7 +78,7 @@ func TestRoundTrip(t *testing.T) {
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "status")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `\n1\s+00001_event_store\.sql\s+pending\n2\s+00002_group_commit\.sql\s+pending\n$`, out)
+	assert.Regexp(t, `\n1\s+00001_event_store\.sql\s+pending\n2\s+00002_group_commit\.sql\s+pending\n3\s+00003_insert_as_owner\.sql\s+pending\n$`, out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
@@ -89,7 +93,7 @@ func TestSchemaFromEnvironment(t *testing.T) {
 	require.Equal(t, 0, code)
 	code, out, _ := runWith(t, vars, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "2\n", out)
+	assert.Equal(t, "3\n", out)
 }
 
 func TestMissingSchema(t *testing.T) {
@@ -193,7 +197,7 @@ func TestReservedWordSchemas(t *testing.T) {
 	for _, schema := range []string{"order", "user", "select"} {
 		code, out, _ := runWith(t, vars, "--schema", schema, "up")
 		require.Equal(t, 0, code, schema)
-		assert.Contains(t, out, "applied 2 00002_group_commit.sql", schema)
+		assert.Contains(t, out, "applied 3 00003_insert_as_owner.sql", schema)
 
 		code, out, _ = runWith(t, vars, "--schema", schema, "up")
 		require.Equal(t, 0, code, schema)
@@ -201,7 +205,7 @@ func TestReservedWordSchemas(t *testing.T) {
 
 		code, out, _ = runWith(t, vars, "--schema", schema, "version")
 		require.Equal(t, 0, code, schema)
-		assert.Equal(t, "2\n", out, schema)
+		assert.Equal(t, "3\n", out, schema)
 
 		code, out, _ = runWith(t, vars, "--schema", schema, "down-to", "0")
 		require.Equal(t, 0, code, schema)
@@ -228,4 +232,38 @@ func TestPgSchemaRefused(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "POSTGRES_SCHEMA")
 	assert.NotContains(t, stderr, "cannot connect")
+}
+
+// down-to refuses to drop recorded events unless --force is given.
+func TestDownToRefusesToDropEvents(t *testing.T) {
+	url := pgtest.ServerURL(t)
+	vars := map[string]string{"DATABASE_URL": url}
+	schema := pgtest.NewSchemaName(t)
+	code, _, _ := runWith(t, vars, "--schema", schema, "up")
+	require.Equal(t, 0, code)
+	conn, err := pgx.Connect(context.Background(), url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(context.Background(), "INSERT INTO "+pgx.Identifier{schema, "stored_events"}.Sanitize()+
+		" (originator_id, originator_version, topic, state) VALUES (gen_random_uuid(), 1, 't', ''), (gen_random_uuid(), 1, 't', '')")
+	require.NoError(t, err)
+
+	code, out, stderr := runWith(t, vars, "--schema", schema, "down-to", "0")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Contains(t, stderr, "stored_events: 2 rows")
+	assert.Contains(t, stderr, "--force")
+	code, out, _ = runWith(t, vars, "--schema", schema, "version")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "3\n", out, "nothing rolled back")
+
+	code, _, _ = runWith(t, vars, "--schema", schema, "down-to", "1")
+	require.Equal(t, 0, code, "rolling back what drops no table")
+	code, out, _ = runWith(t, vars, "--schema", schema, "--force", "down-to", "0")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "rolled back 1 00001_event_store.sql")
+
+	code, _, stderr = runWith(t, vars, "--schema", schema, "--force", "up")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--force")
 }

@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io/fs"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -135,8 +139,10 @@ func lockID(schema string) int64 {
 	return int64(h.Sum64() >> 1)
 }
 
-// Up creates the schema if it does not exist and applies every pending
-// migration.
+// Up creates the schema if it does not exist (which needs the CREATE
+// privilege on the database) and applies every pending migration. With
+// none pending, it changes nothing: it takes an advisory lock and reads
+// the version table.
 func (m *Migrator) Up(ctx context.Context) ([]*MigrationResult, error) {
 	if err := m.ensureSchema(ctx); err != nil {
 		return nil, err
@@ -164,9 +170,29 @@ func (m *Migrator) UpByOne(ctx context.Context) (*MigrationResult, error) {
 	return res, nil
 }
 
+// ErrWouldDropEvents is returned, wrapped, by Migrator.DownTo when a
+// migration it would roll back drops a table (stored_events, snapshots or
+// tracking) that holds rows. The error counts the rows; DownToForce drops
+// them.
+var ErrWouldDropEvents = errors.New("refusing to drop tables that hold rows")
+
 // DownTo rolls back migrations until version is the latest applied; 0
-// rolls back all of them (the schema and version table remain).
+// rolls back all of them (the schema and version table remain). When one
+// of those migrations would drop a table that holds rows, it rolls back
+// nothing and returns an error that is errors.Is(err, ErrWouldDropEvents).
+// The rows are counted before the rollback starts: stop the applications
+// writing to the schema first.
 func (m *Migrator) DownTo(ctx context.Context, version int64) ([]*MigrationResult, error) {
+	if err := m.refuseDrops(ctx, version); err != nil {
+		return nil, err
+	}
+	return m.DownToForce(ctx, version)
+}
+
+// DownToForce is DownTo without the check: it drops the tables of the
+// migrations it rolls back, and the events, snapshots and tracking records
+// in them.
+func (m *Migrator) DownToForce(ctx context.Context, version int64) ([]*MigrationResult, error) {
 	res, err := m.provider.DownTo(ctx, version)
 	if err != nil {
 		return res, m.failed(mapError(fmt.Sprintf("migrate %s down to %d", m.schema, version), err, nil))
@@ -197,9 +223,21 @@ func (m *Migrator) Close() error {
 	return m.provider.Close()
 }
 
+// ensureSchema creates the schema if it does not exist. It asks first, as
+// CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the database
+// even when the schema exists: a role that owns the schema, or may only
+// use it, needs no more (docs/security.md).
 func (m *Migrator) ensureSchema(ctx context.Context) error {
+	var exists bool
+	err := m.db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", m.schema).Scan(&exists)
+	if err != nil {
+		return m.failed(mapError("look up schema "+m.schema, err, nil))
+	}
+	if exists {
+		return nil
+	}
 	// Quoted, as the name may be a reserved word such as "order".
-	_, err := m.db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{m.schema}.Sanitize())
+	_, err = m.db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{m.schema}.Sanitize())
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P06") {
 		// Another migrator created the schema at the same moment: IF NOT
@@ -210,4 +248,76 @@ func (m *Migrator) ensureSchema(ctx context.Context) error {
 		return m.failed(mapError("create schema "+m.schema, err, nil))
 	}
 	return nil
+}
+
+// downDrops gives, for each migration version, the tables its Down
+// section drops, read from the migration files.
+var downDrops = func() map[int64][]string {
+	drops := map[int64][]string{}
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		panic(err) // the pattern is valid
+	}
+	dropTable := regexp.MustCompile(`(?im)^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)`)
+	for _, name := range names {
+		prefix, _, _ := strings.Cut(name, "_")
+		version, err := strconv.ParseInt(prefix, 10, 64)
+		if err != nil {
+			continue // goose refuses such a file anyway
+		}
+		text, err := fs.ReadFile(migrations.FS, name)
+		if err != nil {
+			panic(err) // embedded files can be read
+		}
+		_, down, _ := strings.Cut(string(text), "-- +goose Down")
+		for _, match := range dropTable.FindAllStringSubmatch(down, -1) {
+			drops[version] = append(drops[version], match[1])
+		}
+	}
+	return drops
+}()
+
+// refuseDrops returns an error wrapping ErrWouldDropEvents when rolling
+// back to version would drop a table that holds rows.
+func (m *Migrator) refuseDrops(ctx context.Context, version int64) error {
+	st, err := m.provider.Status(ctx)
+	if err != nil {
+		return m.failed(mapError(fmt.Sprintf("migrate %s down to %d", m.schema, version), err, nil))
+	}
+	var lost []string
+	for _, s := range st {
+		if s.State != goose.StateApplied || s.Source.Version <= version {
+			continue
+		}
+		for _, table := range downDrops[s.Source.Version] {
+			n, err := m.countRows(ctx, table)
+			if err != nil {
+				return m.failed(mapError(fmt.Sprintf("migrate %s down to %d: count the rows of %s", m.schema, version, table), err, nil))
+			}
+			switch {
+			case n == 1:
+				lost = append(lost, table+": 1 row")
+			case n > 1:
+				lost = append(lost, fmt.Sprintf("%s: %d rows", table, n))
+			}
+		}
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	return fmt.Errorf("migrate %s down to %d: %w (%s); Migrator.DownToForce, or migrate --force down-to %d, drops them",
+		m.schema, version, ErrWouldDropEvents, strings.Join(lost, ", "), version)
+}
+
+// countRows counts the rows of a table of the schema; 0 if there is no
+// such table.
+func (m *Migrator) countRows(ctx context.Context, table string) (int64, error) {
+	name := pgx.Identifier{m.schema, table}.Sanitize()
+	var exists bool
+	if err := m.db.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL", name).Scan(&exists); err != nil || !exists {
+		return 0, err
+	}
+	var n int64
+	err := m.db.QueryRowContext(ctx, "SELECT count(*) FROM "+name).Scan(&n)
+	return n, err
 }

@@ -283,5 +283,55 @@ func TestMigratorUsableAfterAFailedCall(t *testing.T) {
 	require.NoError(t, err)
 	v, err := m.Version(ctx)
 	require.NoError(t, err)
-	require.Equal(t, int64(2), v)
+	versions := migrateTestVersions(t)
+	require.Equal(t, versions[len(versions)-1], v)
+}
+
+// Rolling back the migration that drops the tables is refused while one
+// of them holds rows, before anything is rolled back; rolling back the
+// later migrations is not; DownToForce drops them.
+func TestMigratorDownRefusesToDropRecords(t *testing.T) {
+	t.Parallel()
+	versions := migrateTestVersions(t)
+	latest := versions[len(versions)-1]
+	for _, table := range migrateTestTables {
+		t.Run(table, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			schema := pgtest.NewSchemaName(t)
+			conn := migrateTestConn(t)
+			m := newMigrator(t, schema)
+			_, err := m.Up(ctx)
+			require.NoError(t, err)
+			row := map[string]string{
+				"stored_events": "(originator_id, originator_version, topic, state) VALUES (gen_random_uuid(), 1, 't', '')",
+				"snapshots":     "VALUES (gen_random_uuid(), 1, 't', '')",
+				"tracking":      "VALUES ('upstream', 1), ('upstream', 2)",
+			}[table]
+			_, err = conn.Exec(ctx, "INSERT INTO "+pgx.Identifier{schema, table}.Sanitize()+" "+row)
+			require.NoError(t, err)
+
+			res, err := m.DownTo(ctx, 0)
+			require.ErrorIs(t, err, postgres.ErrWouldDropEvents)
+			assert.Empty(t, res)
+			assert.Contains(t, err.Error(), table)
+			assert.Contains(t, err.Error(), "DownToForce")
+			if table == "tracking" {
+				assert.Contains(t, err.Error(), "2 rows")
+			} else {
+				assert.Contains(t, err.Error(), "1 row")
+			}
+			v, err := m.Version(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, latest, v, "nothing rolled back")
+			assertMigrated(t, conn, schema)
+
+			_, err = m.DownTo(ctx, 1)
+			require.NoError(t, err, "rolling back what drops no table")
+			res, err = m.DownToForce(ctx, 0)
+			require.NoError(t, err)
+			assert.Len(t, res, 1)
+			assertNotMigrated(t, conn, schema)
+		})
+	}
 }
