@@ -57,6 +57,31 @@ func (e *PolicyError) Error() string {
 // Unwrap returns the policy's error.
 func (e *PolicyError) Unwrap() error { return e.Err }
 
+// ErrLeaderBehind is wrapped by a *LeaderBehindError.
+var ErrLeaderBehind = errors.New("the followed application is behind the position tracked")
+
+// LeaderBehindError is returned by PullAndProcess when the position the
+// follower has tracked is past the last notification of the application it
+// follows: the leader's events were removed or its notification sequence
+// started again (a migration down and up, a restored backup), so its new
+// notifications would be skipped. It stops the runners; reset the
+// follower's tracking records (or its schema) deliberately. It matches
+// errors.Is(err, ErrLeaderBehind).
+type LeaderBehindError struct {
+	Application string // the process application
+	Upstream    string // the application followed
+	Tracked     int64  // the last notification tracked
+	LeaderMax   int64  // the leader's largest notification ID
+}
+
+func (e *LeaderBehindError) Error() string {
+	return fmt.Sprintf("%s has processed notifications of %s up to %d, but %s's last notification is %d: its notifications were removed or renumbered, and new ones would be skipped",
+		e.Application, e.Upstream, e.Tracked, e.Upstream, e.LeaderMax)
+}
+
+// Unwrap returns ErrLeaderBehind.
+func (e *LeaderBehindError) Unwrap() error { return ErrLeaderBehind }
+
 // ProcessApplication is an application that follows other applications
 // and processes their events with its Policy, exactly once. It is itself
 // an application whose events others may follow. It is safe for concurrent
@@ -122,7 +147,9 @@ const maxConflicts = 10
 // the new position; conflicts with no progress past the same position are
 // an error. Errors: a *PolicyError, a *persistence.MappingError for
 // a notification it cannot decode, or a persistence error; processing
-// stops at that notification.
+// stops at that notification. Once caught up, it returns a
+// *LeaderBehindError if the position tracked is past the leader's last
+// notification.
 func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) (int, error) {
 	p.mu.Lock()
 	up, ok := p.upstreams[leader]
@@ -148,7 +175,7 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 			return processed, err
 		}
 		if len(items) == 0 {
-			return processed, nil
+			return processed, p.checkLeaderNotBehind(ctx, up, last)
 		}
 		for _, n := range items {
 			err := p.process(ctx, up, n)
@@ -165,6 +192,22 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 			processed++
 		}
 	}
+}
+
+// checkLeaderNotBehind returns a *LeaderBehindError if tracked is past the
+// leader's last notification.
+func (p *ProcessApplication) checkLeaderNotBehind(ctx context.Context, up *upstream, tracked int64) error {
+	if tracked == 0 {
+		return nil
+	}
+	max, err := up.recorder.MaxNotificationID(ctx)
+	if err != nil {
+		return err
+	}
+	if tracked > max {
+		return &LeaderBehindError{Application: p.Name(), Upstream: up.name, Tracked: tracked, LeaderMax: max}
+	}
+	return nil
 }
 
 func isConflict(err error) bool {

@@ -1,0 +1,74 @@
+package system_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/system"
+)
+
+// A follower whose tracked position is past its leader's last
+// notification (the leader's events were removed and its ids started
+// again) stops with a LeaderBehindError instead of skipping the leader's
+// new notifications.
+func TestFollowerStopsWhenItsLeaderIsBehind(t *testing.T) {
+	t.Parallel()
+	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
+		ctx := context.Background()
+		leaderEnv := map[string]string{}
+		for k, v := range env {
+			leaderEnv[k] = v
+		}
+		if env["PERSISTENCE_MODULE"] == "postgres" {
+			env["WORLDS_POSTGRES_SCHEMA"] = pgtest.NewSchemaName(t)
+			leaderEnv["WORLDS_POSTGRES_SCHEMA"] = pgtest.NewSchemaName(t) // the leader after its reset
+		}
+		counters := system.NewProcessApplication(newApp(t, "Counters", counterTypes(), env), countThings)
+		worlds := newApp(t, "Worlds", worldTypes(), env)
+		counters.Follow(worlds)
+		require.NoError(t, makeItSo(ctx, worlds, "a", "b", "c", "d"))
+		processed, err := counters.PullAndProcess(ctx, "Worlds")
+		require.NoError(t, err)
+		require.Equal(t, 5, processed)
+
+		// The leader starts again from notification 1.
+		reset := newApp(t, "Worlds", worldTypes(), leaderEnv)
+		require.NoError(t, makeItSo(ctx, reset, "e"))
+		again := system.NewProcessApplication(counters.Application, countThings)
+		again.Follow(reset)
+		processed, err = again.PullAndProcess(ctx, "Worlds")
+		require.Zero(t, processed)
+		require.ErrorIs(t, err, system.ErrLeaderBehind)
+		var behind *system.LeaderBehindError
+		require.True(t, errors.As(err, &behind))
+		require.Equal(t, system.LeaderBehindError{Application: "Counters", Upstream: "Worlds", Tracked: 5, LeaderMax: 2}, *behind)
+	})
+}
+
+// The concurrent runner stops with the error rather than retrying it.
+func TestConcurrentRunnerStopsWhenTheLeaderIsBehind(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := postgresEnv(t)
+	sys := worldsAndCounters(countThings)
+	runner := system.NewConcurrentRunner(sys, system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 50 * time.Millisecond})
+	require.NoError(t, runner.Start(ctx))
+	worlds := runner.App("Worlds")
+	require.NoError(t, makeItSo(ctx, worlds, "a", "b"))
+	require.NoError(t, runner.WaitCaughtUp(ctx))
+	// Empty the leader's log behind the follower's back.
+	_, err := worlds.Pool().Exec(ctx, "TRUNCATE stored_events RESTART IDENTITY")
+	require.NoError(t, err)
+	require.NoError(t, makeItSo(ctx, worlds, "c")) // notifications 1 and 2; the follower tracked 3
+	deadline := time.Now().Add(time.Minute)
+	for runner.Err() == nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.ErrorIs(t, runner.Err(), system.ErrLeaderBehind)
+	require.ErrorIs(t, runner.Stop(), system.ErrLeaderBehind)
+}
