@@ -5,7 +5,9 @@
 // application's events in order, in linked sections, for others to follow.
 //
 // Persistence, encryption, compression and snapshotting are configured from
-// the environment (PERSISTENCE_MODULE, DATABASE_URL, POSTGRES_*, CIPHER_KEY,
-// COMPRESSOR_TOPIC, IS_SNAPSHOTTING_ENABLED), with values given in code
-// taking precedence over the process environment.
+// the environment (PERSISTENCE_MODULE or INFRASTRUCTURE_FACTORY,
+// DATABASE_URL, POSTGRES_*, CIPHER_KEY, CIPHER_TOPIC, COMPRESSOR_TOPIC,
+// COMPRESSOR_MAX_DECOMPRESSED_SIZE, IS_SNAPSHOTTING_ENABLED, TZINFO_TOPIC;
+// the README's configuration table says what each does), with values given
+// in code taking precedence over the process environment.
 package app
