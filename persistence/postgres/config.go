@@ -22,8 +22,11 @@ type Config struct {
 	// Schema is the application's schema; its tables live there and the
 	// pool's search_path is set to it.
 	Schema string
-	// PoolSize is the maximum number of connections in the pool, at most
-	// 2147483647; 0 leaves pgxpool's default.
+	// PoolSize is how many connections the pool keeps open when idle
+	// (pgxpool still closes those idle for MaxConnIdleTime, 30 minutes by
+	// default), and with MaxOverflow its maximum, at most 2147483647 in
+	// all. 0 leaves the connection string's pool_max_conns or pgxpool's
+	// default as the maximum, and then MaxOverflow must be 0.
 	PoolSize int
 	// ConnectTimeout bounds each attempt to connect, at most an hour; 0
 	// leaves the connection string's connect_timeout (no limit without one).
@@ -37,6 +40,30 @@ type Config struct {
 	IdleInTransactionTimeout time.Duration
 	// CreateTable makes Open apply the migrations to Schema.
 	CreateTable bool
+	// MaxOverflow is how many connections may be opened above PoolSize
+	// when all are in use: the pool holds at most PoolSize+MaxOverflow
+	// (at most 2147483647), and a connection released while PoolSize
+	// connections are already idle is closed. It needs PoolSize.
+	MaxOverflow int
+	// PoolTimeout bounds the wait for a connection, from 1 s to a year:
+	// for one to be released when all are in use, or to be opened. The
+	// operation then fails with an error that is errors.Is(err,
+	// persistence.ErrOperational) and context.DeadlineExceeded. 0 waits
+	// until the context ends.
+	PoolTimeout time.Duration
+	// ConnMaxAge closes a connection older than this when it is next
+	// released, acquired or checked idle (never while in use), from 1 s
+	// to a year; 0 leaves the connection string's pool_max_conn_lifetime
+	// or pgxpool's default, an hour.
+	ConnMaxAge time.Duration
+	// ConnUseOnce closes each connection when it is released, so that each
+	// serves one operation (POSTGRES_CONN_MAX_AGE=0). It excludes
+	// ConnMaxAge.
+	ConnUseOnce bool
+	// PrePing pings each connection before handing it out, replacing it
+	// if the ping fails; false leaves pgxpool's default, which pings a
+	// connection that was idle for more than a second.
+	PrePing bool
 }
 
 // The environment variables ConfigFromEnv reads.
@@ -53,9 +80,16 @@ const (
 	EnvLockTimeout       = "POSTGRES_LOCK_TIMEOUT"
 	EnvIdleInTxTimeout   = "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT"
 	EnvCreateTable       = "CREATE_TABLE"
+	EnvMaxOverflow       = "POSTGRES_MAX_OVERFLOW"
+	EnvPoolMaxOverflow   = "POSTGRES_POOL_MAX_OVERFLOW"
+	EnvPoolTimeout       = "POSTGRES_POOL_TIMEOUT"
+	EnvConnMaxAge        = "POSTGRES_CONN_MAX_AGE"
+	EnvPrePing           = "POSTGRES_PRE_PING"
 	defaultPoolSize      = 5
 	defaultConnectSecs   = 5
 	defaultIdleInTxSecs  = 5
+	defaultMaxOverflow   = 10
+	defaultPoolTimeout   = 30 * time.Second
 	defaultSchemaNoName  = "public"
 	maxIdentifierLength  = 63
 	defaultPostgresPort  = 5432
@@ -72,6 +106,11 @@ const (
 	// maxServerTimeout is PostgreSQL's limit on lock_timeout and
 	// idle_in_transaction_session_timeout (int milliseconds).
 	maxServerTimeout = math.MaxInt32 * time.Millisecond
+	// minPoolDuration and maxPoolDuration are this package's limits on
+	// PoolTimeout and ConnMaxAge: shorter could fail to acquire even an
+	// idle or a new connection; longer is for ever in practice.
+	minPoolDuration = time.Second
+	maxPoolDuration = 365 * 24 * time.Hour
 )
 
 var schemaPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
@@ -99,21 +138,28 @@ func (cfg Config) validate() error {
 	if err := ValidateSchema(cfg.Schema); err != nil {
 		return err
 	}
+	overflowOK := cfg.MaxOverflow >= 0 && cfg.MaxOverflow <= maxPoolSize-cfg.PoolSize
 	checks := []struct {
 		key    string
 		value  int64
+		count  bool // value is a number, not a time.Duration
 		ok     bool
 		reason string
 	}{
-		{EnvPoolSize, int64(cfg.PoolSize), cfg.PoolSize >= 0 && cfg.PoolSize <= maxPoolSize, poolSizeRange},
-		{EnvConnectTimeout, int64(cfg.ConnectTimeout), cfg.ConnectTimeout >= 0 && cfg.ConnectTimeout <= maxConnectTimeout, connectTimeoutRange},
-		{EnvLockTimeout, int64(cfg.LockTimeout), cfg.LockTimeout >= 0 && cfg.LockTimeout <= maxServerTimeout, serverTimeoutRange},
-		{EnvIdleInTxTimeout, int64(cfg.IdleInTransactionTimeout), cfg.IdleInTransactionTimeout >= 0 && cfg.IdleInTransactionTimeout <= maxServerTimeout, serverTimeoutRange},
+		{EnvPoolSize, int64(cfg.PoolSize), true, cfg.PoolSize >= 0 && cfg.PoolSize <= maxPoolSize, poolSizeRange},
+		{EnvMaxOverflow, int64(cfg.MaxOverflow), true, overflowOK, maxOverflowRange(max(cfg.PoolSize, 0))},
+		{EnvMaxOverflow, int64(cfg.MaxOverflow), true, cfg.PoolSize > 0 || cfg.MaxOverflow == 0, "an overflow needs a pool size (PoolSize) above 0"},
+		{EnvConnectTimeout, int64(cfg.ConnectTimeout), false, cfg.ConnectTimeout >= 0 && cfg.ConnectTimeout <= maxConnectTimeout, connectTimeoutRange},
+		{EnvLockTimeout, int64(cfg.LockTimeout), false, cfg.LockTimeout >= 0 && cfg.LockTimeout <= maxServerTimeout, serverTimeoutRange},
+		{EnvIdleInTxTimeout, int64(cfg.IdleInTransactionTimeout), false, cfg.IdleInTransactionTimeout >= 0 && cfg.IdleInTransactionTimeout <= maxServerTimeout, serverTimeoutRange},
+		{EnvPoolTimeout, int64(cfg.PoolTimeout), false, poolDurationOK(cfg.PoolTimeout), poolDurationRange},
+		{EnvConnMaxAge, int64(cfg.ConnMaxAge), false, poolDurationOK(cfg.ConnMaxAge), poolDurationRange},
+		{EnvConnMaxAge, int64(cfg.ConnMaxAge), false, cfg.ConnMaxAge == 0 || !cfg.ConnUseOnce, "ConnUseOnce and ConnMaxAge exclude each other"},
 	}
 	for _, c := range checks {
 		if !c.ok {
 			value := strconv.FormatInt(c.value, 10)
-			if c.key != EnvPoolSize {
+			if !c.count {
 				value = time.Duration(c.value).String()
 			}
 			return &persistence.ConfigError{Var: c.key, Value: value, Reason: c.reason}
@@ -122,13 +168,31 @@ func (cfg Config) validate() error {
 	return nil
 }
 
+// poolDurationOK reports whether d is 0 or from minPoolDuration to
+// maxPoolDuration.
+func poolDurationOK(d time.Duration) bool {
+	return d == 0 || (d >= minPoolDuration && d <= maxPoolDuration)
+}
+
 // The reasons given for numbers out of range.
 var (
 	poolSizeRange       = fmt.Sprintf("an integer from 1 to %d is expected", maxPoolSize)
 	connectTimeoutRange = fmt.Sprintf("a number of seconds from 0 to %d is expected", int(maxConnectTimeout/time.Second))
 	serverTimeoutRange  = fmt.Sprintf("a number of seconds from 0 to %d is expected (PostgreSQL's limit is %d ms)",
 		int(maxServerTimeout/time.Second), maxServerTimeout.Milliseconds())
+	poolDurationRange = fmt.Sprintf("if set, a number of seconds such as 30 or 2.5, 0 or from %d to %d (a year), or an empty string is expected",
+		int(minPoolDuration/time.Second), int(maxPoolDuration/time.Second))
+	// poolTimeoutZero is the reason POSTGRES_POOL_TIMEOUT=0 is refused.
+	poolTimeoutZero = "0 (in the seeds, fail at once when no connection is free) is not supported: " +
+		"give a number of seconds above 0, or bound the wait with the context's deadline"
 )
+
+// maxOverflowRange is the reason given for an overflow out of range with
+// a pool of size connections.
+func maxOverflowRange(size int) string {
+	return fmt.Sprintf("an integer from 0 to %d is expected (the pool size %d plus the overflow is at most %d)",
+		maxPoolSize-size, size, maxPoolSize)
+}
 
 // ConfigFromEnv reads a Config from env. DATABASE_URL, if set, gives the
 // connection; otherwise POSTGRES_HOST, POSTGRES_DBNAME, POSTGRES_USER and
@@ -138,6 +202,17 @@ var (
 // POSTGRES_CONNECT_TIMEOUT 5 s (0 to 3600 s), POSTGRES_LOCK_TIMEOUT 0, wait
 // for ever (0 to 2147483 s), POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT
 // 5 s (0 to 2147483 s), CREATE_TABLE true.
+//
+// The pool settings, as in the seeds: POSTGRES_MAX_OVERFLOW 10, or less if
+// the pool size leaves no room (0 to 2147483647 minus the pool size; see
+// Config.MaxOverflow), also read as
+// POSTGRES_POOL_MAX_OVERFLOW, the name the seeds' v9.2 code reads: an
+// application-prefixed variable wins over a plain one, and between two of
+// the same kind POSTGRES_MAX_OVERFLOW wins. POSTGRES_POOL_TIMEOUT 30 s (a
+// number of seconds such as 2.5, from 1 to 31536000, a year; 0, which the
+// seeds take as "do not wait", is refused). POSTGRES_CONN_MAX_AGE unset
+// (seconds, 1 to 31536000; 0 uses each connection once, see
+// Config.ConnUseOnce). POSTGRES_PRE_PING false (a truth value).
 //
 // A connect_timeout parameter in DATABASE_URL wins over
 // POSTGRES_CONNECT_TIMEOUT, whether that is set or not, as libpq's
@@ -188,7 +263,102 @@ func ConfigFromEnv(env persistence.Environment) (Config, error) {
 	if cfg.CreateTable, err = env.Bool(EnvCreateTable, true); err != nil {
 		return Config{}, err
 	}
+	if err := poolSettingsFromEnv(env, &cfg); err != nil {
+		return Config{}, err
+	}
 	return cfg, nil
+}
+
+// poolSettingsFromEnv reads the overflow, pool timeout, connection age
+// and pre-ping settings into cfg, whose PoolSize is already read.
+func poolSettingsFromEnv(env persistence.Environment, cfg *Config) error {
+	var err error
+	room := maxPoolSize - cfg.PoolSize
+	if cfg.MaxOverflow, err = intInRange(env, maxOverflowKey(env), min(defaultMaxOverflow, room), 0, room,
+		maxOverflowRange(cfg.PoolSize)); err != nil {
+		return err
+	}
+	timeout, set, err := secondsInRange(env, EnvPoolTimeout)
+	switch {
+	case err != nil:
+		return err
+	case !set:
+		cfg.PoolTimeout = defaultPoolTimeout
+	case timeout == 0:
+		name, value, _ := lookupVar(env, EnvPoolTimeout)
+		return &persistence.ConfigError{Var: name, Value: value, Reason: poolTimeoutZero}
+	default:
+		cfg.PoolTimeout = timeout
+	}
+	age, set, err := secondsInRange(env, EnvConnMaxAge)
+	if err != nil {
+		return err
+	}
+	cfg.ConnMaxAge, cfg.ConnUseOnce = age, set && age == 0
+	cfg.PrePing, err = env.Bool(EnvPrePing, false)
+	return err
+}
+
+// maxOverflowKey returns which of POSTGRES_MAX_OVERFLOW and
+// POSTGRES_POOL_MAX_OVERFLOW gives the overflow: the one read from an
+// application-prefixed variable if only one is, else POSTGRES_MAX_OVERFLOW
+// if it is set and not empty.
+func maxOverflowKey(env persistence.Environment) string {
+	documented, value, ok := lookupVar(env, EnvMaxOverflow)
+	documentedSet := ok && strings.TrimSpace(value) != ""
+	code, value, ok := lookupVar(env, EnvPoolMaxOverflow)
+	codeSet := ok && strings.TrimSpace(value) != ""
+	switch {
+	case !codeSet:
+		return EnvMaxOverflow
+	case !documentedSet:
+		return EnvPoolMaxOverflow
+	case code != EnvPoolMaxOverflow && documented == EnvMaxOverflow:
+		return EnvPoolMaxOverflow // prefixed wins over plain
+	default:
+		return EnvMaxOverflow
+	}
+}
+
+// lookupVar returns the name of the variable env reads for key, and its
+// value: Environment.Get's order, the snake-case prefixed name, the seeds'
+// prefixed name, then key, each first in Values then in the process
+// environment.
+func lookupVar(env persistence.Environment, key string) (name, value string, ok bool) {
+	value, ok = env.Get(key)
+	if !ok || env.Name == "" {
+		return key, value, ok
+	}
+	plain := persistence.Environment{Values: env.Values, Lookup: env.Lookup}
+	for _, prefixed := range []string{
+		strings.ToUpper(persistence.SnakeCase(env.Name)) + "_" + key,
+		strings.ToUpper(env.Name) + "_" + key,
+	} {
+		if v, found := plain.Get(prefixed); found && v == value {
+			return prefixed, value, true
+		}
+	}
+	return key, value, true
+}
+
+// secondsInRange returns the value of key, a number of seconds such as 30
+// or 2.5 (to the nanosecond), 0 or from minPoolDuration to
+// maxPoolDuration, and whether it is set; unset and empty are the same. A
+// bad value gives a *persistence.ConfigError naming the variable read.
+func secondsInRange(env persistence.Environment, key string) (time.Duration, bool, error) {
+	name, value, ok := lookupVar(env, key)
+	trimmed := strings.TrimSpace(value)
+	if !ok || trimmed == "" {
+		return 0, false, nil
+	}
+	seconds, err := strconv.ParseFloat(trimmed, 64)
+	// NaN fails every comparison: test for the range, not against it.
+	inRange := seconds >= 0 && seconds <= maxPoolDuration.Seconds()
+	d := time.Duration(math.Round(seconds * float64(time.Second)))
+	if err == nil && inRange && (seconds == 0 || d >= minPoolDuration) {
+		return d, true, nil
+	}
+	return 0, false, &persistence.ConfigError{Var: name, Value: value, Reason: poolDurationRange}
 }
 
 // intInRange returns the value of key as an integer from lo to hi, or def

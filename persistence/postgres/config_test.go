@@ -70,6 +70,8 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 				LockTimeout:              0,
 				IdleInTransactionTimeout: 5 * time.Second,
 				CreateTable:              true,
+				MaxOverflow:              10,
+				PoolTimeout:              30 * time.Second,
 			}, cfg)
 		})
 	}
@@ -250,6 +252,40 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{name: "DATABASE_URL connect_timeout 3601", values: map[string]string{postgres.EnvDatabaseURL: configTestURL + "?connect_timeout=3601"}, wantVar: postgres.EnvDatabaseURL, wantText: "0 to 3600"},
 		{name: "DATABASE_URL connect_timeout empty", values: map[string]string{postgres.EnvDatabaseURL: configTestURL + "?connect_timeout="}, wantVar: postgres.EnvDatabaseURL, wantText: "0 to 3600"},
 		{name: "DATABASE_URL connect_timeout -1", values: map[string]string{postgres.EnvDatabaseURL: configTestURL + "?connect_timeout=-1"}, wantVar: postgres.EnvDatabaseURL, wantText: "0 to 3600"},
+
+		// Pool settings (issue 11 item 9). The names are spelt out so that
+		// these cases compiled, and failed, before the settings were read.
+		{name: "max overflow x", values: withURL("POSTGRES_MAX_OVERFLOW", "x"), wantVar: "POSTGRES_MAX_OVERFLOW", wantText: "0 to 2147483642"},
+		{name: "max overflow -1", values: withURL("POSTGRES_MAX_OVERFLOW", "-1"), wantVar: "POSTGRES_MAX_OVERFLOW", wantText: "0 to 2147483642"},
+		{name: "max overflow 1.5", values: withURL("POSTGRES_MAX_OVERFLOW", "1.5"), wantVar: "POSTGRES_MAX_OVERFLOW"},
+		{name: "max overflow beyond int32 with pool size", values: withURL("POSTGRES_MAX_OVERFLOW", "2147483643"), wantVar: "POSTGRES_MAX_OVERFLOW", wantText: "0 to 2147483642"},
+		{name: "max overflow beyond int32 with pool size 7", values: withURL("POSTGRES_MAX_OVERFLOW", "2147483641", "POSTGRES_POOL_SIZE", "7"),
+			wantVar: "POSTGRES_MAX_OVERFLOW", wantText: "0 to 2147483640"},
+		{name: "max overflow beyond int64", values: withURL("POSTGRES_MAX_OVERFLOW", "99999999999999999999"), wantVar: "POSTGRES_MAX_OVERFLOW"},
+		{name: "pool max overflow -1", values: withURL("POSTGRES_POOL_MAX_OVERFLOW", "-1"), wantVar: "POSTGRES_POOL_MAX_OVERFLOW"},
+		{name: "pool max overflow x", values: withURL("POSTGRES_POOL_MAX_OVERFLOW", "x"), wantVar: "POSTGRES_POOL_MAX_OVERFLOW"},
+		{name: "pool timeout x", values: withURL("POSTGRES_POOL_TIMEOUT", "x"), wantVar: "POSTGRES_POOL_TIMEOUT", wantText: "number of seconds"},
+		{name: "pool timeout 30s", values: withURL("POSTGRES_POOL_TIMEOUT", "30s"), wantVar: "POSTGRES_POOL_TIMEOUT", wantText: "number of seconds"},
+		{name: "pool timeout -1", values: withURL("POSTGRES_POOL_TIMEOUT", "-1"), wantVar: "POSTGRES_POOL_TIMEOUT", wantText: "31536000"},
+		{name: "pool timeout 0", values: withURL("POSTGRES_POOL_TIMEOUT", "0"), wantVar: "POSTGRES_POOL_TIMEOUT", wantText: "context's deadline"},
+		{name: "pool timeout 0.0", values: withURL("POSTGRES_POOL_TIMEOUT", "0.0"), wantVar: "POSTGRES_POOL_TIMEOUT", wantText: "context's deadline"},
+		{name: "pool timeout nan", values: withURL("POSTGRES_POOL_TIMEOUT", "nan"), wantVar: "POSTGRES_POOL_TIMEOUT"},
+		{name: "pool timeout inf", values: withURL("POSTGRES_POOL_TIMEOUT", "inf"), wantVar: "POSTGRES_POOL_TIMEOUT"},
+		{name: "pool timeout beyond a year", values: withURL("POSTGRES_POOL_TIMEOUT", "31536000.5"), wantVar: "POSTGRES_POOL_TIMEOUT", wantText: "31536000"},
+		{name: "pool timeout 1e300", values: withURL("POSTGRES_POOL_TIMEOUT", "1e300"), wantVar: "POSTGRES_POOL_TIMEOUT"},
+		{name: "pool timeout 0.5", values: withURL("POSTGRES_POOL_TIMEOUT", "0.5"), wantVar: "POSTGRES_POOL_TIMEOUT", wantText: "from 1 to 31536000"},
+		{name: "pool timeout 1e-10", values: withURL("POSTGRES_POOL_TIMEOUT", "1e-10"), wantVar: "POSTGRES_POOL_TIMEOUT", wantText: "from 1 to 31536000"},
+		{name: "conn max age x", values: withURL("POSTGRES_CONN_MAX_AGE", "x"), wantVar: "POSTGRES_CONN_MAX_AGE", wantText: "number of seconds"},
+		{name: "conn max age -1", values: withURL("POSTGRES_CONN_MAX_AGE", "-1"), wantVar: "POSTGRES_CONN_MAX_AGE"},
+		{name: "conn max age -0.5", values: withURL("POSTGRES_CONN_MAX_AGE", "-0.5"), wantVar: "POSTGRES_CONN_MAX_AGE"},
+		{name: "conn max age nan", values: withURL("POSTGRES_CONN_MAX_AGE", "NaN"), wantVar: "POSTGRES_CONN_MAX_AGE"},
+		{name: "conn max age +inf", values: withURL("POSTGRES_CONN_MAX_AGE", "+Inf"), wantVar: "POSTGRES_CONN_MAX_AGE"},
+		{name: "conn max age 1h", values: withURL("POSTGRES_CONN_MAX_AGE", "1h"), wantVar: "POSTGRES_CONN_MAX_AGE"},
+		{name: "conn max age 0.999", values: withURL("POSTGRES_CONN_MAX_AGE", "0.999"), wantVar: "POSTGRES_CONN_MAX_AGE", wantText: "from 1 to 31536000"},
+		{name: "conn max age 1e-10", values: withURL("POSTGRES_CONN_MAX_AGE", "1e-10"), wantVar: "POSTGRES_CONN_MAX_AGE", wantText: "from 1 to 31536000"},
+		{name: "conn max age beyond a year", values: withURL("POSTGRES_CONN_MAX_AGE", "31536001"), wantVar: "POSTGRES_CONN_MAX_AGE", wantText: "31536000"},
+		{name: "pre ping bogus", values: withURL("POSTGRES_PRE_PING", "bogus"), wantVar: "POSTGRES_PRE_PING", wantText: "truth value"},
+		{name: "pre ping 2", values: withURL("POSTGRES_PRE_PING", "2"), wantVar: "POSTGRES_PRE_PING", wantText: "truth value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -323,12 +359,53 @@ func TestConfigFromEnvSettings(t *testing.T) {
 		{"schema empty", postgres.EnvSchema, "", func(t *testing.T, c postgres.Config) { require.Equal(t, "public", c.Schema) }},
 		{"schema order", postgres.EnvSchema, "order", func(t *testing.T, c postgres.Config) { require.Equal(t, "order", c.Schema) }},
 		{"schema pgx", postgres.EnvSchema, "pgx", func(t *testing.T, c postgres.Config) { require.Equal(t, "pgx", c.Schema) }},
-		{"pool size max int32", postgres.EnvPoolSize, "2147483647", func(t *testing.T, c postgres.Config) { require.Equal(t, 2147483647, c.PoolSize) }},
+		{"pool size max int32", postgres.EnvPoolSize, "2147483647", func(t *testing.T, c postgres.Config) {
+			require.Equal(t, 2147483647, c.PoolSize)
+			require.Equal(t, 0, c.MaxOverflow, "the default overflow shrinks to fit")
+		}},
+		{"pool size max int32 - 3", postgres.EnvPoolSize, "2147483644", func(t *testing.T, c postgres.Config) { require.Equal(t, 3, c.MaxOverflow) }},
 		{"connect timeout 3600", postgres.EnvConnectTimeout, "3600", func(t *testing.T, c postgres.Config) { require.Equal(t, time.Hour, c.ConnectTimeout) }},
 		{"lock timeout 2147483", postgres.EnvLockTimeout, "2147483", func(t *testing.T, c postgres.Config) { require.Equal(t, 2147483*time.Second, c.LockTimeout) }},
 		{"idle in tx timeout 2147483", postgres.EnvIdleInTxTimeout, "2147483", func(t *testing.T, c postgres.Config) {
 			require.Equal(t, 2147483*time.Second, c.IdleInTransactionTimeout)
 		}},
+
+		// Pool settings (issue 11 item 9).
+		{"max overflow 3", postgres.EnvMaxOverflow, "3", func(t *testing.T, c postgres.Config) { require.Equal(t, 3, c.MaxOverflow) }},
+		{"max overflow 0", postgres.EnvMaxOverflow, "0", func(t *testing.T, c postgres.Config) { require.Equal(t, 0, c.MaxOverflow) }},
+		{"max overflow empty", postgres.EnvMaxOverflow, "", func(t *testing.T, c postgres.Config) { require.Equal(t, 10, c.MaxOverflow) }},
+		{"max overflow largest with pool size 5", postgres.EnvMaxOverflow, "2147483642", func(t *testing.T, c postgres.Config) {
+			require.Equal(t, 2147483642, c.MaxOverflow)
+		}},
+		{"pool max overflow 4", postgres.EnvPoolMaxOverflow, "4", func(t *testing.T, c postgres.Config) { require.Equal(t, 4, c.MaxOverflow) }},
+		{"pool max overflow empty", postgres.EnvPoolMaxOverflow, "", func(t *testing.T, c postgres.Config) { require.Equal(t, 10, c.MaxOverflow) }},
+		{"pool timeout 1.5", postgres.EnvPoolTimeout, "1.5", func(t *testing.T, c postgres.Config) { require.Equal(t, 1500*time.Millisecond, c.PoolTimeout) }},
+		{"pool timeout 7", postgres.EnvPoolTimeout, " 7 ", func(t *testing.T, c postgres.Config) { require.Equal(t, 7*time.Second, c.PoolTimeout) }},
+		{"pool timeout 1", postgres.EnvPoolTimeout, "1", func(t *testing.T, c postgres.Config) { require.Equal(t, time.Second, c.PoolTimeout) }},
+		{"pool timeout 1.000000001", postgres.EnvPoolTimeout, "1.000000001", func(t *testing.T, c postgres.Config) {
+			require.Equal(t, time.Second+time.Nanosecond, c.PoolTimeout)
+		}},
+		{"pool timeout a year", postgres.EnvPoolTimeout, "31536000", func(t *testing.T, c postgres.Config) { require.Equal(t, 365*24*time.Hour, c.PoolTimeout) }},
+		{"pool timeout empty", postgres.EnvPoolTimeout, "", func(t *testing.T, c postgres.Config) { require.Equal(t, 30*time.Second, c.PoolTimeout) }},
+		{"conn max age 2.5", postgres.EnvConnMaxAge, "2.5", func(t *testing.T, c postgres.Config) {
+			require.Equal(t, 2500*time.Millisecond, c.ConnMaxAge)
+			require.False(t, c.ConnUseOnce)
+		}},
+		{"conn max age 0 is use once", postgres.EnvConnMaxAge, "0", func(t *testing.T, c postgres.Config) {
+			require.Equal(t, time.Duration(0), c.ConnMaxAge)
+			require.True(t, c.ConnUseOnce)
+		}},
+		{"conn max age 0.0 is use once", postgres.EnvConnMaxAge, "0.0", func(t *testing.T, c postgres.Config) { require.True(t, c.ConnUseOnce) }},
+		{"conn max age 1", postgres.EnvConnMaxAge, "1", func(t *testing.T, c postgres.Config) { require.Equal(t, time.Second, c.ConnMaxAge) }},
+		{"conn max age a year", postgres.EnvConnMaxAge, "31536000", func(t *testing.T, c postgres.Config) { require.Equal(t, 365*24*time.Hour, c.ConnMaxAge) }},
+		{"conn max age empty is unset", postgres.EnvConnMaxAge, "", func(t *testing.T, c postgres.Config) {
+			require.Equal(t, time.Duration(0), c.ConnMaxAge)
+			require.False(t, c.ConnUseOnce)
+		}},
+		{"pre ping y", postgres.EnvPrePing, "y", func(t *testing.T, c postgres.Config) { require.True(t, c.PrePing) }},
+		{"pre ping TRUE", postgres.EnvPrePing, "TRUE", func(t *testing.T, c postgres.Config) { require.True(t, c.PrePing) }},
+		{"pre ping off", postgres.EnvPrePing, "off", func(t *testing.T, c postgres.Config) { require.False(t, c.PrePing) }},
+		{"pre ping empty", postgres.EnvPrePing, "", func(t *testing.T, c postgres.Config) { require.False(t, c.PrePing) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -435,6 +512,72 @@ func TestConfigFromEnvConnectTimeoutPrecedence(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tt.url, cfg.ConnString, "the connection string is passed on unchanged")
 			require.Equal(t, tt.want, cfg.ConnectTimeout)
+		})
+	}
+}
+
+// POSTGRES_MAX_OVERFLOW (the seeds' documented name) and
+// POSTGRES_POOL_MAX_OVERFLOW (the name the seeds' v9.2 code reads) are both
+// read. An application-prefixed variable wins over a plain one, whichever
+// the name; between two of the same kind, POSTGRES_MAX_OVERFLOW wins.
+func TestConfigFromEnvMaxOverflowNames(t *testing.T) {
+	t.Parallel()
+	const (
+		maxOverflow     = "POSTGRES_MAX_OVERFLOW"
+		poolMaxOverflow = "POSTGRES_POOL_MAX_OVERFLOW"
+		prefix          = "BANK_ACCOUNTS_"
+		seedsPrefix     = "BANKACCOUNTS_"
+	)
+	tests := []struct {
+		name   string
+		values map[string]string
+		want   int
+	}{
+		{"neither", map[string]string{}, 10},
+		{"documented name", map[string]string{maxOverflow: "3"}, 3},
+		{"v9.2 code's name", map[string]string{poolMaxOverflow: "4"}, 4},
+		{"both: documented name wins", map[string]string{maxOverflow: "3", poolMaxOverflow: "4"}, 3},
+		{"empty documented name is unset", map[string]string{maxOverflow: "", poolMaxOverflow: "4"}, 4},
+		{"both prefixed: documented name wins", map[string]string{prefix + maxOverflow: "5", prefix + poolMaxOverflow: "6"}, 5},
+		{"prefixed v9.2 name wins over plain documented name", map[string]string{maxOverflow: "3", prefix + poolMaxOverflow: "6"}, 6},
+		{"seeds-prefixed v9.2 name wins over plain documented name", map[string]string{maxOverflow: "3", seedsPrefix + poolMaxOverflow: "7"}, 7},
+		{"prefixed documented name wins over plain v9.2 name", map[string]string{prefix + maxOverflow: "5", poolMaxOverflow: "4"}, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			values := configTestWith(tt.values, postgres.EnvDatabaseURL, configTestURL)
+			cfg, err := postgres.ConfigFromEnv(configTestEnv("BankAccounts", values))
+			require.NoError(t, err)
+			require.Equal(t, tt.want, cfg.MaxOverflow)
+		})
+	}
+}
+
+// A bad pool setting read from an application's prefixed variable is
+// reported under that variable's name, in either prefix spelling.
+func TestConfigFromEnvPoolSettingErrorsNamePrefixedVariable(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ key, value string }{
+		{"BANK_ACCOUNTS_POSTGRES_MAX_OVERFLOW", "-1"},
+		{"BANKACCOUNTS_POSTGRES_POOL_MAX_OVERFLOW", "x"},
+		{"BANK_ACCOUNTS_POSTGRES_POOL_TIMEOUT", "x"},
+		{"BANKACCOUNTS_POSTGRES_POOL_TIMEOUT", "0"},
+		{"BANK_ACCOUNTS_POSTGRES_CONN_MAX_AGE", "-1"},
+		{"BANKACCOUNTS_POSTGRES_CONN_MAX_AGE", "forever"},
+		{"BANK_ACCOUNTS_POSTGRES_PRE_PING", "maybe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			t.Parallel()
+			_, err := postgres.ConfigFromEnv(configTestEnv("BankAccounts", map[string]string{
+				postgres.EnvDatabaseURL: configTestURL,
+				tt.key:                  tt.value,
+			}))
+			var cfgErr *persistence.ConfigError
+			require.ErrorAs(t, err, &cfgErr)
+			require.Equal(t, tt.key, cfgErr.Var)
+			require.Equal(t, tt.value, cfgErr.Value)
 		})
 	}
 }

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,7 +19,9 @@ import (
 // connections use cfg.Schema as search_path and the lock and
 // idle-in-transaction timeouts of cfg. When cfg.CreateTable is set it
 // first applies the migrations to cfg.Schema (creating the schema if
-// needed). It checks that the server answers and that the schema holds
+// needed). The pool holds at most cfg.PoolSize+cfg.MaxOverflow
+// connections and applies the pool settings of cfg (see Config). It
+// checks that the server answers and that the schema holds
 // the event store at its latest migration before returning (an error that
 // is errors.Is(err, persistence.ErrProgramming) otherwise).
 //
@@ -34,7 +38,22 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 		return nil, &persistence.ConfigError{Var: EnvDatabaseURL, Value: Redact(cfg.ConnString), Reason: badConnString}
 	}
 	if cfg.PoolSize > 0 {
-		poolCfg.MaxConns = int32(cfg.PoolSize)
+		poolCfg.MaxConns = int32(cfg.PoolSize + cfg.MaxOverflow)
+	}
+	if cfg.ConnMaxAge > 0 {
+		poolCfg.MaxConnLifetime = cfg.ConnMaxAge
+	}
+	if cfg.PrePing {
+		poolCfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return true }
+	}
+	switch {
+	case cfg.ConnUseOnce:
+		poolCfg.AfterRelease = func(*pgx.Conn) bool { return false }
+	case cfg.MaxOverflow > 0:
+		limit := &idleLimit{size: cfg.PoolSize, idle: map[*pgx.Conn]struct{}{}}
+		poolCfg.AfterRelease = limit.afterRelease
+		poolCfg.PrepareConn = limit.prepareConn
+		poolCfg.BeforeClose = limit.forget
 	}
 	if cfg.ConnectTimeout > 0 {
 		poolCfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
@@ -49,6 +68,10 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 		if err := migrateUp(ctx, poolCfg.ConnConfig.Copy(), cfg.Schema); err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
+	}
+	if cfg.PoolTimeout > 0 {
+		// No other code sets the tracer: ParseConfig leaves it nil.
+		poolCfg.ConnConfig.Tracer = acquireTimeout(cfg.PoolTimeout)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
@@ -65,6 +88,94 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 			where, persistence.ErrProgramming)
 	}
 	return pool, nil
+}
+
+// idleLimit closes a released connection when size connections are idle
+// already, as the seeds' pool does above its size (Config.MaxOverflow):
+// pgxpool keeps every released connection until MaxConnIdleTime. It
+// counts the connections it let back into the pool, so connections that
+// pgxpool opens idle itself (pool_min_conns, or for an Acquire that gave
+// up) may make a few more.
+type idleLimit struct {
+	size int
+	mu   sync.Mutex
+	idle map[*pgx.Conn]struct{}
+}
+
+// afterRelease returns whether conn goes back to the pool.
+func (l *idleLimit) afterRelease(conn *pgx.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.idle) >= l.size {
+		return false
+	}
+	l.idle[conn] = struct{}{}
+	return true
+}
+
+// prepareConn counts conn as no longer idle: it is being acquired.
+func (l *idleLimit) prepareConn(_ context.Context, conn *pgx.Conn) (bool, error) {
+	l.forget(conn)
+	return true, nil
+}
+
+// forget counts conn as no longer idle.
+func (l *idleLimit) forget(conn *pgx.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.idle, conn)
+}
+
+// acquireTimeout bounds the wait of pgxpool's Acquire for a connection
+// (Config.PoolTimeout). It is a pgxpool.AcquireTracer, as that is the one
+// hook given Acquire's context: the context it returns is used for the
+// wait only (and for the pre-acquire ping), never for the operation that
+// follows. pgx wants a tracer to be a pgx.QueryTracer: it traces no query.
+type acquireTimeout time.Duration
+
+// TraceQueryStart returns ctx.
+func (acquireTimeout) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+// TraceQueryEnd does nothing.
+func (acquireTimeout) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// errPoolTimeout is the cause of the contexts of acquireTimeout's waits.
+var errPoolTimeout = errors.New("pool timeout")
+
+// TraceAcquireStart returns ctx with the pool timeout's deadline.
+func (a acquireTimeout) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
+	waitCtx, cancel := context.WithTimeoutCause(ctx, time.Duration(a), errPoolTimeout)
+	return &acquireContext{Context: waitCtx, cancel: cancel, timeout: time.Duration(a)}
+}
+
+// TraceAcquireEnd releases the resources of the context TraceAcquireStart
+// returned.
+func (a acquireTimeout) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireEndData) {
+	if c, ok := ctx.(*acquireContext); ok {
+		c.cancel()
+	}
+}
+
+// acquireContext is the context of one wait for a connection. When the pool
+// timeout ends it, its Err is an operational error that also wraps
+// context.DeadlineExceeded, and which Acquire returns; when the caller's
+// context ends it first, Err is the caller's error.
+type acquireContext struct {
+	context.Context
+	cancel  context.CancelFunc
+	timeout time.Duration
+}
+
+// Err returns the context's error, typed when the pool timeout ended it.
+func (c *acquireContext) Err() error {
+	err := c.Context.Err()
+	if err != nil && context.Cause(c.Context) == errPoolTimeout {
+		return &persistence.DatabaseError{Kind: persistence.ErrOperational,
+			Err: fmt.Errorf("no connection was available within %s (%s): %w", c.timeout, EnvPoolTimeout, err)}
+	}
+	return err
 }
 
 func milliseconds(d time.Duration) string {
