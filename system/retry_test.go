@@ -111,18 +111,6 @@ func (p *proxy) Blackhole() {
 	clear(p.conns)
 }
 
-// waitForLog waits until logs holds at least n lines containing msg.
-func waitForLog(t *testing.T, logs *proctest.Output, msg string, n int) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for strings.Count(logs.String(), msg) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("fewer than %d %q in the log:\n%s", n, msg, logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // fastRetries retries after 10 ms doubling up to 50 ms.
 func fastRetries(opts system.RunnerOptions) system.RunnerOptions {
 	opts.RetryMin, opts.RetryMax = 10*time.Millisecond, 50*time.Millisecond
