@@ -22,11 +22,10 @@ type Config struct {
 	// Schema is the application's schema; its tables live there and the
 	// pool's search_path is set to it.
 	Schema string
-	// PoolSize is how many connections the pool keeps open when idle
-	// (pgxpool still closes those idle for MaxConnIdleTime, 30 minutes by
-	// default), and with MaxOverflow its maximum, at most 2147483647 in
-	// all. 0 leaves the connection string's pool_max_conns or pgxpool's
-	// default as the maximum, and then MaxOverflow must be 0.
+	// PoolSize is, with MaxOverflow, the pool's maximum number of
+	// connections, at most 2147483647 in all. 0 leaves the connection
+	// string's pool_max_conns or pgxpool's default as the maximum, and
+	// then MaxOverflow must be 0.
 	PoolSize int
 	// ConnectTimeout bounds each attempt to connect, at most an hour; 0
 	// leaves the connection string's connect_timeout (no limit without one).
@@ -42,8 +41,12 @@ type Config struct {
 	CreateTable bool
 	// MaxOverflow is how many connections may be opened above PoolSize
 	// when all are in use: the pool holds at most PoolSize+MaxOverflow
-	// (at most 2147483647), and a connection released while PoolSize
-	// connections are already idle is closed. It needs PoolSize.
+	// (at most 2147483647). It needs PoolSize. Unlike the seeds' pool,
+	// which closes a connection released above PoolSize at once, pgxpool
+	// keeps every released connection until it has been idle for
+	// MaxConnIdleTime (30 minutes, or the connection string's
+	// pool_max_conn_idle_time): closing on release makes a sequential
+	// caller open a new connection for every other operation.
 	MaxOverflow int
 	// PoolTimeout bounds the wait for a connection, from 1 s to a year:
 	// for one to be released when all are in use, or to be opened. The

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,14 +45,8 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	if cfg.PrePing {
 		poolCfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return true }
 	}
-	switch {
-	case cfg.ConnUseOnce:
+	if cfg.ConnUseOnce {
 		poolCfg.AfterRelease = func(*pgx.Conn) bool { return false }
-	case cfg.MaxOverflow > 0:
-		limit := &idleLimit{size: cfg.PoolSize, idle: map[*pgx.Conn]struct{}{}}
-		poolCfg.AfterRelease = limit.afterRelease
-		poolCfg.PrepareConn = limit.prepareConn
-		poolCfg.BeforeClose = limit.forget
 	}
 	if cfg.ConnectTimeout > 0 {
 		poolCfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
@@ -88,42 +81,6 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 			where, persistence.ErrProgramming)
 	}
 	return pool, nil
-}
-
-// idleLimit closes a released connection when size connections are idle
-// already, as the seeds' pool does above its size (Config.MaxOverflow):
-// pgxpool keeps every released connection until MaxConnIdleTime. It
-// counts the connections it let back into the pool, so connections that
-// pgxpool opens idle itself (pool_min_conns, or for an Acquire that gave
-// up) may make a few more.
-type idleLimit struct {
-	size int
-	mu   sync.Mutex
-	idle map[*pgx.Conn]struct{}
-}
-
-// afterRelease returns whether conn goes back to the pool.
-func (l *idleLimit) afterRelease(conn *pgx.Conn) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.idle) >= l.size {
-		return false
-	}
-	l.idle[conn] = struct{}{}
-	return true
-}
-
-// prepareConn counts conn as no longer idle: it is being acquired.
-func (l *idleLimit) prepareConn(_ context.Context, conn *pgx.Conn) (bool, error) {
-	l.forget(conn)
-	return true, nil
-}
-
-// forget counts conn as no longer idle.
-func (l *idleLimit) forget(conn *pgx.Conn) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.idle, conn)
 }
 
 // acquireTimeout bounds the wait of pgxpool's Acquire for a connection

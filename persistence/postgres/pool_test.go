@@ -43,8 +43,7 @@ func poolTestBackendGone(t *testing.T, pid int32) bool {
 	return !alive
 }
 
-// The pool's maximum is POSTGRES_POOL_SIZE + POSTGRES_MAX_OVERFLOW, and
-// connections released above the pool size are closed rather than kept.
+// The pool's maximum is POSTGRES_POOL_SIZE + POSTGRES_MAX_OVERFLOW.
 func TestOpenPoolMaxConnsIsSizePlusOverflow(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
@@ -65,10 +64,21 @@ func TestOpenPoolMaxConnsIsSizePlusOverflow(t *testing.T) {
 	for _, conn := range conns {
 		conn.Release()
 	}
-	require.Eventually(t, func() bool {
-		stat := pool.Stat()
-		return stat.TotalConns() == 2 && stat.IdleConns() == 2
-	}, poolTestWait, 50*time.Millisecond, "the overflow connections are closed on release")
+}
+
+// Sequential operations on a pool with an overflow reuse one connection:
+// the overflow does not make the pool open (and close) connections.
+func TestOpenPoolOverflowReusesConnection(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.PoolSize, cfg.MaxOverflow = 1, 2
+	pool := openPool(t, cfg)
+	first := poolTestPID(t, pool)
+	opened := pool.Stat().NewConnsCount()
+	for range 200 {
+		require.Equal(t, first, poolTestPID(t, pool))
+	}
+	require.Equal(t, opened, pool.Stat().NewConnsCount())
 }
 
 // With every connection in use, an operation fails after
