@@ -206,16 +206,16 @@ func maxOverflowRange(size int) string {
 // for ever (0 to 2147483 s), POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT
 // 5 s (0 to 2147483 s), CREATE_TABLE true.
 //
-// The pool settings, as in the seeds: POSTGRES_MAX_OVERFLOW 10, or less if
-// the pool size leaves no room (0 to 2147483647 minus the pool size; see
-// Config.MaxOverflow), also read as
-// POSTGRES_POOL_MAX_OVERFLOW, the name the seeds' v9.2 code reads: an
-// application-prefixed variable wins over a plain one, and between two of
-// the same kind POSTGRES_MAX_OVERFLOW wins. POSTGRES_POOL_TIMEOUT 30 s (a
-// number of seconds such as 2.5, from 1 to 31536000, a year; 0, which the
-// seeds take as "do not wait", is refused). POSTGRES_CONN_MAX_AGE unset
-// (seconds, 1 to 31536000; 0 uses each connection once, see
-// Config.ConnUseOnce). POSTGRES_PRE_PING false (a truth value).
+// The pool settings (see Config): POSTGRES_MAX_OVERFLOW 10, or less if the
+// pool size leaves no room (0 to 2147483647 minus the pool size), also
+// read as POSTGRES_POOL_MAX_OVERFLOW, the name the seeds' v9.2 code reads:
+// an application-prefixed variable wins over a plain one, and between two
+// of the same kind POSTGRES_MAX_OVERFLOW wins. POSTGRES_POOL_TIMEOUT 30 s
+// (seconds such as 2.5, 1 to 31536000, a year; 0, which the seeds take as
+// "do not wait", is refused). POSTGRES_CONN_MAX_AGE unset, which leaves
+// the connection string's pool_max_conn_lifetime or pgxpool's hour
+// (seconds, 1 to 31536000; 0 uses each connection once).
+// POSTGRES_PRE_PING false (a truth value).
 //
 // A connect_timeout parameter in DATABASE_URL wins over
 // POSTGRES_CONNECT_TIMEOUT, whether that is set or not, as libpq's
