@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -63,18 +64,29 @@ func (g *groupCommit) insert(ctx context.Context, events []StoredEvent) ([]int64
 	}
 	select {
 	case <-req.done:
-		return req.ids, req.err
+		return req.outcome()
 	case <-ctx.Done():
 		if g.withdraw(req) {
 			return nil, fmt.Errorf("insert %d events: %w", len(events), ctx.Err())
 		}
 		select {
 		case <-req.done:
-			return req.ids, req.err
+			return req.outcome()
 		default:
 			return nil, fmt.Errorf("insert %d events: %w: %w", len(events), persistence.ErrOutcomeUnknown, ctx.Err())
 		}
 	}
+}
+
+// outcome returns the result of a recorded request. A failure while the
+// caller's context has ended (the driver gave up on the statement when it
+// did) leaves the outcome unknown, unless the database refused the events.
+func (req *saveRequest) outcome() ([]int64, error) {
+	err := req.err
+	if err != nil && req.ctx.Err() != nil && !errors.Is(err, persistence.ErrIntegrity) && !errors.Is(err, persistence.ErrOutcomeUnknown) {
+		err = fmt.Errorf("%w: %w", persistence.ErrOutcomeUnknown, err)
+	}
+	return req.ids, err
 }
 
 // withdraw removes req from the queue if it is still waiting there.
