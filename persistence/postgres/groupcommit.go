@@ -19,18 +19,19 @@ const maxBatchRows = 5000
 
 // groupCommit coalesces concurrent inserts into one call of
 // stored_events_insert_batch: one lock, one round trip and one commit
-// (one WAL flush) for many saves, each keeping its own outcome. A goroutine
-// started by the first save to find none running records the queued saves,
-// batch after batch, until the queue is empty; a save alone is recorded at
-// once. Callers only wait for their outcome, so each returns when its own
-// context ends, whatever the batch it is in is waiting for.
+// (one WAL flush) for many saves, each keeping its own outcome. A save that
+// finds nothing being recorded is recorded at once, alone, on its caller's
+// goroutine and with its caller's context; the saves that queue meanwhile
+// are then recorded by a goroutine, batch after batch, until the queue is
+// empty. Queued callers only wait for their outcome, so each returns when
+// its own context ends, whatever the batch it is in is waiting for.
 type groupCommit struct {
 	pool    *pgxpool.Pool
 	queries *db.Queries
 
 	mu      sync.Mutex
 	queue   []*saveRequest
-	running bool // the recording goroutine runs
+	running bool // a save is being recorded, or the recording goroutine runs
 }
 
 // saveRequest is one caller's events and, once done is closed, its outcome.
@@ -55,13 +56,24 @@ func (g *groupCommit) insert(ctx context.Context, events []StoredEvent) ([]int64
 	}
 	req := &saveRequest{ctx: ctx, events: events, done: make(chan struct{})}
 	g.mu.Lock()
-	g.queue = append(g.queue, req)
-	start := !g.running
-	g.running = true
-	g.mu.Unlock()
-	if start {
-		go g.run()
+	if !g.running {
+		// Alone: record on this goroutine, with this caller's context;
+		// saves that queue meanwhile are recorded by the goroutine started
+		// after it.
+		g.running = true
+		g.mu.Unlock()
+		req.ids, req.err = insertOne(ctx, g.queries, g.pool, events, nil)
+		g.mu.Lock()
+		if len(g.queue) > 0 {
+			go g.run()
+		} else {
+			g.running = false
+		}
+		g.mu.Unlock()
+		return req.outcome()
 	}
+	g.queue = append(g.queue, req)
+	g.mu.Unlock()
 	select {
 	case <-req.done:
 		return req.outcome()
