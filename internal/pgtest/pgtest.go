@@ -171,15 +171,7 @@ func NewSchemaName(t testing.TB) string {
 }
 
 func dropSchema(url, name string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE")
-	return err
+	return execOn(url, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE")
 }
 
 // schemaName builds "t_<sanitized test name>_<suffix>", truncating the test
