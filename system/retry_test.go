@@ -111,6 +111,38 @@ func (p *proxy) Blackhole() {
 	clear(p.conns)
 }
 
+// runCounters runs the Counters process application with opts (and fast
+// retries, no process environment) until ctx ends, logging to the Output
+// it returns; the channel gets what RunProcess returns.
+func runCounters(ctx context.Context, opts system.RunnerOptions) (*proctest.Output, <-chan error) {
+	logs := &proctest.Output{}
+	returned := make(chan error, 1)
+	opts.Lookup = noEnv
+	go func() {
+		returned <- system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
+			RunnerOptions: fastRetries(opts),
+			Logger:        slog.New(slog.NewTextHandler(logs, nil)),
+		})
+	}()
+	return logs, returned
+}
+
+// waitForLogs waits up to 30 s until logs holds n lines containing msg,
+// failing t if RunProcess returns first.
+func waitForLogs(t *testing.T, logs *proctest.Output, returned <-chan error, msg string, n int) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for strings.Count(logs.String(), msg) < n {
+		select {
+		case err := <-returned:
+			t.Fatalf("RunProcess returned %v before its context ended; log:\n%s", err, logs.String())
+		case <-deadline:
+			t.Fatalf("fewer than %d %q in 30 s; log:\n%s", n, msg, logs.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 // fastRetries retries after 10 ms doubling up to 50 ms.
 func fastRetries(opts system.RunnerOptions) system.RunnerOptions {
 	opts.RetryMin, opts.RetryMax = 10*time.Millisecond, 50*time.Millisecond
@@ -127,27 +159,11 @@ func TestRunProcessRetriesAgainstASilentServer(t *testing.T) {
 	silent := startProxy(t, "")                        // never forwards
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs proctest.Output
-	returned := make(chan error, 1)
-	go func() {
-		returned <- system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
-			RunnerOptions: fastRetries(system.RunnerOptions{Lookup: noEnv, Env: map[string]string{
-				"PERSISTENCE_MODULE": "postgres", "POSTGRES_CONNECT_TIMEOUT": "1",
-				"DATABASE_URL": "postgres://u@" + silent.Addr() + "/db?sslmode=disable",
-			}}),
-			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-		})
-	}()
-	deadline := time.After(30 * time.Second)
-	for strings.Count(logs.String(), "starting failed; retrying") < 3 {
-		select {
-		case err := <-returned:
-			t.Fatalf("RunProcess returned %v before its context ended; log:\n%s", err, logs.String())
-		case <-deadline:
-			t.Fatalf("fewer than 3 retries in 30 s; log:\n%s", logs.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	logs, returned := runCounters(ctx, system.RunnerOptions{Env: map[string]string{
+		"PERSISTENCE_MODULE": "postgres", "POSTGRES_CONNECT_TIMEOUT": "1",
+		"DATABASE_URL": "postgres://u@" + silent.Addr() + "/db?sslmode=disable",
+	}})
+	waitForLogs(t, logs, returned, "starting failed; retrying", 3)
 	require.Contains(t, logs.String(), "interface error")
 	cancel()
 	select {
@@ -181,14 +197,7 @@ func TestRunProcessResumesWhenTheDatabaseBecomesReachable(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs proctest.Output
-	returned := make(chan error, 1)
-	go func() {
-		returned <- system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
-			RunnerOptions: fastRetries(system.RunnerOptions{Lookup: noEnv, Env: processEnv, PollInterval: 100 * time.Millisecond}),
-			Logger:        slog.New(slog.NewTextHandler(&logs, nil)),
-		})
-	}()
+	logs, returned := runCounters(ctx, system.RunnerOptions{Env: processEnv, PollInterval: 100 * time.Millisecond})
 	waitUntil := func(what string, done func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
@@ -245,26 +254,10 @@ func TestRunProcessLogsPermanentErrorsAtErrorLevel(t *testing.T) {
 	u.Path = "/no_such_database"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs proctest.Output
-	returned := make(chan error, 1)
-	go func() {
-		returned <- system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
-			RunnerOptions: fastRetries(system.RunnerOptions{Lookup: noEnv, Env: map[string]string{
-				"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": u.String(),
-			}}),
-			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-		})
-	}()
-	deadline := time.After(30 * time.Second)
-	for strings.Count(logs.String(), "level=ERROR") < 2 {
-		select {
-		case err := <-returned:
-			t.Fatalf("RunProcess returned %v before its context ended; log:\n%s", err, logs.String())
-		case <-deadline:
-			t.Fatalf("fewer than 2 errors logged in 30 s; log:\n%s", logs.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	logs, returned := runCounters(ctx, system.RunnerOptions{Env: map[string]string{
+		"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": u.String(),
+	}})
+	waitForLogs(t, logs, returned, "level=ERROR", 2)
 	require.Contains(t, logs.String(), "3D000")
 	require.NotContains(t, logs.String(), "level=WARN", "a permanent error is not a warning")
 	cancel()

@@ -197,11 +197,7 @@ func TestOpenPrePing(t *testing.T) {
 func TestOpenRefusesOutOfRangePoolConfig(t *testing.T) {
 	t.Parallel()
 	base := postgres.Config{ConnString: pgtest.ServerURL(t), Schema: pgtest.NewSchemaName(t), PoolSize: 5, CreateTable: true}
-	tests := []struct {
-		name    string
-		change  func(*postgres.Config)
-		wantVar string
-	}{
+	requireOpenRefuses(t, base, []configChange{
 		{"max overflow -1", func(c *postgres.Config) { c.MaxOverflow = -1 }, postgres.EnvMaxOverflow},
 		{"size + overflow beyond int32", func(c *postgres.Config) { c.MaxOverflow = math.MaxInt32 - 4 }, postgres.EnvMaxOverflow},
 		{"overflow without pool size", func(c *postgres.Config) { c.PoolSize, c.MaxOverflow = 0, 1 }, postgres.EnvMaxOverflow},
@@ -213,21 +209,7 @@ func TestOpenRefusesOutOfRangePoolConfig(t *testing.T) {
 		{"conn max age beyond a year", func(c *postgres.Config) { c.ConnMaxAge = 366 * 24 * time.Hour }, postgres.EnvConnMaxAge},
 		{"conn max age 1ns", func(c *postgres.Config) { c.ConnMaxAge = time.Nanosecond }, postgres.EnvConnMaxAge},
 		{"conn max age with use once", func(c *postgres.Config) { c.ConnMaxAge, c.ConnUseOnce = time.Second, true }, postgres.EnvConnMaxAge},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			cfg := base
-			tt.change(&cfg)
-			pool, err := postgres.Open(context.Background(), cfg)
-			if err == nil {
-				pool.Close()
-			}
-			var cfgErr *persistence.ConfigError
-			require.ErrorAs(t, err, &cfgErr)
-			require.Equal(t, tt.wantVar, cfgErr.Var)
-		})
-	}
+	})
 }
 
 // The largest pool settings in range are accepted.

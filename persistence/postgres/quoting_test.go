@@ -124,11 +124,7 @@ func TestOpenRefusesPgSchemas(t *testing.T) {
 func TestOpenRefusesOutOfRangeConfig(t *testing.T) {
 	t.Parallel()
 	base := postgres.Config{ConnString: pgtest.ServerURL(t), Schema: pgtest.NewSchemaName(t), CreateTable: true}
-	tests := []struct {
-		name    string
-		change  func(*postgres.Config)
-		wantVar string
-	}{
+	requireOpenRefuses(t, base, []configChange{
 		{"pool size 2^32+1", func(c *postgres.Config) { c.PoolSize = 1<<32 + 1 }, postgres.EnvPoolSize},
 		{"pool size -1", func(c *postgres.Config) { c.PoolSize = -1 }, postgres.EnvPoolSize},
 		{"connect timeout 2h", func(c *postgres.Config) { c.ConnectTimeout = 2 * time.Hour }, postgres.EnvConnectTimeout},
@@ -136,21 +132,7 @@ func TestOpenRefusesOutOfRangeConfig(t *testing.T) {
 		{"lock timeout 2^31 ms", func(c *postgres.Config) { c.LockTimeout = (math.MaxInt32 + 1) * time.Millisecond }, postgres.EnvLockTimeout},
 		{"lock timeout -1s", func(c *postgres.Config) { c.LockTimeout = -time.Second }, postgres.EnvLockTimeout},
 		{"idle in tx timeout 2^31 ms", func(c *postgres.Config) { c.IdleInTransactionTimeout = (math.MaxInt32 + 1) * time.Millisecond }, postgres.EnvIdleInTxTimeout},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			cfg := base
-			tt.change(&cfg)
-			pool, err := postgres.Open(context.Background(), cfg)
-			if err == nil {
-				pool.Close()
-			}
-			var cfgErr *persistence.ConfigError
-			require.ErrorAs(t, err, &cfgErr)
-			require.Equal(t, tt.wantVar, cfgErr.Var)
-		})
-	}
+	})
 }
 
 // The largest values in range are accepted by the server.
@@ -186,5 +168,33 @@ func TestOpenKeepsURLConnectTimeout(t *testing.T) {
 		require.NoError(t, err)
 		pool := openPool(t, cfg)
 		require.Equal(t, 2*time.Second, pool.Config().ConnConfig.ConnectTimeout, "POSTGRES_CONNECT_TIMEOUT=%q", variable)
+	}
+}
+
+// configChange changes a valid Config into one that names wantVar in its
+// ConfigError.
+type configChange struct {
+	name    string
+	change  func(*postgres.Config)
+	wantVar string
+}
+
+// requireOpenRefuses checks that Open refuses base with each change with a
+// *persistence.ConfigError naming the change's variable.
+func requireOpenRefuses(t *testing.T, base postgres.Config, changes []configChange) {
+	t.Helper()
+	for _, tt := range changes {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := base
+			tt.change(&cfg)
+			pool, err := postgres.Open(context.Background(), cfg)
+			if err == nil {
+				pool.Close()
+			}
+			var cfgErr *persistence.ConfigError
+			require.ErrorAs(t, err, &cfgErr)
+			require.Equal(t, tt.wantVar, cfgErr.Var)
+		})
 	}
 }
