@@ -91,8 +91,10 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tz := strings.TrimSpace(env.String(EnvTimezoneTopic, "")); tz != "" && tz != "datetime:timezone.utc" && tz != "UTC" {
-		return nil, &persistence.ConfigError{Var: EnvTimezoneTopic, Value: tz,
+	switch tzVar, tz, _ := env.Find(EnvTimezoneTopic); strings.TrimSpace(tz) {
+	case "", "datetime:timezone.utc", "UTC":
+	default:
+		return nil, &persistence.ConfigError{Var: tzVar, Value: tz,
 			Reason: `timestamps are recorded in UTC: "datetime:timezone.utc" or "UTC" is expected; convert with time.Time.In when presenting them`}
 	}
 	snapshotting, err := env.Bool(EnvSnapshottingEnabled, opts.SnapshottingEnabled || len(opts.SnapshottingIntervals) > 0)

@@ -32,8 +32,11 @@ func (e Environment) Get(key string) (string, bool) {
 	return v, ok
 }
 
-// lookup is Get that also returns the name of the variable that was found,
-// so that errors name what the user actually set.
+// Find is Get that also returns the name of the variable found (key
+// itself when none is), so that errors name what the user actually set.
+func (e Environment) Find(key string) (name, value string, ok bool) { return e.lookup(key) }
+
+// lookup is Find.
 func (e Environment) lookup(key string) (name, value string, ok bool) {
 	process := e.Lookup
 	if process == nil {

@@ -105,13 +105,14 @@ var factoryTopics = map[string]Module{
 // variable set once per process.
 var memoryWithConnection sync.Once
 
-// connectionVariable returns the name of the first PostgreSQL connection
-// variable set to a non-empty value in env, or "".
+// connectionVariable returns the name, as set (prefixed or not), of the
+// first PostgreSQL connection variable set to a non-empty value in env, or
+// "".
 func connectionVariable(env persistence.Environment) string {
 	for _, name := range []string{postgres.EnvDatabaseURL, postgres.EnvHost, postgres.EnvPort,
 		postgres.EnvDBName, postgres.EnvUser, postgres.EnvPassword} {
-		if env.String(name, "") != "" {
-			return name
+		if found, value, _ := env.Find(name); value != "" {
+			return found
 		}
 	}
 	return ""

@@ -288,7 +288,7 @@ func poolSettingsFromEnv(env persistence.Environment, cfg *Config) error {
 	case !set:
 		cfg.PoolTimeout = defaultPoolTimeout
 	case timeout == 0:
-		name, value, _ := lookupVar(env, EnvPoolTimeout)
+		name, value, _ := env.Find(EnvPoolTimeout)
 		return &persistence.ConfigError{Var: name, Value: value, Reason: poolTimeoutZero}
 	default:
 		cfg.PoolTimeout = timeout
@@ -307,9 +307,9 @@ func poolSettingsFromEnv(env persistence.Environment, cfg *Config) error {
 // application-prefixed variable if only one is, else POSTGRES_MAX_OVERFLOW
 // if it is set and not empty.
 func maxOverflowKey(env persistence.Environment) string {
-	documented, value, ok := lookupVar(env, EnvMaxOverflow)
+	documented, value, ok := env.Find(EnvMaxOverflow)
 	documentedSet := ok && strings.TrimSpace(value) != ""
-	code, value, ok := lookupVar(env, EnvPoolMaxOverflow)
+	code, value, ok := env.Find(EnvPoolMaxOverflow)
 	codeSet := ok && strings.TrimSpace(value) != ""
 	switch {
 	case !codeSet:
@@ -323,33 +323,12 @@ func maxOverflowKey(env persistence.Environment) string {
 	}
 }
 
-// lookupVar returns the name of the variable env reads for key, and its
-// value: Environment.Get's order, the snake-case prefixed name, the seeds'
-// prefixed name, then key, each first in Values then in the process
-// environment.
-func lookupVar(env persistence.Environment, key string) (name, value string, ok bool) {
-	value, ok = env.Get(key)
-	if !ok || env.Name == "" {
-		return key, value, ok
-	}
-	plain := persistence.Environment{Values: env.Values, Lookup: env.Lookup}
-	for _, prefixed := range []string{
-		strings.ToUpper(persistence.SnakeCase(env.Name)) + "_" + key,
-		strings.ToUpper(env.Name) + "_" + key,
-	} {
-		if v, found := plain.Get(prefixed); found && v == value {
-			return prefixed, value, true
-		}
-	}
-	return key, value, true
-}
-
 // secondsInRange returns the value of key, a number of seconds such as 30
 // or 2.5 (to the nanosecond), 0 or from minPoolDuration to
 // maxPoolDuration, and whether it is set; unset and empty are the same. A
 // bad value gives a *persistence.ConfigError naming the variable read.
 func secondsInRange(env persistence.Environment, key string) (time.Duration, bool, error) {
-	name, value, ok := lookupVar(env, key)
+	name, value, ok := env.Find(key)
 	trimmed := strings.TrimSpace(value)
 	if !ok || trimmed == "" {
 		return 0, false, nil
@@ -370,13 +349,8 @@ func secondsInRange(env persistence.Environment, key string) (time.Duration, boo
 func intInRange(env persistence.Environment, key string, def, lo, hi int, reason string) (int, error) {
 	n, err := env.Int(key, def, lo)
 	if err == nil && n > hi {
-		// Int names the variable it read (prefixed by the application's
-		// name or not) in its errors: ask it for one, with a minimum
-		// above n.
-		_, err = env.Int(key, def, n+1)
-		if err == nil { // n+1 overflowed
-			err = &persistence.ConfigError{Var: key, Value: strconv.Itoa(n)}
-		}
+		name, value, _ := env.Find(key)
+		err = &persistence.ConfigError{Var: name, Value: value}
 	}
 	var cfgErr *persistence.ConfigError
 	if errors.As(err, &cfgErr) {
