@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -41,8 +43,8 @@ func (w *World) Apply(event any) error {
 	return nil
 }
 
-func registry() *persistence.Registry {
-	r := persistence.NewRegistry()
+func registry() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register("test:World", &World{})
 	r.Register("test:World.Created", WorldCreated{})
 	r.Register("test:World.SomethingHappened", SomethingHappened{})
@@ -433,14 +435,14 @@ func TestSnapshottingEnvPrecedence(t *testing.T) {
 		a.Close()
 	}
 	_, err := app.New(context.Background(), app.Options{Registry: registry(), Env: map[string]string{"IS_SNAPSHOTTING_ENABLED": "maybe"}, Lookup: noEnv})
-	var cfgErr *persistence.ConfigError
+	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "IS_SNAPSHOTTING_ENABLED", cfgErr.Var)
 }
 
 func TestEncryptedAndCompressedState(t *testing.T) {
 	t.Parallel()
-	key, err := persistence.CreateAESKey(32)
+	key, err := codec.CreateAESKey(32)
 	require.NoError(t, err)
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
 		ctx := context.Background()
@@ -469,7 +471,7 @@ func TestBadConfigurationNamesVariable(t *testing.T) {
 		"INFRASTRUCTURE_FACTORY": "eventsourcing.sqlite:Factory",
 	} {
 		_, err := app.New(context.Background(), app.Options{Name: "Worlds", Registry: registry(), Env: map[string]string{variable: value}, Lookup: noEnv})
-		var cfgErr *persistence.ConfigError
+		var cfgErr *config.Error
 		require.ErrorAs(t, err, &cfgErr, variable)
 		require.Equal(t, variable, cfgErr.Var)
 		require.Contains(t, err.Error(), variable)
@@ -535,12 +537,12 @@ func TestUnregisteredEventTypeSavesNothing(t *testing.T) {
 		require.Error(t, err, "World.Apply refuses unknown events")
 		require.Nil(t, w2)
 		require.NoError(t, domain.Trigger(w, domain.Discarded{}))
-		reg := persistence.NewRegistry()
+		reg := codec.NewRegistry()
 		reg.Register("test:World", &World{})
 		reg.Register("test:World.Created", WorldCreated{})
 		b := newApp(app.Options{Name: "Partial", Registry: reg})
 		_, err = b.Save(ctx, w)
-		require.ErrorIs(t, err, persistence.ErrUnregisteredType)
+		require.ErrorIs(t, err, codec.ErrUnregisteredType)
 		require.Contains(t, err.Error(), "Discarded")
 		max, err := b.Recorder().MaxNotificationID(ctx)
 		require.NoError(t, err)
@@ -702,8 +704,8 @@ func TestRepositoryUsesSnapshotThenLaterEvents(t *testing.T) {
 	require.Equal(t, []string{"dinosaurs", "trucks", "internet"}, got.History)
 
 	_, err = repo.GetAt(ctx, w.ID(), 2)
-	require.ErrorIs(t, err, persistence.ErrDecode)
-	var mapErr *persistence.MappingError
+	require.ErrorIs(t, err, codec.ErrDecode)
+	var mapErr *codec.MappingError
 	require.ErrorAs(t, err, &mapErr)
 	require.Equal(t, w.ID(), mapErr.OriginatorID)
 	require.Equal(t, int64(2), mapErr.Version)
@@ -714,9 +716,9 @@ func TestRepositoryUsesSnapshotThenLaterEvents(t *testing.T) {
 func TestWrongCipherKeyIsTypedErrorAndChangesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	key1, err := persistence.CreateAESKey(16)
+	key1, err := codec.CreateAESKey(16)
 	require.NoError(t, err)
-	key2, err := persistence.CreateAESKey(16)
+	key2, err := codec.CreateAESKey(16)
 	require.NoError(t, err)
 	schema := pgtest.NewSchemaName(t)
 	env := func(key string) map[string]string {
@@ -732,8 +734,8 @@ func TestWrongCipherKeyIsTypedErrorAndChangesNothing(t *testing.T) {
 	require.NoError(t, err)
 	defer wrong.Close()
 	_, err = app.NewRepository[World](wrong).Get(ctx, w.ID())
-	require.ErrorIs(t, err, persistence.ErrCipherText)
-	var mapErr *persistence.MappingError
+	require.ErrorIs(t, err, codec.ErrCipherText)
+	var mapErr *codec.MappingError
 	require.ErrorAs(t, err, &mapErr)
 	require.Equal(t, w.ID(), mapErr.OriginatorID)
 

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/eventsourcing-go/eventsourcing/codec"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
@@ -22,7 +24,7 @@ const EnvSnapshottingEnabled = "IS_SNAPSHOTTING_ENABLED"
 // EnvTimezoneTopic is the seeds' TZINFO_TOPIC, the zone of the timestamps
 // of new events. Timestamps here are always UTC (domain.Now), so only the
 // seeds' default "datetime:timezone.utc" (or "UTC") is accepted; another
-// zone is a *persistence.ConfigError: convert with time.Time.In when
+// zone is a *config.Error: convert with time.Time.In when
 // presenting times instead.
 const EnvTimezoneTopic = "TZINFO_TOPIC"
 
@@ -36,7 +38,7 @@ type Options struct {
 	// its Postgres schema by default.
 	Name string
 	// Registry names the application's event and aggregate types. Required.
-	Registry *persistence.Registry
+	Registry *codec.Registry
 	// Env holds configuration set in code; it overrides the process
 	// environment.
 	Env map[string]string
@@ -60,8 +62,7 @@ type Options struct {
 type Application struct {
 	name      string
 	infra     *factory.Infrastructure
-	mapper    *persistence.Mapper
-	events    *persistence.EventStore
+	mapper    *codec.Mapper
 	snapshots persistence.AggregateRecorder // nil when snapshotting is off
 	intervals map[string]int64
 	log       *NotificationLog
@@ -75,26 +76,26 @@ type Application struct {
 type Listener func(ctx context.Context, ids []int64) error
 
 // New builds an application from opts and its environment. Configuration
-// errors are *persistence.ConfigError values naming the variable; an
+// errors are *config.Error values naming the variable; an
 // unreachable database is errors.Is(err, persistence.ErrInterface). Close
 // the application when done.
 func New(ctx context.Context, opts Options) (*Application, error) {
 	if opts.Registry == nil {
 		return nil, errors.New("app: Options.Registry is required")
 	}
-	env := persistence.Environment{Name: opts.Name, Values: opts.Env, Lookup: opts.Lookup}
-	cipher, err := persistence.CipherFromEnv(env)
+	env := config.Environment{Name: opts.Name, Values: opts.Env, Lookup: opts.Lookup}
+	cipher, err := codec.CipherFromEnv(env)
 	if err != nil {
 		return nil, err
 	}
-	compressor, err := persistence.CompressorFromEnv(env)
+	compressor, err := codec.CompressorFromEnv(env)
 	if err != nil {
 		return nil, err
 	}
 	switch tzVar, tz, _ := env.Find(EnvTimezoneTopic); strings.TrimSpace(tz) {
 	case "", "datetime:timezone.utc", "UTC":
 	default:
-		return nil, &persistence.ConfigError{Var: tzVar, Value: tz,
+		return nil, &config.Error{Var: tzVar, Value: tz,
 			Reason: `timestamps are recorded in UTC: "datetime:timezone.utc" or "UTC" is expected; convert with time.Time.In when presenting them`}
 	}
 	snapshotting, err := env.Bool(EnvSnapshottingEnabled, opts.SnapshottingEnabled || len(opts.SnapshottingIntervals) > 0)
@@ -105,12 +106,11 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 	if err != nil {
 		return nil, err
 	}
-	mapper := &persistence.Mapper{Registry: opts.Registry, Cipher: cipher, Compressor: compressor}
+	mapper := &codec.Mapper{Registry: opts.Registry, Cipher: cipher, Compressor: compressor}
 	a := &Application{
 		name:      opts.Name,
 		infra:     infra,
 		mapper:    mapper,
-		events:    &persistence.EventStore{Mapper: mapper, Recorder: infra.Recorder},
 		intervals: opts.SnapshottingIntervals,
 		log:       &NotificationLog{recorder: infra.Recorder, sectionSize: opts.SectionSize},
 	}
@@ -136,7 +136,7 @@ func (a *Application) Module() factory.Module { return a.infra.Module }
 func (a *Application) Schema() string { return a.infra.Schema }
 
 // Mapper returns the mapper, for decoding notifications.
-func (a *Application) Mapper() *persistence.Mapper { return a.mapper }
+func (a *Application) Mapper() *codec.Mapper { return a.mapper }
 
 // Recorder returns the application's recorder.
 func (a *Application) Recorder() persistence.ProcessRecorder { return a.infra.Recorder }
@@ -159,7 +159,7 @@ func (a *Application) SnapshottingEnabled() bool { return a.snapshots != nil }
 // in argument order, or none of them, and returns their notification IDs.
 // Only when all are recorded are the aggregates' pending events cleared; on
 // error (a *persistence.ConcurrencyError when another writer recorded a
-// version first, a *persistence.MappingError for an event that cannot be
+// version first, a *codec.MappingError for an event that cannot be
 // stored) they stay pending. After recording, it takes the snapshots due
 // by Options.SnapshottingIntervals.
 //
@@ -175,7 +175,11 @@ func (a *Application) SnapshottingEnabled() bool { return a.snapshots != nil }
 // means they were recorded.
 func (a *Application) Save(ctx context.Context, aggs ...domain.Aggregate) ([]int64, error) {
 	events := pending(aggs)
-	ids, err := a.events.Put(ctx, events)
+	stored, err := a.mapper.ToStoredEvents(events)
+	if err != nil {
+		return nil, fmt.Errorf("save %d events: %w", len(events), err)
+	}
+	ids, err := a.infra.Recorder.InsertNotifications(ctx, stored)
 	if err != nil {
 		return nil, fmt.Errorf("save %d events: %w", len(events), err)
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
@@ -24,25 +26,25 @@ func TestApplicationRefusesBadData(t *testing.T) {
 		ctx := context.Background()
 		const limit = 2000
 		a := newApp(app.Options{Env: map[string]string{
-			persistence.EnvCompressorTopic:               "zlib",
-			persistence.EnvCompressorMaxDecompressedSize: "2000",
+			codec.EnvCompressorTopic:               "zlib",
+			codec.EnvCompressorMaxDecompressedSize: "2000",
 		}})
 		repo := app.NewRepository[World](a)
 
 		w, err := domain.Create[World](uuid.New(), WorldCreated{Name: "caf\xe9"})
 		require.NoError(t, err)
 		_, err = a.Save(ctx, w)
-		require.ErrorIs(t, err, persistence.ErrInvalidUTF8)
+		require.ErrorIs(t, err, codec.ErrInvalidUTF8)
 		_, err = repo.Get(ctx, w.ID())
 		require.ErrorIs(t, err, app.ErrAggregateNotFound, "nothing was recorded")
 
 		// Written by a compressor with a higher limit, or by an attacker.
-		big, err := persistence.ZlibCompressor{}.Compress([]byte(
+		big, err := codec.ZlibCompressor{}.Compress([]byte(
 			`{"timestamp":"2026-01-01T00:00:00Z","data":{"Name":"` + strings.Repeat("x", limit) + `"}}`))
 		require.NoError(t, err)
-		missing, err := persistence.ZlibCompressor{}.Compress([]byte(`{"timestamp":"2026-01-01T00:00:00Z"}`))
+		missing, err := codec.ZlibCompressor{}.Compress([]byte(`{"timestamp":"2026-01-01T00:00:00Z"}`))
 		require.NoError(t, err)
-		for state, want := range map[string]error{string(big): persistence.ErrCompressedData, string(missing): persistence.ErrDecode} {
+		for state, want := range map[string]error{string(big): codec.ErrCompressedData, string(missing): codec.ErrDecode} {
 			id := uuid.New()
 			require.NoError(t, a.Recorder().InsertEvents(ctx, []persistence.StoredEvent{
 				{OriginatorID: id, OriginatorVersion: 1, Topic: "test:World.Created", State: []byte(state)},
@@ -64,7 +66,7 @@ func TestApplicationDecompressionLimitConfig(t *testing.T) {
 	_, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Lookup: noEnv, Env: map[string]string{
 		"PERSISTENCE_MODULE": "memory", "COMPRESSOR_TOPIC": "zlib", "WORLDS_COMPRESSOR_MAX_DECOMPRESSED_SIZE": "64MiB",
 	}})
-	var cfgErr *persistence.ConfigError
+	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "WORLDS_COMPRESSOR_MAX_DECOMPRESSED_SIZE", cfgErr.Var)
 }

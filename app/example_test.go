@@ -7,8 +7,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
 // Dog is an event-sourced aggregate: it embeds domain.Base and applies
@@ -36,7 +36,7 @@ func (d *Dog) Apply(event any) error {
 // get it back, and read the notification log.
 func Example() {
 	ctx := context.Background()
-	reg := persistence.NewRegistry()
+	reg := codec.NewRegistry()
 	reg.Register("dogs:Dog", &Dog{})
 	reg.Register("dogs:Registered", Registered{})
 	reg.Register("dogs:TrickAdded", TrickAdded{})

@@ -35,7 +35,7 @@ func NewRepository[T any, PT aggregatePtr[T]](a *Application) *Repository[T, PT]
 // returns an *AggregateNotFoundError if there are no events for id or the
 // aggregate is discarded, a *domain.WrongAggregateTypeError (errors.Is
 // domain.ErrWrongAggregateType) if id is an aggregate of another type, and
-// a *persistence.MappingError if a stored event cannot be decoded.
+// a *codec.MappingError if a stored event cannot be decoded.
 func (r *Repository[T, PT]) Get(ctx context.Context, id uuid.UUID) (PT, error) {
 	return r.get(ctx, id, nil)
 }
@@ -64,9 +64,15 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 		v := agg.Version()
 		q.Gt = &v
 	}
-	events, err := r.app.events.Get(ctx, id, q)
+	stored, err := r.app.infra.Recorder.SelectEvents(ctx, id, q)
 	if err != nil {
 		return nil, err
+	}
+	events := make([]domain.Event, len(stored))
+	for i, se := range stored {
+		if events[i], err = r.app.mapper.ToDomainEvent(se); err != nil {
+			return nil, fmt.Errorf("get %s: %w", id, err)
+		}
 	}
 	switch {
 	case agg == nil && len(events) == 0:

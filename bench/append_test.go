@@ -11,9 +11,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
 // BenchmarkAppend measures appends through Application.Save of new
@@ -150,7 +150,7 @@ func rawPool(b *testing.B) *pgxpool.Pool {
 // library's.
 func sampleState(b *testing.B) (string, []byte) {
 	b.Helper()
-	m := &persistence.Mapper{Registry: registry()}
+	m := &codec.Mapper{Registry: registry()}
 	s, err := m.ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Timestamp: time.Now(),
 		Data: ItemCreated{Name: "a benchmark item"}})
 	if err != nil {

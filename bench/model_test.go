@@ -8,8 +8,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -47,8 +47,8 @@ func (i *Item) Apply(event any) error {
 	return nil
 }
 
-func registry() *persistence.Registry {
-	r := persistence.NewRegistry()
+func registry() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register("bench:Item", &Item{})
 	r.Register("bench:ItemCreated", ItemCreated{})
 	r.Register("bench:ItemChanged", ItemChanged{})
@@ -99,8 +99,8 @@ func (t *Tally) Apply(event any) error {
 	return nil
 }
 
-func tallyRegistry() *persistence.Registry {
-	r := persistence.NewRegistry()
+func tallyRegistry() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register("bench:Tally", &Tally{})
 	r.Register("bench:TallyStarted", TallyStarted{})
 	r.Register("bench:TallyAdded", TallyAdded{})

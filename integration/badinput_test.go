@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
@@ -103,8 +105,8 @@ func TestBadInput(t *testing.T) {
 			"postgres://postgres:hunter2@localhost:5432/db?sslmode=sometimes", // a URL, but not a valid connection string
 		} {
 			_, err := openWith(pgEnv(s, st.schema, "DATABASE_URL", bad))
-			require.ErrorIs(t, err, persistence.ErrConfig, bad)
-			var cfgErr *persistence.ConfigError
+			require.ErrorIs(t, err, config.ErrInvalid, bad)
+			var cfgErr *config.Error
 			require.ErrorAs(t, err, &cfgErr, bad)
 			require.Equal(t, "DATABASE_URL", cfgErr.Var, "the error names the variable")
 			require.NotContains(t, err.Error(), "hunter2", "the password is not shown")
@@ -192,8 +194,8 @@ func TestBadInput(t *testing.T) {
 		st.digest = st.currentDigest(t) // the corruption is the new "stored"
 
 		_, err = app.NewRepository[Account](st.app).Get(ctx, victim.ID())
-		require.ErrorIs(t, err, persistence.ErrDecode)
-		var mapping *persistence.MappingError
+		require.ErrorIs(t, err, codec.ErrDecode)
+		var mapping *codec.MappingError
 		require.ErrorAs(t, err, &mapping)
 		require.Equal(t, victim.ID(), mapping.OriginatorID, "the error names the aggregate")
 		require.Equal(t, int64(2), mapping.Version, "and the version")
@@ -201,7 +203,7 @@ func TestBadInput(t *testing.T) {
 		t.Logf("corrupted state: %s", err)
 
 		_, err = app.NewRepository[Account](st.app).Get(ctx, st.accounts[2].ID())
-		require.ErrorIs(t, err, persistence.ErrUnknownTopic)
+		require.ErrorIs(t, err, codec.ErrUnknownTopic)
 		require.Contains(t, err.Error(), "ledger:Vanished")
 		t.Logf("corrupted topic: %s", err)
 
@@ -216,7 +218,7 @@ func TestBadInput(t *testing.T) {
 		follower := system.NewProcessApplication(newApp(t, "Auditor", ledgerTypes(), pgEnv(s, s.newSchema(t))), nil)
 		follower.Follow(st.app)
 		processed, err := follower.PullAndProcess(ctx, "Ledger")
-		require.ErrorIs(t, err, persistence.ErrDecode)
+		require.ErrorIs(t, err, codec.ErrDecode)
 		require.Equal(t, 4+1, processed, "the first account and the corrupted one's first event")
 		t.Logf("follower: %s", err)
 		tracked, err := follower.Recorder().MaxTrackingID(ctx, "Ledger")
@@ -227,16 +229,16 @@ func TestBadInput(t *testing.T) {
 
 	t.Run("wrong cipher key", func(t *testing.T) {
 		t.Parallel()
-		key, err := persistence.CreateAESKey(32)
+		key, err := codec.CreateAESKey(32)
 		require.NoError(t, err)
 		st := storeBaseline(t, s, "CIPHER_KEY", key, "COMPRESSOR_TOPIC", "zlib")
-		other, err := persistence.CreateAESKey(32)
+		other, err := codec.CreateAESKey(32)
 		require.NoError(t, err)
 		wrong := newApp(t, "Ledger", ledgerTypes(), pgEnv(s, st.schema, "CIPHER_KEY", other, "COMPRESSOR_TOPIC", "zlib"))
 		acc := st.accounts[0]
 		_, err = app.NewRepository[Account](wrong).Get(ctx, acc.ID())
-		require.ErrorIs(t, err, persistence.ErrCipherText)
-		var mapping *persistence.MappingError
+		require.ErrorIs(t, err, codec.ErrCipherText)
+		var mapping *codec.MappingError
 		require.ErrorAs(t, err, &mapping)
 		require.Equal(t, acc.ID(), mapping.OriginatorID)
 		require.NotContains(t, err.Error(), other, "the key is not shown")
@@ -246,11 +248,11 @@ func TestBadInput(t *testing.T) {
 		_, err = app.NewRepository[Account](none).Get(ctx, acc.ID())
 		require.Error(t, err)
 		require.ErrorAs(t, err, &mapping)
-		require.True(t, errors.Is(err, persistence.ErrDecode) || errors.Is(err, persistence.ErrCompressedData), "%v", err)
+		require.True(t, errors.Is(err, codec.ErrDecode) || errors.Is(err, codec.ErrCompressedData), "%v", err)
 		t.Logf("no key: %s", err)
 
 		_, err = openWith(pgEnv(s, st.schema, "CIPHER_KEY", "not base64!"))
-		require.ErrorIs(t, err, persistence.ErrConfig)
+		require.ErrorIs(t, err, config.ErrInvalid)
 		require.Contains(t, err.Error(), "CIPHER_KEY")
 		t.Logf("malformed key: %s", err)
 		st.requireUnchanged(t)
@@ -264,8 +266,8 @@ func TestBadInput(t *testing.T) {
 		odd := openAccount(t, "odd", 1)
 		require.NoError(t, domain.Trigger(odd, Unregistered{Why: "nobody registered me"}))
 		_, err := st.app.Save(ctx, fine, odd)
-		require.ErrorIs(t, err, persistence.ErrUnregisteredType)
-		var mapping *persistence.MappingError
+		require.ErrorIs(t, err, codec.ErrUnregisteredType)
+		var mapping *codec.MappingError
 		require.ErrorAs(t, err, &mapping)
 		require.Equal(t, odd.ID(), mapping.OriginatorID, "the error names the aggregate")
 		require.Equal(t, int64(3), mapping.Version, "and the version")
@@ -275,12 +277,12 @@ func TestBadInput(t *testing.T) {
 		st.requireUnchanged(t)
 
 		// A reader whose registry lacks a stored topic.
-		partial := persistence.NewRegistry()
+		partial := codec.NewRegistry()
 		partial.Register(topicAccount, &Account{})
 		partial.Register(topicOpened, Opened{})
 		reader := newApp(t, "Ledger", partial, pgEnv(s, st.schema))
 		_, err = app.NewRepository[Account](reader).Get(ctx, st.accounts[0].ID())
-		require.ErrorIs(t, err, persistence.ErrUnknownTopic)
+		require.ErrorIs(t, err, codec.ErrUnknownTopic)
 		require.Contains(t, err.Error(), topicCredited)
 		t.Logf("read: %s", err)
 		st.requireUnchanged(t)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -187,7 +188,7 @@ func TestSnapshotsCompressionEncryptionOnContainer(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
 	ctx := context.Background()
-	key, err := persistence.CreateAESKey(32)
+	key, err := codec.CreateAESKey(32)
 	require.NoError(t, err)
 	schema := s.newSchema(t)
 	a, err := app.New(ctx, app.Options{

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -49,8 +49,8 @@ const (
 	topicNoted    = "ledger:Noted"
 )
 
-func ledgerTypes() *persistence.Registry {
-	r := persistence.NewRegistry()
+func ledgerTypes() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register(topicAccount, &Account{})
 	r.Register(topicOpened, Opened{})
 	r.Register(topicCredited, Credited{})
@@ -93,8 +93,8 @@ func (w *World) Apply(event any) error {
 	return nil
 }
 
-func worldTypes() *persistence.Registry {
-	r := persistence.NewRegistry()
+func worldTypes() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register("worlds:World", &World{})
 	r.Register("worlds:WorldCreated", WorldCreated{})
 	r.Register("worlds:SomethingHappened", SomethingHappened{})
@@ -122,8 +122,8 @@ func (c *Counter) Apply(event any) error {
 
 func counterID(name string) uuid.UUID { return domain.NameID("/counters/" + name) }
 
-func counterTypes() *persistence.Registry {
-	r := persistence.NewRegistry()
+func counterTypes() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register("counters:Counter", &Counter{})
 	r.Register("counters:CounterStarted", CounterStarted{})
 	r.Register("counters:CounterIncremented", CounterIncremented{})
@@ -178,7 +178,7 @@ func pgEnv(s *server, schema string, kv ...string) map[string]string {
 }
 
 // newApp builds an application, closed by t.Cleanup.
-func newApp(t testing.TB, name string, reg *persistence.Registry, env map[string]string) *app.Application {
+func newApp(t testing.TB, name string, reg *codec.Registry, env map[string]string) *app.Application {
 	t.Helper()
 	a, err := app.New(context.Background(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
 	require.NoError(t, err)

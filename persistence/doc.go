@@ -1,10 +1,11 @@
-// Package persistence defines how domain events are stored: the universal
-// StoredEvent type, notifications and tracking records, the three kinds of
-// recorder (aggregate, application and process), the errors recorders
-// return, and configuration read from the environment.
+// Package persistence is the storage contract of event sourcing: the
+// StoredEvent every event and snapshot is recorded as, notifications and
+// tracking records, the three kinds of recorder (aggregate, application
+// and process) and the errors recorders return.
 //
-// Two implementations of the recorders exist: package memory, the embedded
-// in-memory default, and package postgres, which keeps the rules that make
-// event sourcing correct inside PostgreSQL as schema and stored procedures.
-// Both pass the same conformance suite (package persistence/recordertest).
+// Two implementations exist: package memory, the embedded in-memory
+// default, and package postgres, which keeps the rules that make event
+// sourcing correct inside PostgreSQL as schema and stored procedures. Both
+// pass the same conformance suite (package persistence/recordertest).
+// Converting domain events to stored events is package codec's work.
 package persistence

@@ -112,21 +112,3 @@ func (e *TrackingConflictError) Unwrap() []error { return []error{ErrIntegrity, 
 // of them) or not (none); read them back to know. The error also wraps the
 // context's error.
 var ErrOutcomeUnknown = errors.New("the outcome is unknown: the events may be recorded or not")
-
-// ErrConfig is the root of configuration errors; see ConfigError.
-var ErrConfig = errors.New("invalid configuration")
-
-// ConfigError is returned for a bad configuration value. Var names the
-// environment variable (or setting) and Value the rejected value.
-type ConfigError struct {
-	Var    string
-	Value  string
-	Reason string
-}
-
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("invalid value %q for %s: %s", e.Value, e.Var, e.Reason)
-}
-
-// Unwrap returns ErrConfig.
-func (e *ConfigError) Unwrap() error { return ErrConfig }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
@@ -51,7 +52,7 @@ func TestErrorKindHierarchy(t *testing.T) {
 				require.Equal(t, want[otherName], errors.Is(wrapped, other),
 					"errors.Is(wrapped %s, %s)", name, otherName)
 			}
-			require.False(t, errors.Is(kind, persistence.ErrConfig))
+			require.False(t, errors.Is(kind, config.ErrInvalid))
 			require.NotEmpty(t, kind.Error())
 		})
 	}
@@ -71,7 +72,7 @@ func TestDatabaseError(t *testing.T) {
 			name:     "programming with code",
 			err:      &persistence.DatabaseError{Kind: persistence.ErrProgramming, Code: "42P01", Err: cause},
 			is:       []error{persistence.ErrProgramming, persistence.ErrDatabase, persistence.ErrPersistence, cause},
-			isNot:    []error{persistence.ErrInterface, persistence.ErrIntegrity, persistence.ErrConfig},
+			isNot:    []error{persistence.ErrInterface, persistence.ErrIntegrity, config.ErrInvalid},
 			contains: []string{"programming error", "42P01", cause.Error()},
 		},
 		{
@@ -179,31 +180,6 @@ func TestTrackingConflictError(t *testing.T) {
 			require.False(t, errors.As(wrapped, &cErr))
 			require.Contains(t, wrapped.Error(), "42")
 			require.Contains(t, wrapped.Error(), `"upstream"`)
-		})
-	}
-}
-
-func TestConfigError(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		err  *persistence.ConfigError
-	}{
-		{"pool size", &persistence.ConfigError{Var: "POSTGRES_POOL_SIZE", Value: "zero", Reason: "an integer is expected"}},
-		{"empty value", &persistence.ConfigError{Var: "POSTGRES_HOST", Value: "", Reason: "required"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			wrapped := fmt.Errorf("open: %w", tt.err)
-			require.ErrorIs(t, wrapped, persistence.ErrConfig)
-			var got *persistence.ConfigError
-			require.ErrorAs(t, wrapped, &got)
-			require.Equal(t, tt.err.Var, got.Var)
-			msg := tt.err.Error()
-			require.Contains(t, msg, tt.err.Var)
-			require.Contains(t, msg, fmt.Sprintf("%q", tt.err.Value))
-			require.Contains(t, msg, tt.err.Reason)
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
@@ -99,7 +100,7 @@ type ProcessApplication struct {
 type upstream struct {
 	name     string
 	recorder persistence.ApplicationRecorder
-	mapper   *persistence.Mapper
+	mapper   *codec.Mapper
 	mu       sync.Mutex // one PullAndProcess at a time
 }
 
@@ -145,7 +146,7 @@ const maxConflicts = 10
 // it processed. If another instance of this application records a
 // notification first (a tracking or version conflict), it carries on from
 // the new position; conflicts with no progress past the same position are
-// an error. Errors: a *PolicyError, a *persistence.MappingError for
+// an error. Errors: a *PolicyError, a *codec.MappingError for
 // a notification it cannot decode, or a persistence error; processing
 // stops at that notification. Once caught up, it returns a
 // *LeaderBehindError if the position tracked is past the leader's last

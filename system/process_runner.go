@@ -45,7 +45,7 @@ type ProcessOptions struct {
 // it cannot decode, or an error about the data (persistence.ErrIntegrity,
 // ErrData), ends RunProcess with that error; restarting resumes at the
 // same notification.
-// A bad configuration (persistence.ErrConfig) ends it at once, and with
+// A bad configuration (config.ErrInvalid) ends it at once, and with
 // the in-memory module it returns an error that is errors.Is(err,
 // persistence.ErrNotSupported).
 func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptions) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
@@ -50,7 +51,7 @@ func postgresEnv(t *testing.T) map[string]string {
 	return pgtest.PostgresEnv(t, "WORLDS", "COUNTERS")
 }
 
-func newApp(t *testing.T, name string, reg *persistence.Registry, env map[string]string) *app.Application {
+func newApp(t *testing.T, name string, reg *codec.Registry, env map[string]string) *app.Application {
 	t.Helper()
 	a, err := app.New(context.Background(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
 	require.NoError(t, err)

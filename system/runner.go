@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 )
 
@@ -103,7 +103,7 @@ func checkSeparateStores(apps map[string]*app.Application) error {
 	return nil
 }
 
-func envPrefix(name string) string { return strings.ToUpper(persistence.SnakeCase(name)) }
+func envPrefix(name string) string { return strings.ToUpper(config.SnakeCase(name)) }
 
 func (b *apps) close() {
 	for _, a := range b.byName {

@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 )
 
 // App describes one application of a system: its name (which also names
@@ -14,7 +14,7 @@ import (
 // event and aggregate types, and, for a process application, its policy.
 type App struct {
 	Name     string
-	Registry *persistence.Registry
+	Registry *codec.Registry
 	// Policy, when not nil, makes the application a process application,
 	// which may follow others.
 	Policy Policy

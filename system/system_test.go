@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -39,7 +40,7 @@ func stores(t *testing.T, fn func(t *testing.T, opts system.RunnerOptions)) {
 
 func TestSystemFromPipes(t *testing.T) {
 	t.Parallel()
-	reg := persistence.NewRegistry()
+	reg := codec.NewRegistry()
 	policy := func(context.Context, *system.ProcessApplication, domain.Event, *system.ProcessEvent) error {
 		return nil
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -31,8 +31,8 @@ func (w *World) Apply(event any) error {
 	return nil
 }
 
-func worldTypes() *persistence.Registry {
-	r := persistence.NewRegistry()
+func worldTypes() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register("worlds:World", &World{})
 	r.Register("worlds:WorldCreated", WorldCreated{})
 	r.Register("worlds:SomethingHappened", SomethingHappened{})
@@ -60,8 +60,8 @@ func (c *Counter) Apply(event any) error {
 
 func counterID(name string) uuid.UUID { return domain.NameID("/counters/" + name) }
 
-func counterTypes() *persistence.Registry {
-	r := persistence.NewRegistry()
+func counterTypes() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register("counters:Counter", &Counter{})
 	r.Register("counters:CounterStarted", CounterStarted{})
 	r.Register("counters:CounterIncremented", CounterIncremented{})

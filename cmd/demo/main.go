@@ -25,6 +25,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 )
@@ -32,13 +33,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, persistence.Environment{Name: "demo"}, os.Stdout); err != nil {
+	if err := run(ctx, config.Environment{Name: "demo"}, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, env persistence.Environment, out io.Writer) error {
+func run(ctx context.Context, env config.Environment, out io.Writer) error {
 	infra, err := factory.Open(ctx, env)
 	if err != nil {
 		return err

@@ -8,14 +8,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func only(values map[string]string) persistence.Environment {
-	return persistence.Environment{Name: "demo", Values: values, Lookup: func(string) (string, bool) { return "", false }}
+func only(values map[string]string) config.Environment {
+	return config.Environment{Name: "demo", Values: values, Lookup: func(string) (string, bool) { return "", false }}
 }
 
 func TestDemoInMemory(t *testing.T) {

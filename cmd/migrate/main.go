@@ -45,7 +45,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 )
 
@@ -65,14 +65,14 @@ POSTGRES_DBNAME, POSTGRES_USER and POSTGRES_PASSWORD. The schema is
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], persistence.Environment{}, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], config.Environment{}, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
 // run runs the command line args with the configuration of env and returns
 // the exit status.
-func run(ctx context.Context, args []string, env persistence.Environment, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, env config.Environment, stdout, stderr io.Writer) int {
 	usageError := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "migrate: "+format+"\n", a...)
 		fmt.Fprint(stderr, usage)
@@ -124,7 +124,7 @@ func run(ctx context.Context, args []string, env persistence.Environment, stdout
 	if *schema != "" {
 		if err := postgres.ValidateSchema(*schema); err != nil {
 			reason := err.Error()
-			if cfgErr := (*persistence.ConfigError)(nil); errors.As(err, &cfgErr) {
+			if cfgErr := (*config.Error)(nil); errors.As(err, &cfgErr) {
 				reason = cfgErr.Reason // its Var would name POSTGRES_SCHEMA, not --schema
 			}
 			return usageError("invalid --schema %q: %s", *schema, reason)

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // returns the exit status and what was written to stdout and stderr.
 func runWith(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	env := persistence.Environment{
+	env := config.Environment{
 		Values: vars,
 		Lookup: func(string) (string, bool) { return "", false },
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 )
 
 // Name is the application's name. It prefixes the application's
@@ -27,8 +27,8 @@ const (
 
 // NewRegistry returns a registry of the BankAccount aggregate and its
 // events.
-func NewRegistry() *persistence.Registry {
-	r := persistence.NewRegistry()
+func NewRegistry() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register(TopicBankAccount, BankAccount{})
 	r.Register(TopicOpened, Opened{})
 	r.Register(TopicTransactionAppended, TransactionAppended{})

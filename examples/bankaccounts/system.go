@@ -6,8 +6,8 @@ import (
 	"fmt"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -26,8 +26,8 @@ const (
 
 // NewLedgerRegistry returns a registry of the Ledger aggregate and its
 // events, the Ledger application's types.
-func NewLedgerRegistry() *persistence.Registry {
-	r := persistence.NewRegistry()
+func NewLedgerRegistry() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register(TopicLedger, Ledger{})
 	r.Register(TopicLedgerStarted, LedgerStarted{})
 	r.Register(TopicAccountCounted, AccountCounted{})

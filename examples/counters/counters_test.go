@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
@@ -238,7 +239,7 @@ func TestConcurrentWriters(t *testing.T) {
 	})
 }
 
-func newApp(t *testing.T, name string, reg *persistence.Registry, env map[string]string) *app.Application {
+func newApp(t *testing.T, name string, reg *codec.Registry, env map[string]string) *app.Application {
 	t.Helper()
 	a, err := app.New(context.Background(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
 	require.NoError(t, err)

@@ -8,9 +8,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -31,8 +31,8 @@ const (
 
 // NewRegistry returns a registry of the Counter aggregate and its events,
 // the Counters application's types.
-func NewRegistry() *persistence.Registry {
-	r := persistence.NewRegistry()
+func NewRegistry() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register(TopicCounter, Counter{})
 	r.Register(TopicCounterCreated, CounterCreated{})
 	r.Register(TopicCounterIncremented, CounterIncremented{})

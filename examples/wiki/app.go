@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 )
 
 // Name is the application's name. It prefixes the application's
@@ -33,8 +33,8 @@ var ErrPageNotFound = errors.New("page not found")
 
 // NewRegistry returns a registry of the Page and Index aggregates and
 // their events.
-func NewRegistry() *persistence.Registry {
-	r := persistence.NewRegistry()
+func NewRegistry() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register(TopicPage, Page{})
 	r.Register(TopicPageCreated, PageCreated{})
 	r.Register(TopicPageNameUpdated, PageNameUpdated{})

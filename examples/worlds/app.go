@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 )
 
 // Name is the application's name. It prefixes the application's
@@ -23,8 +23,8 @@ const (
 )
 
 // NewRegistry returns a registry of the World aggregate and its events.
-func NewRegistry() *persistence.Registry {
-	r := persistence.NewRegistry()
+func NewRegistry() *codec.Registry {
+	r := codec.NewRegistry()
 	r.Register(TopicWorld, World{})
 	r.Register(TopicWorldCreated, WorldCreated{})
 	r.Register(TopicSomethingHappened, SomethingHappened{})

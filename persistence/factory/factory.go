@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/memory"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
@@ -45,7 +46,7 @@ const (
 // accepted too, with the topics of these two factories
 // ("eventsourcing.popo:Factory", "eventsourcing.postgres:Factory"); set
 // together, the two variables must agree. Any other value gives a
-// *persistence.ConfigError naming the variable.
+// *config.Error naming the variable.
 //
 // When neither is set (or both are empty), a PostgreSQL connection
 // variable that is set and not empty (DATABASE_URL, POSTGRES_HOST,
@@ -55,20 +56,20 @@ const (
 // the module is "memory". An explicit memory module with a connection
 // variable set is allowed, and logged once per process as a warning
 // (slog.Default), since events kept in memory are lost.
-func ModuleFromEnv(env persistence.Environment) (Module, error) {
+func ModuleFromEnv(env config.Environment) (Module, error) {
 	v := env.String(EnvPersistenceModule, "")
 	module, ok := moduleNames[strings.ToLower(strings.TrimSpace(v))]
 	if !ok {
-		return "", &persistence.ConfigError{Var: EnvPersistenceModule, Value: v, Reason: `"memory" or "postgres" is expected`}
+		return "", &config.Error{Var: EnvPersistenceModule, Value: v, Reason: `"memory" or "postgres" is expected`}
 	}
 	if f := env.String(EnvInfrastructureFactory, ""); f != "" {
 		byFactory, ok := factoryTopics[strings.TrimSpace(f)]
 		if !ok {
-			return "", &persistence.ConfigError{Var: EnvInfrastructureFactory, Value: f,
+			return "", &config.Error{Var: EnvInfrastructureFactory, Value: f,
 				Reason: `"eventsourcing.popo:Factory" or "eventsourcing.postgres:Factory" is expected (or set PERSISTENCE_MODULE to "memory" or "postgres"); no other infrastructure is available`}
 		}
 		if module != "" && module != byFactory {
-			return "", &persistence.ConfigError{Var: EnvInfrastructureFactory, Value: f,
+			return "", &config.Error{Var: EnvInfrastructureFactory, Value: f,
 				Reason: "disagrees with " + EnvPersistenceModule + "=" + v + "; set one of them"}
 		}
 		module = byFactory
@@ -108,7 +109,7 @@ var memoryWithConnection sync.Once
 // connectionVariable returns the name, as set (prefixed or not), of the
 // first PostgreSQL connection variable set to a non-empty value in env, or
 // "".
-func connectionVariable(env persistence.Environment) string {
+func connectionVariable(env config.Environment) string {
 	for _, name := range []string{postgres.EnvDatabaseURL, postgres.EnvHost, postgres.EnvPort,
 		postgres.EnvDBName, postgres.EnvUser, postgres.EnvPassword} {
 		if found, value, _ := env.Find(name); value != "" {
@@ -137,9 +138,9 @@ type Infrastructure struct {
 // Open builds the Infrastructure of the application named env.Name from
 // env. For the Postgres module it connects, and applies the migrations to
 // the application's schema unless CREATE_TABLE is false. Configuration
-// errors are *persistence.ConfigError values naming the variable; an
+// errors are *config.Error values naming the variable; an
 // unreachable server is errors.Is(err, persistence.ErrInterface).
-func Open(ctx context.Context, env persistence.Environment) (*Infrastructure, error) {
+func Open(ctx context.Context, env config.Environment) (*Infrastructure, error) {
 	module, err := ModuleFromEnv(env)
 	if err != nil {
 		return nil, err

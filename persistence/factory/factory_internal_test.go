@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/config"
 )
 
 // Not parallel: it replaces the default logger.
@@ -21,13 +21,13 @@ func TestExplicitMemoryWithConnectionWarnsOnce(t *testing.T) {
 	memoryWithConnection = sync.Once{}
 	noProcessEnv := func(string) (string, bool) { return "", false }
 
-	quiet := persistence.Environment{Values: map[string]string{EnvPersistenceModule: "memory"}, Lookup: noProcessEnv}
+	quiet := config.Environment{Values: map[string]string{EnvPersistenceModule: "memory"}, Lookup: noProcessEnv}
 	module, err := ModuleFromEnv(quiet)
 	require.NoError(t, err)
 	require.Equal(t, Memory, module)
 	require.Empty(t, logged.String(), "memory without a connection variable is not worth a warning")
 
-	explicit := persistence.Environment{
+	explicit := config.Environment{
 		Values: map[string]string{EnvPersistenceModule: "memory", "DATABASE_URL": "postgres://u:secret@h/db"},
 		Lookup: noProcessEnv,
 	}

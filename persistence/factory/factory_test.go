@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
@@ -18,8 +19,8 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // env returns an Environment with only values, ignoring the process env.
-func env(name string, values map[string]string) persistence.Environment {
-	return persistence.Environment{Name: name, Values: values, Lookup: func(string) (string, bool) { return "", false }}
+func env(name string, values map[string]string) config.Environment {
+	return config.Environment{Name: name, Values: values, Lookup: func(string) (string, bool) { return "", false }}
 }
 
 func TestModuleFromEnv(t *testing.T) {
@@ -44,7 +45,7 @@ func TestModuleFromEnv(t *testing.T) {
 func TestPersistenceModuleUnknownIsError(t *testing.T) {
 	t.Parallel()
 	_, err := factory.Open(context.Background(), env("", map[string]string{factory.EnvPersistenceModule: "eventsourcing.sqlite"}))
-	var cfgErr *persistence.ConfigError
+	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, factory.EnvPersistenceModule, cfgErr.Var)
 	require.Contains(t, err.Error(), "PERSISTENCE_MODULE")
@@ -93,7 +94,7 @@ func TestPostgresConfigErrorNamesVariable(t *testing.T) {
 		factory.EnvPersistenceModule: "postgres",
 		"POSTGRES_HOST":              "127.0.0.1",
 	}))
-	var cfgErr *persistence.ConfigError
+	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "POSTGRES_DBNAME", cfgErr.Var)
 }
@@ -146,10 +147,10 @@ func TestInfrastructureFactory(t *testing.T) {
 	} {
 		_, err := factory.ModuleFromEnv(env("", map[string]string{
 			factory.EnvInfrastructureFactory: values[0], factory.EnvPersistenceModule: values[1]}))
-		var cfgErr *persistence.ConfigError
+		var cfgErr *config.Error
 		require.ErrorAs(t, err, &cfgErr, values)
 		require.Equal(t, factory.EnvInfrastructureFactory, cfgErr.Var)
-		require.ErrorIs(t, err, persistence.ErrConfig)
+		require.ErrorIs(t, err, config.ErrInvalid)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/config"
 )
 
 // Config says how to reach PostgreSQL and how to set up the connections of
@@ -118,24 +118,24 @@ const (
 
 var schemaPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
-// ValidateSchema returns a *persistence.ConfigError unless name is a valid
+// ValidateSchema returns a *config.Error unless name is a valid
 // schema name: lowercase letters, digits and underscores, not starting with
 // a digit, at most 63 bytes, and not beginning with "pg_" (PostgreSQL
 // reserves those names for system schemas). SQL reserved words such as
 // "order" are valid: the package quotes the names it puts in SQL.
 func ValidateSchema(name string) error {
 	if !schemaPattern.MatchString(name) || len(name) > maxIdentifierLength {
-		return &persistence.ConfigError{Var: EnvSchema, Value: name,
+		return &config.Error{Var: EnvSchema, Value: name,
 			Reason: "a schema name of lowercase letters, digits and underscores, not starting with a digit, at most 63 bytes, is expected"}
 	}
 	if strings.HasPrefix(name, "pg_") {
-		return &persistence.ConfigError{Var: EnvSchema, Value: name,
+		return &config.Error{Var: EnvSchema, Value: name,
 			Reason: "names beginning with pg_ are reserved by PostgreSQL for system schemas"}
 	}
 	return nil
 }
 
-// validate returns a *persistence.ConfigError, naming the variable that
+// validate returns a *config.Error, naming the variable that
 // sets the field, for a schema or a number out of range.
 func (cfg Config) validate() error {
 	if err := ValidateSchema(cfg.Schema); err != nil {
@@ -165,7 +165,7 @@ func (cfg Config) validate() error {
 			if !c.count {
 				value = time.Duration(c.value).String()
 			}
-			return &persistence.ConfigError{Var: c.key, Value: value, Reason: c.reason}
+			return &config.Error{Var: c.key, Value: value, Reason: c.reason}
 		}
 	}
 	return nil
@@ -221,9 +221,9 @@ func maxOverflowRange(size int) string {
 // POSTGRES_CONNECT_TIMEOUT, whether that is set or not, as libpq's
 // connection parameters win over PGCONNECT_TIMEOUT; it must be 0 to 3600.
 //
-// Each bad, missing or out-of-range value gives a *persistence.ConfigError
+// Each bad, missing or out-of-range value gives a *config.Error
 // naming its variable.
-func ConfigFromEnv(env persistence.Environment) (Config, error) {
+func ConfigFromEnv(env config.Environment) (Config, error) {
 	var cfg Config
 	var err error
 	if cfg.ConnString, err = connStringFromEnv(env); err != nil {
@@ -231,7 +231,7 @@ func ConfigFromEnv(env persistence.Environment) (Config, error) {
 	}
 	defaultSchema := defaultSchemaNoName
 	if env.Name != "" {
-		defaultSchema = persistence.SnakeCase(env.Name)
+		defaultSchema = config.SnakeCase(env.Name)
 	}
 	cfg.Schema = env.String(EnvSchema, defaultSchema)
 	if err := ValidateSchema(cfg.Schema); err != nil {
@@ -274,7 +274,7 @@ func ConfigFromEnv(env persistence.Environment) (Config, error) {
 
 // poolSettingsFromEnv reads the overflow, pool timeout, connection age
 // and pre-ping settings into cfg, whose PoolSize is already read.
-func poolSettingsFromEnv(env persistence.Environment, cfg *Config) error {
+func poolSettingsFromEnv(env config.Environment, cfg *Config) error {
 	var err error
 	room := maxPoolSize - cfg.PoolSize
 	if cfg.MaxOverflow, err = intInRange(env, maxOverflowKey(env), min(defaultMaxOverflow, room), 0, room,
@@ -289,7 +289,7 @@ func poolSettingsFromEnv(env persistence.Environment, cfg *Config) error {
 		cfg.PoolTimeout = defaultPoolTimeout
 	case timeout == 0:
 		name, value, _ := env.Find(EnvPoolTimeout)
-		return &persistence.ConfigError{Var: name, Value: value, Reason: poolTimeoutZero}
+		return &config.Error{Var: name, Value: value, Reason: poolTimeoutZero}
 	default:
 		cfg.PoolTimeout = timeout
 	}
@@ -306,7 +306,7 @@ func poolSettingsFromEnv(env persistence.Environment, cfg *Config) error {
 // POSTGRES_POOL_MAX_OVERFLOW gives the overflow: the one read from an
 // application-prefixed variable if only one is, else POSTGRES_MAX_OVERFLOW
 // if it is set and not empty.
-func maxOverflowKey(env persistence.Environment) string {
+func maxOverflowKey(env config.Environment) string {
 	documented, value, ok := env.Find(EnvMaxOverflow)
 	documentedSet := ok && strings.TrimSpace(value) != ""
 	code, value, ok := env.Find(EnvPoolMaxOverflow)
@@ -326,8 +326,8 @@ func maxOverflowKey(env persistence.Environment) string {
 // secondsInRange returns the value of key, a number of seconds such as 30
 // or 2.5 (to the nanosecond), 0 or from minPoolDuration to
 // maxPoolDuration, and whether it is set; unset and empty are the same. A
-// bad value gives a *persistence.ConfigError naming the variable read.
-func secondsInRange(env persistence.Environment, key string) (time.Duration, bool, error) {
+// bad value gives a *config.Error naming the variable read.
+func secondsInRange(env config.Environment, key string) (time.Duration, bool, error) {
 	name, value, ok := env.Find(key)
 	trimmed := strings.TrimSpace(value)
 	if !ok || trimmed == "" {
@@ -340,19 +340,19 @@ func secondsInRange(env persistence.Environment, key string) (time.Duration, boo
 	if err == nil && inRange && (seconds == 0 || d >= minPoolDuration) {
 		return d, true, nil
 	}
-	return 0, false, &persistence.ConfigError{Var: name, Value: value, Reason: poolDurationRange}
+	return 0, false, &config.Error{Var: name, Value: value, Reason: poolDurationRange}
 }
 
 // intInRange returns the value of key as an integer from lo to hi, or def
-// when key is unset or empty. A bad value gives a *persistence.ConfigError
+// when key is unset or empty. A bad value gives a *config.Error
 // naming the variable read, with reason.
-func intInRange(env persistence.Environment, key string, def, lo, hi int, reason string) (int, error) {
+func intInRange(env config.Environment, key string, def, lo, hi int, reason string) (int, error) {
 	n, err := env.Int(key, def, lo)
 	if err == nil && n > hi {
 		name, value, _ := env.Find(key)
-		err = &persistence.ConfigError{Var: name, Value: value}
+		err = &config.Error{Var: name, Value: value}
 	}
-	var cfgErr *persistence.ConfigError
+	var cfgErr *config.Error
 	if errors.As(err, &cfgErr) {
 		cfgErr.Reason = reason
 	}
@@ -376,17 +376,17 @@ func urlConnectTimeout(connString string) (time.Duration, bool, error) {
 	}
 	n, err := strconv.Atoi(values[len(values)-1])
 	if err != nil || n < 0 || n > int(maxConnectTimeout/time.Second) {
-		return 0, false, &persistence.ConfigError{Var: EnvDatabaseURL, Value: Redact(connString),
+		return 0, false, &config.Error{Var: EnvDatabaseURL, Value: Redact(connString),
 			Reason: "for its connect_timeout parameter, " + connectTimeoutRange}
 	}
 	return time.Duration(n) * time.Second, true, nil
 }
 
-func connStringFromEnv(env persistence.Environment) (string, error) {
+func connStringFromEnv(env config.Environment) (string, error) {
 	if dbURL := env.String(EnvDatabaseURL, ""); dbURL != "" {
 		u, err := url.Parse(dbURL)
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			return "", &persistence.ConfigError{Var: EnvDatabaseURL, Value: Redact(dbURL),
+			return "", &config.Error{Var: EnvDatabaseURL, Value: Redact(dbURL),
 				Reason: "a URL such as postgres://user:password@host:5432/dbname is expected"}
 		}
 		return dbURL, nil
@@ -395,20 +395,20 @@ func connStringFromEnv(env persistence.Environment) (string, error) {
 	for _, key := range []string{EnvHost, EnvDBName, EnvUser} {
 		v, ok := env.Get(key)
 		if !ok || v == "" {
-			return "", &persistence.ConfigError{Var: key, Value: v, Reason: requiredWithoutDBURL}
+			return "", &config.Error{Var: key, Value: v, Reason: requiredWithoutDBURL}
 		}
 		required[key] = v
 	}
 	password, ok := env.Get(EnvPassword)
 	if !ok {
-		return "", &persistence.ConfigError{Var: EnvPassword, Reason: requiredWithoutDBURL + " (it may be empty)"}
+		return "", &config.Error{Var: EnvPassword, Reason: requiredWithoutDBURL + " (it may be empty)"}
 	}
 	port, err := env.Int(EnvPort, defaultPostgresPort, 1)
 	if err != nil {
 		return "", err
 	}
 	if port > 65535 {
-		return "", &persistence.ConfigError{Var: EnvPort, Value: strconv.Itoa(port), Reason: "a port number up to 65535 is expected"}
+		return "", &config.Error{Var: EnvPort, Value: strconv.Itoa(port), Reason: "a port number up to 65535 is expected"}
 	}
 	u := url.URL{
 		Scheme: "postgres",

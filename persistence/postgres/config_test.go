@@ -8,14 +8,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 )
 
 // configTestEnv returns an Environment that reads values only: its process
 // environment is empty, so that tests never depend on or set real variables.
-func configTestEnv(name string, values map[string]string) persistence.Environment {
-	return persistence.Environment{
+func configTestEnv(name string, values map[string]string) config.Environment {
+	return config.Environment{
 		Name:   name,
 		Values: values,
 		Lookup: func(string) (string, bool) { return "", false },
@@ -79,7 +79,7 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 
 func TestConfigFromEnvPrefixedOverridesPlain(t *testing.T) {
 	t.Parallel()
-	cfg, err := postgres.ConfigFromEnv(persistence.Environment{
+	cfg, err := postgres.ConfigFromEnv(config.Environment{
 		Name: "BankAccounts",
 		Values: map[string]string{
 			postgres.EnvDatabaseURL:                    configTestURL,
@@ -293,8 +293,8 @@ func TestConfigFromEnvErrors(t *testing.T) {
 			cfg, err := postgres.ConfigFromEnv(configTestEnv(tt.envName, tt.values))
 			require.Error(t, err)
 			require.Equal(t, postgres.Config{}, cfg)
-			require.ErrorIs(t, err, persistence.ErrConfig)
-			var cfgErr *persistence.ConfigError
+			require.ErrorIs(t, err, config.ErrInvalid)
+			var cfgErr *config.Error
 			require.ErrorAs(t, err, &cfgErr)
 			require.Equal(t, tt.wantVar, cfgErr.Var)
 			require.Contains(t, err.Error(), tt.wantVar)
@@ -320,7 +320,7 @@ func TestConfigFromEnvRedactsDatabaseURL(t *testing.T) {
 		t.Run(in, func(t *testing.T) {
 			t.Parallel()
 			_, err := postgres.ConfigFromEnv(configTestEnv("", map[string]string{postgres.EnvDatabaseURL: in}))
-			var cfgErr *persistence.ConfigError
+			var cfgErr *config.Error
 			require.ErrorAs(t, err, &cfgErr)
 			require.Equal(t, postgres.EnvDatabaseURL, cfgErr.Var)
 			require.NotContains(t, err.Error(), "hunter2")
@@ -459,7 +459,7 @@ func TestValidateSchema(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
-			var cfgErr *persistence.ConfigError
+			var cfgErr *config.Error
 			require.ErrorAs(t, err, &cfgErr)
 			require.Equal(t, postgres.EnvSchema, cfgErr.Var)
 			require.Equal(t, tt.name, cfgErr.Value)
@@ -475,7 +475,7 @@ func TestConfigFromEnvRangeErrorNamesPrefixedVariable(t *testing.T) {
 		postgres.EnvDatabaseURL:                 configTestURL,
 		"BANK_ACCOUNTS_" + postgres.EnvPoolSize: "4294967297",
 	}))
-	var cfgErr *persistence.ConfigError
+	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "BANK_ACCOUNTS_"+postgres.EnvPoolSize, cfgErr.Var)
 	require.Equal(t, "4294967297", cfgErr.Value)
@@ -574,7 +574,7 @@ func TestConfigFromEnvPoolSettingErrorsNamePrefixedVariable(t *testing.T) {
 				postgres.EnvDatabaseURL: configTestURL,
 				tt.key:                  tt.value,
 			}))
-			var cfgErr *persistence.ConfigError
+			var cfgErr *config.Error
 			require.ErrorAs(t, err, &cfgErr)
 			require.Equal(t, tt.key, cfgErr.Var)
 			require.Equal(t, tt.value, cfgErr.Value)

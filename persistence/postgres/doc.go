@@ -12,7 +12,7 @@
 //
 // Typical use:
 //
-//	cfg, err := postgres.ConfigFromEnv(persistence.Environment{Name: "Worlds"})
+//	cfg, err := postgres.ConfigFromEnv(config.Environment{Name: "Worlds"})
 //	pool, err := postgres.Open(ctx, cfg) // migrates the schema when cfg.CreateTable
 //	rec := postgres.NewRecorder(pool)
 package postgres

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/puddle/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
@@ -378,7 +379,7 @@ func TestOpenSilentServerIsInterfaceError(t *testing.T) {
 	for _, createTable := range []string{"true", "false"} {
 		t.Run("CREATE_TABLE="+createTable, func(t *testing.T) {
 			t.Parallel()
-			cfg, err := ConfigFromEnv(persistence.Environment{
+			cfg, err := ConfigFromEnv(config.Environment{
 				Lookup: func(string) (string, bool) { return "", false },
 				Values: map[string]string{
 					EnvDatabaseURL:    "postgres://u@" + silentServer(t) + "/db?sslmode=disable",

@@ -18,7 +18,7 @@ import (
 	"github.com/pressly/goose/v3/database"
 	"github.com/pressly/goose/v3/lock"
 
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/sql/migrations"
 )
 
@@ -55,7 +55,7 @@ func NewMigrator(cfg Config) (*Migrator, error) {
 	}
 	connCfg, err := pgx.ParseConfig(cfg.ConnString)
 	if err != nil {
-		return nil, &persistence.ConfigError{Var: EnvDatabaseURL, Value: Redact(cfg.ConnString), Reason: badConnString}
+		return nil, &config.Error{Var: EnvDatabaseURL, Value: Redact(cfg.ConnString), Reason: badConnString}
 	}
 	if cfg.ConnectTimeout > 0 {
 		connCfg.ConnectTimeout = cfg.ConnectTimeout

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
@@ -255,12 +256,12 @@ func TestNewMigratorRejectsInvalidSchema(t *testing.T) {
 			continue
 		}
 		assert.Nil(t, m)
-		var cfgErr *persistence.ConfigError
+		var cfgErr *config.Error
 		if assert.ErrorAs(t, err, &cfgErr, "schema %q", schema) {
 			assert.Equal(t, postgres.EnvSchema, cfgErr.Var)
 			assert.Equal(t, schema, cfgErr.Value)
 		}
-		assert.ErrorIs(t, err, persistence.ErrConfig)
+		assert.ErrorIs(t, err, config.ErrInvalid)
 	}
 
 	m, err := postgres.NewMigrator(postgres.Config{ConnString: "postgres://u:secret@127.0.0.1:1/db", Schema: strings.Repeat("a", 63)})

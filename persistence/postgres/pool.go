@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/db"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
@@ -24,7 +25,7 @@ import (
 // the event store at its latest migration before returning (an error that
 // is errors.Is(err, persistence.ErrProgramming) otherwise).
 //
-// A malformed connection string gives a *persistence.ConfigError naming
+// A malformed connection string gives a *config.Error naming
 // DATABASE_URL, and a schema or number out of range (see Config) one
 // naming the variable that sets it; an unreachable server gives an error that is
 // errors.Is(err, persistence.ErrInterface). The caller closes the pool.
@@ -34,7 +35,7 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	}
 	poolCfg, err := pgxpool.ParseConfig(cfg.ConnString)
 	if err != nil {
-		return nil, &persistence.ConfigError{Var: EnvDatabaseURL, Value: Redact(cfg.ConnString), Reason: badConnString}
+		return nil, &config.Error{Var: EnvDatabaseURL, Value: Redact(cfg.ConnString), Reason: badConnString}
 	}
 	if cfg.PoolSize > 0 {
 		poolCfg.MaxConns = int32(cfg.PoolSize + cfg.MaxOverflow)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
@@ -109,7 +110,7 @@ func TestOpenRefusesPgSchemas(t *testing.T) {
 	for _, schema := range []string{"pg_x", "pg_catalog"} {
 		cfg := postgres.Config{ConnString: "postgres://u@127.0.0.1:1/db", Schema: schema, CreateTable: true}
 		_, err := postgres.Open(context.Background(), cfg)
-		var cfgErr *persistence.ConfigError
+		var cfgErr *config.Error
 		require.ErrorAs(t, err, &cfgErr, schema)
 		require.Equal(t, postgres.EnvSchema, cfgErr.Var)
 		_, err = postgres.NewMigrator(cfg)
@@ -180,7 +181,7 @@ type configChange struct {
 }
 
 // requireOpenRefuses checks that Open refuses base with each change with a
-// *persistence.ConfigError naming the change's variable.
+// *config.Error naming the change's variable.
 func requireOpenRefuses(t *testing.T, base postgres.Config, changes []configChange) {
 	t.Helper()
 	for _, tt := range changes {
@@ -192,7 +193,7 @@ func requireOpenRefuses(t *testing.T, base postgres.Config, changes []configChan
 			if err == nil {
 				pool.Close()
 			}
-			var cfgErr *persistence.ConfigError
+			var cfgErr *config.Error
 			require.ErrorAs(t, err, &cfgErr)
 			require.Equal(t, tt.wantVar, cfgErr.Var)
 		})

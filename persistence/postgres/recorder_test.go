@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 	"github.com/eventsourcing-go/eventsourcing/persistence/recordertest"
@@ -209,7 +210,7 @@ func TestMalformedConnStringIsConfigError(t *testing.T) {
 	t.Parallel()
 	cfg := postgres.Config{ConnString: "postgres://u:secret@host:notaport/db", Schema: "x"}
 	_, err := postgres.Open(context.Background(), cfg)
-	var cfgErr *persistence.ConfigError
+	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "DATABASE_URL", cfgErr.Var)
 	require.NotContains(t, err.Error(), "secret")

@@ -25,15 +25,15 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, persistence.Environment{}, os.Stdout); err != nil {
+	if err := run(ctx, config.Environment{}, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bankaccounts:", err)
 		os.Exit(1)
 	}
@@ -41,7 +41,7 @@ func main() {
 
 // run runs the example with the configuration in env, writing what it
 // does to out.
-func run(ctx context.Context, env persistence.Environment, out io.Writer) (err error) {
+func run(ctx context.Context, env config.Environment, out io.Writer) (err error) {
 	env.Name = "" // the configuration of the whole system
 	bank, runner, err := bankaccounts.NewBankAccountsSystem(ctx, system.RunnerOptions{Env: env.Values, Lookup: env.Lookup})
 	if err != nil {

@@ -28,9 +28,9 @@ import (
 	"time"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
@@ -38,7 +38,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, persistence.Environment{}, os.Stdout); err != nil {
+	if err := run(ctx, config.Environment{}, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "counters-process:", err)
 		os.Exit(1)
 	}
@@ -55,7 +55,7 @@ var reportInterval = 250 * time.Millisecond
 // run runs the Counters process application with the configuration in env
 // until ctx ends, writing the counts to out when they change, and what
 // goes wrong (and is retried) as log lines.
-func run(ctx context.Context, env persistence.Environment, out io.Writer) error {
+func run(ctx context.Context, env config.Environment, out io.Writer) error {
 	env.Name = "" // the configuration of the whole system
 	if module, err := factory.ModuleFromEnv(env); err != nil {
 		return err

@@ -20,15 +20,15 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, persistence.Environment{}, os.Stdout); err != nil {
+	if err := run(ctx, config.Environment{}, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "counters:", err)
 		os.Exit(1)
 	}
@@ -36,7 +36,7 @@ func main() {
 
 // run runs the system with the configuration in env, writing what it does
 // to out.
-func run(ctx context.Context, env persistence.Environment, out io.Writer) (err error) {
+func run(ctx context.Context, env config.Environment, out io.Writer) (err error) {
 	env.Name = "" // the configuration of the whole system
 	runner := system.NewConcurrentRunner(counters.System(), system.RunnerOptions{Env: env.Values, Lookup: env.Lookup})
 	if err := runner.Start(ctx); err != nil {

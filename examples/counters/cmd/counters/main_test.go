@@ -8,16 +8,16 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // only returns an Environment with values and nothing of the process
 // environment.
-func only(values map[string]string) persistence.Environment {
-	return persistence.Environment{Values: values, Lookup: func(string) (string, bool) { return "", false }}
+func only(values map[string]string) config.Environment {
+	return config.Environment{Values: values, Lookup: func(string) (string, bool) { return "", false }}
 }
 
 func checkOutput(t *testing.T, s string) {

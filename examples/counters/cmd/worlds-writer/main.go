@@ -24,9 +24,9 @@ import (
 	"syscall"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 )
 
@@ -35,7 +35,7 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, persistence.Environment{}, *n, os.Stdout); err != nil {
+	if err := run(ctx, config.Environment{}, *n, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "worlds-writer:", err)
 		os.Exit(1)
 	}
@@ -48,7 +48,7 @@ var errNeedsPostgres = errors.New("the Worlds writer needs PostgreSQL to share i
 
 // run records n worlds in the Worlds application configured by env,
 // writing what it does to out.
-func run(ctx context.Context, env persistence.Environment, n int, out io.Writer) error {
+func run(ctx context.Context, env config.Environment, n int, out io.Writer) error {
 	if n < 1 {
 		return fmt.Errorf("-worlds %d: at least one world is needed", n)
 	}

@@ -23,6 +23,7 @@ import (
 	"syscall"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/wiki"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
@@ -30,7 +31,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, persistence.Environment{Name: wiki.Name}, os.Stdout); err != nil {
+	if err := run(ctx, config.Environment{Name: wiki.Name}, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "wiki:", err)
 		os.Exit(1)
 	}
@@ -38,7 +39,7 @@ func main() {
 
 // run runs the example with the configuration in env, writing what it
 // does to out.
-func run(ctx context.Context, env persistence.Environment, out io.Writer) error {
+func run(ctx context.Context, env config.Environment, out io.Writer) error {
 	env.Name = wiki.Name
 	w, err := wiki.NewWiki(ctx, app.Options{Name: env.Name, Env: env.Values, Lookup: env.Lookup})
 	if err != nil {

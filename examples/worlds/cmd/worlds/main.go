@@ -20,14 +20,14 @@ import (
 	"syscall"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
-	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, persistence.Environment{Name: worlds.Name}, os.Stdout); err != nil {
+	if err := run(ctx, config.Environment{Name: worlds.Name}, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "worlds:", err)
 		os.Exit(1)
 	}
@@ -35,7 +35,7 @@ func main() {
 
 // run runs the example with the configuration in env, writing what it
 // does to out.
-func run(ctx context.Context, env persistence.Environment, out io.Writer) error {
+func run(ctx context.Context, env config.Environment, out io.Writer) error {
 	env.Name = worlds.Name
 	w, err := worlds.NewWorlds(ctx, app.Options{Name: env.Name, Env: env.Values, Lookup: env.Lookup})
 	if err != nil {

@@ -1,4 +1,4 @@
-package persistence
+package codec
 
 import (
 	"crypto/aes"
@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/eventsourcing-go/eventsourcing/config"
 )
 
 // Environment variables that select the cipher and the compressor, as in
@@ -57,7 +59,7 @@ const aesKeySizes = "(16, 24, 32)"
 // 16-byte authentication tag and the encrypted bytes, in that order, so
 // it is 28 bytes longer than its plaintext. Construct it with
 // NewAESCipher; the zero value has no key and returns an error wrapping
-// ErrConfig from Encrypt and Decrypt. It is safe for concurrent use.
+// config.ErrInvalid from Encrypt and Decrypt. It is safe for concurrent use.
 type AESCipher struct {
 	aead cipher.AEAD
 }
@@ -66,7 +68,7 @@ var _ Cipher = (*AESCipher)(nil)
 
 // NewAESCipher returns an AESCipher that uses key, which must be 16, 24 or
 // 32 bytes long (AES-128, AES-192 or AES-256); otherwise it returns an
-// error wrapping ErrConfig ("invalid key size: n not in (16, 24, 32)").
+// error wrapping config.ErrInvalid ("invalid key size: n not in (16, 24, 32)").
 // The cipher does not keep key, so the caller may clear it afterwards. It
 // is safe for concurrent use.
 func NewAESCipher(key []byte) (*AESCipher, error) {
@@ -86,7 +88,7 @@ func NewAESCipher(key []byte) (*AESCipher, error) {
 
 // CreateAESKey returns a new random AES key of numBytes bytes, encoded as
 // standard, padded base64 as CIPHER_KEY expects. numBytes must be 16, 24
-// or 32; otherwise it returns an error wrapping ErrConfig ("invalid key
+// or 32; otherwise it returns an error wrapping config.ErrInvalid ("invalid key
 // size: n not in (16, 24, 32)"). It also returns an error if the system's
 // random source fails. It is safe for concurrent use.
 func CreateAESKey(numBytes int) (string, error) {
@@ -100,13 +102,13 @@ func CreateAESKey(numBytes int) (string, error) {
 	return base64.StdEncoding.EncodeToString(key), nil
 }
 
-// checkAESKeySize returns an error wrapping ErrConfig unless n is a valid
+// checkAESKeySize returns an error wrapping config.ErrInvalid unless n is a valid
 // AES key size.
 func checkAESKeySize(n int) error {
 	if validAESKeySize(n) {
 		return nil
 	}
-	return fmt.Errorf("%w: %s", ErrConfig, aesKeySizeReason(n))
+	return fmt.Errorf("%w: %s", config.ErrInvalid, aesKeySizeReason(n))
 }
 
 func validAESKeySize(n int) bool { return n == 16 || n == 24 || n == 32 }
@@ -116,12 +118,12 @@ func aesKeySizeReason(n int) string {
 }
 
 // errNoAESKey is returned by the methods of a zero AESCipher.
-var errNoAESKey = fmt.Errorf("%w: aes cipher has no key: use NewAESCipher", ErrConfig)
+var errNoAESKey = fmt.Errorf("%w: aes cipher has no key: use NewAESCipher", config.ErrInvalid)
 
 // Encrypt returns nonce || tag || encrypted bytes for plaintext, with a
 // new random 12-byte nonce each time, so encrypting the same plaintext
 // twice gives different cipher texts. It returns an error only if the
-// system's random source fails, or one wrapping ErrConfig for a zero
+// system's random source fails, or one wrapping config.ErrInvalid for a zero
 // AESCipher. It is safe for concurrent use.
 func (c *AESCipher) Encrypt(plaintext []byte) ([]byte, error) {
 	if c == nil || c.aead == nil {
@@ -149,7 +151,7 @@ func (c *AESCipher) Encrypt(plaintext []byte) ([]byte, error) {
 // ("damaged cipher text: invalid nonce length") or than 28 bytes ("damaged
 // cipher text: invalid tag length"), and one that fails authentication
 // because it was encrypted with another key or was damaged ("cipher text
-// is damaged: ..."). A zero AESCipher returns an error wrapping ErrConfig
+// is damaged: ..."). A zero AESCipher returns an error wrapping config.ErrInvalid
 // instead. Decrypt does not modify ciphertext. It is safe for concurrent
 // use.
 func (c *AESCipher) Decrypt(ciphertext []byte) ([]byte, error) {
@@ -195,34 +197,34 @@ func (e *cipherTextError) Unwrap() []error {
 // error when neither CIPHER_TOPIC nor CIPHER_KEY is set (empty counts as
 // unset). CIPHER_KEY alone selects AES, as does a CIPHER_TOPIC of "aes"
 // (any case), "AESCipher" or "eventsourcing.cipher:AESCipher". It returns
-// a *ConfigError (wrapping ErrConfig) naming the variable read for an
+// a *config.Error (wrapping config.ErrInvalid) naming the variable read for an
 // unknown topic, for a topic without a key, and for a key that is not
 // standard base64 or does not decode to 16, 24 or 32 bytes; the key itself
 // never appears in the error. It is safe for concurrent use.
-func CipherFromEnv(env Environment) (Cipher, error) {
-	topicVar, topic, _ := env.lookup(EnvCipherTopic)
-	keyVar, key, _ := env.lookup(EnvCipherKey)
+func CipherFromEnv(env config.Environment) (Cipher, error) {
+	topicVar, topic, _ := env.Find(EnvCipherTopic)
+	keyVar, key, _ := env.Find(EnvCipherKey)
 	topic = strings.TrimSpace(topic)
 	key = strings.TrimSpace(key)
 	if topic == "" && key == "" {
 		return nil, nil
 	}
 	if topic != "" && !isAESTopic(topic) {
-		return nil, &ConfigError{Var: topicVar, Value: topic,
+		return nil, &config.Error{Var: topicVar, Value: topic,
 			Reason: `unknown cipher: expected "aes", "AESCipher" or "eventsourcing.cipher:AESCipher"`}
 	}
 	if key == "" {
-		return nil, &ConfigError{Var: keyVar, Value: "", Reason: "not set, although " + topicVar + " was set"}
+		return nil, &config.Error{Var: keyVar, Value: "", Reason: "not set, although " + topicVar + " was set"}
 	}
 	raw, err := base64.StdEncoding.DecodeString(key)
 	if err != nil {
 		// The decoding error gives only an offset, never key material.
-		return nil, &ConfigError{Var: keyVar, Value: redacted(len(key), "characters"),
+		return nil, &config.Error{Var: keyVar, Value: redacted(len(key), "characters"),
 			Reason: "expected standard base64: " + err.Error()}
 	}
 	defer clear(raw)
 	if !validAESKeySize(len(raw)) {
-		return nil, &ConfigError{Var: keyVar, Value: redacted(len(raw), "bytes"), Reason: aesKeySizeReason(len(raw))}
+		return nil, &config.Error{Var: keyVar, Value: redacted(len(raw), "bytes"), Reason: aesKeySizeReason(len(raw))}
 	}
 	c, err := NewAESCipher(raw)
 	if err != nil {

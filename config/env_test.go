@@ -1,4 +1,4 @@
-package persistence_test
+package config_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/config"
 )
 
 // envTestLookup returns a Lookup that reads m instead of the process
@@ -33,7 +33,7 @@ func TestParseBool(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			got, err := persistence.ParseBool(tt.in)
+			got, err := config.ParseBool(tt.in)
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got)
 		})
@@ -45,12 +45,12 @@ func TestParseBoolRejects(t *testing.T) {
 	for _, in := range []string{"", "maybe", "2", "yess", "-1", "tru", "enabled"} {
 		t.Run(in, func(t *testing.T) {
 			t.Parallel()
-			_, err := persistence.ParseBool(in)
+			_, err := config.ParseBool(in)
 			require.Error(t, err)
-			var cfgErr *persistence.ConfigError
+			var cfgErr *config.Error
 			require.ErrorAs(t, err, &cfgErr)
 			require.Equal(t, in, cfgErr.Value)
-			require.ErrorIs(t, err, persistence.ErrConfig)
+			require.ErrorIs(t, err, config.ErrInvalid)
 		})
 	}
 }
@@ -147,7 +147,7 @@ func TestEnvironmentGetPrecedence(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := persistence.Environment{
+			env := config.Environment{
 				Name:   tt.envName,
 				Values: tt.values,
 				Lookup: envTestLookup(tt.process),
@@ -176,7 +176,7 @@ func TestEnvironmentString(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := persistence.Environment{Values: tt.values, Lookup: envTestLookup(tt.process)}
+			env := config.Environment{Values: tt.values, Lookup: envTestLookup(tt.process)}
 			require.Equal(t, tt.want, env.String("K", "def"))
 		})
 	}
@@ -205,15 +205,15 @@ func TestEnvironmentBool(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := persistence.Environment{Values: tt.values, Lookup: envTestLookup(tt.process)}
+			env := config.Environment{Values: tt.values, Lookup: envTestLookup(tt.process)}
 			got, err := env.Bool("FLAG", tt.def)
 			if tt.wantErr != "" {
-				var cfgErr *persistence.ConfigError
+				var cfgErr *config.Error
 				require.ErrorAs(t, err, &cfgErr)
 				require.Equal(t, "FLAG", cfgErr.Var)
 				require.Equal(t, tt.wantErr, cfgErr.Value)
 				require.Contains(t, err.Error(), "FLAG")
-				require.ErrorIs(t, err, persistence.ErrConfig)
+				require.ErrorIs(t, err, config.ErrInvalid)
 				return
 			}
 			require.NoError(t, err)
@@ -252,15 +252,15 @@ func TestEnvironmentInt(t *testing.T) {
 			if tt.value != nil {
 				process["MY_INT"] = *tt.value
 			}
-			env := persistence.Environment{Lookup: envTestLookup(process)}
+			env := config.Environment{Lookup: envTestLookup(process)}
 			got, err := env.Int("MY_INT", tt.def, tt.min)
 			if tt.wantErr {
-				var cfgErr *persistence.ConfigError
+				var cfgErr *config.Error
 				require.ErrorAs(t, err, &cfgErr)
 				require.Equal(t, "MY_INT", cfgErr.Var)
 				require.Equal(t, *tt.value, cfgErr.Value)
 				require.Contains(t, err.Error(), "MY_INT")
-				require.True(t, errors.Is(err, persistence.ErrConfig))
+				require.True(t, errors.Is(err, config.ErrInvalid))
 				return
 			}
 			require.NoError(t, err)
@@ -271,7 +271,7 @@ func TestEnvironmentInt(t *testing.T) {
 
 func TestEnvironmentIntPrefixed(t *testing.T) {
 	t.Parallel()
-	env := persistence.Environment{
+	env := config.Environment{
 		Name:   "BankAccounts",
 		Values: map[string]string{"POOL": "3"},
 		Lookup: envTestLookup(map[string]string{"BANK_ACCOUNTS_POOL": "9", "POOL": "4"}),
@@ -283,7 +283,7 @@ func TestEnvironmentIntPrefixed(t *testing.T) {
 	// A bad prefixed value is reported under the name that was set.
 	env.Values = map[string]string{"BANK_ACCOUNTS_POOL": "nine"}
 	_, err = env.Int("POOL", 1, 1)
-	var cfgErr *persistence.ConfigError
+	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "BANK_ACCOUNTS_POOL", cfgErr.Var)
 	require.Equal(t, "nine", cfgErr.Value)
@@ -294,7 +294,7 @@ func TestEnvironmentZeroValueUsesProcessEnv(t *testing.T) {
 	// The zero value reads the real process environment; look for a key
 	// that is surely unset rather than setting one.
 	key := "EVENTSOURCING_GO_TEST_SURELY_UNSET_" + strings.Repeat("X", 8)
-	var env persistence.Environment
+	var env config.Environment
 	_, ok := env.Get(key)
 	require.False(t, ok)
 	require.Equal(t, "def", env.String(key, "def"))
@@ -323,7 +323,7 @@ func TestSnakeCase(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tt.want, persistence.SnakeCase(tt.in))
+			require.Equal(t, tt.want, config.SnakeCase(tt.in))
 		})
 	}
 }

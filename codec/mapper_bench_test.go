@@ -1,30 +1,30 @@
-package persistence_test
+package codec_test
 
 import (
 	"testing"
 
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 )
 
 // mapperVariants are the mapper configurations the benchmarks measure:
 // plain JSON (the default), zlib, and zlib then AES-GCM.
 func mapperVariants(b *testing.B) []struct {
 	name   string
-	mapper *persistence.Mapper
+	mapper *codec.Mapper
 } {
 	b.Helper()
-	cipher, err := persistence.NewAESCipher(make([]byte, 32))
+	cipher, err := codec.NewAESCipher(make([]byte, 32))
 	if err != nil {
 		b.Fatal(err)
 	}
 	plain := newMapper()
 	zlib := newMapper()
-	zlib.Compressor = persistence.ZlibCompressor{}
+	zlib.Compressor = codec.ZlibCompressor{}
 	sealed := newMapper()
-	sealed.Compressor, sealed.Cipher = persistence.ZlibCompressor{}, cipher
+	sealed.Compressor, sealed.Cipher = codec.ZlibCompressor{}, cipher
 	return []struct {
 		name   string
-		mapper *persistence.Mapper
+		mapper *codec.Mapper
 	}{{"plain", plain}, {"zlib", zlib}, {"zlib+aes", sealed}}
 }
 

@@ -1,4 +1,4 @@
-package persistence
+package config
 
 import (
 	"os"
@@ -71,7 +71,7 @@ func (e Environment) String(key, def string) string {
 }
 
 // Bool returns the value of key parsed by ParseBool, or def when key is
-// unset or empty. A bad value gives a *ConfigError naming the variable read.
+// unset or empty. A bad value gives a *Error naming the variable read.
 func (e Environment) Bool(key string, def bool) (bool, error) {
 	name, v, ok := e.lookup(key)
 	if !ok || v == "" {
@@ -79,13 +79,13 @@ func (e Environment) Bool(key string, def bool) (bool, error) {
 	}
 	b, err := ParseBool(v)
 	if err != nil {
-		return false, &ConfigError{Var: name, Value: v, Reason: "expected a truth value: y, yes, t, true, on, 1, n, no, f, false, off or 0"}
+		return false, &Error{Var: name, Value: v, Reason: "expected a truth value: y, yes, t, true, on, 1, n, no, f, false, off or 0"}
 	}
 	return b, nil
 }
 
 // Int returns the value of key as an integer no less than min, or def when
-// key is unset or empty. A bad value gives a *ConfigError naming the
+// key is unset or empty. A bad value gives a *Error naming the
 // variable read.
 func (e Environment) Int(key string, def, min int) (int, error) {
 	name, v, ok := e.lookup(key)
@@ -94,10 +94,10 @@ func (e Environment) Int(key string, def, min int) (int, error) {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
-		return 0, &ConfigError{Var: name, Value: v, Reason: "if set, an integer or empty string is expected"}
+		return 0, &Error{Var: name, Value: v, Reason: "if set, an integer or empty string is expected"}
 	}
 	if n < min {
-		return 0, &ConfigError{Var: name, Value: v, Reason: "must be at least " + strconv.Itoa(min)}
+		return 0, &Error{Var: name, Value: v, Reason: "must be at least " + strconv.Itoa(min)}
 	}
 	return n, nil
 }
@@ -112,7 +112,7 @@ func ParseBool(s string) (bool, error) {
 	case "n", "no", "f", "false", "off", "0":
 		return false, nil
 	}
-	return false, &ConfigError{Var: "truth value", Value: s, Reason: "invalid truth value"}
+	return false, &Error{Var: "truth value", Value: s, Reason: "invalid truth value"}
 }
 
 // SnakeCase converts an application name such as "BankAccounts" or

@@ -1,9 +1,8 @@
-package persistence_test
+package codec_test
 
 import (
 	"bytes"
 	"compress/zlib"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -17,9 +16,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
-	"github.com/eventsourcing-go/eventsourcing/persistence/memory"
 )
 
 // Money is a custom value type: it transcodes itself as "units.cents".
@@ -63,12 +62,12 @@ func (a *Account) Apply(event any) error {
 	return nil
 }
 
-func newMapper() *persistence.Mapper {
-	reg := persistence.NewRegistry()
+func newMapper() *codec.Mapper {
+	reg := codec.NewRegistry()
 	reg.Register("bank:Deposited", Deposited{})
-	reg.Register("bank:Opened", Opened{}, persistence.Aliases("bank:AccountOpened"))
+	reg.Register("bank:Opened", Opened{}, codec.Aliases("bank:AccountOpened"))
 	reg.Register("bank:Account", &Account{})
-	return &persistence.Mapper{Registry: reg}
+	return &codec.Mapper{Registry: reg}
 }
 
 func deposit() domain.Event {
@@ -109,11 +108,11 @@ func TestMapperStateOmitsIDAndVersionAndIsReadable(t *testing.T) {
 
 func TestMapperCompressionAndEncryption(t *testing.T) {
 	t.Parallel()
-	key, err := persistence.CreateAESKey(32)
+	key, err := codec.CreateAESKey(32)
 	require.NoError(t, err)
 	raw, err := base64.StdEncoding.DecodeString(key)
 	require.NoError(t, err)
-	cipher, err := persistence.NewAESCipher(raw)
+	cipher, err := codec.NewAESCipher(raw)
 	require.NoError(t, err)
 
 	e := deposit()
@@ -122,7 +121,7 @@ func TestMapperCompressionAndEncryption(t *testing.T) {
 	require.NoError(t, err)
 
 	both := newMapper()
-	both.Compressor = persistence.ZlibCompressor{}
+	both.Compressor = codec.ZlibCompressor{}
 	both.Cipher = cipher
 	sealed, err := both.ToStoredEvent(e)
 	require.NoError(t, err)
@@ -150,9 +149,9 @@ func TestMapperErrorsAreTyped(t *testing.T) {
 
 	otherKey := make([]byte, 16)
 	key := bytes.Repeat([]byte{7}, 16)
-	c1, err := persistence.NewAESCipher(key)
+	c1, err := codec.NewAESCipher(key)
 	require.NoError(t, err)
-	c2, err := persistence.NewAESCipher(otherKey)
+	c2, err := codec.NewAESCipher(otherKey)
 	require.NoError(t, err)
 	encrypting := newMapper()
 	encrypting.Cipher = c1
@@ -161,26 +160,26 @@ func TestMapperErrorsAreTyped(t *testing.T) {
 	wrongKey := newMapper()
 	wrongKey.Cipher = c2
 	compressing := newMapper()
-	compressing.Compressor = persistence.ZlibCompressor{}
+	compressing.Compressor = codec.ZlibCompressor{}
 
 	cases := []struct {
 		name   string
-		mapper *persistence.Mapper
+		mapper *codec.Mapper
 		stored persistence.StoredEvent
 		want   error
 	}{
-		{"unknown topic", m, withTopic(good, "bank:Renamed"), persistence.ErrUnknownTopic},
-		{"corrupt state", m, withState(good, []byte("{not json")), persistence.ErrDecode},
-		{"state of another shape", m, withState(good, []byte(`{"timestamp":"x","data":{}}`)), persistence.ErrDecode},
-		{"data does not fit the type", m, withState(good, []byte(`{"timestamp":"2026-01-01T00:00:00Z","data":{"Note":42}}`)), persistence.ErrDecode},
-		{"wrong cipher key", wrongKey, encrypted, persistence.ErrCipherText},
-		{"tampered cipher text", encrypting, withState(encrypted, flipLast(encrypted.State)), persistence.ErrCipherText},
-		{"not compressed", compressing, good, persistence.ErrCompressedData},
+		{"unknown topic", m, withTopic(good, "bank:Renamed"), codec.ErrUnknownTopic},
+		{"corrupt state", m, withState(good, []byte("{not json")), codec.ErrDecode},
+		{"state of another shape", m, withState(good, []byte(`{"timestamp":"x","data":{}}`)), codec.ErrDecode},
+		{"data does not fit the type", m, withState(good, []byte(`{"timestamp":"2026-01-01T00:00:00Z","data":{"Note":42}}`)), codec.ErrDecode},
+		{"wrong cipher key", wrongKey, encrypted, codec.ErrCipherText},
+		{"tampered cipher text", encrypting, withState(encrypted, flipLast(encrypted.State)), codec.ErrCipherText},
+		{"not compressed", compressing, good, codec.ErrCompressedData},
 	}
 	for _, c := range cases {
 		_, err := c.mapper.ToDomainEvent(c.stored)
 		require.ErrorIs(t, err, c.want, c.name)
-		var mapErr *persistence.MappingError
+		var mapErr *codec.MappingError
 		require.ErrorAs(t, err, &mapErr, c.name)
 		require.Equal(t, c.stored.OriginatorID, mapErr.OriginatorID, c.name)
 		require.Contains(t, err.Error(), c.stored.OriginatorID.String(), c.name)
@@ -188,14 +187,14 @@ func TestMapperErrorsAreTyped(t *testing.T) {
 
 	type Unregistered struct{ X int }
 	_, err = m.ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: Unregistered{}})
-	require.ErrorIs(t, err, persistence.ErrUnregisteredType)
+	require.ErrorIs(t, err, codec.ErrUnregisteredType)
 	require.Contains(t, err.Error(), "Unregistered")
 	_, err = m.ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: &Deposited{}})
-	require.ErrorIs(t, err, persistence.ErrEncode, "pointer data is refused")
+	require.ErrorIs(t, err, codec.ErrEncode, "pointer data is refused")
 	type Bad struct{ C chan int }
 	m.Registry.Register("bad:Bad", Bad{})
 	_, err = m.ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: Bad{C: make(chan int)}})
-	require.ErrorIs(t, err, persistence.ErrEncode)
+	require.ErrorIs(t, err, codec.ErrEncode)
 }
 
 func withTopic(s persistence.StoredEvent, topic string) persistence.StoredEvent {
@@ -237,17 +236,17 @@ type Thing struct {
 
 func TestMapperUpcastsEventV1ToV3(t *testing.T) {
 	t.Parallel()
-	old := persistence.NewRegistry()
+	old := codec.NewRegistry()
 	old.Register("things:Thing", ThingV1{})
-	v1, err := (&persistence.Mapper{Registry: old}).ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: ThingV1{A: "a"}})
+	v1, err := (&codec.Mapper{Registry: old}).ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: ThingV1{A: "a"}})
 	require.NoError(t, err)
 
 	upcastV1V2 := func(s map[string]any) error { s["B"] = 7; return nil }
 	upcastV2V3 := func(s map[string]any) error { s["C"] = 0.5; return nil }
-	current := persistence.NewRegistry()
-	current.Register("things:Thing", Thing{}, persistence.Version(3),
-		persistence.Upcast(1, upcastV1V2), persistence.Upcast(2, upcastV2V3))
-	m := &persistence.Mapper{Registry: current}
+	current := codec.NewRegistry()
+	current.Register("things:Thing", Thing{}, codec.Version(3),
+		codec.Upcast(1, upcastV1V2), codec.Upcast(2, upcastV2V3))
+	m := &codec.Mapper{Registry: current}
 	e, err := m.ToDomainEvent(v1)
 	require.NoError(t, err)
 	require.Equal(t, Thing{A: "a", B: 7, C: 0.5}, e.Data)
@@ -261,23 +260,23 @@ func TestMapperUpcastsEventV1ToV3(t *testing.T) {
 	require.Equal(t, Thing{A: "x", B: 1, C: 2}, e.Data)
 
 	// A gap with no upcaster, and a version from the future, are errors.
-	gap := persistence.NewRegistry()
-	gap.Register("things:Thing", Thing{}, persistence.Version(3), persistence.Upcast(1, upcastV1V2))
-	_, err = (&persistence.Mapper{Registry: gap}).ToDomainEvent(v1)
-	require.ErrorIs(t, err, persistence.ErrUpcast)
-	var upErr *persistence.UpcastError
+	gap := codec.NewRegistry()
+	gap.Register("things:Thing", Thing{}, codec.Version(3), codec.Upcast(1, upcastV1V2))
+	_, err = (&codec.Mapper{Registry: gap}).ToDomainEvent(v1)
+	require.ErrorIs(t, err, codec.ErrUpcast)
+	var upErr *codec.UpcastError
 	require.ErrorAs(t, err, &upErr)
 	require.Equal(t, 1, upErr.StoredVersion)
 	require.Equal(t, 3, upErr.CurrentVersion)
 	require.Contains(t, err.Error(), "no upcaster from version 2 to 3")
-	_, err = (&persistence.Mapper{Registry: old}).ToDomainEvent(v3)
-	require.ErrorIs(t, err, persistence.ErrUpcast)
+	_, err = (&codec.Mapper{Registry: old}).ToDomainEvent(v3)
+	require.ErrorIs(t, err, codec.ErrUpcast)
 	require.Contains(t, err.Error(), "newer version")
 
-	failing := persistence.NewRegistry()
-	failing.Register("things:Thing", Thing{}, persistence.Version(2), persistence.Upcast(1, func(map[string]any) error { return errors.New("boom") }))
-	_, err = (&persistence.Mapper{Registry: failing}).ToDomainEvent(v1)
-	require.ErrorIs(t, err, persistence.ErrUpcast)
+	failing := codec.NewRegistry()
+	failing.Register("things:Thing", Thing{}, codec.Version(2), codec.Upcast(1, func(map[string]any) error { return errors.New("boom") }))
+	_, err = (&codec.Mapper{Registry: failing}).ToDomainEvent(v1)
+	require.ErrorIs(t, err, codec.ErrUpcast)
 }
 
 func TestMapperSnapshotRoundTripAndUpcast(t *testing.T) {
@@ -305,10 +304,10 @@ func TestMapperSnapshotRoundTripAndUpcast(t *testing.T) {
 	require.Empty(t, restored.PendingEvents())
 
 	// The aggregate type gains a field in version 2; old snapshots upcast.
-	reg := persistence.NewRegistry()
-	reg.Register("bank:Account", &FrozenAccount{}, persistence.Version(2),
-		persistence.Upcast(1, func(s map[string]any) error { s["Frozen"] = "no"; return nil }))
-	up, err := (&persistence.Mapper{Registry: reg}).ToSnapshot(stored)
+	reg := codec.NewRegistry()
+	reg.Register("bank:Account", &FrozenAccount{}, codec.Version(2),
+		codec.Upcast(1, func(s map[string]any) error { s["Frozen"] = "no"; return nil }))
+	up, err := (&codec.Mapper{Registry: reg}).ToSnapshot(stored)
 	require.NoError(t, err)
 	fa := up.Aggregate.(*FrozenAccount)
 	require.Equal(t, "no", fa.Frozen)
@@ -316,10 +315,10 @@ func TestMapperSnapshotRoundTripAndUpcast(t *testing.T) {
 	require.Equal(t, acc.ID(), fa.ID())
 
 	// A topic naming a type that is not an aggregate is an error.
-	notAgg := persistence.NewRegistry()
+	notAgg := codec.NewRegistry()
 	notAgg.Register("bank:Account", Opened{})
-	_, err = (&persistence.Mapper{Registry: notAgg}).ToSnapshot(stored)
-	require.ErrorIs(t, err, persistence.ErrDecode)
+	_, err = (&codec.Mapper{Registry: notAgg}).ToSnapshot(stored)
+	require.ErrorIs(t, err, codec.ErrDecode)
 }
 
 type FrozenAccount struct {
@@ -330,50 +329,6 @@ type FrozenAccount struct {
 }
 
 func (a *FrozenAccount) Apply(any) error { return nil }
-
-func TestEventStorePutGet(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	store := &persistence.EventStore{Mapper: newMapper(), Recorder: memory.NewRecorder()}
-	acc, err := domain.Create[Account](uuid.New(), Opened{Owner: "Alice"})
-	require.NoError(t, err)
-	for i := 0; i < 4; i++ {
-		require.NoError(t, domain.Trigger(acc, Deposited{Amount: Money{Cents: int64(i)}}))
-	}
-	events := acc.CollectEvents()
-	ids, err := store.Put(ctx, events)
-	require.NoError(t, err)
-	require.Equal(t, []int64{1, 2, 3, 4, 5}, ids)
-
-	got, err := store.Get(ctx, acc.ID(), persistence.EventQuery{})
-	require.NoError(t, err)
-	require.Equal(t, events, got)
-	two := int64(2)
-	got, err = store.Get(ctx, acc.ID(), persistence.EventQuery{Gt: &two, Desc: true, Limit: 2})
-	require.NoError(t, err)
-	require.Equal(t, []domain.Event{events[4], events[3]}, got)
-
-	// A conflicting put stores none of its events.
-	again, err := domain.Replay[Account](events)
-	require.NoError(t, err)
-	require.NoError(t, domain.Trigger(again, Deposited{}))
-	stale := again.CollectEvents()
-	stale[0].OriginatorVersion = 5
-	_, err = store.Put(ctx, append([]domain.Event{{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: Opened{}}}, stale...))
-	var conflict *persistence.ConcurrencyError
-	require.ErrorAs(t, err, &conflict)
-	got, err = store.Get(ctx, acc.ID(), persistence.EventQuery{})
-	require.NoError(t, err)
-	require.Len(t, got, 5)
-
-	// An unmappable event stores nothing.
-	type Unregistered struct{}
-	_, err = store.Put(ctx, []domain.Event{{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: Opened{}}, {OriginatorID: uuid.New(), OriginatorVersion: 1, Data: Unregistered{}}})
-	require.ErrorIs(t, err, persistence.ErrUnregisteredType)
-	max, err := store.Recorder.(persistence.ApplicationRecorder).MaxNotificationID(ctx)
-	require.NoError(t, err)
-	require.Equal(t, int64(5), max)
-}
 
 // Code is a value type that transcodes itself as text, like Money.
 type Code string
@@ -401,15 +356,15 @@ func TestMapperRefusesInvalidUTF8(t *testing.T) {
 	m := newMapper()
 	m.Registry.Register("test:Labelled", Labelled{})
 	compressing := newMapper()
-	compressing.Compressor = persistence.ZlibCompressor{}
+	compressing.Compressor = codec.ZlibCompressor{}
 
 	e := deposit()
 	e.Data = Deposited{Note: "caf\xe9"} // Latin-1, not UTF-8
-	for _, mapper := range []*persistence.Mapper{m, compressing} {
+	for _, mapper := range []*codec.Mapper{m, compressing} {
 		_, err := mapper.ToStoredEvent(e)
-		require.ErrorIs(t, err, persistence.ErrInvalidUTF8)
-		require.ErrorIs(t, err, persistence.ErrEncode)
-		var mapErr *persistence.MappingError
+		require.ErrorIs(t, err, codec.ErrInvalidUTF8)
+		require.ErrorIs(t, err, codec.ErrEncode)
+		var mapErr *codec.MappingError
 		require.ErrorAs(t, err, &mapErr)
 		require.Equal(t, e.OriginatorID, mapErr.OriginatorID)
 		require.Equal(t, e.OriginatorVersion, mapErr.Version)
@@ -421,8 +376,8 @@ func TestMapperRefusesInvalidUTF8(t *testing.T) {
 	acc, err := domain.Create[Account](uuid.New(), Opened{Owner: "\xffAlice"})
 	require.NoError(t, err)
 	_, err = m.ToStoredSnapshot(domain.TakeSnapshot(acc))
-	require.ErrorIs(t, err, persistence.ErrInvalidUTF8)
-	var mapErr *persistence.MappingError
+	require.ErrorIs(t, err, codec.ErrInvalidUTF8)
+	var mapErr *codec.MappingError
 	require.ErrorAs(t, err, &mapErr)
 	require.Equal(t, acc.ID(), mapErr.OriginatorID)
 	require.Equal(t, "bank:Account", mapErr.Topic)
@@ -440,7 +395,7 @@ func TestMapperRefusesInvalidUTF8(t *testing.T) {
 		"deep":          {Inner: &struct{ Deep []any }{Deep: []any{map[string]any{"k": []string{bad}}}}},
 	} {
 		_, err := m.ToStoredEvent(domain.Event{OriginatorID: uuid.New(), OriginatorVersion: 1, Data: data})
-		require.ErrorIs(t, err, persistence.ErrInvalidUTF8, name)
+		require.ErrorIs(t, err, codec.ErrInvalidUTF8, name)
 	}
 
 	for name, data := range map[string]Labelled{
@@ -474,7 +429,7 @@ func TestMapperRefusesStateWithoutTimestampOrData(t *testing.T) {
 	m.Registry.Register("bank:Closed", Closed{})
 	compressing := newMapper()
 	compressing.Registry = m.Registry
-	compressing.Compressor = persistence.ZlibCompressor{}
+	compressing.Compressor = codec.ZlibCompressor{}
 	const ts = `"timestamp":"2026-01-01T00:00:00Z"`
 	id := uuid.New()
 
@@ -491,7 +446,7 @@ func TestMapperRefusesStateWithoutTimestampOrData(t *testing.T) {
 		{"bank:Closed", `{` + ts + `,"data":{}}`, ""},
 		{"bank:Closed", `{"timestamp":"0001-01-01T00:00:00Z","data":{}}`, ""},
 	} {
-		for _, mapper := range []*persistence.Mapper{m, compressing} {
+		for _, mapper := range []*codec.Mapper{m, compressing} {
 			state := []byte(c.state)
 			if mapper.Compressor != nil {
 				var err error
@@ -503,9 +458,9 @@ func TestMapperRefusesStateWithoutTimestampOrData(t *testing.T) {
 				require.NoError(t, err, c.state)
 				continue
 			}
-			require.ErrorIs(t, err, persistence.ErrDecode, c.state)
+			require.ErrorIs(t, err, codec.ErrDecode, c.state)
 			require.Zero(t, e, c.state)
-			var mapErr *persistence.MappingError
+			var mapErr *codec.MappingError
 			require.ErrorAs(t, err, &mapErr, c.state)
 			require.Equal(t, id, mapErr.OriginatorID)
 			require.Equal(t, int64(3), mapErr.Version)
@@ -515,12 +470,12 @@ func TestMapperRefusesStateWithoutTimestampOrData(t *testing.T) {
 	}
 
 	// Stored at an older version, the data is upcast: it must be there.
-	upcasting := persistence.NewRegistry()
-	upcasting.Register("things:Thing", Thing{}, persistence.Version(2),
-		persistence.Upcast(1, func(s map[string]any) error { s["B"] = 7; return nil }))
+	upcasting := codec.NewRegistry()
+	upcasting.Register("things:Thing", Thing{}, codec.Version(2),
+		codec.Upcast(1, func(s map[string]any) error { s["B"] = 7; return nil }))
 	for _, state := range []string{`{` + ts + `}`, `{` + ts + `,"data":null}`, `{"data":{"A":"a"}}`} {
-		_, err := (&persistence.Mapper{Registry: upcasting}).ToDomainEvent(persistence.StoredEvent{OriginatorID: id, OriginatorVersion: 1, Topic: "things:Thing", State: []byte(state)})
-		require.ErrorIs(t, err, persistence.ErrDecode, state)
+		_, err := (&codec.Mapper{Registry: upcasting}).ToDomainEvent(persistence.StoredEvent{OriginatorID: id, OriginatorVersion: 1, Topic: "things:Thing", State: []byte(state)})
+		require.ErrorIs(t, err, codec.ErrDecode, state)
 	}
 
 	// Snapshots need their timestamps and their state.
@@ -541,7 +496,7 @@ func TestMapperRefusesStateWithoutTimestampOrData(t *testing.T) {
 			state, err := json.Marshal(damaged)
 			require.NoError(t, err)
 			snap, err := m.ToSnapshot(withState(good, state))
-			require.ErrorIs(t, err, persistence.ErrDecode, string(state))
+			require.ErrorIs(t, err, codec.ErrDecode, string(state))
 			require.Zero(t, snap)
 			require.Contains(t, err.Error(), `no "`+key+`"`, string(state))
 			require.Contains(t, err.Error(), id.String())
@@ -549,7 +504,7 @@ func TestMapperRefusesStateWithoutTimestampOrData(t *testing.T) {
 	}
 	for _, state := range []string{`null`, `{}`} {
 		_, err := m.ToSnapshot(withState(good, []byte(state)))
-		require.ErrorIs(t, err, persistence.ErrDecode, state)
+		require.ErrorIs(t, err, codec.ErrDecode, state)
 	}
 	fields["state"] = json.RawMessage(`{}`) // an aggregate of zero values
 	state, err := json.Marshal(fields)

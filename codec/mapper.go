@@ -1,4 +1,4 @@
-package persistence
+package codec
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
 // Mapper converts domain events and snapshots to stored events and back.
@@ -120,9 +121,9 @@ func (m *Mapper) transcoder() Transcoder {
 
 // ToStoredEvent converts e to a stored event. e.Data must be a value (not
 // a pointer) of a registered type. Errors are *MappingError.
-func (m *Mapper) ToStoredEvent(e domain.Event) (StoredEvent, error) {
-	fail := func(topic string, err error) (StoredEvent, error) {
-		return StoredEvent{}, &MappingError{Op: "encode", OriginatorID: e.OriginatorID, Version: e.OriginatorVersion, Topic: topic, Err: err}
+func (m *Mapper) ToStoredEvent(e domain.Event) (persistence.StoredEvent, error) {
+	fail := func(topic string, err error) (persistence.StoredEvent, error) {
+		return persistence.StoredEvent{}, &MappingError{Op: "encode", OriginatorID: e.OriginatorID, Version: e.OriginatorVersion, Topic: topic, Err: err}
 	}
 	if t := reflect.TypeOf(e.Data); t != nil && t.Kind() == reflect.Pointer {
 		return fail("", fmt.Errorf("%w: event data %T is a pointer; trigger events with values", ErrEncode, e.Data))
@@ -144,13 +145,13 @@ func (m *Mapper) ToStoredEvent(e domain.Event) (StoredEvent, error) {
 	if err != nil {
 		return fail(reg.topic, err)
 	}
-	return StoredEvent{OriginatorID: e.OriginatorID, OriginatorVersion: e.OriginatorVersion, Topic: reg.topic, State: state}, nil
+	return persistence.StoredEvent{OriginatorID: e.OriginatorID, OriginatorVersion: e.OriginatorVersion, Topic: reg.topic, State: state}, nil
 }
 
 // ToStoredEvents converts events with ToStoredEvent, stopping at the first
 // error (a *MappingError).
-func (m *Mapper) ToStoredEvents(events []domain.Event) ([]StoredEvent, error) {
-	stored := make([]StoredEvent, len(events))
+func (m *Mapper) ToStoredEvents(events []domain.Event) ([]persistence.StoredEvent, error) {
+	stored := make([]persistence.StoredEvent, len(events))
 	for i, e := range events {
 		var err error
 		if stored[i], err = m.ToStoredEvent(e); err != nil {
@@ -164,7 +165,7 @@ func (m *Mapper) ToStoredEvents(events []domain.Event) ([]StoredEvent, error) {
 // its data to the current version of its type. Errors are *MappingError;
 // a state without its timestamp or its data (missing, or null where the
 // data is a struct) is one wrapping ErrDecode.
-func (m *Mapper) ToDomainEvent(s StoredEvent) (domain.Event, error) {
+func (m *Mapper) ToDomainEvent(s persistence.StoredEvent) (domain.Event, error) {
 	fail := func(err error) (domain.Event, error) {
 		return domain.Event{}, &MappingError{Op: "decode", OriginatorID: s.OriginatorID, Version: s.OriginatorVersion, Topic: s.Topic, Err: err}
 	}
@@ -213,9 +214,9 @@ func (m *Mapper) ToDomainEvent(s StoredEvent) (domain.Event, error) {
 
 // ToStoredSnapshot converts a snapshot to a stored event whose topic is
 // that of the aggregate's type. Errors are *MappingError.
-func (m *Mapper) ToStoredSnapshot(s domain.Snapshot) (StoredEvent, error) {
-	fail := func(topic string, err error) (StoredEvent, error) {
-		return StoredEvent{}, &MappingError{Op: "encode snapshot", OriginatorID: s.OriginatorID, Version: s.OriginatorVersion, Topic: topic, Err: err}
+func (m *Mapper) ToStoredSnapshot(s domain.Snapshot) (persistence.StoredEvent, error) {
+	fail := func(topic string, err error) (persistence.StoredEvent, error) {
+		return persistence.StoredEvent{}, &MappingError{Op: "encode snapshot", OriginatorID: s.OriginatorID, Version: s.OriginatorVersion, Topic: topic, Err: err}
 	}
 	reg, err := m.Registry.byValue(s.Aggregate)
 	if err != nil {
@@ -232,7 +233,7 @@ func (m *Mapper) ToStoredSnapshot(s domain.Snapshot) (StoredEvent, error) {
 	if err != nil {
 		return fail(reg.topic, err)
 	}
-	return StoredEvent{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Topic: reg.topic, State: state}, nil
+	return persistence.StoredEvent{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Topic: reg.topic, State: state}, nil
 }
 
 // ToSnapshot converts a stored snapshot back to a snapshot holding a new
@@ -240,7 +241,7 @@ func (m *Mapper) ToStoredSnapshot(s domain.Snapshot) (StoredEvent, error) {
 // version and its ID, version and timestamps restored. Errors are
 // *MappingError; a state without its timestamp, created_on, modified_on
 // or state (missing or null) is one wrapping ErrDecode.
-func (m *Mapper) ToSnapshot(s StoredEvent) (domain.Snapshot, error) {
+func (m *Mapper) ToSnapshot(s persistence.StoredEvent) (domain.Snapshot, error) {
 	fail := func(err error) (domain.Snapshot, error) {
 		return domain.Snapshot{}, &MappingError{Op: "decode snapshot", OriginatorID: s.OriginatorID, Version: s.OriginatorVersion, Topic: s.Topic, Err: err}
 	}

@@ -1,4 +1,4 @@
-package persistence_test
+package codec_test
 
 import (
 	"bytes"
@@ -13,26 +13,27 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/codec"
+	"github.com/eventsourcing-go/eventsourcing/config"
 )
 
 // fakeEnv returns an Environment that reads only values, never the process
 // environment.
-func fakeEnv(values map[string]string) persistence.Environment {
-	return persistence.Environment{
+func fakeEnv(values map[string]string) config.Environment {
+	return config.Environment{
 		Values: values,
 		Lookup: func(string) (string, bool) { return "", false },
 	}
 }
 
 // newTestAESCipher returns an AESCipher with a new random key of n bytes.
-func newTestAESCipher(t *testing.T, n int) *persistence.AESCipher {
+func newTestAESCipher(t *testing.T, n int) *codec.AESCipher {
 	t.Helper()
-	key, err := persistence.CreateAESKey(n)
+	key, err := codec.CreateAESKey(n)
 	require.NoError(t, err)
 	raw, err := base64.StdEncoding.DecodeString(key)
 	require.NoError(t, err)
-	c, err := persistence.NewAESCipher(raw)
+	c, err := codec.NewAESCipher(raw)
 	require.NoError(t, err)
 	return c
 }
@@ -42,12 +43,12 @@ func TestAESCreateKeySizes(t *testing.T) {
 	for _, n := range []int{16, 24, 32} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
-			key, err := persistence.CreateAESKey(n)
+			key, err := codec.CreateAESKey(n)
 			require.NoError(t, err)
 			raw, err := base64.StdEncoding.DecodeString(key)
 			require.NoError(t, err, "standard, padded base64")
 			require.Len(t, raw, n)
-			other, err := persistence.CreateAESKey(n)
+			other, err := codec.CreateAESKey(n)
 			require.NoError(t, err)
 			require.NotEqual(t, key, other, "keys are random")
 		})
@@ -55,10 +56,10 @@ func TestAESCreateKeySizes(t *testing.T) {
 	for _, n := range []int{-1, 0, 15, 17, 64} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			t.Parallel()
-			key, err := persistence.CreateAESKey(n)
+			key, err := codec.CreateAESKey(n)
 			require.Error(t, err)
 			require.Empty(t, key)
-			require.ErrorIs(t, err, persistence.ErrConfig)
+			require.ErrorIs(t, err, config.ErrInvalid)
 			require.Contains(t, err.Error(), fmt.Sprintf("invalid key size: %d not in (16, 24, 32)", n))
 		})
 	}
@@ -67,15 +68,15 @@ func TestAESCreateKeySizes(t *testing.T) {
 func TestNewAESCipherKeySizes(t *testing.T) {
 	t.Parallel()
 	for _, n := range []int{16, 24, 32} {
-		c, err := persistence.NewAESCipher(make([]byte, n))
+		c, err := codec.NewAESCipher(make([]byte, n))
 		require.NoError(t, err, n)
 		require.NotNil(t, c)
 	}
 	for _, n := range []int{0, 15, 64} {
-		c, err := persistence.NewAESCipher(make([]byte, n))
+		c, err := codec.NewAESCipher(make([]byte, n))
 		require.Error(t, err, n)
 		require.Nil(t, c)
-		require.ErrorIs(t, err, persistence.ErrConfig)
+		require.ErrorIs(t, err, config.ErrInvalid)
 		require.Contains(t, err.Error(), fmt.Sprintf("invalid key size: %d not in (16, 24, 32)", n))
 	}
 }
@@ -134,7 +135,7 @@ func TestAESWrongKeyIsTypedError(t *testing.T) {
 		got, err := c2.Decrypt(ct)
 		require.Error(t, err)
 		require.Nil(t, got, "never garbage")
-		require.ErrorIs(t, err, persistence.ErrCipherText)
+		require.ErrorIs(t, err, codec.ErrCipherText)
 		require.Contains(t, err.Error(), "cipher text is damaged: ")
 	}
 }
@@ -159,7 +160,7 @@ func TestAESTamperedIsTypedError(t *testing.T) {
 			damaged := bytes.Clone(ct)
 			damaged[i] ^= mask
 			got, err := c.Decrypt(damaged)
-			require.ErrorIs(t, err, persistence.ErrCipherText, "byte %d (%s) ^ %#x", i, regions(i), mask)
+			require.ErrorIs(t, err, codec.ErrCipherText, "byte %d (%s) ^ %#x", i, regions(i), mask)
 			require.Nil(t, got)
 			require.Contains(t, err.Error(), "cipher text is damaged: ")
 		}
@@ -167,7 +168,7 @@ func TestAESTamperedIsTypedError(t *testing.T) {
 	// Truncated and extended cipher texts fail too.
 	for _, damaged := range [][]byte{ct[:len(ct)-1], append(bytes.Clone(ct), 0)} {
 		_, err := c.Decrypt(damaged)
-		require.ErrorIs(t, err, persistence.ErrCipherText)
+		require.ErrorIs(t, err, codec.ErrCipherText)
 	}
 	// The original still decrypts.
 	got, err := c.Decrypt(ct)
@@ -190,23 +191,23 @@ func TestAESShortInputErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := c.Decrypt(make([]byte, tt.n))
-		require.ErrorIs(t, err, persistence.ErrCipherText, tt.n)
+		require.ErrorIs(t, err, codec.ErrCipherText, tt.n)
 		require.Nil(t, got)
 		require.Contains(t, err.Error(), tt.want, tt.n)
 	}
 	// 28 bytes is a well-formed empty cipher text that fails authentication.
 	_, err := c.Decrypt(make([]byte, 28))
-	require.ErrorIs(t, err, persistence.ErrCipherText)
+	require.ErrorIs(t, err, codec.ErrCipherText)
 	require.Contains(t, err.Error(), "cipher text is damaged: ")
 }
 
 func TestAESZeroValueIsConfigError(t *testing.T) {
 	t.Parallel()
-	var c persistence.AESCipher
+	var c codec.AESCipher
 	_, err := c.Encrypt([]byte("x"))
-	require.ErrorIs(t, err, persistence.ErrConfig)
+	require.ErrorIs(t, err, config.ErrInvalid)
 	_, err = c.Decrypt(make([]byte, 40))
-	require.ErrorIs(t, err, persistence.ErrConfig)
+	require.ErrorIs(t, err, config.ErrInvalid)
 }
 
 // TestAESLayout proves the layout nonce || tag || encrypted bytes by
@@ -224,7 +225,7 @@ func TestAESLayout(t *testing.T) {
 	sealed := aead.Seal(nil, nonce, plain, nil) // encrypted || tag
 	encrypted, tag := sealed[:len(sealed)-16], sealed[len(sealed)-16:]
 
-	c, err := persistence.NewAESCipher(key)
+	c, err := codec.NewAESCipher(key)
 	require.NoError(t, err)
 	assembled := append(append(bytes.Clone(nonce), tag...), encrypted...)
 	got, err := c.Decrypt(assembled)
@@ -233,7 +234,7 @@ func TestAESLayout(t *testing.T) {
 
 	// Go's own order (nonce || encrypted || tag) is not accepted.
 	_, err = c.Decrypt(append(bytes.Clone(nonce), sealed...))
-	require.ErrorIs(t, err, persistence.ErrCipherText)
+	require.ErrorIs(t, err, codec.ErrCipherText)
 
 	// Encrypt's output opens with Go's AEAD when split the same way.
 	ct, err := c.Encrypt(plain)
@@ -269,7 +270,7 @@ func TestAESDecryptsPythonCiphertext(t *testing.T) {
 		},
 	}
 	for _, f := range fixtures {
-		c, err := persistence.CipherFromEnv(fakeEnv(map[string]string{persistence.EnvCipherKey: f.key}))
+		c, err := codec.CipherFromEnv(fakeEnv(map[string]string{codec.EnvCipherKey: f.key}))
 		require.NoError(t, err)
 		ct, err := hex.DecodeString(f.hex)
 		require.NoError(t, err)
@@ -294,7 +295,7 @@ func TestCompressedEncryptedSizeRelations(t *testing.T) {
 	plain := []byte(b.String())
 
 	c := newTestAESCipher(t, 32)
-	var z persistence.ZlibCompressor
+	var z codec.ZlibCompressor
 	compressed, err := z.Compress(plain)
 	require.NoError(t, err)
 	encrypted, err := c.Encrypt(plain)
@@ -352,7 +353,7 @@ func TestAESConcurrentUse(t *testing.T) {
 
 func TestCipherFromEnv(t *testing.T) {
 	t.Parallel()
-	key32, err := persistence.CreateAESKey(32)
+	key32, err := codec.CreateAESKey(32)
 	require.NoError(t, err)
 	key15 := base64.StdEncoding.EncodeToString([]byte("fifteen bytes!!"))
 	badBase64 := "not base64 secret!!"
@@ -361,9 +362,9 @@ func TestCipherFromEnv(t *testing.T) {
 		t.Parallel()
 		for _, values := range []map[string]string{
 			nil,
-			{persistence.EnvCipherTopic: "", persistence.EnvCipherKey: ""},
+			{codec.EnvCipherTopic: "", codec.EnvCipherKey: ""},
 		} {
-			c, err := persistence.CipherFromEnv(fakeEnv(values))
+			c, err := codec.CipherFromEnv(fakeEnv(values))
 			require.NoError(t, err)
 			require.Nil(t, c)
 		}
@@ -371,28 +372,28 @@ func TestCipherFromEnv(t *testing.T) {
 
 	t.Run("key selects AES", func(t *testing.T) {
 		t.Parallel()
-		c, err := persistence.CipherFromEnv(fakeEnv(map[string]string{persistence.EnvCipherKey: key32}))
+		c, err := codec.CipherFromEnv(fakeEnv(map[string]string{codec.EnvCipherKey: key32}))
 		require.NoError(t, err)
-		require.IsType(t, &persistence.AESCipher{}, c)
+		require.IsType(t, &codec.AESCipher{}, c)
 	})
 
 	t.Run("topics", func(t *testing.T) {
 		t.Parallel()
 		for _, topic := range []string{"aes", "AES", "Aes", "AESCipher", "eventsourcing.cipher:AESCipher"} {
-			c, err := persistence.CipherFromEnv(fakeEnv(map[string]string{
-				persistence.EnvCipherTopic: topic, persistence.EnvCipherKey: key32,
+			c, err := codec.CipherFromEnv(fakeEnv(map[string]string{
+				codec.EnvCipherTopic: topic, codec.EnvCipherKey: key32,
 			}))
 			require.NoError(t, err, topic)
-			require.IsType(t, &persistence.AESCipher{}, c, topic)
+			require.IsType(t, &codec.AESCipher{}, c, topic)
 		}
 	})
 
 	t.Run("same key decrypts", func(t *testing.T) {
 		t.Parallel()
-		env := fakeEnv(map[string]string{persistence.EnvCipherKey: key32})
-		c1, err := persistence.CipherFromEnv(env)
+		env := fakeEnv(map[string]string{codec.EnvCipherKey: key32})
+		c1, err := codec.CipherFromEnv(env)
 		require.NoError(t, err)
-		c2, err := persistence.CipherFromEnv(env)
+		c2, err := codec.CipherFromEnv(env)
 		require.NoError(t, err)
 		ct, err := c1.Encrypt([]byte("state"))
 		require.NoError(t, err)
@@ -405,10 +406,10 @@ func TestCipherFromEnv(t *testing.T) {
 		t.Parallel()
 		env := fakeEnv(map[string]string{"BANK_ACCOUNTS_CIPHER_TOPIC": "aes"})
 		env.Name = "BankAccounts"
-		_, err := persistence.CipherFromEnv(env)
-		var cfgErr *persistence.ConfigError
+		_, err := codec.CipherFromEnv(env)
+		var cfgErr *config.Error
 		require.ErrorAs(t, err, &cfgErr)
-		require.Equal(t, persistence.EnvCipherKey, cfgErr.Var)
+		require.Equal(t, codec.EnvCipherKey, cfgErr.Var)
 		require.Contains(t, cfgErr.Reason, "BANK_ACCOUNTS_CIPHER_TOPIC")
 	})
 
@@ -421,28 +422,28 @@ func TestCipherFromEnv(t *testing.T) {
 	}{
 		{
 			name:    "unknown topic",
-			values:  map[string]string{persistence.EnvCipherTopic: "eventsourcing.cipher:DESCipher", persistence.EnvCipherKey: key32},
-			wantVar: persistence.EnvCipherTopic,
+			values:  map[string]string{codec.EnvCipherTopic: "eventsourcing.cipher:DESCipher", codec.EnvCipherKey: key32},
+			wantVar: codec.EnvCipherTopic,
 			want:    "unknown cipher",
 			secret:  key32,
 		},
 		{
 			name:    "topic without key",
-			values:  map[string]string{persistence.EnvCipherTopic: "aes"},
-			wantVar: persistence.EnvCipherKey,
+			values:  map[string]string{codec.EnvCipherTopic: "aes"},
+			wantVar: codec.EnvCipherKey,
 			want:    "not set, although CIPHER_TOPIC was set",
 		},
 		{
 			name:    "bad base64",
-			values:  map[string]string{persistence.EnvCipherKey: badBase64},
-			wantVar: persistence.EnvCipherKey,
+			values:  map[string]string{codec.EnvCipherKey: badBase64},
+			wantVar: codec.EnvCipherKey,
 			want:    "base64",
 			secret:  badBase64,
 		},
 		{
 			name:    "bad size",
-			values:  map[string]string{persistence.EnvCipherTopic: "AESCipher", persistence.EnvCipherKey: key15},
-			wantVar: persistence.EnvCipherKey,
+			values:  map[string]string{codec.EnvCipherTopic: "AESCipher", codec.EnvCipherKey: key15},
+			wantVar: codec.EnvCipherKey,
 			want:    "invalid key size: 15 not in (16, 24, 32)",
 			secret:  key15,
 		},
@@ -450,11 +451,11 @@ func TestCipherFromEnv(t *testing.T) {
 	for _, tt := range errCases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := persistence.CipherFromEnv(fakeEnv(tt.values))
+			c, err := codec.CipherFromEnv(fakeEnv(tt.values))
 			require.Error(t, err)
 			require.Nil(t, c)
-			require.ErrorIs(t, err, persistence.ErrConfig)
-			var cfgErr *persistence.ConfigError
+			require.ErrorIs(t, err, config.ErrInvalid)
+			var cfgErr *config.Error
 			require.ErrorAs(t, err, &cfgErr)
 			require.Equal(t, tt.wantVar, cfgErr.Var)
 			require.Contains(t, err.Error(), tt.want)

@@ -1,4 +1,4 @@
-package persistence_test
+package codec_test
 
 import (
 	"bytes"
@@ -10,12 +10,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/codec"
+	"github.com/eventsourcing-go/eventsourcing/config"
 )
 
 func TestZlibRoundTripAndShrinks(t *testing.T) {
 	t.Parallel()
-	var z persistence.ZlibCompressor
+	var z codec.ZlibCompressor
 	for _, plain := range [][]byte{
 		nil,
 		[]byte(`{"a":1}`),
@@ -44,7 +45,7 @@ func TestZlibPythonCompatible(t *testing.T) {
 	t.Parallel()
 	fixture, err := hex.DecodeString("789cab564a54b232ac0500082a0209")
 	require.NoError(t, err)
-	var z persistence.ZlibCompressor
+	var z codec.ZlibCompressor
 	got, err := z.Decompress(fixture)
 	require.NoError(t, err)
 	require.Equal(t, `{"a":1}`, string(got))
@@ -58,7 +59,7 @@ func TestZlibPythonCompatible(t *testing.T) {
 
 func TestZlibCorruptIsTypedError(t *testing.T) {
 	t.Parallel()
-	var z persistence.ZlibCompressor
+	var z codec.ZlibCompressor
 	valid, err := z.Compress([]byte(`{"full_name":"Alice","balance":"100.00"}`))
 	require.NoError(t, err)
 	flipped := bytes.Clone(valid)
@@ -74,7 +75,7 @@ func TestZlibCorruptIsTypedError(t *testing.T) {
 		"body":      body,
 	} {
 		got, err := z.Decompress(data)
-		require.ErrorIs(t, err, persistence.ErrCompressedData, name)
+		require.ErrorIs(t, err, codec.ErrCompressedData, name)
 		require.Nil(t, got, name)
 		require.True(t, strings.HasPrefix(err.Error(), "decompress: corrupt compressed data: "), err.Error())
 	}
@@ -82,24 +83,24 @@ func TestZlibCorruptIsTypedError(t *testing.T) {
 
 func TestCompressorFromEnv(t *testing.T) {
 	t.Parallel()
-	for _, values := range []map[string]string{nil, {persistence.EnvCompressorTopic: ""}} {
-		c, err := persistence.CompressorFromEnv(fakeEnv(values))
+	for _, values := range []map[string]string{nil, {codec.EnvCompressorTopic: ""}} {
+		c, err := codec.CompressorFromEnv(fakeEnv(values))
 		require.NoError(t, err)
 		require.Nil(t, c)
 	}
 	for _, topic := range []string{"zlib", "ZLIB", "ZlibCompressor", "eventsourcing.compressor:ZlibCompressor"} {
-		c, err := persistence.CompressorFromEnv(fakeEnv(map[string]string{persistence.EnvCompressorTopic: topic}))
+		c, err := codec.CompressorFromEnv(fakeEnv(map[string]string{codec.EnvCompressorTopic: topic}))
 		require.NoError(t, err, topic)
-		require.IsType(t, persistence.ZlibCompressor{}, c, topic)
+		require.IsType(t, codec.ZlibCompressor{}, c, topic)
 	}
 	for _, topic := range []string{"gzip", "eventsourcing.compressor:Bz2Compressor", "zlibcompressor"} {
-		c, err := persistence.CompressorFromEnv(fakeEnv(map[string]string{persistence.EnvCompressorTopic: topic}))
+		c, err := codec.CompressorFromEnv(fakeEnv(map[string]string{codec.EnvCompressorTopic: topic}))
 		require.Error(t, err, topic)
 		require.Nil(t, c)
-		require.ErrorIs(t, err, persistence.ErrConfig)
-		var cfgErr *persistence.ConfigError
+		require.ErrorIs(t, err, config.ErrInvalid)
+		var cfgErr *config.Error
 		require.ErrorAs(t, err, &cfgErr)
-		require.Equal(t, persistence.EnvCompressorTopic, cfgErr.Var)
+		require.Equal(t, codec.EnvCompressorTopic, cfgErr.Var)
 		require.Equal(t, topic, cfgErr.Value)
 	}
 }
@@ -110,7 +111,7 @@ func TestCompressorFromEnv(t *testing.T) {
 func TestZlibDecompressRefusesOutputOverLimit(t *testing.T) {
 	t.Parallel()
 	const limit = 1000
-	z := persistence.ZlibCompressor{MaxDecompressedSize: limit}
+	z := codec.ZlibCompressor{MaxDecompressedSize: limit}
 	atLimit, err := z.Compress(bytes.Repeat([]byte{'a'}, limit))
 	require.NoError(t, err)
 	got, err := z.Decompress(atLimit)
@@ -118,16 +119,16 @@ func TestZlibDecompressRefusesOutputOverLimit(t *testing.T) {
 	require.Len(t, got, limit)
 
 	for _, n := range []int{limit + 1, 100 * limit} {
-		over, err := persistence.ZlibCompressor{}.Compress(bytes.Repeat([]byte{'a'}, n))
+		over, err := codec.ZlibCompressor{}.Compress(bytes.Repeat([]byte{'a'}, n))
 		require.NoError(t, err)
 		got, err := z.Decompress(over)
-		require.ErrorIs(t, err, persistence.ErrCompressedData, n)
+		require.ErrorIs(t, err, codec.ErrCompressedData, n)
 		require.Nil(t, got)
 		require.Contains(t, err.Error(), "limit of 1000 bytes", n)
 
 		// What Decompress would refuse, Compress refuses at save.
 		_, err = z.Compress(bytes.Repeat([]byte{'a'}, n))
-		require.ErrorIs(t, err, persistence.ErrEncode, n)
+		require.ErrorIs(t, err, codec.ErrEncode, n)
 		require.Contains(t, err.Error(), "limit of 1000 bytes", n)
 	}
 }
@@ -136,11 +137,11 @@ func TestZlibDecompressRefusesOutputOverLimit(t *testing.T) {
 // a 70 kB stream of zeros that inflates to 65 MiB is refused.
 func TestZlibDecompressDefaultLimit(t *testing.T) {
 	t.Parallel()
-	var z persistence.ZlibCompressor
-	got, err := z.Decompress(zlibZeros(t, persistence.DefaultMaxDecompressedSize/(1<<20)+1))
-	require.ErrorIs(t, err, persistence.ErrCompressedData)
+	var z codec.ZlibCompressor
+	got, err := z.Decompress(zlibZeros(t, codec.DefaultMaxDecompressedSize/(1<<20)+1))
+	require.ErrorIs(t, err, codec.ErrCompressedData)
 	require.Nil(t, got)
-	require.Contains(t, err.Error(), fmt.Sprintf("limit of %d bytes", persistence.DefaultMaxDecompressedSize))
+	require.Contains(t, err.Error(), fmt.Sprintf("limit of %d bytes", codec.DefaultMaxDecompressedSize))
 }
 
 // zlibZeros returns a zlib stream of mib MiB of zeros, cheaply: deflate
@@ -163,22 +164,22 @@ func zlibZeros(t *testing.T, mib int) []byte {
 func TestCompressorFromEnvMaxDecompressedSize(t *testing.T) {
 	t.Parallel()
 	zlibWith := func(size string) map[string]string {
-		return map[string]string{persistence.EnvCompressorTopic: "zlib", persistence.EnvCompressorMaxDecompressedSize: size}
+		return map[string]string{codec.EnvCompressorTopic: "zlib", codec.EnvCompressorMaxDecompressedSize: size}
 	}
-	c, err := persistence.CompressorFromEnv(fakeEnv(zlibWith("")))
+	c, err := codec.CompressorFromEnv(fakeEnv(zlibWith("")))
 	require.NoError(t, err)
-	require.Equal(t, persistence.ZlibCompressor{}, c, "unset or empty: the default")
-	c, err = persistence.CompressorFromEnv(fakeEnv(zlibWith("1048576")))
+	require.Equal(t, codec.ZlibCompressor{}, c, "unset or empty: the default")
+	c, err = codec.CompressorFromEnv(fakeEnv(zlibWith("1048576")))
 	require.NoError(t, err)
-	require.Equal(t, persistence.ZlibCompressor{MaxDecompressedSize: 1 << 20}, c)
+	require.Equal(t, codec.ZlibCompressor{MaxDecompressedSize: 1 << 20}, c)
 
 	for _, bad := range []string{"lots", "64MiB", "0", "-1"} {
-		c, err := persistence.CompressorFromEnv(fakeEnv(zlibWith(bad)))
+		c, err := codec.CompressorFromEnv(fakeEnv(zlibWith(bad)))
 		require.Nil(t, c, bad)
-		var cfgErr *persistence.ConfigError
+		var cfgErr *config.Error
 		require.ErrorAs(t, err, &cfgErr, bad)
-		require.ErrorIs(t, err, persistence.ErrConfig)
-		require.Equal(t, persistence.EnvCompressorMaxDecompressedSize, cfgErr.Var)
+		require.ErrorIs(t, err, config.ErrInvalid)
+		require.Equal(t, codec.EnvCompressorMaxDecompressedSize, cfgErr.Var)
 		require.Equal(t, bad, cfgErr.Value)
 	}
 }

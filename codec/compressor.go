@@ -1,4 +1,4 @@
-package persistence
+package codec
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/eventsourcing-go/eventsourcing/config"
 )
 
 // ErrCompressedData is returned by Decompress when stored state is not
@@ -161,10 +163,10 @@ func decompressError(err error) error {
 // topics "zlib" (any case), "ZlibCompressor" and
 // "eventsourcing.compressor:ZlibCompressor" select ZlibCompressor, whose
 // limit COMPRESSOR_MAX_DECOMPRESSED_SIZE sets. Any other topic, or a limit
-// that is not an integer of at least 1, gives a *ConfigError (wrapping
-// ErrConfig) naming the variable read. It is safe for concurrent use.
-func CompressorFromEnv(env Environment) (Compressor, error) {
-	name, topic, _ := env.lookup(EnvCompressorTopic)
+// that is not an integer of at least 1, gives a *config.Error (wrapping
+// config.ErrInvalid) naming the variable read. It is safe for concurrent use.
+func CompressorFromEnv(env config.Environment) (Compressor, error) {
+	name, topic, _ := env.Find(EnvCompressorTopic)
 	topic = strings.TrimSpace(topic)
 	switch {
 	case topic == "":
@@ -176,6 +178,6 @@ func CompressorFromEnv(env Environment) (Compressor, error) {
 		}
 		return ZlibCompressor{MaxDecompressedSize: int64(limit)}, nil
 	}
-	return nil, &ConfigError{Var: name, Value: topic,
+	return nil, &config.Error{Var: name, Value: topic,
 		Reason: `unknown compressor: expected "zlib", "ZlibCompressor" or "eventsourcing.compressor:ZlibCompressor"`}
 }
