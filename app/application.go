@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
-	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 )
 
@@ -31,7 +31,12 @@ const EnvTimezoneTopic = "TZINFO_TOPIC"
 // DefaultSectionSize is the default size of notification log sections.
 const DefaultSectionSize = 10
 
-// Options configures an Application.
+// Options configures an Application. Typed settings, when set, win over
+// the environment; the environment (Env, then the process's, with the
+// variable names of the Python eventsourcing library; see package config)
+// is read for those left zero. IS_SNAPSHOTTING_ENABLED is the exception:
+// set, it overrides SnapshottingEnabled and SnapshottingIntervals either
+// way, as in the Python library.
 type Options struct {
 	// Name is the application's name. It prefixes its environment
 	// variables (BANK_ACCOUNTS_POSTGRES_SCHEMA for "BankAccounts") and names
@@ -39,58 +44,117 @@ type Options struct {
 	Name string
 	// Registry names the application's event and aggregate types. Required.
 	Registry *codec.Registry
-	// Env holds configuration set in code; it overrides the process
-	// environment.
-	Env map[string]string
-	// Lookup reads the process environment; nil means os.LookupEnv.
-	Lookup func(string) (string, bool)
-	// SnapshottingEnabled turns snapshotting on unless the environment
-	// says otherwise (IS_SNAPSHOTTING_ENABLED).
+
+	// Module selects the persistence module (PERSISTENCE_MODULE). Zero
+	// means: Postgres when Pool, DatabaseURL or a connection variable is
+	// set, else Memory.
+	Module Module
+	// Pool is a PostgreSQL pool of the caller's to record with (so it
+	// keeps the caller's tracer, hooks and limits, and may be shared),
+	// prepared with postgres.ConfigurePool for the application's schema.
+	// The application migrates the schema (unless CREATE_TABLE is false)
+	// and never closes the pool. It implies the Postgres module, and the
+	// connection settings of the environment are not read.
+	Pool *pgxpool.Pool
+	// DatabaseURL is the connection string to open a pool with
+	// (DATABASE_URL).
+	DatabaseURL string
+	// Schema is the application's Postgres schema (POSTGRES_SCHEMA);
+	// the default is Name in snake case.
+	Schema string
+
+	// CipherKey is a base64 AES key of 16, 24 or 32 bytes that encrypts
+	// the stored state (CIPHER_KEY; see codec.CreateAESKey).
+	CipherKey string
+	// Cipher encrypts the stored state; it wins over CipherKey.
+	Cipher codec.Cipher
+	// Compressor compresses the stored state (COMPRESSOR_TOPIC).
+	Compressor codec.Compressor
+
+	// SnapshottingEnabled turns snapshotting on.
 	SnapshottingEnabled bool
-	// SnapshottingIntervals takes a snapshot of an aggregate, after a
-	// save, whenever its version passes a multiple of the interval given
-	// for its type's topic. Non-empty intervals imply SnapshottingEnabled.
+	// SnapshottingIntervals take a snapshot of an aggregate, after a save,
+	// whenever its version passes a multiple of the interval given for
+	// its type's topic. Non-empty intervals imply SnapshottingEnabled.
 	SnapshottingIntervals map[string]int64
 	// SectionSize is the notification log's section size (default 10).
 	SectionSize int
+	// Logger receives the application's warnings; nil means
+	// slog.Default().
+	Logger *slog.Logger
+
+	// Env holds configuration set in code as environment variables; it
+	// overrides the process environment.
+	Env map[string]string
+	// Lookup reads the process environment; nil means os.LookupEnv.
+	Lookup func(string) (string, bool)
+}
+
+// settings returns the typed options that stand for variables.
+func (o Options) settings() map[string]config.Setting {
+	set := map[string]config.Setting{}
+	for key, s := range map[string]config.Setting{
+		EnvPersistenceModule:    {Name: "app.Options.Module", Value: string(o.Module)},
+		postgres.EnvDatabaseURL: {Name: "app.Options.DatabaseURL", Value: o.DatabaseURL},
+		postgres.EnvSchema:      {Name: "app.Options.Schema", Value: o.Schema},
+		codec.EnvCipherKey:      {Name: "app.Options.CipherKey", Value: o.CipherKey},
+	} {
+		if s.Value != "" {
+			set[key] = s
+		}
+	}
+	if o.DatabaseURL != "" && o.Module == "" {
+		set[EnvPersistenceModule] = config.Setting{Name: "app.Options.DatabaseURL", Value: string(Postgres)}
+	}
+	return set
 }
 
 // Application is an event-sourced application: a mapper and recorders
-// configured from the environment, with Save, repositories (see
+// configured by Options and the environment, with Save, repositories (see
 // NewRepository) and a notification log. It is safe for concurrent use;
 // the aggregates it returns are not.
 type Application struct {
 	name      string
-	infra     *factory.Infrastructure
+	infra     *infrastructure
 	mapper    *codec.Mapper
-	snapshots persistence.AggregateRecorder // nil when snapshotting is off
+	snapshots bool
 	intervals map[string]int64
 	log       *NotificationLog
 
-	mu        sync.RWMutex
-	listeners []Listener
+	mu    sync.RWMutex
+	hooks []RecordedFunc
 }
 
-// Listener is called after an application records new events, with their
-// notification IDs; see Application.Listen.
-type Listener func(ctx context.Context, ids []int64) error
+// RecordedFunc is called after an application records new events, with
+// their notification IDs; see Application.OnRecorded.
+type RecordedFunc func(ctx context.Context, ids []int64) error
 
 // New builds an application from opts and its environment. Configuration
-// errors are *config.Error values naming the variable; an
+// errors are *config.Error values naming the variable or option; an
 // unreachable database is errors.Is(err, persistence.ErrInterface). Close
 // the application when done.
 func New(ctx context.Context, opts Options) (*Application, error) {
 	if opts.Registry == nil {
 		return nil, errors.New("app: Options.Registry is required")
 	}
-	env := config.Environment{Name: opts.Name, Values: opts.Env, Lookup: opts.Lookup}
-	cipher, err := codec.CipherFromEnv(env)
-	if err != nil {
-		return nil, err
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
 	}
-	compressor, err := codec.CompressorFromEnv(env)
-	if err != nil {
-		return nil, err
+	env := config.Environment{Name: opts.Name, Values: opts.Env, Lookup: opts.Lookup, Settings: opts.settings()}
+	cipher := opts.Cipher
+	if cipher == nil {
+		var err error
+		if cipher, err = codec.CipherFromEnv(env); err != nil {
+			return nil, err
+		}
+	}
+	compressor := opts.Compressor
+	if compressor == nil {
+		var err error
+		if compressor, err = codec.CompressorFromEnv(env); err != nil {
+			return nil, err
+		}
 	}
 	switch tzVar, tz, _ := env.Find(EnvTimezoneTopic); strings.TrimSpace(tz) {
 	case "", "datetime:timezone.utc", "UTC":
@@ -102,58 +166,67 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 	if err != nil {
 		return nil, err
 	}
-	infra, err := factory.Open(ctx, env)
+	infra, err := openInfrastructure(ctx, opts, env, logger)
 	if err != nil {
 		return nil, err
 	}
-	mapper := &codec.Mapper{Registry: opts.Registry, Cipher: cipher, Compressor: compressor}
 	a := &Application{
 		name:      opts.Name,
 		infra:     infra,
-		mapper:    mapper,
+		mapper:    &codec.Mapper{Registry: opts.Registry, Cipher: cipher, Compressor: compressor},
+		snapshots: snapshotting,
 		intervals: opts.SnapshottingIntervals,
-		log:       &NotificationLog{recorder: infra.Recorder, sectionSize: opts.SectionSize},
+		log:       &NotificationLog{recorder: infra.recorder, sectionSize: opts.SectionSize},
 	}
 	if a.log.sectionSize <= 0 {
 		a.log.sectionSize = DefaultSectionSize
 	}
-	if snapshotting {
-		a.snapshots = infra.Snapshots
-	}
 	return a, nil
 }
 
-// Close releases the application's database connections, if any.
-func (a *Application) Close() { a.infra.Close() }
+// Close releases the database connections the application opened (not
+// those of Options.Pool).
+func (a *Application) Close() { a.infra.close() }
 
 // Name returns the application's name.
 func (a *Application) Name() string { return a.name }
 
 // Module returns the persistence module the application uses.
-func (a *Application) Module() factory.Module { return a.infra.Module }
+func (a *Application) Module() Module { return a.infra.module }
+
+// Store names where the application records: two applications with the
+// same Store record into the same tables (with the Postgres module, the
+// same schema of the same database; an in-memory store is the
+// application's own).
+func (a *Application) Store() string { return a.infra.store }
 
 // Schema returns the application's Postgres schema ("" in memory).
-func (a *Application) Schema() string { return a.infra.Schema }
+func (a *Application) Schema() string { return a.infra.schema }
 
 // Mapper returns the mapper, for decoding notifications.
 func (a *Application) Mapper() *codec.Mapper { return a.mapper }
 
 // Recorder returns the application's recorder.
-func (a *Application) Recorder() persistence.ProcessRecorder { return a.infra.Recorder }
+func (a *Application) Recorder() persistence.ProcessRecorder { return a.infra.recorder }
 
 // Log returns the application's notification log.
 func (a *Application) Log() *NotificationLog { return a.log }
 
 // Snapshots returns the recorder of the application's snapshots, or nil
 // when snapshotting is off.
-func (a *Application) Snapshots() persistence.AggregateRecorder { return a.snapshots }
+func (a *Application) Snapshots() persistence.AggregateRecorder {
+	if !a.snapshots {
+		return nil
+	}
+	return a.infra.snapshots
+}
 
 // Pool returns the Postgres connection pool, for transactions that join
 // SaveTx; nil with the in-memory module.
-func (a *Application) Pool() *pgxpool.Pool { return a.infra.Pool }
+func (a *Application) Pool() *pgxpool.Pool { return a.infra.pool }
 
 // SnapshottingEnabled reports whether the application keeps snapshots.
-func (a *Application) SnapshottingEnabled() bool { return a.snapshots != nil }
+func (a *Application) SnapshottingEnabled() bool { return a.snapshots }
 
 // Save records the pending events of all aggs in one atomic transaction,
 // in argument order, or none of them, and returns their notification IDs.
@@ -163,8 +236,8 @@ func (a *Application) SnapshottingEnabled() bool { return a.snapshots != nil }
 // stored) they stay pending. After recording, it takes the snapshots due
 // by Options.SnapshottingIntervals.
 //
-// Then it calls the listeners (see Listen). If one fails, Save returns the
-// IDs, because the events are recorded, with a *NotifyError.
+// Then it calls the functions given to OnRecorded. If one fails, Save
+// returns the IDs, because the events are recorded, with a *NotifyError.
 //
 // Save returns when ctx ends, whatever other saves recorded together with
 // it are waiting for. If the events were on their way by then, or the
@@ -174,95 +247,131 @@ func (a *Application) SnapshottingEnabled() bool { return a.snapshots != nil }
 // tells: a *persistence.ConcurrencyError whose stored events are these
 // means they were recorded.
 func (a *Application) Save(ctx context.Context, aggs ...domain.Aggregate) ([]int64, error) {
-	events := pending(aggs)
-	stored, err := a.mapper.ToStoredEvents(events)
-	if err != nil {
-		return nil, fmt.Errorf("save %d events: %w", len(events), err)
-	}
-	ids, err := a.infra.Recorder.InsertNotifications(ctx, stored)
-	if err != nil {
-		return nil, fmt.Errorf("save %d events: %w", len(events), err)
-	}
-	collect(aggs)
-	return ids, a.afterRecording(ctx, aggs, events, ids)
+	return a.record(ctx, nil, nil, pending(aggs), aggs)
 }
 
 // SaveTracked records events, the new events that processing the upstream
 // notification named by tracking produced (collected from aggs, in the
 // order they were generated), together with tracking, in one transaction:
-// exactly-once processing (requirement 10). The tracking record is
-// recorded even with no events. If tracking is recorded already it returns
-// a *persistence.TrackingConflictError and records nothing. Afterwards it
-// behaves as Save: snapshots due, listeners, pending events cleared.
+// exactly-once processing. The tracking record is recorded even with no
+// events. If tracking is recorded already it returns a
+// *persistence.TrackingConflictError and records nothing. Otherwise it
+// behaves as Save.
 func (a *Application) SaveTracked(ctx context.Context, tracking persistence.Tracking, events []domain.Event, aggs ...domain.Aggregate) ([]int64, error) {
-	stored, err := a.mapper.ToStoredEvents(events)
-	if err != nil {
-		return nil, fmt.Errorf("save %d events tracking %s#%d: %w", len(events), tracking.ApplicationName, tracking.NotificationID, err)
-	}
-	ids, err := a.infra.Recorder.InsertTracked(ctx, stored, tracking)
-	if err != nil {
-		return nil, fmt.Errorf("save %d events tracking %s#%d: %w", len(events), tracking.ApplicationName, tracking.NotificationID, err)
-	}
-	collect(aggs)
-	return ids, a.afterRecording(ctx, aggs, events, ids)
+	return a.record(ctx, nil, &tracking, events, aggs)
 }
 
-// afterRecording takes the snapshots due and calls the listeners.
-func (a *Application) afterRecording(ctx context.Context, aggs []domain.Aggregate, events []domain.Event, ids []int64) error {
-	if err := a.snapshotDue(ctx, aggs, events); err != nil {
-		return err
+// SaveTx is Save within the caller's transaction tx on the application's
+// Postgres database: the events, and the snapshots due, commit or roll
+// back with tx, which SaveTx never commits or rolls back itself. It clears
+// the aggregates' pending events when the events are recorded in tx; if tx
+// is later rolled back, get the aggregates again. Since tx may yet roll
+// back, it calls no OnRecorded functions: followers run by a
+// ConcurrentRunner find the events when they next poll, and RunProcess's
+// followers are woken at commit. tx may be begun on any pool of the
+// database: the events are recorded in the application's schema whatever
+// tx's search_path, which SaveTx leaves as it was; a schema without the
+// event store is an error wrapping persistence.ErrProgramming. With the
+// in-memory module it returns an error that is errors.Is(err,
+// persistence.ErrNotSupported).
+func (a *Application) SaveTx(ctx context.Context, tx pgx.Tx, aggs ...domain.Aggregate) ([]int64, error) {
+	if err := a.checkTx(tx); err != nil {
+		return nil, err
 	}
-	if len(ids) == 0 {
-		return nil
+	return a.record(ctx, tx, nil, pending(aggs), aggs)
+}
+
+// SaveTrackedTx is SaveTracked within the caller's transaction tx, as
+// SaveTx is Save: a projection writes its read model into its own tables
+// in tx, and records with SaveTrackedTx that it processed the upstream
+// notification named by tracking (and any events), so that both commit or
+// roll back together. A tracking record that exists already is a
+// *persistence.TrackingConflictError, after which tx is aborted: roll it
+// back.
+func (a *Application) SaveTrackedTx(ctx context.Context, tx pgx.Tx, tracking persistence.Tracking, events []domain.Event, aggs ...domain.Aggregate) ([]int64, error) {
+	if err := a.checkTx(tx); err != nil {
+		return nil, err
 	}
-	a.mu.RLock()
-	listeners := a.listeners
-	a.mu.RUnlock()
-	for _, l := range listeners {
-		if err := l(ctx, ids); err != nil {
-			return &NotifyError{IDs: ids, Err: err}
-		}
+	return a.record(ctx, tx, &tracking, events, aggs)
+}
+
+// checkTx returns an error unless tx can be saved in.
+func (a *Application) checkTx(tx pgx.Tx) error {
+	switch {
+	case a.infra.pgRecorder == nil:
+		return fmt.Errorf("save in a transaction: %w: the %s persistence module has no transactions", persistence.ErrNotSupported, a.infra.module)
+	case tx == nil:
+		return errors.New("save in a transaction: tx is nil")
 	}
 	return nil
 }
 
-// Listen adds l to the functions called after the application records new
-// events (by Save or SaveTracked, not SaveTx, whose transaction may yet
-// roll back). Runners use it to prompt followers. Listeners run on the
-// saving goroutine, in the order added; they should be quick. Safe for
-// concurrent use.
-func (a *Application) Listen(l Listener) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.listeners = append(a.listeners, l)
-}
-
-// SaveTx is Save within the caller's transaction tx on the application's
-// Postgres database: the events commit or roll back with tx, which SaveTx
-// never commits or rolls back itself. It clears the aggregates' pending
-// events when the events are recorded in tx; if tx is later rolled back,
-// get the aggregates again. It takes no automatic snapshots. tx may be
-// begun on any pool of the database: the events are recorded in the
-// application's schema whatever tx's search_path, which SaveTx leaves as
-// it was; a schema without the event store is an error wrapping
-// persistence.ErrProgramming. With the in-memory module it returns an
-// error that is errors.Is(err, persistence.ErrNotSupported).
-func (a *Application) SaveTx(ctx context.Context, tx pgx.Tx, aggs ...domain.Aggregate) ([]int64, error) {
-	rec, ok := a.infra.Recorder.(*postgres.Recorder)
-	if !ok {
-		return nil, fmt.Errorf("save in a transaction: %w: the %s persistence module has no transactions", persistence.ErrNotSupported, a.infra.Module)
-	}
-	events := pending(aggs)
+// record is the one write path of the application: it maps events once,
+// records them (with tracking when not nil, in tx when not nil) by one
+// call of the recorder, clears the aggregates' pending events, takes the
+// snapshots due and, outside a caller's transaction, calls the
+// OnRecorded functions.
+func (a *Application) record(ctx context.Context, tx pgx.Tx, tracking *persistence.Tracking, events []domain.Event, aggs []domain.Aggregate) ([]int64, error) {
 	stored, err := a.mapper.ToStoredEvents(events)
 	if err != nil {
-		return nil, fmt.Errorf("save %d events: %w", len(events), err)
+		return nil, a.saveError(events, tracking, err)
 	}
-	ids, err := rec.InsertNotificationsTx(ctx, tx, stored)
+	ids, err := a.infra.insert(ctx, tx, stored, tracking)
 	if err != nil {
-		return nil, fmt.Errorf("save %d events: %w", len(events), err)
+		return nil, a.saveError(events, tracking, err)
 	}
 	collect(aggs)
+	if err := a.snapshotDue(ctx, tx, aggs, events); err != nil {
+		return ids, err
+	}
+	if tx != nil || len(ids) == 0 {
+		return ids, nil
+	}
+	a.mu.RLock()
+	hooks := a.hooks
+	a.mu.RUnlock()
+	for _, h := range hooks {
+		if err := h(ctx, ids); err != nil {
+			return ids, &NotifyError{IDs: ids, Err: err}
+		}
+	}
 	return ids, nil
+}
+
+// saveError wraps err, the failure to record events, saying what was
+// being saved.
+func (a *Application) saveError(events []domain.Event, tracking *persistence.Tracking, err error) error {
+	what := "1 event"
+	if len(events) != 1 {
+		what = fmt.Sprintf("%d events", len(events))
+	}
+	if tracking != nil {
+		return fmt.Errorf("save %s tracking %s#%d: %w", what, tracking.ApplicationName, tracking.NotificationID, err)
+	}
+	return fmt.Errorf("save %s: %w", what, err)
+}
+
+// OnRecorded adds f to the functions called after the application records
+// new events (by Save or SaveTracked, not by SaveTx or SaveTrackedTx,
+// whose transaction may yet roll back). Runners use it to prompt
+// followers. They run on the saving goroutine, in the order added; they
+// should be quick. Safe for concurrent use.
+func (a *Application) OnRecorded(f RecordedFunc) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.hooks = append(a.hooks, f)
+}
+
+// Watch calls wake whenever events may have been recorded in the
+// application's store by any process (on PostgreSQL, from the insert
+// procedure's NOTIFY, listened to on a connection of its own), and once
+// when it starts listening, until ctx ends (then it returns nil) or the
+// connection is lost (an error: watch again, and meanwhile poll). wake
+// runs on Watch's goroutine and should not block. With the in-memory
+// module it returns an error that is errors.Is(err,
+// persistence.ErrNotSupported): use OnRecorded in the same process.
+func (a *Application) Watch(ctx context.Context, wake func()) error {
+	return a.infra.watch(ctx, wake)
 }
 
 func pending(aggs []domain.Aggregate) []domain.Event {
@@ -279,12 +388,14 @@ func collect(aggs []domain.Aggregate) {
 	}
 }
 
-// snapshotDue snapshots each aggregate one of whose saved events has a
-// version that is a multiple of the interval for its type.
-func (a *Application) snapshotDue(ctx context.Context, aggs []domain.Aggregate, saved []domain.Event) error {
-	if a.snapshots == nil || len(a.intervals) == 0 {
+// snapshotDue snapshots, in tx when not nil, each aggregate one of whose
+// saved events has a version that is a multiple of the interval for its
+// type.
+func (a *Application) snapshotDue(ctx context.Context, tx pgx.Tx, aggs []domain.Aggregate, saved []domain.Event) error {
+	if !a.snapshots || len(a.intervals) == 0 {
 		return nil
 	}
+	var due []persistence.StoredEvent
 	for _, agg := range aggs {
 		topic, err := a.mapper.Registry.TopicOf(agg)
 		if err != nil {
@@ -296,28 +407,29 @@ func (a *Application) snapshotDue(ctx context.Context, aggs []domain.Aggregate, 
 		}
 		for _, e := range saved {
 			if e.OriginatorID == agg.ID() && e.OriginatorVersion%interval == 0 {
-				if err := a.putSnapshot(ctx, domain.TakeSnapshot(agg)); err != nil {
+				s, err := a.mapper.ToStoredSnapshot(domain.TakeSnapshot(agg))
+				if err != nil {
 					return fmt.Errorf("automatic snapshot: %w", err)
 				}
+				due = append(due, s)
 				break
 			}
 		}
 	}
+	if err := a.infra.insertSnapshots(ctx, tx, due); err != nil {
+		return fmt.Errorf("automatic snapshot: %w", err)
+	}
 	return nil
 }
 
+// putSnapshot records s; one recorded already is not an error.
 func (a *Application) putSnapshot(ctx context.Context, s domain.Snapshot) error {
-	if a.snapshots == nil {
+	if !a.snapshots {
 		return ErrSnapshottingDisabled
 	}
 	stored, err := a.mapper.ToStoredSnapshot(s)
 	if err != nil {
 		return err
 	}
-	err = a.snapshots.InsertEvents(ctx, []persistence.StoredEvent{stored})
-	var conflict *persistence.ConcurrencyError
-	if errors.As(err, &conflict) {
-		return nil // a snapshot at this version exists already
-	}
-	return err
+	return a.infra.insertSnapshots(ctx, nil, []persistence.StoredEvent{stored})
 }

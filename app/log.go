@@ -20,6 +20,24 @@ type Section struct {
 	NextID string
 }
 
+// NotificationReader reads an application's notifications: the seam
+// through which followers read the applications they follow, whether the
+// log is local (NotificationLog) or across the network.
+type NotificationReader interface {
+	// ReadNotifications returns up to limit notifications with IDs from
+	// start, in ID order; with topics, only those of these topics (the
+	// limit counts them). IDs may have gaps.
+	ReadNotifications(ctx context.Context, start int64, limit int, topics ...string) ([]persistence.Notification, error)
+	// MaxNotificationID returns the largest notification ID (the head of
+	// the log), or 0 when the log is empty.
+	MaxNotificationID(ctx context.Context) (int64, error)
+}
+
+// MaxReadLimit is the largest limit of NotificationLog.ReadNotifications.
+const MaxReadLimit = 1000
+
+var _ NotificationReader = (*NotificationLog)(nil)
+
 // NotificationLog presents the application sequence in sections, so that
 // others can follow the application's events in order. It is safe for
 // concurrent use.
@@ -68,6 +86,22 @@ func (l *NotificationLog) Select(ctx context.Context, start int64, limit int) ([
 		return nil, fmt.Errorf("select notifications: requested limit %d is not between 1 and the section size %d", limit, l.sectionSize)
 	}
 	return l.recorder.SelectNotifications(ctx, persistence.NotificationQuery{Start: start, Limit: limit})
+}
+
+// ReadNotifications returns up to limit notifications from start, in ID
+// order, only of topics when any are given; see NotificationReader. A
+// limit below 1 or above MaxReadLimit is an error.
+func (l *NotificationLog) ReadNotifications(ctx context.Context, start int64, limit int, topics ...string) ([]persistence.Notification, error) {
+	if limit > MaxReadLimit || limit < 1 {
+		return nil, fmt.Errorf("read notifications: limit %d is not between 1 and %d", limit, MaxReadLimit)
+	}
+	return l.recorder.SelectNotifications(ctx, persistence.NotificationQuery{Start: start, Limit: limit, Topics: topics})
+}
+
+// MaxNotificationID returns the largest notification ID, or 0 when the log
+// is empty.
+func (l *NotificationLog) MaxNotificationID(ctx context.Context) (int64, error) {
+	return l.recorder.MaxNotificationID(ctx)
 }
 
 func parseSectionID(id string) (first, last int64, err error) {

@@ -64,7 +64,7 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 		v := agg.Version()
 		q.Gt = &v
 	}
-	stored, err := r.app.infra.Recorder.SelectEvents(ctx, id, q)
+	stored, err := r.app.infra.recorder.SelectEvents(ctx, id, q)
 	if err != nil {
 		return nil, err
 	}
@@ -94,10 +94,10 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 // fromSnapshot returns the aggregate from its latest snapshot at or below
 // lte, or nil when snapshotting is off or there is none.
 func (r *Repository[T, PT]) fromSnapshot(ctx context.Context, id uuid.UUID, lte *int64) (PT, error) {
-	if r.app.snapshots == nil {
+	if !r.app.snapshots {
 		return nil, nil
 	}
-	stored, err := r.app.snapshots.SelectEvents(ctx, id, persistence.EventQuery{Lte: lte, Desc: true, Limit: 1})
+	stored, err := r.app.infra.snapshots.SelectEvents(ctx, id, persistence.EventQuery{Lte: lte, Desc: true, Limit: 1})
 	if err != nil || len(stored) == 0 {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (r *Repository[T, PT]) fromSnapshot(ctx context.Context, id uuid.UUID, lte 
 // ErrSnapshottingDisabled when the application keeps no snapshots, and the
 // errors of GetAt. A snapshot that exists already is not an error.
 func (r *Repository[T, PT]) TakeSnapshot(ctx context.Context, id uuid.UUID, version int64) error {
-	if r.app.snapshots == nil {
+	if !r.app.snapshots {
 		return ErrSnapshottingDisabled
 	}
 	var lte *int64

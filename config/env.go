@@ -7,8 +7,9 @@ import (
 	"unicode"
 )
 
-// Environment is where configuration is read from: values set in code
-// (Values) override the process environment, and a variable prefixed with
+// Environment is where configuration is read from: typed settings
+// (Settings) override values set in code (Values), which override the
+// process environment, and a variable prefixed with
 // the application's name overrides the plain one, as in the seeds. For the
 // application "BankAccounts" the prefix is spelt in snake case
 // (BANK_ACCOUNTS_POSTGRES_SCHEMA) or, as the seeds spell it, upper-cased
@@ -22,10 +23,22 @@ type Environment struct {
 	Values map[string]string
 	// Lookup reads the process environment; nil means os.LookupEnv.
 	Lookup func(key string) (string, bool)
+	// Settings hold values given as typed options (such as
+	// app.Options.Schema), keyed by the variable they stand for
+	// (POSTGRES_SCHEMA). They override every spelling of that variable,
+	// and errors name them by Setting.Name.
+	Settings map[string]Setting
+}
+
+// Setting is a value given as a typed option: Name is how errors name it
+// (such as "app.Options.Schema").
+type Setting struct {
+	Name  string
+	Value string
 }
 
 // Get returns the value of key and whether it is set. It looks, in order,
-// for the snake-case prefixed key, the seeds' prefixed key, and the plain
+// in Settings, then for the snake-case prefixed key, the seeds' prefixed key, and the plain
 // key, each first in Values and then in the process environment.
 func (e Environment) Get(key string) (string, bool) {
 	_, v, ok := e.lookup(key)
@@ -38,6 +51,9 @@ func (e Environment) Find(key string) (name, value string, ok bool) { return e.l
 
 // lookup is Find.
 func (e Environment) lookup(key string) (name, value string, ok bool) {
+	if s, ok := e.Settings[key]; ok {
+		return s.Name, s.Value, true
+	}
 	process := e.Lookup
 	if process == nil {
 		process = os.LookupEnv

@@ -329,3 +329,24 @@ func TestSnakeCase(t *testing.T) {
 }
 
 func envTestPtr(s string) *string { return &s }
+
+// A typed setting wins over every spelling of its variable, in code and in
+// the process environment, and errors name the setting.
+func TestEnvironmentSettingsWin(t *testing.T) {
+	t.Parallel()
+	env := config.Environment{
+		Name:     "BankAccounts",
+		Values:   map[string]string{"BANK_ACCOUNTS_POSTGRES_SCHEMA": "code", "CREATE_TABLE": "y"},
+		Lookup:   func(k string) (string, bool) { return "process", true },
+		Settings: map[string]config.Setting{"POSTGRES_SCHEMA": {Name: "app.Options.Schema", Value: "typed"}, "CREATE_TABLE": {Name: "app.Options.CreateTable", Value: "maybe"}},
+	}
+	name, value, ok := env.Find("POSTGRES_SCHEMA")
+	require.True(t, ok)
+	require.Equal(t, "app.Options.Schema", name)
+	require.Equal(t, "typed", value)
+	_, err := env.Bool("CREATE_TABLE", true)
+	var cfgErr *config.Error
+	require.ErrorAs(t, err, &cfgErr)
+	require.Equal(t, "app.Options.CreateTable", cfgErr.Var)
+	require.Equal(t, "process", env.String("POSTGRES_USER", ""), "other variables are read as before")
+}

@@ -40,6 +40,35 @@ func (q *Queries) SnapshotsInsert(ctx context.Context, db DBTX, arg SnapshotsIns
 	return err
 }
 
+const snapshotsInsertNew = `-- name: SnapshotsInsertNew :exec
+INSERT INTO snapshots (originator_id, originator_version, topic, state)
+SELECT
+    unnest($1::uuid[]),
+    unnest($2::bigint[]),
+    unnest($3::text[]),
+    unnest($4::bytea[])
+ON CONFLICT (originator_id, originator_version) DO NOTHING
+`
+
+type SnapshotsInsertNewParams struct {
+	OriginatorIds      []uuid.UUID
+	OriginatorVersions []int64
+	Topics             []string
+	States             [][]byte
+}
+
+// Records the snapshots not recorded already: one at an (originator_id,
+// originator_version) that exists is left as it is.
+func (q *Queries) SnapshotsInsertNew(ctx context.Context, db DBTX, arg SnapshotsInsertNewParams) error {
+	_, err := db.Exec(ctx, snapshotsInsertNew,
+		arg.OriginatorIds,
+		arg.OriginatorVersions,
+		arg.Topics,
+		arg.States,
+	)
+	return err
+}
+
 const snapshotsSelect = `-- name: SnapshotsSelect :many
 SELECT originator_id, originator_version, topic, state
 FROM snapshots

@@ -38,10 +38,8 @@ type ConcurrentRunner struct {
 
 // worker runs one process application.
 type worker struct {
-	process  *ProcessApplication
-	signal   chan struct{} // capacity 1: a prompt is pending
-	mu       sync.Mutex
-	prompted map[string]bool // leaders with new events
+	process *ProcessApplication
+	wake    *wakeups
 }
 
 // NewConcurrentRunner returns a runner of sys that builds its applications
@@ -67,100 +65,31 @@ func (r *ConcurrentRunner) Start(ctx context.Context) error {
 	r.apps = built
 	r.workers = map[string]*worker{}
 	for name, p := range built.processes {
-		w := &worker{process: p, signal: make(chan struct{}, 1), prompted: map[string]bool{}}
-		for _, leader := range r.sys.leaders[name] {
-			w.prompted[leader] = true // catch up first
-		}
-		w.signal <- struct{}{}
+		w := &worker{process: p, wake: newWakeups()}
+		w.wake.prompt(r.sys.leaders[name]...) // catch up first
 		r.workers[name] = w
 	}
 	for leader, followers := range r.sys.followers {
 		leader, followers := leader, followers
-		built.byName[leader].Listen(func(context.Context, []int64) error {
+		built.byName[leader].OnRecorded(func(context.Context, []int64) error {
 			for _, f := range followers {
-				r.workers[f].prompt(leader)
+				r.workers[f].wake.prompt(leader)
 			}
 			return nil
 		})
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	poll := r.opts.pollInterval()
 	for _, w := range r.workers {
 		r.wg.Add(1)
-		go r.run(runCtx, w, poll)
+		go func() {
+			defer r.wg.Done()
+			if err := follow(runCtx, w.process, w.wake, r.opts, slog.Default()); err != nil {
+				r.fail(err)
+			}
+		}()
 	}
 	return nil
-}
-
-// prompt notes that leader has new events and wakes the worker, without
-// blocking.
-func (w *worker) prompt(leader string) {
-	w.mu.Lock()
-	w.prompted[leader] = true
-	w.mu.Unlock()
-	select {
-	case w.signal <- struct{}{}:
-	default:
-	}
-}
-
-// take returns the prompted leaders and forgets them.
-func (w *worker) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var leaders []string
-	for l := range w.prompted {
-		leaders = append(leaders, l)
-	}
-	clear(w.prompted)
-	return leaders
-}
-
-func (r *ConcurrentRunner) run(ctx context.Context, w *worker, poll time.Duration) {
-	defer r.wg.Done()
-	retry := newRetrier(r.opts)
-	ticker := time.NewTicker(poll)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.signal:
-		case <-ticker.C:
-			w.mu.Lock()
-			for _, leader := range w.process.Upstreams() {
-				w.prompted[leader] = true
-			}
-			w.mu.Unlock()
-		}
-		failed := false
-		var delay time.Duration
-		for _, leader := range w.take() {
-			_, err := w.process.PullAndProcess(ctx, leader)
-			switch {
-			case err == nil:
-			case ctx.Err() != nil:
-				return
-			case retryable(err):
-				if !failed {
-					failed, delay = true, retry.next(permanent(err))
-				}
-				logRetry(ctx, slog.Default(), "processing failed; retrying", err, delay, "application", w.process.Name(), "upstream", leader)
-				w.prompt(leader) // still pending
-			default:
-				r.fail(err)
-				return
-			}
-		}
-		if failed {
-			if !wait(ctx, delay) {
-				return
-			}
-		} else {
-			retry.reset()
-		}
-	}
 }
 
 // fail records the first error and stops every worker.
@@ -218,7 +147,7 @@ func (r *ConcurrentRunner) WaitCaughtUp(ctx context.Context) error {
 	targets := map[[2]string]int64{}
 	for follower, leaders := range r.sys.leaders {
 		for _, leader := range leaders {
-			max, err := built.byName[leader].Recorder().MaxNotificationID(ctx)
+			max, err := built.byName[leader].Log().MaxNotificationID(ctx)
 			if err != nil {
 				return err
 			}

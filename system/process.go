@@ -95,13 +95,13 @@ type ProcessApplication struct {
 	upstreams map[string]*upstream
 }
 
-// upstream is an application followed: the recorder of its notifications
+// upstream is an application followed: the reader of its notifications
 // and the mapper that decodes them (with its own cipher settings).
 type upstream struct {
-	name     string
-	recorder persistence.ApplicationRecorder
-	mapper   *codec.Mapper
-	mu       sync.Mutex // one PullAndProcess at a time
+	name   string
+	reader app.NotificationReader
+	mapper *codec.Mapper
+	mu     sync.Mutex // one PullAndProcess at a time
 }
 
 // pageSize is how many upstream notifications PullAndProcess reads at once.
@@ -114,11 +114,18 @@ func NewProcessApplication(a *app.Application, policy Policy) *ProcessApplicatio
 }
 
 // Follow makes p follow leader: PullAndProcess(leader.Name()) reads the
-// leader's notifications and decodes them with the leader's mapper.
+// leader's notification log and decodes it with the leader's mapper.
 func (p *ProcessApplication) Follow(leader *app.Application) {
+	p.FollowLog(leader.Name(), leader.Log(), leader.Mapper())
+}
+
+// FollowLog makes p follow the application named leader through reader,
+// its notifications, decoded by mapper (with the leader's registry and
+// cipher settings). Following a name again replaces its reader.
+func (p *ProcessApplication) FollowLog(leader string, reader app.NotificationReader, mapper *codec.Mapper) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.upstreams[leader.Name()] = &upstream{name: leader.Name(), recorder: leader.Recorder(), mapper: leader.Mapper()}
+	p.upstreams[leader] = &upstream{name: leader, reader: reader, mapper: mapper}
 }
 
 // Upstreams returns the names of the applications p follows, sorted.
@@ -171,7 +178,7 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 		if last != stuckAt {
 			conflicts = 0 // progress since the last conflict
 		}
-		items, err := up.recorder.SelectNotifications(ctx, persistence.NotificationQuery{Start: last + 1, Limit: pageSize})
+		items, err := up.reader.ReadNotifications(ctx, last+1, pageSize)
 		if err != nil {
 			return processed, err
 		}
@@ -201,7 +208,7 @@ func (p *ProcessApplication) checkLeaderNotBehind(ctx context.Context, up *upstr
 	if tracked == 0 {
 		return nil
 	}
-	max, err := up.recorder.MaxNotificationID(ctx)
+	max, err := up.reader.MaxNotificationID(ctx)
 	if err != nil {
 		return err
 	}

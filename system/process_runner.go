@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
-	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
-	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 )
 
 // ProcessOptions configures RunProcess.
@@ -26,9 +25,10 @@ type ProcessOptions struct {
 // RunProcess runs the process application name of sys in this OS process,
 // against PostgreSQL, until ctx ends (then it returns nil). It builds the
 // application and, to read their notification logs through the database,
-// the applications it follows; processes what is pending; then waits for
-// the insert procedure's notifications from its leaders' schemas
-// (LISTEN/NOTIFY), or PollInterval, and processes again. Other processes
+// the applications it follows; processes what is pending; then waits until
+// a leader's store may have new events (app.Application.Watch: LISTEN and
+// NOTIFY on PostgreSQL), or PollInterval, and processes again, in the same
+// loop as a ConcurrentRunner's followers. Other processes
 // run the leaders, and may run more instances of this application: each
 // notification is still processed once.
 //
@@ -82,58 +82,21 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 		}
 	}()
 
-	wake := make(chan string, len(leaders))
-	listenCtx, stopListening := context.WithCancel(ctx)
-	defer stopListening()
-	done := make(chan struct{})
-	defer func() { stopListening(); <-done }()
-	go func() {
-		defer close(done)
-		listenAll(listenCtx, leaders, wake, poll, logger)
-	}()
-
-	pending := map[string]bool{}
+	wake := newWakeups()
 	for _, l := range leaders {
-		pending[l.Name()] = true
+		wake.prompt(l.Name())
 	}
-	for {
-		failed := false
-		var delay time.Duration
-		for leader := range pending {
-			_, err := process.PullAndProcess(ctx, leader)
-			switch {
-			case err == nil:
-				delete(pending, leader)
-			case ctx.Err() != nil:
-				return nil
-			case retryable(err):
-				if !failed {
-					failed, delay = true, retry.next(permanent(err))
-				}
-				logRetry(ctx, logger, "processing failed; retrying", err, delay, "application", name, "upstream", leader)
-			default:
-				return err
-			}
-		}
-		if failed {
-			// The failed leaders stay pending; wake-ups wait in the channel.
-			if !wait(ctx, delay) {
-				return nil
-			}
-			continue
-		}
-		retry.reset()
-		select {
-		case <-ctx.Done():
-			return nil
-		case leader := <-wake:
-			pending[leader] = true
-		case <-time.After(poll):
-			for _, l := range leaders {
-				pending[l.Name()] = true
-			}
-		}
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	var watching sync.WaitGroup
+	defer func() { stopWatching(); watching.Wait() }()
+	for _, leader := range leaders {
+		watching.Add(1)
+		go func() {
+			defer watching.Done()
+			watch(watchCtx, leader, wake, poll, logger)
+		}()
 	}
+	return follow(ctx, process, wake, opts.RunnerOptions, logger)
 }
 
 // buildProcess builds the process application name and the applications
@@ -149,7 +112,7 @@ func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOpti
 		if err != nil {
 			return nil, fmt.Errorf("run process %s: %w", n, err)
 		}
-		if a.Module() != factory.Postgres {
+		if a.Module() != app.Postgres {
 			a.Close()
 			return nil, fmt.Errorf("run process %s: %w: applications in separate processes need the postgres module", n, persistence.ErrNotSupported)
 		}
@@ -186,50 +149,19 @@ func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOpti
 	return process, leaders, nil
 }
 
-// listenAll listens for new events in each leader's schema and sends the
-// leader's name to wake, until ctx ends. A lost connection is logged and
-// listened again after poll.
-func listenAll(ctx context.Context, leaders []*app.Application, wake chan<- string, poll time.Duration, logger *slog.Logger) {
-	done := make(chan struct{}, len(leaders))
-	for _, leader := range leaders {
-		go func(leader *app.Application) {
-			defer func() { done <- struct{}{} }()
-			for ctx.Err() == nil {
-				err := listenOne(ctx, leader, wake)
-				if ctx.Err() != nil {
-					return
-				}
-				logger.Warn("listening for new events failed; polling meanwhile", "upstream", leader.Name(), "error", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(poll):
-				}
-			}
-		}(leader)
-	}
-	for range leaders {
-		<-done
-	}
-}
-
-func listenOne(ctx context.Context, leader *app.Application, wake chan<- string) error {
-	l, err := postgres.Listen(ctx, leader.Pool(), leader.Schema())
-	if err != nil {
-		return err
-	}
-	defer l.Close(context.WithoutCancel(ctx))
-	// Events recorded before LISTEN took effect: look once more now.
-	select {
-	case wake <- leader.Name():
-	default:
-	}
+// watch prompts wake with leader's name whenever leader's store may have
+// new events (see app.Application.Watch), until ctx ends. A lost
+// connection is logged and watched again after poll; meanwhile the
+// follower polls.
+func watch(ctx context.Context, leader *app.Application, wake *wakeups, poll time.Duration, logger *slog.Logger) {
 	for {
-		if _, _, err := l.Wait(ctx); err != nil {
-			return err
+		err := leader.Watch(ctx, func() { wake.prompt(leader.Name()) })
+		if ctx.Err() != nil {
+			return
 		}
-		select {
-		case wake <- leader.Name():
-		default: // a wake-up is pending already
+		logger.Warn("watching for new events failed; polling meanwhile", "upstream", leader.Name(), "error", err)
+		if !wait(ctx, poll) {
+			return
 		}
 	}
 }

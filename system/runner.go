@@ -10,7 +10,6 @@ import (
 
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/config"
-	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 )
 
 // ErrRunnerStarted is returned by Start on a runner that was started before.
@@ -81,24 +80,19 @@ func buildApps(ctx context.Context, sys *System, opts RunnerOptions) (*apps, err
 }
 
 // checkSeparateStores returns an error (errors.Is ErrSystem) if two of the
-// applications record in the same schema of the same database: their
-// events would mix, and a follower would read its own events as its
+// applications record in the same store (see app.Application.Store):
+// their events would mix, and a follower would read its own events as its
 // leader's. It happens when the plain POSTGRES_SCHEMA is set for a whole
 // system.
 func checkSeparateStores(apps map[string]*app.Application) error {
 	seen := map[string]string{}
 	for name, a := range apps {
-		if a.Module() != factory.Postgres {
-			continue
-		}
-		cfg := a.Pool().Config().ConnConfig
-		key := fmt.Sprintf("%s:%d/%s/%s", cfg.Host, cfg.Port, cfg.Database, a.Schema())
-		if other, ok := seen[key]; ok {
+		if other, ok := seen[a.Store()]; ok {
 			first, second := min(name, other), max(name, other)
 			return fmt.Errorf("%w: %s and %s would both record in the schema %q; give each its own, with %s_POSTGRES_SCHEMA and %s_POSTGRES_SCHEMA rather than POSTGRES_SCHEMA",
 				ErrSystem, first, second, a.Schema(), envPrefix(first), envPrefix(second))
 		}
-		seen[key] = name
+		seen[a.Store()] = name
 	}
 	return nil
 }
@@ -153,7 +147,7 @@ func (r *SingleThreadedRunner) Start(ctx context.Context) error {
 	r.mu.Unlock()
 	for leader := range r.sys.followers {
 		leader := leader
-		built.byName[leader].Listen(func(ctx context.Context, _ []int64) error { return r.prompt(ctx, leader) })
+		built.byName[leader].OnRecorded(func(ctx context.Context, _ []int64) error { return r.prompt(ctx, leader) })
 	}
 	for leader := range r.sys.followers {
 		if err := r.prompt(ctx, leader); err != nil {

@@ -257,7 +257,7 @@ func TestLeaderPromptsOnlyWhenEventsSaved(t *testing.T) {
 	a, err := app.New(ctx, app.Options{Name: "Worlds", Registry: worldTypes(), Lookup: noEnv})
 	require.NoError(t, err)
 	var calls atomic.Int32
-	a.Listen(func(context.Context, []int64) error { calls.Add(1); return nil })
+	a.OnRecorded(func(context.Context, []int64) error { calls.Add(1); return nil })
 	w, err := domain.Create[World](uuid.New(), WorldCreated{})
 	require.NoError(t, err)
 	_, err = a.Save(ctx, w)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,36 +53,107 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	if cfg.ConnectTimeout > 0 {
 		poolCfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
 	}
-	poolCfg.AfterConnect = registerUUID
+	if err := ConfigurePool(poolCfg, cfg.Schema); err != nil {
+		return nil, err
+	}
 	params := poolCfg.ConnConfig.RuntimeParams
-	params["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize()
 	params["lock_timeout"] = milliseconds(cfg.LockTimeout)
 	params["idle_in_transaction_session_timeout"] = milliseconds(cfg.IdleInTransactionTimeout)
-	where := fmt.Sprintf("open schema %s at %s", cfg.Schema, Redact(cfg.ConnString))
-	if cfg.CreateTable {
-		if err := migrateUp(ctx, poolCfg.ConnConfig.Copy(), cfg.Schema); err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
-		}
-	}
 	if cfg.PoolTimeout > 0 {
 		// No other code sets the tracer: ParseConfig leaves it nil.
 		poolCfg.ConnConfig.Tracer = acquireTimeout(cfg.PoolTimeout)
+	}
+	where := fmt.Sprintf("open schema %s at %s", cfg.Schema, Redact(cfg.ConnString))
+	if cfg.CreateTable {
+		// Before the pool exists, so that a failed migration leaves
+		// nothing open.
+		if err := migrateUp(ctx, poolCfg.ConnConfig.Copy(), cfg.Schema); err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
 	if err != nil {
 		return nil, mapError(where, err, nil)
 	}
-	ready, err := db.New().EventStoreReady(ctx, pool)
-	if err != nil {
+	if err := checkReady(ctx, pool, where); err != nil {
 		pool.Close()
-		return nil, mapError(where, err, nil)
-	}
-	if !ready {
-		pool.Close()
-		return nil, fmt.Errorf("%s: %w: the schema has no event store at the latest migration: run `migrate up` (cmd/migrate) or set CREATE_TABLE=true",
-			where, persistence.ErrProgramming)
+		return nil, err
 	}
 	return pool, nil
+}
+
+// ConfigurePool prepares cfg, the configuration of a pool of the caller's
+// (with its own tracer, hooks and limits), for recording in schema: it
+// sets the connections' search_path to schema, and reads and writes UUIDs
+// in binary form (chained after cfg.AfterConnect, if any). Then use the
+// pool with Prepare, or give it to app.Options.Pool. A schema name that is
+// not valid gives a *config.Error.
+func ConfigurePool(cfg *pgxpool.Config, schema string) error {
+	if err := ValidateSchema(schema); err != nil {
+		return err
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
+	previous := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		if previous != nil {
+			if err := previous(ctx, conn); err != nil {
+				return err
+			}
+		}
+		return registerUUID(ctx, conn)
+	}
+	return nil
+}
+
+// Prepare readies a pool of the caller's, configured by ConfigurePool, and
+// returns its schema: with createTable it first applies the migrations to
+// the schema (on a connection of its own, configured like the pool's);
+// then it checks that the schema holds the event store at its latest
+// migration (an error that is errors.Is(err, persistence.ErrProgramming)
+// otherwise). A pool whose search_path is not one schema gives a
+// *config.Error. The pool stays the caller's to close.
+func Prepare(ctx context.Context, pool *pgxpool.Pool, createTable bool) (string, error) {
+	connCfg := pool.Config().ConnConfig
+	schema, err := schemaOf(connCfg.RuntimeParams["search_path"])
+	if err != nil {
+		return "", err
+	}
+	where := "prepare schema " + schema
+	if createTable {
+		if err := migrateUp(ctx, connCfg.Copy(), schema); err != nil {
+			return "", fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	return schema, checkReady(ctx, pool, where)
+}
+
+// schemaOf returns the schema that searchPath, as set by ConfigurePool,
+// names.
+func schemaOf(searchPath string) (string, error) {
+	bad := &config.Error{Var: "search_path", Value: searchPath,
+		Reason: "the pool's search_path must name the application's schema alone: configure the pool with postgres.ConfigurePool"}
+	if len(searchPath) < 2 || searchPath[0] != '"' || searchPath[len(searchPath)-1] != '"' {
+		return "", bad
+	}
+	schema := strings.ReplaceAll(searchPath[1:len(searchPath)-1], `""`, `"`)
+	if (pgx.Identifier{schema}).Sanitize() != searchPath || ValidateSchema(schema) != nil {
+		return "", bad
+	}
+	return schema, nil
+}
+
+// checkReady checks that pool's schema holds the event store at its latest
+// migration.
+func checkReady(ctx context.Context, pool *pgxpool.Pool, where string) error {
+	ready, err := db.New().EventStoreReady(ctx, pool)
+	if err != nil {
+		return mapError(where, err, nil)
+	}
+	if !ready {
+		return fmt.Errorf("%s: %w: the schema has no event store at the latest migration: run `migrate up` (cmd/migrate) or set CREATE_TABLE=true",
+			where, persistence.ErrProgramming)
+	}
+	return nil
 }
 
 // acquireTimeout bounds the wait of pgxpool's Acquire for a connection

@@ -52,35 +52,46 @@ func (r *Recorder) InsertNotifications(ctx context.Context, events []StoredEvent
 	return r.group.insert(ctx, events)
 }
 
-// InsertNotificationsTx is InsertNotifications within the caller's
-// transaction tx, which it never commits or rolls back: the events are
-// recorded when tx commits. The EXCLUSIVE lock on the events table is held
-// until then, so keep such transactions short.
+// InsertTx records events, and tracking when not nil, within the caller's
+// transaction tx, which it never commits or rolls back: they are recorded
+// when tx commits, all or none, like InsertTracked. It returns the events'
+// notification IDs. The EXCLUSIVE lock on the events table is held until
+// then, so keep such transactions short.
 //
 // tx may come from any connection: the events go to the recorder's schema
 // whatever tx's search_path, which is set for the insert only (with
 // set_config, local to the transaction) and then set back as it was. A
 // schema without the event store is an error wrapping
 // persistence.ErrProgramming.
-func (r *Recorder) InsertNotificationsTx(ctx context.Context, tx pgx.Tx, events []StoredEvent) ([]int64, error) {
-	if len(events) == 0 {
+func (r *Recorder) InsertTx(ctx context.Context, tx pgx.Tx, events []StoredEvent, tracking *Tracking) ([]int64, error) {
+	if len(events) == 0 && tracking == nil {
 		return nil, nil
 	}
-	if r.searchPath == "" {
-		return nil, fmt.Errorf("insert %d events: %w: the recorder's pool has no search_path (use postgres.Open)", len(events), persistence.ErrProgramming)
+	var ids []int64
+	err := inSchema(ctx, r.queries, tx, r.searchPath, func() (err error) {
+		ids, err = insertOne(ctx, r.queries, tx, events, tracking)
+		return err
+	})
+	return ids, err
+}
+
+// inSchema runs fn with tx's search_path set to searchPath, and then sets
+// it back as it was.
+func inSchema(ctx context.Context, queries *db.Queries, tx pgx.Tx, searchPath string, fn func() error) error {
+	if searchPath == "" {
+		return fmt.Errorf("%w: the recorder's pool has no search_path (use postgres.Open or ConfigurePool)", persistence.ErrProgramming)
 	}
-	path, err := r.queries.SearchPathSetLocal(ctx, tx, r.searchPath)
+	path, err := queries.SearchPathSetLocal(ctx, tx, searchPath)
 	if err != nil {
-		return nil, mapError("set search_path for the insert", err, nil)
+		return mapError("set search_path", err, nil)
 	}
-	ids, err := insertOne(ctx, r.queries, tx, events, nil)
-	if err != nil {
-		return nil, fmt.Errorf("schema %s: %w", r.searchPath, err)
+	if err := fn(); err != nil {
+		return fmt.Errorf("schema %s: %w", searchPath, err)
 	}
-	if err := r.queries.SearchPathRestoreLocal(ctx, tx, path.Previous); err != nil {
-		return nil, mapError("restore search_path after the insert", err, nil)
+	if err := queries.SearchPathRestoreLocal(ctx, tx, path.Previous); err != nil {
+		return mapError("restore search_path", err, nil)
 	}
-	return ids, nil
+	return nil
 }
 
 // InsertTracked records events and tracking in one transaction; see

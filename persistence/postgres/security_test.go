@@ -178,7 +178,7 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 		_, err = rec.InsertTracked(ctx, []persistence.StoredEvent{event(1)}, persistence.Tracking{ApplicationName: "upstream", NotificationID: 7})
 		require.NoError(t, err, "save with tracking (single path)")
 		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			_, err := rec.InsertNotificationsTx(ctx, tx, []persistence.StoredEvent{event(1)})
+			_, err := rec.InsertTx(ctx, tx, []persistence.StoredEvent{event(1)}, nil)
 			return err
 		})
 		require.NoError(t, err, "save in the caller's transaction")

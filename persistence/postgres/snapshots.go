@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventsourcing-go/eventsourcing/db"
@@ -15,15 +16,16 @@ import (
 // in the snapshots table of the pool's schema, apart from the events
 // (requirement 4). It takes no lock. It is safe for concurrent use.
 type SnapshotRecorder struct {
-	pool    *pgxpool.Pool
-	queries *db.Queries
+	pool       *pgxpool.Pool
+	queries    *db.Queries
+	searchPath string
 }
 
 var _ persistence.AggregateRecorder = (*SnapshotRecorder)(nil)
 
 // NewSnapshotRecorder returns a SnapshotRecorder using pool (see Open).
 func NewSnapshotRecorder(pool *pgxpool.Pool) *SnapshotRecorder {
-	return &SnapshotRecorder{pool: pool, queries: db.New()}
+	return &SnapshotRecorder{pool: pool, queries: db.New(), searchPath: pool.Config().ConnConfig.RuntimeParams["search_path"]}
 }
 
 // InsertEvents records snapshots atomically; see
@@ -38,6 +40,24 @@ func (r *SnapshotRecorder) InsertEvents(ctx context.Context, events []StoredEven
 		return mapError(fmt.Sprintf("insert %d snapshots", len(events)), err, nil)
 	}
 	return nil
+}
+
+// InsertTx records snapshots within the caller's transaction tx, in the
+// recorder's schema whatever tx's search_path (see Recorder.InsertTx). A
+// snapshot recorded already is left as it is, and not an error, so that
+// tx carries on.
+func (r *SnapshotRecorder) InsertTx(ctx context.Context, tx pgx.Tx, snapshots []StoredEvent) error {
+	if len(snapshots) == 0 {
+		return nil
+	}
+	c := toColumns(snapshots)
+	arg := db.SnapshotsInsertNewParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
+	return inSchema(ctx, r.queries, tx, r.searchPath, func() error {
+		if err := r.queries.SnapshotsInsertNew(ctx, tx, arg); err != nil {
+			return mapError(fmt.Sprintf("insert %d snapshots", len(snapshots)), err, nil)
+		}
+		return nil
+	})
 }
 
 // SelectEvents returns snapshots of one aggregate; see

@@ -33,7 +33,7 @@ func heldInsert(pool *pgxpool.Pool, procedure string) recordertest.Insert {
 	return func(ctx context.Context, events []persistence.StoredEvent) (ids []int64, err error) {
 		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			if procedure == "stored_events_insert" {
-				ids, err = rec.InsertNotificationsTx(ctx, tx, events)
+				ids, err = rec.InsertTx(ctx, tx, events, nil)
 			} else {
 				ids, err = insertBatchOfOne(ctx, queries, tx, events)
 			}

@@ -8,6 +8,17 @@ SELECT
     unnest(@topics::text[]),
     unnest(@states::bytea[]);
 
+-- name: SnapshotsInsertNew :exec
+-- Records the snapshots not recorded already: one at an (originator_id,
+-- originator_version) that exists is left as it is.
+INSERT INTO snapshots (originator_id, originator_version, topic, state)
+SELECT
+    unnest(@originator_ids::uuid[]),
+    unnest(@originator_versions::bigint[]),
+    unnest(@topics::text[]),
+    unnest(@states::bytea[])
+ON CONFLICT (originator_id, originator_version) DO NOTHING;
+
 -- name: SnapshotsSelect :many
 -- Selects snapshots of one aggregate in ascending version order.
 SELECT originator_id, originator_version, topic, state

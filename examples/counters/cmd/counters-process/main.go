@@ -31,7 +31,6 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
-	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -57,9 +56,9 @@ var reportInterval = 250 * time.Millisecond
 // goes wrong (and is retried) as log lines.
 func run(ctx context.Context, env config.Environment, out io.Writer) error {
 	env.Name = "" // the configuration of the whole system
-	if module, err := factory.ModuleFromEnv(env); err != nil {
+	if module, err := app.ModuleFromEnv(env); err != nil {
 		return err
-	} else if module != factory.Postgres {
+	} else if module != app.Postgres {
 		return errNeedsPostgres
 	}
 	out = &syncWriter{w: out}

@@ -27,7 +27,6 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
-	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 )
 
 func main() {
@@ -53,9 +52,9 @@ func run(ctx context.Context, env config.Environment, n int, out io.Writer) erro
 		return fmt.Errorf("-worlds %d: at least one world is needed", n)
 	}
 	env.Name = "" // the configuration of the whole system
-	if module, err := factory.ModuleFromEnv(env); err != nil {
+	if module, err := app.ModuleFromEnv(env); err != nil {
 		return err
-	} else if module != factory.Postgres {
+	} else if module != app.Postgres {
 		return errNeedsPostgres
 	}
 	w, err := app.New(ctx, app.Options{Name: counters.WorldsName, Registry: worlds.NewRegistry(), Env: env.Values, Lookup: env.Lookup})

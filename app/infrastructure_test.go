@@ -1,22 +1,19 @@
-package factory_test
+package app_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
-	"github.com/eventsourcing-go/eventsourcing/persistence/factory"
 	"github.com/eventsourcing-go/eventsourcing/persistence/memory"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 )
-
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // env returns an Environment with only values, ignoring the process env.
 func env(name string, values map[string]string) config.Environment {
@@ -25,74 +22,74 @@ func env(name string, values map[string]string) config.Environment {
 
 func TestModuleFromEnv(t *testing.T) {
 	t.Parallel()
-	cases := map[string]factory.Module{
-		"":                       factory.Memory,
-		"memory":                 factory.Memory,
-		"eventsourcing.popo":     factory.Memory,
-		"POSTGRES":               factory.Postgres,
-		"eventsourcing.postgres": factory.Postgres,
+	cases := map[string]app.Module{
+		"":                       app.Memory,
+		"memory":                 app.Memory,
+		"eventsourcing.popo":     app.Memory,
+		"POSTGRES":               app.Postgres,
+		"eventsourcing.postgres": app.Postgres,
 	}
 	for value, want := range cases {
-		got, err := factory.ModuleFromEnv(env("", map[string]string{factory.EnvPersistenceModule: value}))
+		got, err := app.ModuleFromEnv(env("", map[string]string{app.EnvPersistenceModule: value}))
 		require.NoError(t, err, value)
 		require.Equal(t, want, got, value)
 	}
-	got, err := factory.ModuleFromEnv(env("", nil))
+	got, err := app.ModuleFromEnv(env("", nil))
 	require.NoError(t, err)
-	require.Equal(t, factory.Memory, got, "memory is the default")
+	require.Equal(t, app.Memory, got, "memory is the default")
 }
 
 func TestPersistenceModuleUnknownIsError(t *testing.T) {
 	t.Parallel()
-	_, err := factory.Open(context.Background(), env("", map[string]string{factory.EnvPersistenceModule: "eventsourcing.sqlite"}))
+	_, err := openEnv(t, context.Background(), env("", map[string]string{app.EnvPersistenceModule: "eventsourcing.sqlite"}))
 	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
-	require.Equal(t, factory.EnvPersistenceModule, cfgErr.Var)
+	require.Equal(t, app.EnvPersistenceModule, cfgErr.Var)
 	require.Contains(t, err.Error(), "PERSISTENCE_MODULE")
 	require.Contains(t, err.Error(), "eventsourcing.sqlite")
 }
 
 func TestPersistenceModuleDefaultIsMemory(t *testing.T) {
 	t.Parallel()
-	infra, err := factory.Open(context.Background(), env("App", nil))
+	infra, err := openEnv(t, context.Background(), env("App", nil))
 	require.NoError(t, err)
 	defer infra.Close()
-	require.Equal(t, factory.Memory, infra.Module)
-	require.IsType(t, &memory.Recorder{}, infra.Recorder)
-	require.IsType(t, &memory.AggregateRecorder{}, infra.Snapshots)
-	require.Nil(t, infra.Pool)
+	require.Equal(t, app.Memory, infra.Module())
+	require.IsType(t, &memory.Recorder{}, infra.Recorder())
+	require.IsType(t, &memory.AggregateRecorder{}, infra.Snapshots())
+	require.Nil(t, infra.Pool())
 }
 
 func TestPersistenceModulePostgres(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	schema := pgtest.NewSchemaName(t)
-	infra, err := factory.Open(ctx, env("Worlds", map[string]string{
-		factory.EnvPersistenceModule: "postgres",
-		"DATABASE_URL":               pgtest.ServerURL(t),
-		"WORLDS_POSTGRES_SCHEMA":     schema,
+	infra, err := openEnv(t, ctx, env("Worlds", map[string]string{
+		app.EnvPersistenceModule: "postgres",
+		"DATABASE_URL":           pgtest.ServerURL(t),
+		"WORLDS_POSTGRES_SCHEMA": schema,
 	}))
 	require.NoError(t, err)
 	defer infra.Close()
-	require.Equal(t, factory.Postgres, infra.Module)
-	require.IsType(t, &postgres.Recorder{}, infra.Recorder)
-	require.IsType(t, &postgres.SnapshotRecorder{}, infra.Snapshots)
+	require.Equal(t, app.Postgres, infra.Module())
+	require.IsType(t, &postgres.Recorder{}, infra.Recorder())
+	require.IsType(t, &postgres.SnapshotRecorder{}, infra.Snapshots())
 
 	// The tables were created in the application's schema.
 	var n int
-	require.NoError(t, infra.Pool.QueryRow(ctx,
+	require.NoError(t, infra.Pool().QueryRow(ctx,
 		"SELECT count(*) FROM information_schema.tables WHERE table_schema = $1", schema).Scan(&n))
 	require.GreaterOrEqual(t, n, 3)
-	ids, err := infra.Recorder.InsertNotifications(ctx, []persistence.StoredEvent{{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t", State: []byte("{}")}})
+	ids, err := infra.Recorder().InsertNotifications(ctx, []persistence.StoredEvent{{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t", State: []byte("{}")}})
 	require.NoError(t, err)
 	require.Equal(t, []int64{1}, ids)
 }
 
 func TestPostgresConfigErrorNamesVariable(t *testing.T) {
 	t.Parallel()
-	_, err := factory.Open(context.Background(), env("", map[string]string{
-		factory.EnvPersistenceModule: "postgres",
-		"POSTGRES_HOST":              "127.0.0.1",
+	_, err := openEnv(t, context.Background(), env("", map[string]string{
+		app.EnvPersistenceModule: "postgres",
+		"POSTGRES_HOST":          "127.0.0.1",
 	}))
 	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
@@ -109,34 +106,34 @@ func TestConnectionVariableSelectsPostgres(t *testing.T) {
 		{"POSTGRES_PORT": "5433"},
 		{"POSTGRES_PASSWORD": "secret"},
 		{"DOGS_DATABASE_URL": "postgres://h/db"},
-		{"DATABASE_URL": "postgres://h/db", factory.EnvPersistenceModule: ""},
+		{"DATABASE_URL": "postgres://h/db", app.EnvPersistenceModule: ""},
 	} {
-		module, err := factory.ModuleFromEnv(env("Dogs", values))
+		module, err := app.ModuleFromEnv(env("Dogs", values))
 		require.NoError(t, err, values)
-		require.Equal(t, factory.Postgres, module, values)
+		require.Equal(t, app.Postgres, module, values)
 	}
 	for _, values := range []map[string]string{
 		nil,
 		{"DATABASE_URL": ""},
 		{"POSTGRES_SCHEMA": "dogs", "POSTGRES_POOL_SIZE": "3"}, // not connection variables
-		{"DATABASE_URL": "postgres://h/db", factory.EnvPersistenceModule: "memory"},
+		{"DATABASE_URL": "postgres://h/db", app.EnvPersistenceModule: "memory"},
 	} {
-		module, err := factory.ModuleFromEnv(env("Dogs", values))
+		module, err := app.ModuleFromEnv(env("Dogs", values))
 		require.NoError(t, err, values)
-		require.Equal(t, factory.Memory, module, values)
+		require.Equal(t, app.Memory, module, values)
 	}
 }
 
 func TestInfrastructureFactory(t *testing.T) {
 	t.Parallel()
-	for values, want := range map[[2]string]factory.Module{
-		{"eventsourcing.popo:Factory", ""}:             factory.Memory,
-		{"eventsourcing.postgres:Factory", ""}:         factory.Postgres,
-		{"eventsourcing.postgres:Factory", "postgres"}: factory.Postgres,
-		{"eventsourcing.popo:Factory", "popo"}:         factory.Memory,
+	for values, want := range map[[2]string]app.Module{
+		{"eventsourcing.popo:Factory", ""}:             app.Memory,
+		{"eventsourcing.postgres:Factory", ""}:         app.Postgres,
+		{"eventsourcing.postgres:Factory", "postgres"}: app.Postgres,
+		{"eventsourcing.popo:Factory", "popo"}:         app.Memory,
 	} {
-		module, err := factory.ModuleFromEnv(env("", map[string]string{
-			factory.EnvInfrastructureFactory: values[0], factory.EnvPersistenceModule: values[1]}))
+		module, err := app.ModuleFromEnv(env("", map[string]string{
+			app.EnvInfrastructureFactory: values[0], app.EnvPersistenceModule: values[1]}))
 		require.NoError(t, err, values)
 		require.Equal(t, want, module, values)
 	}
@@ -145,11 +142,11 @@ func TestInfrastructureFactory(t *testing.T) {
 		{"eventsourcing.postgres", ""},
 		{"eventsourcing.popo:Factory", "postgres"},
 	} {
-		_, err := factory.ModuleFromEnv(env("", map[string]string{
-			factory.EnvInfrastructureFactory: values[0], factory.EnvPersistenceModule: values[1]}))
+		_, err := app.ModuleFromEnv(env("", map[string]string{
+			app.EnvInfrastructureFactory: values[0], app.EnvPersistenceModule: values[1]}))
 		var cfgErr *config.Error
 		require.ErrorAs(t, err, &cfgErr, values)
-		require.Equal(t, factory.EnvInfrastructureFactory, cfgErr.Var)
+		require.Equal(t, app.EnvInfrastructureFactory, cfgErr.Var)
 		require.ErrorIs(t, err, config.ErrInvalid)
 	}
 }
@@ -159,18 +156,25 @@ func TestInfrastructureFactory(t *testing.T) {
 func TestDatabaseURLAlonePersists(t *testing.T) {
 	url, schema := pgtest.ServerURL(t), pgtest.NewSchemaName(t)
 	values := map[string]string{"DATABASE_URL": url, "POSTGRES_SCHEMA": schema}
-	infra, err := factory.Open(context.Background(), env("", values))
+	infra, err := openEnv(t, context.Background(), env("", values))
 	require.NoError(t, err)
 	defer infra.Close()
-	require.Equal(t, factory.Postgres, infra.Module)
-	_, err = infra.Recorder.InsertNotifications(context.Background(), []persistence.StoredEvent{
+	require.Equal(t, app.Postgres, infra.Module())
+	_, err = infra.Recorder().InsertNotifications(context.Background(), []persistence.StoredEvent{
 		{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t", State: []byte("{}")}})
 	require.NoError(t, err)
 
-	again, err := factory.Open(context.Background(), env("", values))
+	again, err := openEnv(t, context.Background(), env("", values))
 	require.NoError(t, err)
 	defer again.Close()
-	max, err := again.Recorder.MaxNotificationID(context.Background())
+	max, err := again.Recorder().MaxNotificationID(context.Background())
 	require.NoError(t, err)
 	require.EqualValues(t, 1, max)
+}
+
+// openEnv builds an application of env, as app.New does for Options.Env.
+func openEnv(t *testing.T, ctx context.Context, env config.Environment) (*app.Application, error) {
+	t.Helper()
+	return app.New(ctx, app.Options{Name: env.Name, Registry: registry(), Env: env.Values, Lookup: env.Lookup,
+		SnapshottingEnabled: true})
 }

@@ -1,0 +1,251 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/eventsourcing-go/eventsourcing/config"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/memory"
+	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+)
+
+// The variables that select the persistence module.
+const (
+	// EnvPersistenceModule names the persistence module.
+	EnvPersistenceModule = "PERSISTENCE_MODULE"
+	// EnvInfrastructureFactory is the Python library's older spelling: the
+	// topic of an infrastructure factory.
+	EnvInfrastructureFactory = "INFRASTRUCTURE_FACTORY"
+)
+
+// Module is a persistence module.
+type Module string
+
+// The persistence modules.
+const (
+	// Memory keeps everything in memory: fast, not durable. The default.
+	Memory Module = "memory"
+	// Postgres records in PostgreSQL.
+	Postgres Module = "postgres"
+)
+
+// ModuleFromEnv returns the module named by PERSISTENCE_MODULE: "memory"
+// (also the Python library's "popo" and "eventsourcing.popo") or
+// "postgres" (also "eventsourcing.postgres"). INFRASTRUCTURE_FACTORY is
+// accepted too, with the topics of these two factories
+// ("eventsourcing.popo:Factory", "eventsourcing.postgres:Factory"); set
+// together, the two variables must agree. Any other value gives a
+// *config.Error naming the variable.
+//
+// When neither is set (or both are empty), a PostgreSQL connection
+// variable that is set and not empty (DATABASE_URL, POSTGRES_HOST,
+// POSTGRES_PORT, POSTGRES_DBNAME, POSTGRES_USER or POSTGRES_PASSWORD, with
+// or without the application's prefix) selects "postgres", so that pointing
+// an application at a database is enough to persist its events; otherwise
+// the module is "memory". An explicit memory module with a connection
+// variable set is allowed, and logged once per process as a warning
+// (slog.Default), since events kept in memory are lost.
+func ModuleFromEnv(env config.Environment) (Module, error) {
+	return moduleFromEnv(env, slog.Default())
+}
+
+func moduleFromEnv(env config.Environment, logger *slog.Logger) (Module, error) {
+	name, v, _ := env.Find(EnvPersistenceModule)
+	module, ok := moduleNames[strings.ToLower(strings.TrimSpace(v))]
+	if !ok {
+		return "", &config.Error{Var: name, Value: v, Reason: `"memory" or "postgres" is expected`}
+	}
+	if fName, f, _ := env.Find(EnvInfrastructureFactory); f != "" {
+		byFactory, ok := factoryTopics[strings.TrimSpace(f)]
+		if !ok {
+			return "", &config.Error{Var: fName, Value: f,
+				Reason: `"eventsourcing.popo:Factory" or "eventsourcing.postgres:Factory" is expected (or set PERSISTENCE_MODULE to "memory" or "postgres"); no other infrastructure is available`}
+		}
+		if module != "" && module != byFactory {
+			return "", &config.Error{Var: fName, Value: f,
+				Reason: "disagrees with " + name + "=" + v + "; set one of them"}
+		}
+		module = byFactory
+	}
+	connection := connectionVariable(env)
+	switch {
+	case module == "" && connection != "":
+		return Postgres, nil
+	case module == "":
+		return Memory, nil
+	case module == Memory && connection != "":
+		memoryWithConnection.Do(func() {
+			logger.Warn("events are kept in memory and lost when the process ends, although a PostgreSQL connection variable is set",
+				"module", string(module), "variable", connection)
+		})
+	}
+	return module, nil
+}
+
+// moduleNames are the values of PERSISTENCE_MODULE, lower-cased; "" is
+// unset.
+var moduleNames = map[string]Module{
+	"": "", "memory": Memory, "popo": Memory, "eventsourcing.popo": Memory,
+	"postgres": Postgres, "postgresql": Postgres, "eventsourcing.postgres": Postgres,
+}
+
+// factoryTopics are the values of INFRASTRUCTURE_FACTORY.
+var factoryTopics = map[string]Module{
+	"eventsourcing.popo:Factory":     Memory,
+	"eventsourcing.postgres:Factory": Postgres,
+}
+
+// memoryWithConnection logs the explicit memory module with a connection
+// variable set once per process.
+var memoryWithConnection sync.Once
+
+// connectionVariable returns the name, as set (prefixed or not), of the
+// first PostgreSQL connection variable set to a non-empty value in env, or
+// "".
+func connectionVariable(env config.Environment) string {
+	for _, name := range []string{postgres.EnvDatabaseURL, postgres.EnvHost, postgres.EnvPort,
+		postgres.EnvDBName, postgres.EnvUser, postgres.EnvPassword} {
+		if found, value, _ := env.Find(name); value != "" {
+			return found
+		}
+	}
+	return ""
+}
+
+// infrastructure is what an application records with: the recorders of
+// its persistence module, and what only that module can do (transactions,
+// watching the store for other processes' events).
+type infrastructure struct {
+	module    Module
+	recorder  persistence.ProcessRecorder
+	snapshots persistence.AggregateRecorder
+	// store names where the application records; see Application.Store.
+	store string
+
+	// With the Postgres module:
+	pool        *pgxpool.Pool
+	ownPool     bool // opened here, so closed here
+	schema      string
+	pgRecorder  *postgres.Recorder
+	pgSnapshots *postgres.SnapshotRecorder
+}
+
+// openInfrastructure builds the infrastructure of an application from
+// opts.Pool or env. For the Postgres module it connects (unless given a
+// pool), and applies the migrations to the application's schema unless
+// CREATE_TABLE is false.
+func openInfrastructure(ctx context.Context, opts Options, env config.Environment, logger *slog.Logger) (*infrastructure, error) {
+	module, err := moduleFromEnv(env, logger)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Pool != nil {
+		if module == Memory && opts.Module == Memory {
+			return nil, &config.Error{Var: "app.Options.Module", Value: string(opts.Module), Reason: "Options.Pool is set: the postgres module is implied"}
+		}
+		createTable, err := env.Bool(postgres.EnvCreateTable, true)
+		if err != nil {
+			return nil, err
+		}
+		schema, err := postgres.Prepare(ctx, opts.Pool, createTable)
+		if err != nil {
+			return nil, err
+		}
+		if opts.Schema != "" && opts.Schema != schema {
+			return nil, &config.Error{Var: "app.Options.Schema", Value: opts.Schema, Reason: fmt.Sprintf("Options.Pool records in schema %q", schema)}
+		}
+		return newPostgresInfrastructure(opts.Pool, schema, false), nil
+	}
+	if module == Memory {
+		return &infrastructure{module: Memory, recorder: memory.NewRecorder(), snapshots: memory.NewAggregateRecorder(),
+			store: fmt.Sprintf("memory:%p", &module)}, nil
+	}
+	cfg, err := postgres.ConfigFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := postgres.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return newPostgresInfrastructure(pool, cfg.Schema, true), nil
+}
+
+func newPostgresInfrastructure(pool *pgxpool.Pool, schema string, own bool) *infrastructure {
+	c := pool.Config().ConnConfig
+	rec, snaps := postgres.NewRecorder(pool), postgres.NewSnapshotRecorder(pool)
+	return &infrastructure{
+		module: Postgres, recorder: rec, snapshots: snaps, pool: pool, ownPool: own, schema: schema,
+		pgRecorder: rec, pgSnapshots: snaps,
+		store: fmt.Sprintf("postgres://%s:%d/%s?schema=%s", c.Host, c.Port, c.Database, schema),
+	}
+}
+
+// insert records events, with tracking when not nil, atomically: in tx
+// when not nil (the Postgres module only: see Application.checkTx), else
+// in a transaction of its own.
+func (i *infrastructure) insert(ctx context.Context, tx pgx.Tx, events []persistence.StoredEvent, tracking *persistence.Tracking) ([]int64, error) {
+	switch {
+	case tx != nil:
+		return i.pgRecorder.InsertTx(ctx, tx, events, tracking)
+	case tracking != nil:
+		return i.recorder.InsertTracked(ctx, events, *tracking)
+	default:
+		return i.recorder.InsertNotifications(ctx, events)
+	}
+}
+
+// insertSnapshots records snapshots, in tx when not nil; one recorded
+// already is not an error.
+func (i *infrastructure) insertSnapshots(ctx context.Context, tx pgx.Tx, snapshots []persistence.StoredEvent) error {
+	if tx != nil {
+		return i.pgSnapshots.InsertTx(ctx, tx, snapshots)
+	}
+	for _, s := range snapshots {
+		err := i.snapshots.InsertEvents(ctx, []persistence.StoredEvent{s})
+		var exists *persistence.ConcurrencyError
+		if err != nil && !errors.As(err, &exists) {
+			return err
+		}
+	}
+	return nil
+}
+
+// watch calls wake whenever events may have been recorded in the store,
+// by any process, until ctx ends or (Postgres) the connection it listens
+// on is lost; see Application.Watch.
+func (i *infrastructure) watch(ctx context.Context, wake func()) error {
+	if i.pool == nil {
+		return fmt.Errorf("watch: %w: events recorded in memory are seen only by this process's application", persistence.ErrNotSupported)
+	}
+	l, err := postgres.Listen(ctx, i.pool, i.schema)
+	if err != nil {
+		return err
+	}
+	defer l.Close(context.WithoutCancel(ctx))
+	wake() // events recorded before LISTEN took effect
+	for {
+		if _, _, err := l.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		wake()
+	}
+}
+
+// close releases the connections the infrastructure opened.
+func (i *infrastructure) close() {
+	if i.ownPool {
+		i.pool.Close()
+	}
+}

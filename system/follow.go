@@ -1,0 +1,92 @@
+package system
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// wakeups collects the leaders of a process application that may have new
+// events, and wakes the loop that follows them (see follow). It is safe
+// for concurrent use.
+type wakeups struct {
+	signal  chan struct{} // capacity 1: a wake-up is pending
+	mu      sync.Mutex
+	pending map[string]bool
+}
+
+func newWakeups() *wakeups {
+	return &wakeups{signal: make(chan struct{}, 1), pending: map[string]bool{}}
+}
+
+// prompt notes that leaders may have new events and wakes the loop,
+// without blocking.
+func (w *wakeups) prompt(leaders ...string) {
+	w.mu.Lock()
+	for _, l := range leaders {
+		w.pending[l] = true
+	}
+	w.mu.Unlock()
+	select {
+	case w.signal <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the prompted leaders and forgets them.
+func (w *wakeups) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	leaders := make([]string, 0, len(w.pending))
+	for l := range w.pending {
+		leaders = append(leaders, l)
+	}
+	clear(w.pending)
+	return leaders
+}
+
+// follow is the one loop of every follower that runs on its own (in a
+// ConcurrentRunner, or in RunProcess): it processes the leaders prompted
+// on w, whatever prompts them (saves in this process, the database's
+// notifications), and every leader each poll interval. An error a retry
+// may cure (see retryable) is logged on logger and retried after a
+// backoff; any other ends the loop and is returned. It returns nil when
+// ctx ends.
+func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerOptions, logger *slog.Logger) error {
+	retry := newRetrier(opts)
+	ticker := time.NewTicker(opts.pollInterval())
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.signal:
+		case <-ticker.C:
+			w.prompt(p.Upstreams()...)
+		}
+		failed := false
+		var delay time.Duration
+		for _, leader := range w.take() {
+			_, err := p.PullAndProcess(ctx, leader)
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				return nil
+			case retryable(err):
+				if !failed {
+					failed, delay = true, retry.next(permanent(err))
+				}
+				logRetry(ctx, logger, "processing failed; retrying", err, delay, "application", p.Name(), "upstream", leader)
+				w.prompt(leader) // still pending
+			default:
+				return err
+			}
+		}
+		if !failed {
+			retry.reset()
+		} else if !wait(ctx, delay) {
+			return nil
+		}
+	}
+}
