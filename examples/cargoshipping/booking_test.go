@@ -91,7 +91,7 @@ func TestScenarioCargoFromHongkongToStockholm(t *testing.T) {
 		s := cargoshipping.NewBookingService(booking)
 		arrivalDeadline := time.Now().Add(2 * 7 * 24 * time.Hour)
 
-		// Use case 1: booking (lines 8128-8158).
+		// Use case 1: booking (lines 8126-8152).
 		id, err := s.BookNewCargo(ctx, "HONGKONG", "STOCKHOLM", arrivalDeadline)
 		require.NoError(t, err)
 		d := details(t, s, id)
@@ -101,7 +101,7 @@ func TestScenarioCargoFromHongkongToStockholm(t *testing.T) {
 		require.True(t, d.EstimatedTimeOfArrival.IsZero())
 		require.Nil(t, d.NextExpectedActivity)
 
-		// Use case 2: routing (lines 8160-8185).
+		// Use case 2: routing (lines 8154-8180).
 		routes, err := s.RequestPossibleRoutesForCargo(ctx, id)
 		require.NoError(t, err)
 		require.Equal(t, []cargoshipping.ItineraryDetails{{
@@ -119,14 +119,14 @@ func TestScenarioCargoFromHongkongToStockholm(t *testing.T) {
 		require.False(t, d.EstimatedTimeOfArrival.IsZero())
 		require.Equal(t, []string{"RECEIVE", "HONGKONG"}, d.NextExpectedActivity)
 
-		// Use case 3: handling. Received in Hongkong (lines 8187-8214).
+		// Use case 3: handling. Received in Hongkong (lines 8182-8207).
 		require.NoError(t, s.RegisterHandlingEvent(ctx, id, "", "HONGKONG", "RECEIVE"))
 		d = details(t, s, id)
 		require.Equal(t, "IN_PORT", d.TransportStatus)
 		require.Equal(t, "HONGKONG", d.LastKnownLocation)
 		require.Equal(t, []string{"LOAD", "HONGKONG", "V1"}, d.NextExpectedActivity)
 
-		// Loaded onto voyage V1 (lines 8216-8229).
+		// Loaded onto voyage V1 (lines 8209-8224).
 		require.NoError(t, s.RegisterHandlingEvent(ctx, id, "V1", "HONGKONG", "LOAD"))
 		d = details(t, s, id)
 		require.Equal(t, "V1", d.CurrentVoyageNumber)
@@ -134,7 +134,7 @@ func TestScenarioCargoFromHongkongToStockholm(t *testing.T) {
 		require.Equal(t, "ONBOARD_CARRIER", d.TransportStatus)
 		require.Equal(t, []string{"UNLOAD", "NEWYORK", "V1"}, d.NextExpectedActivity)
 
-		// Incorrectly unloaded in Tokyo (lines 8231-8238).
+		// Incorrectly unloaded in Tokyo (lines 8226-8233).
 		require.NoError(t, s.RegisterHandlingEvent(ctx, id, "V1", "TOKYO", "UNLOAD"))
 		d = details(t, s, id)
 		require.Empty(t, d.CurrentVoyageNumber)
@@ -143,10 +143,10 @@ func TestScenarioCargoFromHongkongToStockholm(t *testing.T) {
 		require.True(t, d.IsMisdirected)
 		require.Nil(t, d.NextExpectedActivity)
 
-		// Rerouted from Tokyo (lines 8240-8243).
+		// Rerouted from Tokyo (lines 8235-8238).
 		reroute(t, s, id)
 
-		// Loaded in Tokyo (lines 8245-8257).
+		// Loaded in Tokyo (lines 8240-8253).
 		require.NoError(t, s.RegisterHandlingEvent(ctx, id, "V3", "TOKYO", "LOAD"))
 		d = details(t, s, id)
 		require.Equal(t, "V3", d.CurrentVoyageNumber)
@@ -155,7 +155,7 @@ func TestScenarioCargoFromHongkongToStockholm(t *testing.T) {
 		require.False(t, d.IsMisdirected)
 		require.Equal(t, []string{"UNLOAD", "HAMBURG", "V3"}, d.NextExpectedActivity)
 
-		// Unloaded in Hamburg (lines 8259-8268).
+		// Unloaded in Hamburg (lines 8255-8265).
 		require.NoError(t, s.RegisterHandlingEvent(ctx, id, "V3", "HAMBURG", "UNLOAD"))
 		d = details(t, s, id)
 		require.Empty(t, d.CurrentVoyageNumber)
@@ -164,7 +164,7 @@ func TestScenarioCargoFromHongkongToStockholm(t *testing.T) {
 		require.False(t, d.IsMisdirected)
 		require.Equal(t, []string{"LOAD", "HAMBURG", "V4"}, d.NextExpectedActivity)
 
-		// Loaded in Hamburg (lines 8270-8282).
+		// Loaded in Hamburg (lines 8267-8280).
 		require.NoError(t, s.RegisterHandlingEvent(ctx, id, "V4", "HAMBURG", "LOAD"))
 		d = details(t, s, id)
 		require.Equal(t, "V4", d.CurrentVoyageNumber)
@@ -173,7 +173,7 @@ func TestScenarioCargoFromHongkongToStockholm(t *testing.T) {
 		require.False(t, d.IsMisdirected)
 		require.Equal(t, []string{"UNLOAD", "STOCKHOLM", "V4"}, d.NextExpectedActivity)
 
-		// Unloaded in Stockholm (lines 8284-8296).
+		// Unloaded in Stockholm (lines 8282-8295).
 		require.NoError(t, s.RegisterHandlingEvent(ctx, id, "V4", "STOCKHOLM", "UNLOAD"))
 		d = details(t, s, id)
 		require.Empty(t, d.CurrentVoyageNumber)
@@ -182,7 +182,7 @@ func TestScenarioCargoFromHongkongToStockholm(t *testing.T) {
 		require.False(t, d.IsMisdirected)
 		require.Equal(t, []string{"CLAIM", "STOCKHOLM"}, d.NextExpectedActivity)
 
-		// Finally claimed in Stockholm (lines 8298-8307).
+		// Finally claimed in Stockholm (lines 8297-8307).
 		require.NoError(t, s.RegisterHandlingEvent(ctx, id, "", "STOCKHOLM", "CLAIM"))
 		d = details(t, s, id)
 		require.Empty(t, d.CurrentVoyageNumber)

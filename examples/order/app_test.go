@@ -35,7 +35,7 @@ func lastNotificationID(t *testing.T, orders *order.Orders) int64 {
 }
 
 // The order's life, saved and read back: its state after confirm and
-// pickup, stored and rebuilt (lines 2226-2242).
+// pickup, stored and rebuilt (lines 2220-2242).
 func TestOrdersConfirmAndPickup(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, orders *order.Orders) {
@@ -68,7 +68,7 @@ func TestOrdersConfirmAndPickup(t *testing.T) {
 
 // A refused command records nothing: picking up an unconfirmed order
 // returns ErrNotConfirmed, and the stored order and the notification log
-// are as before (lines 2160-2170, 2290-2304).
+// are as before (lines 2163-2172, 2290-2306).
 func TestOrdersPickupBeforeConfirmRecordsNothing(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, orders *order.Orders) {

@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 func now() time.Time { return time.Now().UTC().Round(0) }
 
 // After confirm and pickup, the order's state, and a copy replayed from its
-// events has the same state (Python docs lines 2226-2242).
+// events has the same state (Python docs lines 2220-2242).
 func TestOrderConfirmAndPickup(t *testing.T) {
 	t.Parallel()
 	o, err := order.New("my order")
@@ -52,7 +52,7 @@ func TestOrderConfirmAndPickup(t *testing.T) {
 }
 
 // Picking up an order before it is confirmed fails, and triggers nothing:
-// there is still only the one pending event (lines 2160-2170, 2290-2304).
+// there is still only the one pending event (lines 2163-2172, 2290-2306).
 // Once confirmed, the order can be picked up.
 func TestPickupBeforeConfirmFails(t *testing.T) {
 	t.Parallel()
@@ -73,7 +73,7 @@ func TestPickupBeforeConfirmFails(t *testing.T) {
 
 // The documentation's other style: the check is in the body that applies
 // the event. Triggering PickedUp on an unconfirmed order fails in Apply,
-// and the event is not kept, as if it never happened (lines 2250-2304).
+// and the event is not kept, as if it never happened (lines 2250-2306).
 func TestPickedUpRefusedByApply(t *testing.T) {
 	t.Parallel()
 	o, err := order.New("name")
