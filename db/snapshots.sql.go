@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const snapshotsInsert = `-- name: SnapshotsInsert :exec
@@ -81,9 +80,9 @@ LIMIT $4::bigint
 
 type SnapshotsSelectParams struct {
 	OriginatorID uuid.UUID
-	Gt           pgtype.Int8
-	Lte          pgtype.Int8
-	Lim          pgtype.Int8
+	Gt           *int64
+	Lte          *int64
+	Lim          *int64
 }
 
 // Selects snapshots of one aggregate in ascending version order.
@@ -98,7 +97,7 @@ func (q *Queries) SnapshotsSelect(ctx context.Context, db DBTX, arg SnapshotsSel
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Snapshot
+	items := []Snapshot{}
 	for rows.Next() {
 		var i Snapshot
 		if err := rows.Scan(
@@ -129,9 +128,9 @@ LIMIT $4::bigint
 
 type SnapshotsSelectDescParams struct {
 	OriginatorID uuid.UUID
-	Gt           pgtype.Int8
-	Lte          pgtype.Int8
-	Lim          pgtype.Int8
+	Gt           *int64
+	Lte          *int64
+	Lim          *int64
 }
 
 // Like SnapshotsSelect, in descending version order.
@@ -146,7 +145,7 @@ func (q *Queries) SnapshotsSelectDesc(ctx context.Context, db DBTX, arg Snapshot
 		return nil, err
 	}
 	defer rows.Close()
-	var items []Snapshot
+	items := []Snapshot{}
 	for rows.Next() {
 		var i Snapshot
 		if err := rows.Scan(

@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const eventStoreReady = `-- name: EventStoreReady :one
@@ -49,7 +48,7 @@ LIMIT $4
 
 type NotificationsSelectParams struct {
 	Start  int64
-	Stop   pgtype.Int8
+	Stop   *int64
 	Topics []string
 	Lim    int32
 }
@@ -75,7 +74,7 @@ func (q *Queries) NotificationsSelect(ctx context.Context, db DBTX, arg Notifica
 		return nil, err
 	}
 	defer rows.Close()
-	var items []NotificationsSelectRow
+	items := []NotificationsSelectRow{}
 	for rows.Next() {
 		var i NotificationsSelectRow
 		if err := rows.Scan(
@@ -111,8 +110,8 @@ type StoredEventsInsertParams struct {
 	OriginatorVersions      []int64
 	Topics                  []string
 	States                  [][]byte
-	TrackingApplicationName pgtype.Text
-	TrackingNotificationID  pgtype.Int8
+	TrackingApplicationName *string
+	TrackingNotificationID  *int64
 }
 
 // Records events (and the optional tracking record) through the insert
@@ -177,9 +176,9 @@ LIMIT $4::bigint
 
 type StoredEventsSelectParams struct {
 	OriginatorID uuid.UUID
-	Gt           pgtype.Int8
-	Lte          pgtype.Int8
-	Lim          pgtype.Int8
+	Gt           *int64
+	Lte          *int64
+	Lim          *int64
 }
 
 type StoredEventsSelectRow struct {
@@ -202,7 +201,7 @@ func (q *Queries) StoredEventsSelect(ctx context.Context, db DBTX, arg StoredEve
 		return nil, err
 	}
 	defer rows.Close()
-	var items []StoredEventsSelectRow
+	items := []StoredEventsSelectRow{}
 	for rows.Next() {
 		var i StoredEventsSelectRow
 		if err := rows.Scan(
@@ -233,9 +232,9 @@ LIMIT $4::bigint
 
 type StoredEventsSelectDescParams struct {
 	OriginatorID uuid.UUID
-	Gt           pgtype.Int8
-	Lte          pgtype.Int8
-	Lim          pgtype.Int8
+	Gt           *int64
+	Lte          *int64
+	Lim          *int64
 }
 
 type StoredEventsSelectDescRow struct {
@@ -257,7 +256,7 @@ func (q *Queries) StoredEventsSelectDesc(ctx context.Context, db DBTX, arg Store
 		return nil, err
 	}
 	defer rows.Close()
-	var items []StoredEventsSelectDescRow
+	items := []StoredEventsSelectDescRow{}
 	for rows.Next() {
 		var i StoredEventsSelectDescRow
 		if err := rows.Scan(

@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventsourcing-go/eventsourcing/db"
@@ -117,8 +116,8 @@ func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []
 	c := toColumns(events)
 	arg := db.StoredEventsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
 	if tracking != nil {
-		arg.TrackingApplicationName = pgtype.Text{String: tracking.ApplicationName, Valid: true}
-		arg.TrackingNotificationID = pgtype.Int8{Int64: tracking.NotificationID, Valid: true}
+		arg.TrackingApplicationName = &tracking.ApplicationName
+		arg.TrackingNotificationID = &tracking.NotificationID
 	}
 	ids, err := queries.StoredEventsInsert(ctx, conn, arg)
 	if err != nil {
@@ -133,7 +132,7 @@ func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []
 // SelectEvents returns events of one aggregate; see
 // persistence.AggregateRecorder.
 func (r *Recorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q persistence.EventQuery) ([]StoredEvent, error) {
-	arg := db.StoredEventsSelectParams{OriginatorID: originatorID, Gt: optInt(q.Gt), Lte: optInt(q.Lte), Lim: limit(q.Limit)}
+	arg := db.StoredEventsSelectParams{OriginatorID: originatorID, Gt: q.Gt, Lte: q.Lte, Lim: limit(q.Limit)}
 	var rows []db.StoredEventsSelectRow
 	var err error
 	if q.Desc {
@@ -162,7 +161,7 @@ func (r *Recorder) SelectNotifications(ctx context.Context, q persistence.Notifi
 		topics = []string{}
 	}
 	rows, err := r.queries.NotificationsSelect(ctx, r.pool, db.NotificationsSelectParams{
-		Start: q.Start, Stop: optInt(q.Stop), Topics: topics, Lim: int32(min(q.Limit, 1<<31-1)),
+		Start: q.Start, Stop: q.Stop, Topics: topics, Lim: int32(min(q.Limit, 1<<31-1)),
 	})
 	if err != nil {
 		return nil, mapError(fmt.Sprintf("select notifications from %d", q.Start), err, nil)
@@ -230,18 +229,13 @@ func toColumns(events []StoredEvent) columns {
 	return c
 }
 
-func optInt(p *int64) pgtype.Int8 {
-	if p == nil {
-		return pgtype.Int8{}
-	}
-	return pgtype.Int8{Int64: *p, Valid: true}
-}
-
-func limit(n int) pgtype.Int8 {
+// limit is the LIMIT parameter of a select: NULL (no limit) when n <= 0.
+func limit(n int) *int64 {
 	if n <= 0 {
-		return pgtype.Int8{}
+		return nil
 	}
-	return pgtype.Int8{Int64: int64(n), Valid: true}
+	l := int64(n)
+	return &l
 }
 
 func convertRows[From, To any](rows []From, convert func(From) To) []To {

@@ -63,7 +63,7 @@ func (r *SnapshotRecorder) InsertTx(ctx context.Context, tx pgx.Tx, snapshots []
 // SelectEvents returns snapshots of one aggregate; see
 // persistence.AggregateRecorder.
 func (r *SnapshotRecorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q persistence.EventQuery) ([]StoredEvent, error) {
-	arg := db.SnapshotsSelectParams{OriginatorID: originatorID, Gt: optInt(q.Gt), Lte: optInt(q.Lte), Lim: limit(q.Limit)}
+	arg := db.SnapshotsSelectParams{OriginatorID: originatorID, Gt: q.Gt, Lte: q.Lte, Lim: limit(q.Limit)}
 	var rows []db.Snapshot
 	var err error
 	if q.Desc {

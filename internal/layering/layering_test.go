@@ -1,0 +1,247 @@
+package layering
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/eventsourcing-go/eventsourcing"
+
+// pkg is what `go list -json` says of one package of the module. Imports
+// are the direct imports of its non-test files, Deps their transitive
+// closure; TestImports and XTestImports are the direct imports of its
+// _test.go files (package p and package p_test).
+type pkg struct {
+	ImportPath   string
+	Imports      []string
+	Deps         []string
+	TestImports  []string
+	XTestImports []string
+}
+
+// TestLayering fails, naming the package and the import, for every import
+// that crosses a layer. The rules:
+//
+//  1. domain's non-test code imports only the standard library and
+//     github.com/google/uuid, directly or through another package of this
+//     module.
+//  2. Only persistence/postgres imports db (test files included): db is
+//     generated, outside semantic versioning, and wrapped by the adapter.
+//  3. Non-test code imports no test library (testify, goleak) and no
+//     test-support package. The test-support packages are internal/pgtest
+//     and its subpackages (a throwaway PostgreSQL; pgrun is its command),
+//     internal/proctest (re-running a test binary as a worker) and
+//     persistence/recordertest (the recorder conformance suite): they exist
+//     only for tests, so they may import testify and each other, and only
+//     test files may import them.
+//  4. Nothing in this module imports testcontainers, test files included:
+//     Docker-backed tests live in integration/, a module of its own.
+//  5. codec, config and persistence (the storage contract, not its
+//     subpackages) depend on no application layer (app, system) and no
+//     adapter (persistence/postgres, persistence/memory), even indirectly
+//     through another package, and their test files import none of them.
+//  6. The adapters persistence/postgres and persistence/memory depend on
+//     neither app, system nor codec, under the same terms.
+//
+// "Depends on" means through any chain of non-test imports, and the message
+// shows the chain. The packages come from one `go list` run in the module
+// root, found by walking up from the test's directory to go.mod, so the
+// test works from a clean clone; integration/, a module of its own, is not
+// listed.
+func TestLayering(t *testing.T) {
+	t.Parallel()
+	pkgs := list(t)
+	for _, p := range mustHave {
+		if _, ok := pkgs[module+"/"+p]; !ok {
+			t.Errorf("package %s is gone: update the layering rules", p)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(pkgs)) {
+		for _, v := range violations(pkgs, pkgs[name]) {
+			t.Error(v)
+		}
+	}
+}
+
+// mustHave lists the packages the rules name, so that a rename cannot
+// switch a rule off without notice.
+var mustHave = []string{
+	"domain", "db", "codec", "config", "persistence", "persistence/postgres",
+	"persistence/memory", "persistence/recordertest", "internal/pgtest",
+	"internal/proctest", "app", "system",
+}
+
+// dependsOn is the verb of a violation found in Deps, which may be
+// indirect: its message shows the chain of imports.
+const dependsOn = "depends on"
+
+func violations(pkgs map[string]pkg, p pkg) []string {
+	var out []string
+	name := short(p.ImportPath)
+	testImports := slices.Concat(p.TestImports, p.XTestImports)
+	all := slices.Concat(p.Imports, testImports)
+	forbid := func(imports []string, what string, bad func(string) bool) {
+		for _, imp := range imports {
+			if bad(imp) && imp != p.ImportPath {
+				via := ""
+				if what == dependsOn {
+					via = through(pkgs, p, imp)
+				}
+				out = append(out, name+" "+what+" "+short(imp)+via)
+			}
+		}
+	}
+	// deps is the transitive closure of the non-test imports, less the
+	// outside packages reached only through another: those are the fault
+	// of the import that brought them, reported in their place (by p or by
+	// the module's package on the way).
+	deps := slices.DeleteFunc(slices.Clone(p.Deps), func(d string) bool {
+		return !under(d, module) && !slices.Contains(p.Imports, d)
+	})
+
+	// Rule 1.
+	if name == "domain" {
+		forbid(deps, dependsOn, func(imp string) bool {
+			return !standard(imp) && imp != "github.com/google/uuid"
+		})
+	}
+	// Rule 2.
+	if name != "db" && name != "persistence/postgres" {
+		forbid(all, "imports", func(imp string) bool { return imp == module+"/db" })
+	}
+	// Rule 3.
+	if !testSupport(p.ImportPath) {
+		forbid(p.Imports, "imports, outside its test files,", func(imp string) bool {
+			return under(imp, "github.com/stretchr/testify") || under(imp, "go.uber.org/goleak") || testSupport(imp)
+		})
+	}
+	// Rule 4.
+	forbid(all, "imports", func(imp string) bool { return under(imp, "github.com/testcontainers") })
+	// Rules 5 and 6.
+	var layers []string
+	switch name {
+	case "codec", "config", "persistence":
+		layers = []string{"app", "system", "persistence/postgres", "persistence/memory"}
+	case "persistence/postgres", "persistence/memory":
+		layers = []string{"app", "system", "codec"}
+	}
+	if layers != nil {
+		bad := func(imp string) bool {
+			return slices.ContainsFunc(layers, func(l string) bool { return under(imp, module+"/"+l) })
+		}
+		forbid(deps, dependsOn, bad)
+		forbid(testImports, "imports, in its test files,", bad)
+	}
+	return out
+}
+
+// testSupport reports whether path is a package that exists only for
+// tests (rule 3).
+func testSupport(path string) bool {
+	return under(path, module+"/internal/pgtest") || path == module+"/internal/proctest" ||
+		path == module+"/persistence/recordertest"
+}
+
+// under reports whether path is root or a package below it.
+func under(path, root string) bool {
+	return path == root || strings.HasPrefix(path, root+"/")
+}
+
+// standard reports whether path is in the standard library: as in
+// goimports, a path whose first element has no dot (and "C", for cgo).
+func standard(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+// short names a package of the module by its path inside it.
+func short(path string) string {
+	if rel, ok := strings.CutPrefix(path, module+"/"); ok {
+		return rel
+	}
+	return path
+}
+
+// through returns, when p depends on dep only indirectly, the shortest
+// chain of imports from p to dep, as " (via a → b → dep)".
+func through(pkgs map[string]pkg, p pkg, dep string) string {
+	if slices.Contains(p.Imports, dep) {
+		return ""
+	}
+	prev := map[string]string{p.ImportPath: ""}
+	queue := []string{p.ImportPath}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, imp := range pkgs[cur].Imports {
+			if _, seen := prev[imp]; seen {
+				continue
+			}
+			prev[imp] = cur
+			if imp == dep {
+				var chain []string
+				for at := dep; at != p.ImportPath; at = prev[at] {
+					chain = append(chain, short(at))
+				}
+				slices.Reverse(chain)
+				return " (via " + strings.Join(chain, " → ") + ")"
+			}
+			queue = append(queue, imp)
+		}
+	}
+	return " (indirectly)"
+}
+
+// list runs `go list -json ./...` from the module root and returns the
+// packages by import path.
+func list(t *testing.T) map[string]pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports,Deps,TestImports,XTestImports", "./...")
+	cmd.Dir = moduleRoot(t)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	pkgs := map[string]pkg{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatalf("go list output: %v", err)
+		}
+		pkgs[p.ImportPath] = p
+	}
+	return pkgs
+}
+
+// moduleRoot walks up from the test's working directory (its package
+// directory) to the directory holding go.mod.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		} else if !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
