@@ -28,7 +28,7 @@ const (
 // so errors.Is(err, context.Canceled) still holds, and so is an expired
 // deadline, unless it ended an attempt to connect or a network operation
 // (the driver's connect timeout, a server that accepts the connection and
-// never answers): that is an ErrInterface that still wraps
+// never answers): that is an ErrConnection that still wraps
 // context.DeadlineExceeded. Callers tell their own expired context apart
 // by ctx.Err().
 func mapError(op string, err error, tracking *persistence.Tracking) error {
@@ -42,11 +42,11 @@ func mapError(op string, err error, tracking *persistence.Tracking) error {
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("%s: %w", op, err)
 	case isConnectionError(err):
-		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrInterface, Err: err})
+		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrConnection, Err: err})
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", op, err)
-	case isInterfaceError(err):
-		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrInterface, Err: err})
+	case isConnectionFailure(err):
+		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrConnection, Err: err})
 	default:
 		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrDatabase, Err: err})
 	}
@@ -61,9 +61,9 @@ func isConnectionError(err error) bool {
 	return errors.As(err, &connectErr) || (errors.As(err, &netErr) && netErr != context.DeadlineExceeded)
 }
 
-// isInterfaceError reports failures to reach the server or of the
+// isConnectionFailure reports failures to reach the server or of the
 // connection itself, as opposed to errors the server reported.
-func isInterfaceError(err error) bool {
+func isConnectionFailure(err error) bool {
 	return isConnectionError(err) || errors.Is(err, puddle.ErrClosedPool) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || pgconn.SafeToRetry(err)
 }
