@@ -399,3 +399,35 @@ func TestOpenSilentServerIsConnectionFailure(t *testing.T) {
 		})
 	}
 }
+
+func TestRecordOp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		noun     string
+		n        int
+		tracking bool
+		schema   string
+		want     string
+	}{
+		{"event", 1, false, `"app"`, `record 1 event in schema "app"`},
+		{"event", 2, false, `"app"`, `record 2 events in schema "app"`},
+		{"event", 0, true, `"app"`, `record 0 events with tracking in schema "app"`},
+		{"event", 1, true, "", `record 1 event with tracking`},
+		{"snapshot", 3, false, `"app"`, `record 3 snapshots in schema "app"`},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, recordOp(tt.noun, tt.n, tt.tracking, tt.schema))
+	}
+}
+
+// classify maps as mapError does, naming no operation.
+func TestClassifyNamesNoOperation(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, classify(nil, nil))
+	pgErr := &pgconn.PgError{Severity: "ERROR", Code: "55P03", Message: "could not obtain lock"}
+	err := classify(pgErr, nil)
+	require.ErrorIs(t, err, persistence.ErrOperational)
+	require.Equal(t, "operational error: ERROR: could not obtain lock (SQLSTATE 55P03)", err.Error())
+	require.Equal(t, "op: "+err.Error(), mapError("op", pgErr, nil).Error())
+	require.Same(t, context.Canceled, classify(context.Canceled, nil))
+}

@@ -38,7 +38,7 @@ func NewRecorder(pool *pgxpool.Pool) *Recorder {
 // InsertEvents records events atomically; see
 // persistence.AggregateRecorder.
 func (r *Recorder) InsertEvents(ctx context.Context, events []StoredEvent) error {
-	_, err := r.group.insert(ctx, events)
+	_, err := r.InsertNotifications(ctx, events)
 	return err
 }
 
@@ -49,7 +49,11 @@ func (r *Recorder) InsertEvents(ctx context.Context, events []StoredEvent) error
 // round trip and one commit for all of them, each call keeping its own
 // outcome, so that a conflicting call fails alone.
 func (r *Recorder) InsertNotifications(ctx context.Context, events []StoredEvent) ([]int64, error) {
-	return r.group.insert(ctx, events)
+	ids, err := r.group.insert(ctx, events)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", recordOp("event", len(events), false, r.searchPath), err)
+	}
+	return ids, nil
 }
 
 // InsertNotificationsTx is InsertNotifications within the caller's
@@ -66,19 +70,20 @@ func (r *Recorder) InsertNotificationsTx(ctx context.Context, tx pgx.Tx, events 
 	if len(events) == 0 {
 		return nil, nil
 	}
+	op := recordOp("event", len(events), false, r.searchPath)
 	if r.searchPath == "" {
-		return nil, fmt.Errorf("insert %d events: %w: the recorder's pool has no search_path (use postgres.Open)", len(events), persistence.ErrProgramming)
+		return nil, fmt.Errorf("%s: %w: the recorder's pool has no search_path (use postgres.Open)", op, persistence.ErrProgramming)
 	}
 	path, err := r.queries.SearchPathSetLocal(ctx, tx, r.searchPath)
 	if err != nil {
-		return nil, mapError("set search_path for the insert", err, nil)
+		return nil, mapError(op+": set search_path", err, nil)
 	}
 	ids, err := insertOne(ctx, r.queries, tx, events, nil)
 	if err != nil {
-		return nil, fmt.Errorf("schema %s: %w", r.searchPath, err)
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	if err := r.queries.SearchPathRestoreLocal(ctx, tx, path.Previous); err != nil {
-		return nil, mapError("restore search_path after the insert", err, nil)
+		return nil, mapError(op+": restore search_path", err, nil)
 	}
 	return ids, nil
 }
@@ -86,7 +91,11 @@ func (r *Recorder) InsertNotificationsTx(ctx context.Context, tx pgx.Tx, events 
 // InsertTracked records events and tracking in one transaction; see
 // persistence.ProcessRecorder.
 func (r *Recorder) InsertTracked(ctx context.Context, events []StoredEvent, tracking Tracking) ([]int64, error) {
-	return insertOne(ctx, r.queries, r.pool, events, &tracking)
+	ids, err := insertOne(ctx, r.queries, r.pool, events, &tracking)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", recordOp("event", len(events), true, r.searchPath), err)
+	}
+	return ids, nil
 }
 
 // StoredEvent and Tracking are the persistence types, named here for brevity.
@@ -98,7 +107,8 @@ type (
 // insertOne records one save's events, and its tracking record if any,
 // with stored_events_insert. On the pool the one statement is its own
 // transaction, so the procedure's lock, inserts and tracking commit or
-// roll back together.
+// roll back together. Its errors are classified but name no operation:
+// the caller names it.
 func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []StoredEvent, tracking *Tracking) ([]int64, error) {
 	if len(events) == 0 && tracking == nil {
 		return nil, nil
@@ -111,7 +121,7 @@ func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []
 	}
 	ids, err := queries.StoredEventsInsert(ctx, conn, arg)
 	if err != nil {
-		return nil, mapError(fmt.Sprintf("insert %d events", len(events)), err, tracking)
+		return nil, classify(err, tracking)
 	}
 	if len(events) == 0 {
 		return nil, nil
