@@ -36,7 +36,8 @@ var (
 	// ErrOperational is returned for failures in the database's operation
 	// that are not the caller's fault: lock or statement timeouts, an
 	// ended session, a server shutting down, deadlocks (SQLSTATE classes
-	// 08, 40, 53, 55, 57, 58). Retrying may succeed.
+	// 08, 40, 53, 55, 57, 58), and a rejected login (class 28). Retrying
+	// may succeed; see IsRetryable and NeedsAttention.
 	ErrOperational error = &kind{name: "operational error", parent: ErrDatabase}
 	// ErrIntegrity is returned when a write would break a uniqueness rule:
 	// an (originator ID, version) or a tracking record already recorded.
@@ -44,8 +45,12 @@ var (
 	ErrIntegrity error = &kind{name: "integrity error", parent: ErrDatabase}
 	// ErrInternal is returned for internal errors of the database (class XX).
 	ErrInternal error = &kind{name: "internal error", parent: ErrDatabase}
-	// ErrProgramming is returned for errors in the SQL or the schema, such
-	// as a missing table when migrations were not applied (class 42).
+	// ErrProgramming is returned when the program or its setup is wrong
+	// rather than the data: errors in the SQL or the schema, such as a
+	// missing table when migrations were not applied, or missing privileges
+	// (class 42), a database or schema that does not exist (3D000, 3F000),
+	// and invalid arguments, such as a notification query's limit of 0.
+	// A retry succeeds only once someone fixes it; see NeedsAttention.
 	ErrProgramming error = &kind{name: "programming error", parent: ErrDatabase}
 	// ErrNotSupported is returned when the database lacks a feature (class 0A).
 	ErrNotSupported error = &kind{name: "not supported error", parent: ErrDatabase}

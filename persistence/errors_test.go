@@ -189,7 +189,6 @@ func TestTrackingConflictError(t *testing.T) {
 // either through the other.
 func TestErrInterfaceIsErrConnection(t *testing.T) {
 	t.Parallel()
-	//lint:ignore SA1019 the deprecated alias under test
 	old := persistence.ErrInterface
 	require.Same(t, persistence.ErrConnection, old)
 	err := fmt.Errorf("record 1 event: %w",
