@@ -144,7 +144,7 @@ func TestBadInput(t *testing.T) {
 		port, err := freePort()
 		require.NoError(t, err)
 		_, err = openWith(pgEnv(s, "ledger", "DATABASE_URL", connURL("127.0.0.1", port, pgDatabase), "POSTGRES_CONNECT_TIMEOUT", "2"))
-		require.ErrorIs(t, err, persistence.ErrInterface)
+		require.ErrorIs(t, err, persistence.ErrConnection)
 		require.NotContains(t, err.Error(), pgPassword, "the password is not shown")
 		t.Logf("%s", err)
 	})

@@ -303,7 +303,7 @@ func errKind(err error) string {
 		return "none"
 	case errors.As(err, &conflict):
 		return "concurrency"
-	case errors.Is(err, persistence.ErrInterface):
+	case errors.Is(err, persistence.ErrConnection):
 		return "interface"
 	case errors.Is(err, persistence.ErrOperational):
 		return "operational"

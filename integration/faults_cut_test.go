@@ -242,7 +242,7 @@ func TestNetworkCutAndPause(t *testing.T) {
 		after := openAccount(t, "after-cut", 2)
 		watcher.watch("after the cut", after)
 		// The other writer's pooled connections went through the cut too:
-		// the first Save on one of them fails with an interface error, and
+		// the first Save on one of them fails with a connection failure, and
 		// Save does not retry; the writer does.
 		saveCtx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()

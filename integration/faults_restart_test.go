@@ -47,10 +47,10 @@ func (l *ledgerOfWrites) count() int {
 
 // isOperational reports whether err is one of the errors a writer must
 // expect while the database is unavailable: it cannot be reached
-// (ErrInterface) or ended the session or is starting up or shutting down
+// (ErrConnection) or ended the session or is starting up or shutting down
 // (ErrOperational).
 func isOperational(err error) bool {
-	return errors.Is(err, persistence.ErrInterface) || errors.Is(err, persistence.ErrOperational)
+	return errors.Is(err, persistence.ErrConnection) || errors.Is(err, persistence.ErrOperational)
 }
 
 // saveRetrying saves agg as an application's caller must while the
@@ -190,7 +190,7 @@ func (r *tailingReader) run(ctx context.Context, rec persistence.ApplicationReco
 // The database restarts twice while writers save and a reader tails the
 // notification log and a process application (RunProcess) follows it: once
 // stopped cleanly (fast shutdown), once killed (crash recovery). Writers
-// get operational errors (persistence.ErrInterface or ErrOperational) and
+// get operational errors (persistence.ErrConnection or ErrOperational) and
 // nothing else; retrying their saves, every acknowledged save is recorded
 // exactly once; the reader misses no notification and sees none twice or
 // out of order; the process application retries by itself and processes

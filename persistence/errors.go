@@ -24,9 +24,11 @@ func (k *kind) Unwrap() error { return k.parent }
 var (
 	// ErrPersistence is the root of every error a recorder returns.
 	ErrPersistence error = &kind{name: "persistence error"}
-	// ErrInterface is returned when the database cannot be reached or the
-	// connection to it fails, rather than an error inside the database.
-	ErrInterface error = &kind{name: "interface error", parent: ErrPersistence}
+	// ErrConnection is returned when the database cannot be reached or the
+	// connection to it failed (refused, reset, timed out while connecting,
+	// a closed pool), rather than an error the database reported. It is
+	// PEP 249's InterfaceError.
+	ErrConnection error = &kind{name: "connection failure", parent: ErrPersistence}
 	// ErrDatabase is the parent of errors reported by the database.
 	ErrDatabase error = &kind{name: "database error", parent: ErrPersistence}
 	// ErrData is returned for bad data values (SQLSTATE class 22).
@@ -34,7 +36,8 @@ var (
 	// ErrOperational is returned for failures in the database's operation
 	// that are not the caller's fault: lock or statement timeouts, an
 	// ended session, a server shutting down, deadlocks (SQLSTATE classes
-	// 08, 40, 53, 55, 57, 58). Retrying may succeed.
+	// 08, 40, 53, 55, 57, 58), and a rejected login (class 28). Retrying
+	// may succeed; see IsRetryable and NeedsAttention.
 	ErrOperational error = &kind{name: "operational error", parent: ErrDatabase}
 	// ErrIntegrity is returned when a write would break a uniqueness rule:
 	// an (originator ID, version) or a tracking record already recorded.
@@ -42,12 +45,23 @@ var (
 	ErrIntegrity error = &kind{name: "integrity error", parent: ErrDatabase}
 	// ErrInternal is returned for internal errors of the database (class XX).
 	ErrInternal error = &kind{name: "internal error", parent: ErrDatabase}
-	// ErrProgramming is returned for errors in the SQL or the schema, such
-	// as a missing table when migrations were not applied (class 42).
+	// ErrProgramming is returned when the program or its setup is wrong
+	// rather than the data: errors in the SQL or the schema, such as a
+	// missing table when migrations were not applied, or missing privileges
+	// (class 42), a database or schema that does not exist (3D000, 3F000),
+	// and invalid arguments, such as a notification query's limit of 0.
+	// A retry succeeds only once someone fixes it; see NeedsAttention.
 	ErrProgramming error = &kind{name: "programming error", parent: ErrDatabase}
 	// ErrNotSupported is returned when the database lacks a feature (class 0A).
 	ErrNotSupported error = &kind{name: "not supported error", parent: ErrDatabase}
 )
+
+// ErrInterface is the old name of ErrConnection, the same value, so that
+// errors.Is(err, ErrInterface) still holds for connection failures.
+//
+// Deprecated: use ErrConnection. ErrInterface will be removed in the next
+// release.
+var ErrInterface = ErrConnection
 
 // DatabaseError is an error reported by a database or its driver, classified
 // by Kind (one of the Err… kinds above). Code is the SQLSTATE, if any.
@@ -112,3 +126,45 @@ func (e *TrackingConflictError) Unwrap() []error { return []error{ErrIntegrity, 
 // of them) or not (none); read them back to know. The error also wraps the
 // context's error.
 var ErrOutcomeUnknown = errors.New("the outcome is unknown: the events may be recorded or not")
+
+// IsConflict reports whether err is, or wraps, a *ConcurrencyError or a
+// *TrackingConflictError: another writer got there first (the same
+// aggregate version, or the same upstream notification, is already
+// recorded), and nothing of the write was recorded. Reading again and
+// deciding afresh is the cure; retrying the same write is not.
+func IsConflict(err error) bool {
+	var concurrency *ConcurrencyError
+	var tracking *TrackingConflictError
+	return errors.As(err, &concurrency) || errors.As(err, &tracking)
+}
+
+// IsRetryable reports whether retrying the operation that returned err may
+// succeed: err is a persistence error about the database or reaching it
+// (ErrConnection, ErrOperational, ErrProgramming, ErrInternal, or an
+// unclassified ErrDatabase), as opposed to one about the data (ErrIntegrity,
+// conflicts included, and ErrData) or a missing feature (ErrNotSupported),
+// which the same write would meet again. It is false for errors that are
+// not persistence errors, such as the caller's own context ending (a
+// connect timeout inside the driver is an ErrConnection, and retryable).
+// Some retryable errors need someone to act first; see NeedsAttention.
+func IsRetryable(err error) bool {
+	switch {
+	case errors.Is(err, ErrIntegrity), errors.Is(err, ErrData), errors.Is(err, ErrNotSupported):
+		return false
+	}
+	return errors.Is(err, ErrPersistence)
+}
+
+// NeedsAttention reports whether err needs someone to fix the configuration
+// or the database before a retry can succeed: a rejected login (SQLSTATE
+// class 28, an ErrOperational), or any ErrProgramming, such as a database
+// that does not exist (3D000) or a schema without the event store. Such an
+// error is worth logging loudly; a process that retries it should wait the
+// longest delay.
+func NeedsAttention(err error) bool {
+	var dbErr *DatabaseError
+	if errors.As(err, &dbErr) && strings.HasPrefix(dbErr.Code, "28") {
+		return true
+	}
+	return errors.Is(err, ErrProgramming)
+}

@@ -1,6 +1,7 @@
 package persistence_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -16,7 +17,7 @@ func TestErrorKindHierarchy(t *testing.T) {
 	t.Parallel()
 	all := map[string]error{
 		"ErrPersistence":  persistence.ErrPersistence,
-		"ErrInterface":    persistence.ErrInterface,
+		"ErrConnection":   persistence.ErrConnection,
 		"ErrDatabase":     persistence.ErrDatabase,
 		"ErrData":         persistence.ErrData,
 		"ErrOperational":  persistence.ErrOperational,
@@ -28,7 +29,7 @@ func TestErrorKindHierarchy(t *testing.T) {
 	// ancestors lists, for each kind, the kinds it is (itself included).
 	ancestors := map[string][]string{
 		"ErrPersistence":  {"ErrPersistence"},
-		"ErrInterface":    {"ErrInterface", "ErrPersistence"},
+		"ErrConnection":   {"ErrConnection", "ErrPersistence"},
 		"ErrDatabase":     {"ErrDatabase", "ErrPersistence"},
 		"ErrData":         {"ErrData", "ErrDatabase", "ErrPersistence"},
 		"ErrOperational":  {"ErrOperational", "ErrDatabase", "ErrPersistence"},
@@ -72,15 +73,15 @@ func TestDatabaseError(t *testing.T) {
 			name:     "programming with code",
 			err:      &persistence.DatabaseError{Kind: persistence.ErrProgramming, Code: "42P01", Err: cause},
 			is:       []error{persistence.ErrProgramming, persistence.ErrDatabase, persistence.ErrPersistence, cause},
-			isNot:    []error{persistence.ErrInterface, persistence.ErrIntegrity, config.ErrInvalid},
+			isNot:    []error{persistence.ErrConnection, persistence.ErrIntegrity, config.ErrInvalid},
 			contains: []string{"programming error", "42P01", cause.Error()},
 		},
 		{
-			name:     "interface without code",
-			err:      &persistence.DatabaseError{Kind: persistence.ErrInterface, Err: cause},
-			is:       []error{persistence.ErrInterface, persistence.ErrPersistence, cause},
+			name:     "connection without code",
+			err:      &persistence.DatabaseError{Kind: persistence.ErrConnection, Err: cause},
+			is:       []error{persistence.ErrConnection, persistence.ErrPersistence, cause},
 			isNot:    []error{persistence.ErrDatabase},
-			contains: []string{"interface error", cause.Error()},
+			contains: []string{"connection failure", cause.Error()},
 		},
 		{
 			name:     "operational",
@@ -132,7 +133,7 @@ func TestConcurrencyError(t *testing.T) {
 			require.ErrorIs(t, wrapped, persistence.ErrIntegrity)
 			require.ErrorIs(t, wrapped, persistence.ErrDatabase)
 			require.ErrorIs(t, wrapped, persistence.ErrPersistence)
-			require.NotErrorIs(t, wrapped, persistence.ErrInterface)
+			require.NotErrorIs(t, wrapped, persistence.ErrConnection)
 			require.NotErrorIs(t, wrapped, persistence.ErrOperational)
 			if tt.err.Err != nil {
 				require.ErrorIs(t, wrapped, tt.err.Err)
@@ -169,7 +170,7 @@ func TestTrackingConflictError(t *testing.T) {
 			require.ErrorIs(t, wrapped, persistence.ErrIntegrity)
 			require.ErrorIs(t, wrapped, persistence.ErrDatabase)
 			require.ErrorIs(t, wrapped, persistence.ErrPersistence)
-			require.NotErrorIs(t, wrapped, persistence.ErrInterface)
+			require.NotErrorIs(t, wrapped, persistence.ErrConnection)
 			if tt.err.Err != nil {
 				require.ErrorIs(t, wrapped, cause)
 			}
@@ -180,6 +181,81 @@ func TestTrackingConflictError(t *testing.T) {
 			require.False(t, errors.As(wrapped, &cErr))
 			require.Contains(t, wrapped.Error(), "42")
 			require.Contains(t, wrapped.Error(), `"upstream"`)
+		})
+	}
+}
+
+// The deprecated ErrInterface is ErrConnection itself: errors.Is finds
+// either through the other.
+func TestErrInterfaceIsErrConnection(t *testing.T) {
+	t.Parallel()
+	old := persistence.ErrInterface
+	require.Same(t, persistence.ErrConnection, old)
+	err := fmt.Errorf("record 1 event: %w",
+		&persistence.DatabaseError{Kind: persistence.ErrConnection, Err: errors.New("connection refused")})
+	require.ErrorIs(t, err, old)
+	require.ErrorIs(t, err, persistence.ErrConnection)
+	oldKind := &persistence.DatabaseError{Kind: old, Err: errors.New("EOF")}
+	require.ErrorIs(t, oldKind, persistence.ErrConnection)
+	require.Equal(t, "connection failure: EOF", oldKind.Error())
+}
+
+// The predicates over every kind and typed error, bare, wrapped once and
+// wrapped twice (the second time in a join, as a rollback error is).
+func TestPredicates(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("cause")
+	db := func(kind error, code string) error {
+		return &persistence.DatabaseError{Kind: kind, Code: code, Err: cause}
+	}
+	tests := []struct {
+		name                           string
+		err                            error
+		conflict, retryable, attention bool
+	}{
+		{name: "nil"},
+		{name: "not a persistence error", err: cause},
+		{name: "context canceled", err: context.Canceled},
+		{name: "deadline exceeded", err: context.DeadlineExceeded},
+		{name: "outcome unknown alone", err: persistence.ErrOutcomeUnknown},
+		{name: "ErrPersistence", err: persistence.ErrPersistence, retryable: true},
+		{name: "ErrConnection", err: db(persistence.ErrConnection, ""), retryable: true},
+		{name: "ErrConnection kind", err: persistence.ErrConnection, retryable: true},
+		{name: "ErrDatabase", err: db(persistence.ErrDatabase, "P0001"), retryable: true},
+		{name: "ErrData", err: db(persistence.ErrData, "22P02")},
+		{name: "ErrOperational", err: db(persistence.ErrOperational, "55P03"), retryable: true},
+		{name: "ErrOperational login rejected", err: db(persistence.ErrOperational, "28P01"), retryable: true, attention: true},
+		{name: "ErrOperational invalid authorization", err: db(persistence.ErrOperational, "28000"), retryable: true, attention: true},
+		{name: "ErrIntegrity", err: db(persistence.ErrIntegrity, "23502")},
+		{name: "ErrInternal", err: db(persistence.ErrInternal, "XX000"), retryable: true},
+		{name: "ErrProgramming undefined table", err: db(persistence.ErrProgramming, "42P01"), retryable: true, attention: true},
+		{name: "ErrProgramming no database", err: db(persistence.ErrProgramming, "3D000"), retryable: true, attention: true},
+		{name: "ErrProgramming kind", err: persistence.ErrProgramming, retryable: true, attention: true},
+		{name: "ErrNotSupported", err: db(persistence.ErrNotSupported, "0A000")},
+		{name: "ConcurrencyError", err: &persistence.ConcurrencyError{OriginatorID: uuid.New(), Version: 2, Err: cause}, conflict: true},
+		{name: "ConcurrencyError without cause", err: &persistence.ConcurrencyError{}, conflict: true},
+		{name: "TrackingConflictError", err: &persistence.TrackingConflictError{Tracking: persistence.Tracking{ApplicationName: "up", NotificationID: 1}}, conflict: true},
+		{name: "outcome unknown after a connection failure", err: fmt.Errorf("%w: %w", persistence.ErrOutcomeUnknown, db(persistence.ErrConnection, "")), retryable: true},
+		{name: "outcome unknown with the context", err: fmt.Errorf("%w: %w", persistence.ErrOutcomeUnknown, context.DeadlineExceeded)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, wrap := range []struct {
+				name string
+				err  error
+			}{
+				{"bare", tt.err},
+				{"wrapped", fmt.Errorf("record 1 event: %w", tt.err)},
+				{"wrapped twice", fmt.Errorf("save: %w", errors.Join(fmt.Errorf("record 1 event: %w", tt.err), errors.New("rollback: conn busy")))},
+			} {
+				if tt.err == nil && wrap.name != "bare" {
+					continue
+				}
+				require.Equal(t, tt.conflict, persistence.IsConflict(wrap.err), "IsConflict, %s: %v", wrap.name, wrap.err)
+				require.Equal(t, tt.retryable, persistence.IsRetryable(wrap.err), "IsRetryable, %s: %v", wrap.name, wrap.err)
+				require.Equal(t, tt.attention, persistence.NeedsAttention(wrap.err), "NeedsAttention, %s: %v", wrap.name, wrap.err)
+			}
 		})
 	}
 }

@@ -2,7 +2,6 @@ package system
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -83,33 +82,15 @@ func wait(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// retryable reports whether a retry may cure err: a persistence error
-// about the database or reaching it (ErrInterface, ErrOperational,
-// ErrProgramming, ErrInternal, and unclassified database errors), as
-// opposed to one about the data (ErrIntegrity, such as a conflict that
-// does not go away, and ErrData) or a missing feature (ErrNotSupported),
-// which the same notification would meet again. A connect timeout inside
-// the driver is an ErrInterface; the caller's own context ending is
-// checked before.
-func retryable(err error) bool {
-	switch {
-	case errors.Is(err, persistence.ErrIntegrity), errors.Is(err, persistence.ErrData), errors.Is(err, persistence.ErrNotSupported):
-		return false
-	}
-	return errors.Is(err, persistence.ErrPersistence)
-}
+// retryable reports whether a retry may cure err; see
+// persistence.IsRetryable. The caller's own context ending is checked
+// before.
+func retryable(err error) bool { return persistence.IsRetryable(err) }
 
 // permanent reports an error that needs someone to fix the configuration
-// or the database before a retry can succeed: a rejected login (SQLSTATE
-// class 28), a database that does not exist (3D000), or any other
-// programming error, such as a schema without the event store.
-func permanent(err error) bool {
-	var dbErr *persistence.DatabaseError
-	if errors.As(err, &dbErr) && len(dbErr.Code) >= 2 && dbErr.Code[:2] == "28" {
-		return true
-	}
-	return errors.Is(err, persistence.ErrProgramming)
-}
+// or the database before a retry can succeed; see
+// persistence.NeedsAttention.
+func permanent(err error) bool { return persistence.NeedsAttention(err) }
 
 // logRetry logs err, which will be retried after delay: at error level if
 // it is permanent, else as a warning.

@@ -164,7 +164,7 @@ func TestRunProcessRetriesAgainstASilentServer(t *testing.T) {
 		"DATABASE_URL": "postgres://u@" + silent.Addr() + "/db?sslmode=disable",
 	}})
 	waitForLogs(t, logs, returned, "starting failed; retrying", 3)
-	require.Contains(t, logs.String(), "interface error")
+	require.Contains(t, logs.String(), "connection failure")
 	cancel()
 	select {
 	case err := <-returned:

@@ -34,7 +34,7 @@ func (r *AggregateRecorder) InsertEvents(ctx context.Context, events []persisten
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.checkVersions(events); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", recordOp(len(events), false), err)
 	}
 	r.add(events)
 	return nil
@@ -51,8 +51,7 @@ func (r *AggregateRecorder) checkVersions(events []persistence.StoredEvent) erro
 	for _, e := range events {
 		k := key{e.OriginatorID, e.OriginatorVersion}
 		if seen[k] || r.has(e.OriginatorID, e.OriginatorVersion) {
-			return fmt.Errorf("insert %d events: %w", len(events),
-				&persistence.ConcurrencyError{OriginatorID: e.OriginatorID, Version: e.OriginatorVersion})
+			return &persistence.ConcurrencyError{OriginatorID: e.OriginatorID, Version: e.OriginatorVersion}
 		}
 		seen[k] = true
 	}
@@ -158,10 +157,10 @@ func (r *Recorder) insert(ctx context.Context, events []persistence.StoredEvent,
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if tracking != nil && r.tracking[tracking.ApplicationName][tracking.NotificationID] {
-		return nil, fmt.Errorf("insert %d events: %w", len(events), &persistence.TrackingConflictError{Tracking: *tracking})
+		return nil, fmt.Errorf("%s: %w", recordOp(len(events), true), &persistence.TrackingConflictError{Tracking: *tracking})
 	}
 	if err := r.checkVersions(events); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", recordOp(len(events), tracking != nil), err)
 	}
 	r.add(events)
 	var ids []int64
@@ -241,4 +240,17 @@ func (r *Recorder) HasTrackingID(ctx context.Context, applicationName string, no
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.tracking[applicationName][notificationID], nil
+}
+
+// recordOp names a write for its errors, as the Postgres recorder does:
+// `record 2 events`, or `record 1 event with tracking`.
+func recordOp(n int, tracking bool) string {
+	op := fmt.Sprintf("record %d events", n)
+	if n == 1 {
+		op = "record 1 event"
+	}
+	if tracking {
+		op += " with tracking"
+	}
+	return op
 }

@@ -23,33 +23,65 @@ const (
 )
 
 // mapError is the one place that turns driver errors into persistence
-// errors. op names the operation for the message; tracking is the record
-// being inserted, if any. Context cancellation is passed through wrapped,
-// so errors.Is(err, context.Canceled) still holds, and so is an expired
-// deadline, unless it ended an attempt to connect or a network operation
-// (the driver's connect timeout, a server that accepts the connection and
-// never answers): that is an ErrInterface that still wraps
-// context.DeadlineExceeded. Callers tell their own expired context apart
-// by ctx.Err().
+// errors: it classifies err (see classify) and names the operation, op,
+// before it. tracking is the record being inserted, if any.
 func mapError(op string, err error, tracking *persistence.Tracking) error {
 	if err == nil {
 		return nil
 	}
+	return fmt.Errorf("%s: %w", op, classify(err, tracking))
+}
+
+// classify turns a driver error into a persistence error, without naming
+// the operation, for callers that name it once further out. Context
+// cancellation is passed through, so errors.Is(err, context.Canceled)
+// still holds, and so is an expired deadline, unless it ended an attempt
+// to connect or a network operation (the driver's connect timeout, a
+// server that accepts the connection and never answers): that is an
+// ErrConnection that still wraps context.DeadlineExceeded. Callers tell
+// their own expired context apart by ctx.Err().
+func classify(err error, tracking *persistence.Tracking) error {
 	var pgErr *pgconn.PgError
 	switch {
+	case err == nil:
+		return nil
 	case errors.As(err, &pgErr):
-		return fmt.Errorf("%s: %w", op, mapPgError(pgErr, tracking))
+		return mapPgError(pgErr, tracking)
 	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("%s: %w", op, err)
+		return err
 	case isConnectionError(err):
-		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrInterface, Err: err})
+		return &persistence.DatabaseError{Kind: persistence.ErrConnection, Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%s: %w", op, err)
-	case isInterfaceError(err):
-		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrInterface, Err: err})
+		return err
+	case isConnectionFailure(err):
+		return &persistence.DatabaseError{Kind: persistence.ErrConnection, Err: err}
 	default:
-		return fmt.Errorf("%s: %w", op, &persistence.DatabaseError{Kind: persistence.ErrDatabase, Err: err})
+		return &persistence.DatabaseError{Kind: persistence.ErrDatabase, Err: err}
 	}
+}
+
+// recordOp names a write for its errors, once, at the outermost layer of
+// this package: `record 2 events in schema "x"`, or `record 1 event with
+// tracking in schema "x"` when a tracking record is written too (which one
+// the caller knows, and a TrackingConflictError says). noun is what is
+// recorded (event, snapshot); schema is the quoted search_path, if known.
+func recordOp(noun string, n int, tracking bool, schema string) string {
+	op := "record " + count(n, noun)
+	if tracking {
+		op += " with tracking"
+	}
+	if schema != "" {
+		op += " in schema " + schema
+	}
+	return op
+}
+
+// count says n nouns in words: "1 event", "2 events", "0 events".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // isConnectionError reports a failed attempt to connect or a failed
@@ -61,9 +93,9 @@ func isConnectionError(err error) bool {
 	return errors.As(err, &connectErr) || (errors.As(err, &netErr) && netErr != context.DeadlineExceeded)
 }
 
-// isInterfaceError reports failures to reach the server or of the
+// isConnectionFailure reports failures to reach the server or of the
 // connection itself, as opposed to errors the server reported.
-func isInterfaceError(err error) bool {
+func isConnectionFailure(err error) bool {
 	return isConnectionError(err) || errors.Is(err, puddle.ErrClosedPool) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || pgconn.SafeToRetry(err)
 }

@@ -23,7 +23,7 @@ import (
 // error is of exactly the expected kinds.
 var allKinds = []error{
 	persistence.ErrPersistence,
-	persistence.ErrInterface,
+	persistence.ErrConnection,
 	persistence.ErrDatabase,
 	persistence.ErrData,
 	persistence.ErrOperational,
@@ -191,12 +191,12 @@ func TestMapErrorOtherErrors(t *testing.T) {
 		{name: "context canceled", err: context.Canceled, is: []error{context.Canceled}},
 		{name: "wrapped context canceled", err: fmt.Errorf("query: %w", context.Canceled), is: []error{context.Canceled}},
 		{name: "deadline exceeded", err: context.DeadlineExceeded, is: []error{context.DeadlineExceeded}},
-		{name: "net.OpError", err: opErr, kind: persistence.ErrInterface, is: []error{opErr}},
-		{name: "wrapped net.OpError", err: fmt.Errorf("connect: %w", opErr), kind: persistence.ErrInterface, is: []error{opErr}},
-		{name: "unexpected EOF", err: io.ErrUnexpectedEOF, kind: persistence.ErrInterface, is: []error{io.ErrUnexpectedEOF}},
-		{name: "EOF", err: io.EOF, kind: persistence.ErrInterface, is: []error{io.EOF}},
-		{name: "net.ErrClosed", err: net.ErrClosed, kind: persistence.ErrInterface, is: []error{net.ErrClosed}},
-		{name: "closed pool", err: puddle.ErrClosedPool, kind: persistence.ErrInterface, is: []error{puddle.ErrClosedPool}},
+		{name: "net.OpError", err: opErr, kind: persistence.ErrConnection, is: []error{opErr}},
+		{name: "wrapped net.OpError", err: fmt.Errorf("connect: %w", opErr), kind: persistence.ErrConnection, is: []error{opErr}},
+		{name: "unexpected EOF", err: io.ErrUnexpectedEOF, kind: persistence.ErrConnection, is: []error{io.ErrUnexpectedEOF}},
+		{name: "EOF", err: io.EOF, kind: persistence.ErrConnection, is: []error{io.EOF}},
+		{name: "net.ErrClosed", err: net.ErrClosed, kind: persistence.ErrConnection, is: []error{net.ErrClosed}},
+		{name: "closed pool", err: puddle.ErrClosedPool, kind: persistence.ErrConnection, is: []error{puddle.ErrClosedPool}},
 		{name: "plain error", err: plain, kind: persistence.ErrDatabase, is: []error{plain}},
 	}
 	for _, tt := range tests {
@@ -340,8 +340,8 @@ func silentServer(t *testing.T) string {
 
 // A connect timeout inside the driver gives a *pgconn.ConnectError that
 // wraps context.DeadlineExceeded: the server could not be reached, an
-// interface error, though errors.Is still finds the deadline.
-func TestMapErrorConnectTimeoutIsInterfaceError(t *testing.T) {
+// connection failure, though errors.Is still finds the deadline.
+func TestMapErrorConnectTimeoutIsConnectionFailure(t *testing.T) {
 	t.Parallel()
 	cfg, err := pgconn.ParseConfig("postgres://u@" + silentServer(t) + "/db?sslmode=disable")
 	require.NoError(t, err)
@@ -352,16 +352,16 @@ func TestMapErrorConnectTimeoutIsInterfaceError(t *testing.T) {
 	require.ErrorIs(t, connErr, context.DeadlineExceeded, "the driver's own deadline")
 
 	err = mapError("open", connErr, nil)
-	require.ErrorIs(t, err, persistence.ErrInterface)
+	require.ErrorIs(t, err, persistence.ErrConnection)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.False(t, errors.Is(err, persistence.ErrDatabase))
 	var dbErr *persistence.DatabaseError
 	require.ErrorAs(t, err, &dbErr)
-	require.Same(t, persistence.ErrInterface, dbErr.Kind)
+	require.Same(t, persistence.ErrConnection, dbErr.Kind)
 
-	// A network error that wraps a deadline is an interface error too.
+	// A network error that wraps a deadline is a connection failure too.
 	opErr := &net.OpError{Op: "dial", Net: "tcp", Err: context.DeadlineExceeded}
-	require.ErrorIs(t, mapError("dial", opErr, nil), persistence.ErrInterface)
+	require.ErrorIs(t, mapError("dial", opErr, nil), persistence.ErrConnection)
 
 	// The caller's own canceled or expired context, with no connection
 	// failure, passes through as before.
@@ -373,8 +373,8 @@ func TestMapErrorConnectTimeoutIsInterfaceError(t *testing.T) {
 }
 
 // Open against a server that accepts the connection and never answers
-// gives up after POSTGRES_CONNECT_TIMEOUT with an interface error.
-func TestOpenSilentServerIsInterfaceError(t *testing.T) {
+// gives up after POSTGRES_CONNECT_TIMEOUT with a connection failure.
+func TestOpenSilentServerIsConnectionFailure(t *testing.T) {
 	t.Parallel()
 	for _, createTable := range []string{"true", "false"} {
 		t.Run("CREATE_TABLE="+createTable, func(t *testing.T) {
@@ -393,9 +393,41 @@ func TestOpenSilentServerIsInterfaceError(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			_, err = Open(ctx, cfg)
-			require.ErrorIs(t, err, persistence.ErrInterface)
+			require.ErrorIs(t, err, persistence.ErrConnection)
 			require.False(t, errors.Is(err, persistence.ErrDatabase), "%v", err)
 			require.NoError(t, ctx.Err(), "the connect timeout ended it, not the caller's deadline")
 		})
 	}
+}
+
+func TestRecordOp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		noun     string
+		n        int
+		tracking bool
+		schema   string
+		want     string
+	}{
+		{"event", 1, false, `"app"`, `record 1 event in schema "app"`},
+		{"event", 2, false, `"app"`, `record 2 events in schema "app"`},
+		{"event", 0, true, `"app"`, `record 0 events with tracking in schema "app"`},
+		{"event", 1, true, "", `record 1 event with tracking`},
+		{"snapshot", 3, false, `"app"`, `record 3 snapshots in schema "app"`},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, recordOp(tt.noun, tt.n, tt.tracking, tt.schema))
+	}
+}
+
+// classify maps as mapError does, naming no operation.
+func TestClassifyNamesNoOperation(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, classify(nil, nil))
+	pgErr := &pgconn.PgError{Severity: "ERROR", Code: "55P03", Message: "could not obtain lock"}
+	err := classify(pgErr, nil)
+	require.ErrorIs(t, err, persistence.ErrOperational)
+	require.Equal(t, "operational error: ERROR: could not obtain lock (SQLSTATE 55P03)", err.Error())
+	require.Equal(t, "op: "+err.Error(), mapError("op", pgErr, nil).Error())
+	require.Same(t, context.Canceled, classify(context.Canceled, nil))
 }

@@ -46,13 +46,14 @@ type saveRequest struct {
 // insert records events atomically, possibly in one transaction with other
 // callers' events, and returns their notification IDs. When ctx ends first
 // it returns ctx's error, wrapping persistence.ErrOutcomeUnknown too if
-// the events were already being recorded.
+// the events were already being recorded. Its errors name no operation:
+// the Recorder names it.
 func (g *groupCommit) insert(ctx context.Context, events []StoredEvent) ([]int64, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("insert %d events: %w", len(events), err)
+		return nil, err
 	}
 	req := &saveRequest{ctx: ctx, events: events, done: make(chan struct{})}
 	g.mu.Lock()
@@ -79,13 +80,13 @@ func (g *groupCommit) insert(ctx context.Context, events []StoredEvent) ([]int64
 		return req.outcome()
 	case <-ctx.Done():
 		if g.withdraw(req) {
-			return nil, fmt.Errorf("insert %d events: %w", len(events), ctx.Err())
+			return nil, ctx.Err()
 		}
 		select {
 		case <-req.done:
 			return req.outcome()
 		default:
-			return nil, fmt.Errorf("insert %d events: %w: %w", len(events), persistence.ErrOutcomeUnknown, ctx.Err())
+			return nil, fmt.Errorf("%w: %w", persistence.ErrOutcomeUnknown, ctx.Err())
 		}
 	}
 }
@@ -180,12 +181,12 @@ func (g *groupCommit) record(ctx context.Context, batch []*saveRequest) {
 		OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states, SaveNumbers: saves,
 	})
 	if err == nil && len(results) != len(all) {
-		err = fmt.Errorf("insert procedure returned %d results for %d events", len(results), len(all))
+		err = fmt.Errorf("the insert procedure returned %d results for %d events", len(results), len(all))
 	}
 	offset := 0
 	for _, req := range batch {
 		if err != nil {
-			req.err = mapError(fmt.Sprintf("insert %d events", len(req.events)), err, nil)
+			req.err = classify(err, nil)
 		} else {
 			req.ids, req.err = outcome(req.events, results[offset:offset+len(req.events)])
 		}
@@ -203,5 +204,5 @@ func outcome(events []StoredEvent, results []int64) ([]int64, error) {
 	if i := slices.Index(results, -1); i >= 0 {
 		conflict.OriginatorID, conflict.Version = events[i].OriginatorID, events[i].OriginatorVersion
 	}
-	return nil, fmt.Errorf("insert %d events: %w", len(events), conflict)
+	return nil, conflict
 }

@@ -37,7 +37,7 @@ func NewRecorder(pool *pgxpool.Pool) *Recorder {
 // InsertEvents records events atomically; see
 // persistence.AggregateRecorder.
 func (r *Recorder) InsertEvents(ctx context.Context, events []StoredEvent) error {
-	_, err := r.group.insert(ctx, events)
+	_, err := r.InsertNotifications(ctx, events)
 	return err
 }
 
@@ -48,7 +48,11 @@ func (r *Recorder) InsertEvents(ctx context.Context, events []StoredEvent) error
 // round trip and one commit for all of them, each call keeping its own
 // outcome, so that a conflicting call fails alone.
 func (r *Recorder) InsertNotifications(ctx context.Context, events []StoredEvent) ([]int64, error) {
-	return r.group.insert(ctx, events)
+	ids, err := r.group.insert(ctx, events)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", recordOp("event", len(events), false, r.searchPath), err)
+	}
+	return ids, nil
 }
 
 // InsertTx records events, and tracking when not nil, within the caller's
@@ -67,7 +71,7 @@ func (r *Recorder) InsertTx(ctx context.Context, tx pgx.Tx, events []StoredEvent
 		return nil, nil
 	}
 	var ids []int64
-	err := inSchema(ctx, r.queries, tx, r.searchPath, func() (err error) {
+	err := inSchema(ctx, r.queries, tx, r.searchPath, recordOp("event", len(events), tracking != nil, r.searchPath), func() (err error) {
 		ids, err = insertOne(ctx, r.queries, tx, events, tracking)
 		return err
 	})
@@ -75,20 +79,20 @@ func (r *Recorder) InsertTx(ctx context.Context, tx pgx.Tx, events []StoredEvent
 }
 
 // inSchema runs fn with tx's search_path set to searchPath, and then sets
-// it back as it was.
-func inSchema(ctx context.Context, queries *db.Queries, tx pgx.Tx, searchPath string, fn func() error) error {
+// it back as it was. Errors are named by op.
+func inSchema(ctx context.Context, queries *db.Queries, tx pgx.Tx, searchPath, op string, fn func() error) error {
 	if searchPath == "" {
-		return fmt.Errorf("%w: the recorder's pool has no search_path (use postgres.Open or ConfigurePool)", persistence.ErrProgramming)
+		return fmt.Errorf("%s: %w: the recorder's pool has no search_path (use postgres.Open or ConfigurePool)", op, persistence.ErrProgramming)
 	}
 	path, err := queries.SearchPathSetLocal(ctx, tx, searchPath)
 	if err != nil {
-		return mapError("set search_path", err, nil)
+		return mapError(op+": set search_path", err, nil)
 	}
 	if err := fn(); err != nil {
-		return fmt.Errorf("schema %s: %w", searchPath, err)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	if err := queries.SearchPathRestoreLocal(ctx, tx, path.Previous); err != nil {
-		return mapError("restore search_path", err, nil)
+		return mapError(op+": restore search_path", err, nil)
 	}
 	return nil
 }
@@ -96,7 +100,11 @@ func inSchema(ctx context.Context, queries *db.Queries, tx pgx.Tx, searchPath st
 // InsertTracked records events and tracking in one transaction; see
 // persistence.ProcessRecorder.
 func (r *Recorder) InsertTracked(ctx context.Context, events []StoredEvent, tracking Tracking) ([]int64, error) {
-	return insertOne(ctx, r.queries, r.pool, events, &tracking)
+	ids, err := insertOne(ctx, r.queries, r.pool, events, &tracking)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", recordOp("event", len(events), true, r.searchPath), err)
+	}
+	return ids, nil
 }
 
 // StoredEvent and Tracking are the persistence types, named here for brevity.
@@ -108,7 +116,8 @@ type (
 // insertOne records one save's events, and its tracking record if any,
 // with stored_events_insert. On the pool the one statement is its own
 // transaction, so the procedure's lock, inserts and tracking commit or
-// roll back together.
+// roll back together. Its errors are classified but name no operation:
+// the caller names it.
 func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []StoredEvent, tracking *Tracking) ([]int64, error) {
 	if len(events) == 0 && tracking == nil {
 		return nil, nil
@@ -121,7 +130,7 @@ func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []
 	}
 	ids, err := queries.StoredEventsInsert(ctx, conn, arg)
 	if err != nil {
-		return nil, mapError(fmt.Sprintf("insert %d events", len(events)), err, tracking)
+		return nil, classify(err, tracking)
 	}
 	if len(events) == 0 {
 		return nil, nil

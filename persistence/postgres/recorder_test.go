@@ -198,11 +198,11 @@ func TestMissingSchemaIsProgrammingError(t *testing.T) {
 	require.Equal(t, "42P01", dbErr.Code, "undefined table")
 }
 
-func TestUnreachableServerIsInterfaceError(t *testing.T) {
+func TestUnreachableServerIsConnectionFailure(t *testing.T) {
 	t.Parallel()
 	cfg := postgres.Config{ConnString: "postgres://nobody@127.0.0.1:1/none?sslmode=disable", Schema: "x", ConnectTimeout: 2 * time.Second}
 	_, err := postgres.Open(context.Background(), cfg)
-	require.ErrorIs(t, err, persistence.ErrInterface)
+	require.ErrorIs(t, err, persistence.ErrConnection)
 	require.False(t, errors.Is(err, persistence.ErrDatabase))
 }
 

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -37,7 +36,8 @@ func (r *SnapshotRecorder) InsertEvents(ctx context.Context, events []StoredEven
 	c := toColumns(events)
 	arg := db.SnapshotsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
 	if err := r.queries.SnapshotsInsert(ctx, r.pool, arg); err != nil {
-		return mapError(fmt.Sprintf("insert %d snapshots", len(events)), err, nil)
+		schema := r.pool.Config().ConnConfig.RuntimeParams["search_path"]
+		return mapError(recordOp("snapshot", len(events), false, schema), err, nil)
 	}
 	return nil
 }
