@@ -186,3 +186,32 @@ func TestGooseCommand(t *testing.T) {
 	require.Len(t, got, 1)
 	require.True(t, event.Equal(got[0]), "read %+v, want %+v", got[0], event)
 }
+
+// TestGooseCommandPublic runs the README's goose command on the public
+// schema of a new database, which needs no CREATE SCHEMA first, and checks
+// that it makes what migrate up makes in the public schema of another.
+func TestGooseCommandPublic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the goose command line")
+	}
+	t.Parallel()
+	command := readmeGooseCommand(t)
+	gooseDir := buildGoose(t)
+	ctx := context.Background()
+	connect := func(url string) *pgx.Conn {
+		conn, err := pgx.Connect(ctx, url)
+		require.NoError(t, err)
+		t.Cleanup(func() { conn.Close(context.Background()) })
+		return conn
+	}
+
+	byMigrate := pgtest.NewDatabaseURL(t)
+	code, _, _ := runWith(t, map[string]string{"DATABASE_URL": byMigrate}, "--schema", "public", "up")
+	require.Equal(t, 0, code)
+	byGoose := pgtest.NewDatabaseURL(t)
+	runGooseCommand(t, command, gooseDir, byGoose, "public")
+
+	want := describeSchema(t, connect(byMigrate), "public")
+	require.Contains(t, want, "version 3 applied=true")
+	require.Equal(t, want, describeSchema(t, connect(byGoose), "public"))
+}
