@@ -52,11 +52,8 @@ func (r *SnapshotRecorder) InsertTx(ctx context.Context, tx pgx.Tx, snapshots []
 	}
 	c := toColumns(snapshots)
 	arg := db.SnapshotsInsertNewParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
-	return inSchema(ctx, r.queries, tx, r.searchPath, func() error {
-		if err := r.queries.SnapshotsInsertNew(ctx, tx, arg); err != nil {
-			return mapError(fmt.Sprintf("insert %d snapshots", len(snapshots)), err, nil)
-		}
-		return nil
+	return inSchema(ctx, r.queries, tx, r.searchPath, recordOp("snapshot", len(snapshots), false, r.searchPath), func() error {
+		return classify(r.queries.SnapshotsInsertNew(ctx, tx, arg), nil)
 	})
 }
 
