@@ -131,7 +131,7 @@ type RecordedFunc func(ctx context.Context, ids []int64) error
 
 // New builds an application from opts and its environment. Configuration
 // errors are *config.Error values naming the variable or option; an
-// unreachable database is errors.Is(err, persistence.ErrInterface). Close
+// unreachable database is errors.Is(err, persistence.ErrConnection). Close
 // the application when done.
 func New(ctx context.Context, opts Options) (*Application, error) {
 	if opts.Registry == nil {
@@ -338,17 +338,22 @@ func (a *Application) record(ctx context.Context, tx pgx.Tx, tracking *persisten
 	return ids, nil
 }
 
-// saveError wraps err, the failure to record events, saying what was
-// being saved.
+// saveError wraps err, the failure to record events. The recorder's
+// errors say what they recorded where; the mapper's do not, so they get
+// the count.
 func (a *Application) saveError(events []domain.Event, tracking *persistence.Tracking, err error) error {
-	what := "1 event"
-	if len(events) != 1 {
-		what = fmt.Sprintf("%d events", len(events))
+	var mapping *codec.MappingError
+	what := "save"
+	if errors.As(err, &mapping) {
+		what = "save 1 event"
+		if len(events) != 1 {
+			what = fmt.Sprintf("save %d events", len(events))
+		}
 	}
 	if tracking != nil {
-		return fmt.Errorf("save %s tracking %s#%d: %w", what, tracking.ApplicationName, tracking.NotificationID, err)
+		return fmt.Errorf("%s tracking %s#%d: %w", what, tracking.ApplicationName, tracking.NotificationID, err)
 	}
-	return fmt.Errorf("save %s: %w", what, err)
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // OnRecorded adds f to the functions called after the application records

@@ -82,21 +82,11 @@ func wait(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// retryable reports whether a retry may cure err; see
-// persistence.IsRetryable. The caller's own context ending is checked
-// before.
-func retryable(err error) bool { return persistence.IsRetryable(err) }
-
-// permanent reports an error that needs someone to fix the configuration
-// or the database before a retry can succeed; see
-// persistence.NeedsAttention.
-func permanent(err error) bool { return persistence.NeedsAttention(err) }
-
 // logRetry logs err, which will be retried after delay: at error level if
-// it is permanent, else as a warning.
+// it needs attention (persistence.NeedsAttention), else as a warning.
 func logRetry(ctx context.Context, logger *slog.Logger, msg string, err error, delay time.Duration, attrs ...any) {
 	level := slog.LevelWarn
-	if permanent(err) {
+	if persistence.NeedsAttention(err) {
 		level = slog.LevelError
 	}
 	logger.Log(ctx, level, msg, append(attrs, "retry_in", delay, "error", err)...)

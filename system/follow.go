@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
 // wakeups collects the leaders of a process application that may have new
@@ -50,7 +52,7 @@ func (w *wakeups) take() []string {
 // ConcurrentRunner, or in RunProcess): it processes the leaders prompted
 // on w, whatever prompts them (saves in this process, the database's
 // notifications), and every leader each poll interval. An error a retry
-// may cure (see retryable) is logged on logger and retried after a
+// may cure (see persistence.IsRetryable) is logged on logger and retried after a
 // backoff; any other ends the loop and is returned. It returns nil when
 // ctx ends.
 func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerOptions, logger *slog.Logger) error {
@@ -73,9 +75,9 @@ func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerO
 			case err == nil:
 			case ctx.Err() != nil:
 				return nil
-			case retryable(err):
+			case persistence.IsRetryable(err):
 				if !failed {
-					failed, delay = true, retry.next(permanent(err))
+					failed, delay = true, retry.next(persistence.NeedsAttention(err))
 				}
 				logRetry(ctx, logger, "processing failed; retrying", err, delay, "application", p.Name(), "upstream", leader)
 				w.prompt(leader) // still pending

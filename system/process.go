@@ -187,7 +187,7 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 		}
 		for _, n := range items {
 			err := p.process(ctx, up, n)
-			if isConflict(err) {
+			if persistence.IsConflict(err) {
 				if conflicts++; conflicts > maxConflicts {
 					return processed, fmt.Errorf("%s following %s: giving up after %d conflicts at notification %d: %w", p.Name(), leader, conflicts, n.ID, err)
 				}
@@ -216,12 +216,6 @@ func (p *ProcessApplication) checkLeaderNotBehind(ctx context.Context, up *upstr
 		return &LeaderBehindError{Application: p.Name(), Upstream: up.name, Tracked: tracked, LeaderMax: max}
 	}
 	return nil
-}
-
-func isConflict(err error) bool {
-	var tracking *persistence.TrackingConflictError
-	var version *persistence.ConcurrencyError
-	return errors.As(err, &tracking) || errors.As(err, &version)
 }
 
 // process runs the policy on one notification and records the result with

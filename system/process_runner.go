@@ -64,10 +64,10 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !retryable(err) {
+		if !persistence.IsRetryable(err) {
 			return err
 		}
-		delay := retry.next(permanent(err))
+		delay := retry.next(persistence.NeedsAttention(err))
 		logRetry(ctx, logger, "starting failed; retrying", err, delay, "application", name)
 		if !wait(ctx, delay) {
 			return nil

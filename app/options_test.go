@@ -1,0 +1,238 @@
+package app_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
+	"github.com/eventsourcing-go/eventsourcing/config"
+	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+)
+
+// Typed options win over the environment, and select Postgres by
+// themselves.
+func TestTypedOptionsWinOverEnvironment(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	schema := pgtest.NewSchemaName(t)
+	key, err := codec.CreateAESKey(16)
+	require.NoError(t, err)
+	a, err := app.New(ctx, app.Options{
+		Name: "Worlds", Registry: registry(),
+		DatabaseURL: pgtest.ServerURL(t), Schema: schema, CipherKey: key,
+		Env:    map[string]string{"PERSISTENCE_MODULE": "memory", "POSTGRES_SCHEMA": "elsewhere", "CIPHER_KEY": "not base64!"},
+		Lookup: noEnv,
+	})
+	require.NoError(t, err)
+	defer a.Close()
+	require.Equal(t, app.Postgres, a.Module(), "DatabaseURL selects Postgres over the environment's module")
+	require.Equal(t, schema, a.Schema())
+	w := createWorld(t, a, "dinosaurs")
+	s, err := a.Log().Section(ctx, "1,10")
+	require.NoError(t, err)
+	require.NotContains(t, string(s.Items[1].State), "dinosaurs", "encrypted with Options.CipherKey")
+	got, err := app.NewRepository[World](a).Get(ctx, w.ID())
+	require.NoError(t, err)
+	require.Equal(t, []string{"dinosaurs"}, got.History)
+
+	// A bad typed value is an error naming the option, not the variable.
+	_, err = app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), CipherKey: "not base64!", Lookup: noEnv})
+	var cfgErr *config.Error
+	require.ErrorAs(t, err, &cfgErr)
+	require.Equal(t, "app.Options.CipherKey", cfgErr.Var)
+	_, err = app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Module: "sqlite", Lookup: noEnv})
+	require.ErrorAs(t, err, &cfgErr)
+	require.Equal(t, "app.Options.Module", cfgErr.Var)
+}
+
+// An application records with the caller's own pool (and its tracer),
+// migrates its schema, and leaves the pool open when closed.
+func TestCallersOwnPool(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	schema := pgtest.NewSchemaName(t)
+	cfg, err := pgxpool.ParseConfig(pgtest.ServerURL(t))
+	require.NoError(t, err)
+	tracer := &countingTracer{}
+	cfg.ConnConfig.Tracer = tracer
+	require.NoError(t, postgres.ConfigurePool(cfg, schema))
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer pool.Close()
+
+	a, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Pool: pool, Lookup: noEnv})
+	require.NoError(t, err)
+	require.Equal(t, app.Postgres, a.Module())
+	require.Equal(t, schema, a.Schema())
+	require.Same(t, pool, a.Pool())
+	before := tracer.queries.Load()
+	w := createWorld(t, a, "dinosaurs")
+	require.Greater(t, tracer.queries.Load(), before, "the save went through the caller's pool")
+	a.Close()
+	require.NoError(t, pool.Ping(ctx), "Close leaves the caller's pool open")
+
+	// Another application on the same schema, opened from a URL, reads it.
+	b, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), DatabaseURL: pgtest.ServerURL(t), Schema: schema, Lookup: noEnv})
+	require.NoError(t, err)
+	defer b.Close()
+	got, err := app.NewRepository[World](b).Get(ctx, w.ID())
+	require.NoError(t, err)
+	require.Equal(t, []string{"dinosaurs"}, got.History)
+	require.Equal(t, a.Store(), b.Store(), "the same schema of the same database is the same store")
+
+	// A pool without the schema as search_path, a schema that disagrees,
+	// or the memory module with a pool, are refused.
+	plain, err := pgxpool.New(ctx, pgtest.ServerURL(t))
+	require.NoError(t, err)
+	defer plain.Close()
+	_, err = app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Pool: plain, Lookup: noEnv})
+	var cfgErr *config.Error
+	require.ErrorAs(t, err, &cfgErr)
+	require.Contains(t, err.Error(), "ConfigurePool")
+	_, err = app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Pool: pool, Schema: "other", Lookup: noEnv})
+	require.ErrorAs(t, err, &cfgErr)
+	require.Equal(t, "app.Options.Schema", cfgErr.Var)
+	_, err = app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Pool: pool, Module: app.Memory, Lookup: noEnv})
+	require.ErrorAs(t, err, &cfgErr)
+	require.Equal(t, "app.Options.Module", cfgErr.Var)
+}
+
+// countingTracer counts the queries of a pool.
+type countingTracer struct{ queries atomic.Int64 }
+
+func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.queries.Add(1)
+	return ctx
+}
+
+func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// Two in-memory applications are two stores.
+func TestMemoryStoresAreDistinct(t *testing.T) {
+	t.Parallel()
+	a, err := app.New(t.Context(), app.Options{Name: "A", Registry: registry(), Lookup: noEnv})
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := app.New(t.Context(), app.Options{Name: "A", Registry: registry(), Lookup: noEnv})
+	require.NoError(t, err)
+	defer b.Close()
+	require.NotEqual(t, a.Store(), b.Store())
+	err = a.Watch(t.Context(), func() {})
+	require.ErrorIs(t, err, persistence.ErrNotSupported)
+}
+
+// A projection writes its read model and the tracking record in one
+// transaction of its own: both commit, or neither.
+func TestSaveTrackedTxWithReadModel(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	a := postgresApp(t, app.Options{})
+	_, err := a.Pool().Exec(ctx, "CREATE TABLE world_names (id uuid PRIMARY KEY, name text NOT NULL)")
+	require.NoError(t, err)
+
+	project := func(id uuid.UUID, name string, tracking persistence.Tracking, commit bool) error {
+		tx, err := a.Pool().Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		if _, err := tx.Exec(ctx, "INSERT INTO world_names VALUES ($1, $2)", id, name); err != nil {
+			return err
+		}
+		if _, err := a.SaveTrackedTx(ctx, tx, tracking, nil); err != nil {
+			return err
+		}
+		if commit {
+			return tx.Commit(ctx)
+		}
+		return nil
+	}
+	names := func() int {
+		var n int
+		require.NoError(t, a.Pool().QueryRow(ctx, "SELECT count(*) FROM world_names").Scan(&n))
+		return n
+	}
+	upstream := persistence.Tracking{ApplicationName: "Worlds", NotificationID: 1}
+	require.NoError(t, project(uuid.New(), "earth", upstream, false))
+	require.Zero(t, names(), "rolled back: no read model row")
+	tracked, err := a.Recorder().MaxTrackingID(ctx, "Worlds")
+	require.NoError(t, err)
+	require.Zero(t, tracked, "rolled back: no tracking record")
+
+	require.NoError(t, project(uuid.New(), "earth", upstream, true))
+	require.Equal(t, 1, names())
+	tracked, err = a.Recorder().MaxTrackingID(ctx, "Worlds")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, tracked)
+
+	err = project(uuid.New(), "mars", upstream, true)
+	require.True(t, persistence.IsConflict(err), "the same notification again: %v", err)
+	var conflict *persistence.TrackingConflictError
+	require.ErrorAs(t, err, &conflict)
+	require.Equal(t, 1, names(), "nothing of the repeated projection was committed")
+}
+
+// SaveTx records the snapshots due in the caller's transaction: they roll
+// back with it.
+func TestSaveTxSnapshotsInTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	a := postgresApp(t, app.Options{SnapshottingIntervals: map[string]int64{"test:World": 2}})
+	save := func(commit bool) *World {
+		w, err := domain.Create[World](uuid.New(), WorldCreated{Name: "earth"})
+		require.NoError(t, err)
+		require.NoError(t, domain.Trigger(w, SomethingHappened{What: "dinosaurs"}))
+		tx, err := a.Pool().Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		_, err = a.SaveTx(ctx, tx, w)
+		require.NoError(t, err)
+		if commit {
+			require.NoError(t, tx.Commit(ctx))
+		}
+		return w
+	}
+	rolledBack := save(false)
+	require.Empty(t, snapshotVersions(t, a, rolledBack.ID()), "the snapshot rolled back with the events")
+	committed := save(true)
+	require.Equal(t, []int64{2}, snapshotVersions(t, a, committed.ID()))
+}
+
+// Watch wakes a follower in another process when events are recorded.
+func TestWatchWakesOnEventsOfAnotherApplication(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	writer := postgresApp(t, app.Options{})
+	watcher, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), DatabaseURL: pgtest.ServerURL(t), Schema: writer.Schema(), Lookup: noEnv})
+	require.NoError(t, err)
+	defer watcher.Close()
+
+	woken := make(chan struct{}, 10)
+	watchCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- watcher.Watch(watchCtx, func() { woken <- struct{}{} }) }()
+	<-woken // once when it starts listening
+	createWorld(t, writer)
+	<-woken
+	stop()
+	require.NoError(t, <-done, "Watch returns nil when its context ends")
+}
+
+// postgresApp returns an application on a schema of its own.
+func postgresApp(t *testing.T, opts app.Options) *app.Application {
+	t.Helper()
+	opts.Name, opts.Registry, opts.Lookup = "Worlds", registry(), noEnv
+	opts.DatabaseURL, opts.Schema = pgtest.ServerURL(t), pgtest.NewSchemaName(t)
+	a, err := app.New(t.Context(), opts)
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	return a
+}
