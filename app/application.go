@@ -21,9 +21,9 @@ import (
 // EnvSnapshottingEnabled names the variable that turns snapshotting on.
 const EnvSnapshottingEnabled = "IS_SNAPSHOTTING_ENABLED"
 
-// EnvTimezoneTopic is the seeds' TZINFO_TOPIC, the zone of the timestamps
+// EnvTimezoneTopic is the Python library's TZINFO_TOPIC, the zone of the timestamps
 // of new events. Timestamps here are always UTC (domain.Now), so only the
-// seeds' default "datetime:timezone.utc" (or "UTC") is accepted; another
+// Python library's default "datetime:timezone.utc" (or "UTC") is accepted; another
 // zone is a *config.Error: convert with time.Time.In when
 // presenting times instead.
 const EnvTimezoneTopic = "TZINFO_TOPIC"

@@ -13,7 +13,7 @@ import (
 )
 
 // Environment variables that select the cipher and the compressor, as in
-// the seeds' infrastructure factory.
+// the Python library's infrastructure factory.
 const (
 	// EnvCipherTopic names the cipher: "aes" (any case), "AESCipher" or
 	// "eventsourcing.cipher:AESCipher". It may be left unset when
@@ -43,7 +43,7 @@ type Cipher interface {
 	Decrypt(ciphertext []byte) ([]byte, error)
 }
 
-// AES-GCM layout of a cipher text, as written by the seeds' AESCipher:
+// AES-GCM layout of a cipher text, as written by the Python library's AESCipher:
 // nonce || tag || encrypted bytes.
 const (
 	aesNonceSize = 12
@@ -51,11 +51,11 @@ const (
 )
 
 // aesKeySizes is the message part listing the valid key sizes, as the
-// seeds word it.
+// Python library words it.
 const aesKeySizes = "(16, 24, 32)"
 
 // AESCipher is a Cipher that uses AES in Galois/Counter Mode, compatible
-// with the seeds' AESCipher: a cipher text is a random 12-byte nonce, the
+// with the Python library's AESCipher: a cipher text is a random 12-byte nonce, the
 // 16-byte authentication tag and the encrypted bytes, in that order, so
 // it is 28 bytes longer than its plaintext. Construct it with
 // NewAESCipher; the zero value has no key and returns an error wrapping
@@ -177,7 +177,7 @@ func (c *AESCipher) Decrypt(ciphertext []byte) ([]byte, error) {
 	return plaintext, nil
 }
 
-// cipherTextError is a decrypt failure, worded as the seeds word it. It
+// cipherTextError is a decrypt failure, worded as the Python library words it. It
 // matches ErrCipherText and its cause.
 type cipherTextError struct {
 	msg string

@@ -31,7 +31,7 @@ type Compressor interface {
 }
 
 // ZlibCompressor is a Compressor that uses zlib (RFC 1950) at the default
-// compression level, compatible with the seeds' ZlibCompressor and
+// compression level, compatible with the Python library's ZlibCompressor and
 // Python's zlib.compress and zlib.decompress. The zero value is ready to
 // use, with a limit of DefaultMaxDecompressedSize. It is safe for
 // concurrent use.

@@ -134,7 +134,7 @@ func (m *Mapper) ToStoredEvent(e domain.Event) (persistence.StoredEvent, error) 
 	}
 	st := eventState{Timestamp: e.Timestamp, ClassVersion: classVersion(reg), Data: e.Data}
 	if e.OriginatorType != nil {
-		// The aggregate's topic, as the seeds record it on a created event.
+		// The aggregate's topic, as the Python library records it on a created event.
 		aggReg, err := m.Registry.registered(e.OriginatorType)
 		if err != nil {
 			return fail(reg.topic, fmt.Errorf("aggregate type: %w", err))

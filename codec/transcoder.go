@@ -39,7 +39,7 @@ var ErrDecode = errors.New("cannot decode state")
 // JSONTranscoder is the default Transcoder: encoding/json, compact. Custom
 // value types take part by implementing json.Marshaler and
 // json.Unmarshaler (or encoding.TextMarshaler and TextUnmarshaler), the Go
-// form of the seeds' registered transcodings. Numbers decoded into an
+// form of the Python library's registered transcodings. Numbers decoded into an
 // interface value keep their precision (json.Number). It is safe for
 // concurrent use.
 type JSONTranscoder struct{}

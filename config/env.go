@@ -10,9 +10,9 @@ import (
 // Environment is where configuration is read from: typed settings
 // (Settings) override values set in code (Values), which override the
 // process environment, and a variable prefixed with
-// the application's name overrides the plain one, as in the seeds. For the
+// the application's name overrides the plain one, as in the Python eventsourcing library. For the
 // application "BankAccounts" the prefix is spelt in snake case
-// (BANK_ACCOUNTS_POSTGRES_SCHEMA) or, as the seeds spell it, upper-cased
+// (BANK_ACCOUNTS_POSTGRES_SCHEMA) or, as the Python library spells it, upper-cased
 // (BANKACCOUNTS_POSTGRES_SCHEMA); the snake-case spelling wins when both
 // are set. The zero value reads the process environment only. It is safe
 // for concurrent reads.
@@ -38,7 +38,7 @@ type Setting struct {
 }
 
 // Get returns the value of key and whether it is set. It looks, in order,
-// in Settings, then for the snake-case prefixed key, the seeds' prefixed key, and the plain
+// in Settings, then for the snake-case prefixed key, the Python library's prefixed key, and the plain
 // key, each first in Values and then in the process environment.
 func (e Environment) Get(key string) (string, bool) {
 	_, v, ok := e.lookup(key)
@@ -61,7 +61,7 @@ func (e Environment) lookup(key string) (name, value string, ok bool) {
 	keys := []string{key}
 	if e.Name != "" {
 		snake := strings.ToUpper(SnakeCase(e.Name)) + "_" + key // BANK_ACCOUNTS_KEY
-		seeds := strings.ToUpper(e.Name) + "_" + key            // BANKACCOUNTS_KEY, as the seeds spell it
+		seeds := strings.ToUpper(e.Name) + "_" + key            // BANKACCOUNTS_KEY, as the Python library spells it
 		keys = []string{snake, key}
 		if seeds != snake {
 			keys = []string{snake, seeds, key}
@@ -118,7 +118,7 @@ func (e Environment) Int(key string, def, min int) (int, error) {
 	return n, nil
 }
 
-// ParseBool converts a truth value as the seeds' strtobool does: "y",
+// ParseBool converts a truth value as the Python library's strtobool does: "y",
 // "yes", "t", "true", "on" and "1" are true; "n", "no", "f", "false", "off"
 // and "0" are false, in any case. Anything else is an error.
 func ParseBool(s string) (bool, error) {

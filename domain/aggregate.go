@@ -26,7 +26,7 @@ type Aggregate interface {
 }
 
 // InitialVersioner is implemented by aggregate types whose first event has
-// a version other than 1 (the seeds' INITIAL_VERSION), for example 0. It
+// a version other than 1 (the Python library's INITIAL_VERSION), for example 0. It
 // must be greater than math.MinInt64 (see ErrVersionOverflow).
 type InitialVersioner interface {
 	InitialVersion() int64

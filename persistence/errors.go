@@ -9,7 +9,7 @@ import (
 )
 
 // kind is a class of persistence error. Kinds form the hierarchy of the
-// seeds (named after PEP 249): each kind unwraps to its parent, so
+// Python library (named after PEP 249): each kind unwraps to its parent, so
 // errors.Is(err, ErrDatabase) holds for an integrity error.
 type kind struct {
 	name   string
@@ -84,7 +84,7 @@ func (e *DatabaseError) Unwrap() []error { return []error{e.Kind, e.Err} }
 
 // ConcurrencyError is returned when an event's (originator ID, version) is
 // already recorded, or appears twice in one insert: another writer got there
-// first (optimistic concurrency control, requirement 4). Nothing of the
+// first (optimistic concurrency control). Nothing of the
 // insert was recorded. It matches errors.Is(err, ErrIntegrity).
 type ConcurrencyError struct {
 	// OriginatorID and Version name the conflicting event when the

@@ -7,7 +7,7 @@ import (
 )
 
 // StoredEvent is the universal type in which every domain event, and every
-// snapshot, is recorded (requirement 1). State holds the serialized (and
+// snapshot, is recorded. State holds the serialized (and
 // possibly compressed and encrypted) event; Topic names the event's type.
 type StoredEvent struct {
 	OriginatorID      uuid.UUID
@@ -25,14 +25,14 @@ func (s StoredEvent) Equal(o StoredEvent) bool {
 }
 
 // Notification is a stored event together with its position ID in the
-// application sequence (requirement 5).
+// application sequence.
 type Notification struct {
 	ID int64
 	StoredEvent
 }
 
 // Tracking records that the notification NotificationID of the upstream
-// application ApplicationName has been processed (requirement 9).
+// application ApplicationName has been processed.
 type Tracking struct {
 	ApplicationName string
 	NotificationID  int64

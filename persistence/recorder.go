@@ -36,7 +36,7 @@ type NotificationQuery struct {
 }
 
 // AggregateRecorder records stored events in aggregate sequences
-// (requirements 2-4). It is used for snapshots, and is the base of the
+// . It is used for snapshots, and is the base of the
 // other recorders. Implementations are safe for concurrent use.
 type AggregateRecorder interface {
 	// InsertEvents records all of events, or none of them. If any
@@ -50,14 +50,14 @@ type AggregateRecorder interface {
 }
 
 // ApplicationRecorder records stored events in their aggregate sequence and
-// in the application sequence, atomically (requirements 5-8, 11, 12).
+// in the application sequence, atomically.
 type ApplicationRecorder interface {
 	AggregateRecorder
 	// InsertNotifications records events like InsertEvents and returns the
 	// notification IDs given to them, in the order of events
-	// (requirement 12). Insert order equals commit order: a reader that
+	//. Insert order equals commit order: a reader that
 	// has seen notification n will never later see a new notification
-	// with an ID below n (requirement 11).
+	// with an ID below n.
 	InsertNotifications(ctx context.Context, events []StoredEvent) ([]int64, error)
 	// SelectNotifications returns notifications chosen by q in ascending
 	// ID order. IDs may have gaps; readers must tolerate them.
@@ -69,7 +69,7 @@ type ApplicationRecorder interface {
 
 // ProcessRecorder extends ApplicationRecorder with tracking records, which
 // are recorded atomically with the events that processing the tracked
-// notification produced (requirements 9 and 10).
+// notification produced.
 type ProcessRecorder interface {
 	ApplicationRecorder
 	// InsertTracked records events like InsertNotifications together with

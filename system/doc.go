@@ -7,7 +7,7 @@
 //
 // A process application records the new events of each upstream
 // notification together with a tracking record of that notification, in
-// one transaction (requirement 10). The tracking record is unique, so a
+// one transaction. The tracking record is unique, so a
 // notification cannot be processed twice, and processing resumes after the
 // last tracked notification when a process restarts.
 //

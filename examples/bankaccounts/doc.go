@@ -1,4 +1,4 @@
-// Package bankaccounts is the seeds' bank accounts example: an event-sourced
+// Package bankaccounts is the Python library's bank accounts example: an event-sourced
 // BankAccount aggregate with a balance and an overdraft limit, and the
 // BankAccounts application that opens accounts, deposits, withdraws and
 // transfers funds, and closes accounts.
@@ -11,7 +11,7 @@
 // errors.As: *AccountNotFoundError (ErrAccountNotFound, and also
 // app.ErrAggregateNotFound), *AccountClosedError (ErrAccountClosed) and
 // *InsufficientFundsError (ErrInsufficientFunds), both of which are also
-// ErrTransaction, like the seed's TransactionError, and *InvalidAmountError
+// ErrTransaction, like the Python library's TransactionError, and *InvalidAmountError
 // (ErrInvalidAmount) for amounts and overdraft limits that are not
 // positive, which the seed asserts.
 //

@@ -1,4 +1,4 @@
-// Package counters is the seeds' example of an event-driven system: the
+// Package counters is the Python library's example of an event-driven system: the
 // Worlds application (the worlds.World aggregates of package
 // examples/worlds) and the Counters process application, which follows
 // Worlds and counts, in one Counter aggregate per thing, how many times
@@ -31,7 +31,7 @@
 //
 // cmd/counters runs the whole system in one process with the concurrent
 // runner, in memory or, with DATABASE_URL set, on PostgreSQL; it makes the
-// seed's three worlds and prints the counts.
+// Python library's three worlds and prints the counts.
 //
 // cmd/counters-process and cmd/worlds-writer show the multi-process mode
 // on PostgreSQL. In one terminal, run the Counters process application;
@@ -48,7 +48,7 @@
 // after the second):
 //
 //	export DATABASE_URL=postgres://user:password@localhost:5432/db
-//	go run ./examples/counters/cmd/worlds-writer            # the seed's 3 worlds
+//	go run ./examples/counters/cmd/worlds-writer            # the Python library's 3 worlds
 //	go run ./examples/counters/cmd/worlds-writer -worlds 30
 //
 // The writer can run before the process too: the process catches up with

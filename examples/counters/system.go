@@ -63,7 +63,7 @@ func Policy(ctx context.Context, p *system.ProcessApplication, event domain.Even
 	return nil
 }
 
-// System returns the seed's system of two applications: Worlds (the
+// System returns the Python library's system of two applications: Worlds (the
 // worlds.World aggregates) and the process application Counters, which
 // follows Worlds with Policy. Run it with system.NewSingleThreadedRunner,
 // system.NewConcurrentRunner, or, on PostgreSQL, with Counters in its own
@@ -121,18 +121,18 @@ func MakeItSo(ctx context.Context, w *app.Application, id uuid.UUID, what string
 	return nil
 }
 
-// Things are the things that happen in the seed's worlds.
+// Things are the things that happen in the Python library's worlds.
 var Things = []string{"dinosaurs", "trucks", "internet"}
 
 // SeedHistory returns what happens to the i-th (from 0) world that
-// MakeWorlds makes: the seed's three worlds have [dinosaurs trucks
+// MakeWorlds makes: the Python library's three worlds have [dinosaurs trucks
 // internet], [dinosaurs trucks] and [dinosaurs]; further worlds repeat
 // the pattern.
 func SeedHistory(i int) []string {
 	return append([]string(nil), Things[:len(Things)-i%len(Things)]...)
 }
 
-// MakeWorlds runs the seed's commands on n worlds in the Worlds
+// MakeWorlds runs the Python library's commands on n worlds in the Worlds
 // application w: it creates them ("world 1", "world 2", ...), then makes
 // the first thing of each world's SeedHistory happen to every world, then
 // the second, and so on, one save per command. It returns the worlds' IDs.

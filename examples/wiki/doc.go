@@ -1,4 +1,4 @@
-// Package wiki is the seeds' example of saving several aggregates in one
+// Package wiki is the Python library's example of saving several aggregates in one
 // atomic transaction, and of finding aggregates by name through index
 // aggregates with name-based (version 5) IDs.
 //

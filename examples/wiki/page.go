@@ -67,13 +67,13 @@ type IndexCreated struct {
 }
 
 // IndexRefUpdated is the event that points an Index at another page, or at
-// none (uuid.Nil, the seed's None).
+// none (uuid.Nil, the Python library's None).
 type IndexRefUpdated struct {
 	Ref uuid.UUID `json:"ref"`
 }
 
 // IndexID returns the ID of the Index of the page name: the version 5 UUID
-// of "/pages/"+name in the URL namespace, like the seed's
+// of "/pages/"+name in the URL namespace, like the Python library's
 // uuid5(NAMESPACE_URL, f"/pages/{name}").
 func IndexID(name string) uuid.UUID {
 	return domain.NameID("/pages/" + name)

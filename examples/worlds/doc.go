@@ -1,4 +1,4 @@
-// Package worlds is the seeds' basic example of an event-sourced
+// Package worlds is the Python library's basic example of an event-sourced
 // application: a World aggregate whose history grows as things happen to
 // it, and the Worlds application that creates worlds, makes things happen
 // to them and reads their history back.

@@ -41,7 +41,7 @@ type Config struct {
 	CreateTable bool
 	// MaxOverflow is how many connections may be opened above PoolSize
 	// when all are in use: the pool holds at most PoolSize+MaxOverflow
-	// (at most 2147483647). It needs PoolSize. Unlike the seeds' pool,
+	// (at most 2147483647). It needs PoolSize. Unlike the Python library's pool,
 	// which closes a connection released above PoolSize at once, pgxpool
 	// keeps every released connection until it has been idle for
 	// MaxConnIdleTime (30 minutes, or the connection string's
@@ -186,7 +186,7 @@ var (
 	poolDurationRange = fmt.Sprintf("if set, a number of seconds such as 30 or 2.5, 0 or from %d to %d (a year), or an empty string is expected",
 		int(minPoolDuration/time.Second), int(maxPoolDuration/time.Second))
 	// poolTimeoutZero is the reason POSTGRES_POOL_TIMEOUT=0 is refused.
-	poolTimeoutZero = "0 (in the seeds, fail at once when no connection is free) is not supported: " +
+	poolTimeoutZero = "0 (in the Python library, fail at once when no connection is free) is not supported: " +
 		"give a number of seconds above 0, or bound the wait with the context's deadline"
 )
 
@@ -208,10 +208,10 @@ func maxOverflowRange(size int) string {
 //
 // The pool settings (see Config): POSTGRES_MAX_OVERFLOW 10, or less if the
 // pool size leaves no room (0 to 2147483647 minus the pool size), also
-// read as POSTGRES_POOL_MAX_OVERFLOW, the name the seeds' v9.2 code reads:
+// read as POSTGRES_POOL_MAX_OVERFLOW, the name the Python library's v9.2 code reads:
 // an application-prefixed variable wins over a plain one, and between two
 // of the same kind POSTGRES_MAX_OVERFLOW wins. POSTGRES_POOL_TIMEOUT 30 s
-// (seconds such as 2.5, 1 to 31536000, a year; 0, which the seeds take as
+// (seconds such as 2.5, 1 to 31536000, a year; 0, which the Python library takes as
 // "do not wait", is refused). POSTGRES_CONN_MAX_AGE unset, which leaves
 // the connection string's pool_max_conn_lifetime or pgxpool's hour
 // (seconds, 1 to 31536000; 0 uses each connection once).

@@ -13,7 +13,7 @@ import (
 
 // SnapshotRecorder is the PostgreSQL aggregate recorder for snapshots, kept
 // in the snapshots table of the pool's schema, apart from the events
-// (requirement 4). It takes no lock. It is safe for concurrent use.
+// . It takes no lock. It is safe for concurrent use.
 type SnapshotRecorder struct {
 	pool       *pgxpool.Pool
 	queries    *db.Queries

@@ -1,5 +1,5 @@
 // Package recordertest is the one conformance suite that every recorder
-// implementation must pass. It checks each of the seeds' twelve persistence
+// implementation must pass. It checks each of the Python library's twelve persistence
 // requirements that a recorder can show. Implementations call Run (process
 // recorders) and RunAggregate (aggregate recorders such as snapshot stores)
 // from their tests.
@@ -108,7 +108,7 @@ func requireEvents(t *testing.T, want, got []persistence.StoredEvent) {
 	}
 }
 
-// Requirement 1: one universal type records every kind of event.
+// One universal type records every kind of event.
 func testStoredEventHoldsAnyType(t *testing.T, r persistence.AggregateRecorder) {
 	ctx := context.Background()
 	id := uuid.New()
@@ -124,7 +124,7 @@ func testStoredEventHoldsAnyType(t *testing.T, r persistence.AggregateRecorder) 
 	requireEvents(t, events, got)
 }
 
-// Requirement 2: an aggregate's events are selected by its id.
+// An aggregate's events are selected by its id.
 func testSelectEventsByOriginator(t *testing.T, r persistence.AggregateRecorder) {
 	ctx := context.Background()
 	a, b := uuid.New(), uuid.New()
@@ -137,7 +137,7 @@ func testSelectEventsByOriginator(t *testing.T, r persistence.AggregateRecorder)
 	require.Empty(t, got)
 }
 
-// Requirement 3: events come back in version order, whatever the insert order.
+// Events come back in version order, whatever the insert order.
 func testSelectEventsAscending(t *testing.T, r persistence.AggregateRecorder) {
 	ctx := context.Background()
 	id := uuid.New()
@@ -189,7 +189,7 @@ func testSelectEventsFilters(t *testing.T, r persistence.AggregateRecorder) {
 	}
 }
 
-// Requirement 4: one event per position; a conflict records nothing of the batch.
+// One event per position; a conflict records nothing of the batch.
 func testDuplicateVersion(t *testing.T, r persistence.AggregateRecorder) {
 	ctx := context.Background()
 	id, other := uuid.New(), uuid.New()
@@ -249,7 +249,7 @@ func testCanceledContext(t *testing.T, r persistence.AggregateRecorder) {
 	require.Empty(t, got)
 }
 
-// Requirement 5: every event recorded by an application recorder is a notification.
+// Every event recorded by an application recorder is a notification.
 func testEveryEventGetsANotification(t *testing.T, r persistence.ProcessRecorder) {
 	ctx := context.Background()
 	a, b := uuid.New(), uuid.New()
@@ -262,7 +262,7 @@ func testEveryEventGetsANotification(t *testing.T, r persistence.ProcessRecorder
 	}
 }
 
-// Requirement 12: writers learn the positions of what they recorded.
+// Writers learn the positions of what they recorded.
 func testInsertReturnsNotificationIDs(t *testing.T, r persistence.ProcessRecorder) {
 	ctx := context.Background()
 	id := uuid.New()
@@ -283,7 +283,7 @@ func testInsertReturnsNotificationIDs(t *testing.T, r persistence.ProcessRecorde
 	require.Equal(t, ids2[0], max)
 }
 
-// Requirements 6 and 7: ids increase in insert order and are unique.
+// Ids increase in insert order and are unique.
 func testNotificationIDsIncreaseInInsertOrder(t *testing.T, r persistence.ProcessRecorder) {
 	ctx := context.Background()
 	var want []int64
@@ -306,7 +306,7 @@ func testNotificationIDsIncreaseInInsertOrder(t *testing.T, r persistence.Proces
 	require.Len(t, seen, 20)
 }
 
-// Requirement 8: a failed batch appears in neither sequence.
+// A failed batch appears in neither sequence.
 func testFailedBatchLeavesNoTrace(t *testing.T, r persistence.ProcessRecorder) {
 	ctx := context.Background()
 	id, fresh := uuid.New(), uuid.New()
@@ -433,7 +433,7 @@ func testGapAfterRollbackIsTolerated(t *testing.T, r persistence.ProcessRecorder
 	require.Equal(t, []int64{second[0]}, notificationIDs(ns))
 }
 
-// Requirements 9 and 10: tracking recorded with the events, atomically.
+// Tracking recorded with the events, atomically.
 func testTrackingRecordedWithEvents(t *testing.T, r persistence.ProcessRecorder) {
 	ctx := context.Background()
 	id := uuid.New()
@@ -544,7 +544,7 @@ func testHasTrackingID(t *testing.T, r persistence.ProcessRecorder) {
 	}
 }
 
-// Requirement 11: eight writers, with conflicting saves leaving gaps, and
+// Eight writers, with conflicting saves leaving gaps, and
 // a reader tailing the log as fast as it can: the reader sees every
 // acknowledged notification exactly once, in ascending order. (The
 // PostgreSQL tests also run TailingReaderMisses with transactions held
@@ -557,13 +557,13 @@ func testConcurrentWritersTailingReader(t *testing.T, r persistence.ProcessRecor
 	require.Emptyf(t, missed, "the tailing reader missed %d of %d acknowledged notifications", len(missed), acknowledged)
 }
 
-// Requirement 4 under concurrency: of writers recording the same version
+// Under concurrency, of writers recording the same version
 // at once, exactly one wins; see UniqueVersions.
 func testConcurrentConflictingWriters(t *testing.T, r persistence.ProcessRecorder) {
 	require.NoError(t, UniqueVersions(context.Background(), r, 8))
 }
 
-// Requirement 9 under concurrency: of saves recording the same tracking
+// Under concurrency, of saves recording the same tracking
 // record at once, exactly one wins; see UniqueTracking.
 func testConcurrentTracking(t *testing.T, r persistence.ProcessRecorder) {
 	require.NoError(t, UniqueTracking(context.Background(), r, 8))

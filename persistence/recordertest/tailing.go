@@ -18,7 +18,7 @@ import (
 type Insert func(ctx context.Context, events []persistence.StoredEvent) ([]int64, error)
 
 // TailingReaderMisses shows whether a reader that tails r's notification
-// log can miss a notification (requirement 11: insert order is commit
+// log can miss a notification (insert order must be commit
 // order). writers goroutines each make batches saves of one to three
 // events of their own aggregate with insert, every seventh save repeating
 // a version so that it conflicts and leaves a gap; meanwhile one reader

@@ -12,7 +12,7 @@ import (
 )
 
 // UniqueVersions shows whether r keeps aggregate versions unique
-// (requirement 4, optimistic concurrency): writers goroutines record
+// (optimistic concurrency): writers goroutines record
 // version 1 of one aggregate at once, and then one more save records
 // version 1 again. Exactly one of the concurrent saves must succeed, the
 // others and the last save must fail with a *persistence.ConcurrencyError,
@@ -63,7 +63,7 @@ func UniqueVersions(ctx context.Context, r persistence.ApplicationRecorder, writ
 }
 
 // UniqueTracking shows whether r records each tracking record once
-// (requirement 9, exactly-once processing): writers goroutines record, at
+// (exactly-once processing): writers goroutines record, at
 // once, an event of their own aggregate with the same tracking record, and
 // then one more save uses it again. Exactly one of the concurrent saves
 // must succeed, the others and the last save must fail with a

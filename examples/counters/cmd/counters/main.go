@@ -1,5 +1,5 @@
 // Command counters runs the Worlds → Counters system in one process, with
-// the concurrent runner: it makes the seed's three worlds, waits until
+// the concurrent runner: it makes the Python library's three worlds, waits until
 // the Counters process application has caught up, and prints the counts.
 //
 //	go run ./examples/counters/cmd/counters                              # in memory

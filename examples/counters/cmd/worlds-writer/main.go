@@ -1,7 +1,7 @@
 // Command worlds-writer records worlds in the Worlds application, on
 // PostgreSQL, and exits: the leader's side of the multi-process mode of
 // the Worlds → Counters system, whose Counters process application runs
-// in cmd/counters-process. It makes the seed's worlds: the first has
+// in cmd/counters-process. It makes the Python library's worlds: the first has
 // dinosaurs, trucks and internet happen to it, the second dinosaurs and
 // trucks, the third dinosaurs, and so on.
 //
@@ -30,7 +30,7 @@ import (
 )
 
 func main() {
-	n := flag.Int("worlds", 3, "how many worlds to record (3: the seed's worlds)")
+	n := flag.Int("worlds", 3, "how many worlds to record (3: the Python library's worlds)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
