@@ -36,7 +36,7 @@ type ProcessOptions struct {
 // while starting, are logged and retried after a delay that starts at
 // RetryMin and doubles with each failure in a row, up to RetryMax, with
 // jitter: a server that cannot be reached or does not answer (the driver's
-// connect timeout is persistence.ErrInterface), operational errors, and
+// connect timeout is persistence.ErrConnection), operational errors, and
 // errors that need someone to fix the database or the configuration (a
 // rejected password, SQLSTATE class 28; a missing database, 3D000; a
 // schema without the event store), which are logged at error level and

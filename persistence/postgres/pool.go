@@ -29,7 +29,7 @@ import (
 // A malformed connection string gives a *config.Error naming
 // DATABASE_URL, and a schema or number out of range (see Config) one
 // naming the variable that sets it; an unreachable server gives an error that is
-// errors.Is(err, persistence.ErrInterface). The caller closes the pool.
+// errors.Is(err, persistence.ErrConnection). The caller closes the pool.
 func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
