@@ -8,14 +8,14 @@ import (
 	"github.com/google/uuid"
 )
 
-type Snapshot struct {
+type SnapshotRow struct {
 	OriginatorID      uuid.UUID
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
 }
 
-type StoredEvent struct {
+type StoredEventRow struct {
 	OriginatorID      uuid.UUID
 	OriginatorVersion int64
 	Topic             string
@@ -23,7 +23,7 @@ type StoredEvent struct {
 	NotificationID    int64
 }
 
-type Tracking struct {
+type TrackingRow struct {
 	ApplicationName string
 	NotificationID  int64
 }

@@ -86,7 +86,7 @@ type SnapshotsSelectParams struct {
 }
 
 // Selects snapshots of one aggregate in ascending version order.
-func (q *Queries) SnapshotsSelect(ctx context.Context, db DBTX, arg SnapshotsSelectParams) ([]Snapshot, error) {
+func (q *Queries) SnapshotsSelect(ctx context.Context, db DBTX, arg SnapshotsSelectParams) ([]SnapshotRow, error) {
 	rows, err := db.Query(ctx, snapshotsSelect,
 		arg.OriginatorID,
 		arg.Gt,
@@ -97,9 +97,9 @@ func (q *Queries) SnapshotsSelect(ctx context.Context, db DBTX, arg SnapshotsSel
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Snapshot{}
+	items := []SnapshotRow{}
 	for rows.Next() {
-		var i Snapshot
+		var i SnapshotRow
 		if err := rows.Scan(
 			&i.OriginatorID,
 			&i.OriginatorVersion,
@@ -134,7 +134,7 @@ type SnapshotsSelectDescParams struct {
 }
 
 // Like SnapshotsSelect, in descending version order.
-func (q *Queries) SnapshotsSelectDesc(ctx context.Context, db DBTX, arg SnapshotsSelectDescParams) ([]Snapshot, error) {
+func (q *Queries) SnapshotsSelectDesc(ctx context.Context, db DBTX, arg SnapshotsSelectDescParams) ([]SnapshotRow, error) {
 	rows, err := db.Query(ctx, snapshotsSelectDesc,
 		arg.OriginatorID,
 		arg.Gt,
@@ -145,9 +145,9 @@ func (q *Queries) SnapshotsSelectDesc(ctx context.Context, db DBTX, arg Snapshot
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Snapshot{}
+	items := []SnapshotRow{}
 	for rows.Next() {
-		var i Snapshot
+		var i SnapshotRow
 		if err := rows.Scan(
 			&i.OriginatorID,
 			&i.OriginatorVersion,

@@ -177,8 +177,8 @@ func TestGooseCommand(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	recorder := postgres.NewRecorder(pool)
-	event := postgres.StoredEvent{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "test:Created", State: []byte("{}")}
-	ids, err := recorder.InsertNotifications(ctx, []postgres.StoredEvent{event})
+	event := persistence.StoredEvent{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "test:Created", State: []byte("{}")}
+	ids, err := recorder.InsertNotifications(ctx, []persistence.StoredEvent{event})
 	require.NoError(t, err)
 	require.Equal(t, []int64{1}, ids)
 	got, err := recorder.SelectEvents(ctx, event.OriginatorID, persistence.EventQuery{})

@@ -37,7 +37,7 @@ type groupCommit struct {
 // saveRequest is one caller's events and, once done is closed, its outcome.
 type saveRequest struct {
 	ctx    context.Context
-	events []StoredEvent
+	events []persistence.StoredEvent
 	ids    []int64
 	err    error
 	done   chan struct{}
@@ -48,7 +48,7 @@ type saveRequest struct {
 // it returns ctx's error, wrapping persistence.ErrOutcomeUnknown too if
 // the events were already being recorded. Its errors name no operation:
 // the Recorder names it.
-func (g *groupCommit) insert(ctx context.Context, events []StoredEvent) ([]int64, error) {
+func (g *groupCommit) insert(ctx context.Context, events []persistence.StoredEvent) ([]int64, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
@@ -168,7 +168,7 @@ func (g *groupCommit) record(ctx context.Context, batch []*saveRequest) {
 		close(req.done)
 		return
 	}
-	var all []StoredEvent
+	var all []persistence.StoredEvent
 	var saves []int32
 	for i, req := range batch {
 		all = append(all, req.events...)
@@ -196,7 +196,7 @@ func (g *groupCommit) record(ctx context.Context, batch []*saveRequest) {
 }
 
 // outcome reads one save's results: notification ids, or a conflict.
-func outcome(events []StoredEvent, results []int64) ([]int64, error) {
+func outcome(events []persistence.StoredEvent, results []int64) ([]int64, error) {
 	if results[0] > 0 {
 		return results, nil
 	}

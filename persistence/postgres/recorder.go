@@ -36,7 +36,7 @@ func NewRecorder(pool *pgxpool.Pool) *Recorder {
 
 // InsertEvents records events atomically; see
 // persistence.AggregateRecorder.
-func (r *Recorder) InsertEvents(ctx context.Context, events []StoredEvent) error {
+func (r *Recorder) InsertEvents(ctx context.Context, events []persistence.StoredEvent) error {
 	_, err := r.InsertNotifications(ctx, events)
 	return err
 }
@@ -47,7 +47,7 @@ func (r *Recorder) InsertEvents(ctx context.Context, events []StoredEvent) error
 // Concurrent calls are recorded together (group commit): one lock, one
 // round trip and one commit for all of them, each call keeping its own
 // outcome, so that a conflicting call fails alone.
-func (r *Recorder) InsertNotifications(ctx context.Context, events []StoredEvent) ([]int64, error) {
+func (r *Recorder) InsertNotifications(ctx context.Context, events []persistence.StoredEvent) ([]int64, error) {
 	ids, err := r.group.insert(ctx, events)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", recordOp("event", len(events), false, r.searchPath), err)
@@ -66,7 +66,7 @@ func (r *Recorder) InsertNotifications(ctx context.Context, events []StoredEvent
 // set_config, local to the transaction) and then set back as it was. A
 // schema without the event store is an error wrapping
 // persistence.ErrProgramming.
-func (r *Recorder) InsertTx(ctx context.Context, tx pgx.Tx, events []StoredEvent, tracking *Tracking) ([]int64, error) {
+func (r *Recorder) InsertTx(ctx context.Context, tx pgx.Tx, events []persistence.StoredEvent, tracking *persistence.Tracking) ([]int64, error) {
 	if len(events) == 0 && tracking == nil {
 		return nil, nil
 	}
@@ -99,7 +99,7 @@ func inSchema(ctx context.Context, queries *db.Queries, tx pgx.Tx, searchPath, o
 
 // InsertTracked records events and tracking in one transaction; see
 // persistence.ProcessRecorder.
-func (r *Recorder) InsertTracked(ctx context.Context, events []StoredEvent, tracking Tracking) ([]int64, error) {
+func (r *Recorder) InsertTracked(ctx context.Context, events []persistence.StoredEvent, tracking persistence.Tracking) ([]int64, error) {
 	ids, err := insertOne(ctx, r.queries, r.pool, events, &tracking)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", recordOp("event", len(events), true, r.searchPath), err)
@@ -107,18 +107,12 @@ func (r *Recorder) InsertTracked(ctx context.Context, events []StoredEvent, trac
 	return ids, nil
 }
 
-// StoredEvent and Tracking are the persistence types, named here for brevity.
-type (
-	StoredEvent = persistence.StoredEvent
-	Tracking    = persistence.Tracking
-)
-
 // insertOne records one save's events, and its tracking record if any,
 // with stored_events_insert. On the pool the one statement is its own
 // transaction, so the procedure's lock, inserts and tracking commit or
 // roll back together. Its errors are classified but name no operation:
 // the caller names it.
-func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []StoredEvent, tracking *Tracking) ([]int64, error) {
+func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []persistence.StoredEvent, tracking *persistence.Tracking) ([]int64, error) {
 	if len(events) == 0 && tracking == nil {
 		return nil, nil
 	}
@@ -140,7 +134,7 @@ func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []
 
 // SelectEvents returns events of one aggregate; see
 // persistence.AggregateRecorder.
-func (r *Recorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q persistence.EventQuery) ([]StoredEvent, error) {
+func (r *Recorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q persistence.EventQuery) ([]persistence.StoredEvent, error) {
 	arg := db.StoredEventsSelectParams{OriginatorID: originatorID, Gt: q.Gt, Lte: q.Lte, Lim: limit(q.Limit)}
 	var rows []db.StoredEventsSelectRow
 	var err error
@@ -154,8 +148,8 @@ func (r *Recorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q p
 	if err != nil {
 		return nil, mapError("select events of "+originatorID.String(), err, nil)
 	}
-	return convertRows(rows, func(x db.StoredEventsSelectRow) StoredEvent {
-		return StoredEvent{OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State}
+	return convertRows(rows, func(x db.StoredEventsSelectRow) persistence.StoredEvent {
+		return persistence.StoredEvent{OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State}
 	}), nil
 }
 
@@ -176,7 +170,7 @@ func (r *Recorder) SelectNotifications(ctx context.Context, q persistence.Notifi
 		return nil, mapError(fmt.Sprintf("select notifications from %d", q.Start), err, nil)
 	}
 	return convertRows(rows, func(x db.NotificationsSelectRow) persistence.Notification {
-		return persistence.Notification{ID: x.NotificationID, StoredEvent: StoredEvent{
+		return persistence.Notification{ID: x.NotificationID, StoredEvent: persistence.StoredEvent{
 			OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State,
 		}}
 	}), nil
@@ -221,7 +215,7 @@ type columns struct {
 	states   [][]byte
 }
 
-func toColumns(events []StoredEvent) columns {
+func toColumns(events []persistence.StoredEvent) columns {
 	c := columns{
 		ids:      make([]uuid.UUID, len(events)),
 		versions: make([]int64, len(events)),

@@ -29,7 +29,7 @@ func NewSnapshotRecorder(pool *pgxpool.Pool) *SnapshotRecorder {
 
 // InsertEvents records snapshots atomically; see
 // persistence.AggregateRecorder.
-func (r *SnapshotRecorder) InsertEvents(ctx context.Context, events []StoredEvent) error {
+func (r *SnapshotRecorder) InsertEvents(ctx context.Context, events []persistence.StoredEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -46,7 +46,7 @@ func (r *SnapshotRecorder) InsertEvents(ctx context.Context, events []StoredEven
 // recorder's schema whatever tx's search_path (see Recorder.InsertTx). A
 // snapshot recorded already is left as it is, and not an error, so that
 // tx carries on.
-func (r *SnapshotRecorder) InsertTx(ctx context.Context, tx pgx.Tx, snapshots []StoredEvent) error {
+func (r *SnapshotRecorder) InsertTx(ctx context.Context, tx pgx.Tx, snapshots []persistence.StoredEvent) error {
 	if len(snapshots) == 0 {
 		return nil
 	}
@@ -59,9 +59,9 @@ func (r *SnapshotRecorder) InsertTx(ctx context.Context, tx pgx.Tx, snapshots []
 
 // SelectEvents returns snapshots of one aggregate; see
 // persistence.AggregateRecorder.
-func (r *SnapshotRecorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q persistence.EventQuery) ([]StoredEvent, error) {
+func (r *SnapshotRecorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q persistence.EventQuery) ([]persistence.StoredEvent, error) {
 	arg := db.SnapshotsSelectParams{OriginatorID: originatorID, Gt: q.Gt, Lte: q.Lte, Lim: limit(q.Limit)}
-	var rows []db.Snapshot
+	var rows []db.SnapshotRow
 	var err error
 	if q.Desc {
 		rows, err = r.queries.SnapshotsSelectDesc(ctx, r.pool, db.SnapshotsSelectDescParams(arg))
@@ -71,7 +71,7 @@ func (r *SnapshotRecorder) SelectEvents(ctx context.Context, originatorID uuid.U
 	if err != nil {
 		return nil, mapError("select snapshots of "+originatorID.String(), err, nil)
 	}
-	return convertRows(rows, func(x db.Snapshot) StoredEvent {
-		return StoredEvent{OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State}
+	return convertRows(rows, func(x db.SnapshotRow) persistence.StoredEvent {
+		return persistence.StoredEvent{OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State}
 	}), nil
 }
