@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/eventsourcing-go/eventsourcing/examples/counters"
+	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/system"
@@ -119,7 +121,7 @@ func runCounters(ctx context.Context, opts system.RunnerOptions) (*proctest.Outp
 	returned := make(chan error, 1)
 	opts.Lookup = noEnv
 	go func() {
-		returned <- system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
+		returned <- system.RunProcess(ctx, counters.System(), "Counters", system.ProcessOptions{
 			RunnerOptions: fastRetries(opts),
 			Logger:        slog.New(slog.NewTextHandler(logs, nil)),
 		})
@@ -191,9 +193,9 @@ func TestRunProcessResumesWhenTheDatabaseBecomesReachable(t *testing.T) {
 		processEnv[k] = v
 	}
 
-	worlds := newApp(t, "Worlds", worldTypes(), env)
-	counters := newApp(t, "Counters", counterTypes(), env) // migrates its schema, directly
-	want := writeWorlds(t, worlds, 5, 10)
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
+	countersApp := newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema, directly
+	want := writeWorlds(t, worldsApp, 5, 10)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -214,27 +216,27 @@ func TestRunProcessResumesWhenTheDatabaseBecomesReachable(t *testing.T) {
 		}
 	}
 	waitUntil("unreachable at start", func() bool { return strings.Count(logs.String(), "starting failed; retrying") >= 2 })
-	require.Zero(t, trackedCount(t, counters))
+	require.Zero(t, trackedCount(t, countersApp))
 
 	p.Forward()
-	waitUntil("catching up", func() bool { return trackedCount(t, counters) == 50 })
-	requireExactlyOnce(t, worlds, counters, want)
+	waitUntil("catching up", func() bool { return trackedCount(t, countersApp) == 50 })
+	requireExactlyOnce(t, worldsApp, countersApp, want)
 
 	// Cut off mid-run: the follower's connections fail and new ones time out.
 	p.Blackhole()
 	failures := strings.Count(logs.String(), "processing failed; retrying")
-	more := writeWorlds(t, worlds, 3, 10)
+	more := writeWorlds(t, worldsApp, 3, 10)
 	for what, n := range more {
 		want[what] += n
 	}
 	waitUntil("cut off mid-run", func() bool {
 		return strings.Count(logs.String(), "processing failed; retrying") >= failures+2
 	})
-	require.Equal(t, int64(50), trackedCount(t, counters))
+	require.Equal(t, int64(50), trackedCount(t, countersApp))
 
 	p.Forward()
-	waitUntil("catching up again", func() bool { return trackedCount(t, counters) == 80 })
-	requireExactlyOnce(t, worlds, counters, want)
+	waitUntil("catching up again", func() bool { return trackedCount(t, countersApp) == 80 })
+	requireExactlyOnce(t, worldsApp, countersApp, want)
 
 	cancel()
 	select {
@@ -289,7 +291,7 @@ func TestConcurrentRunnerFollowerRetriesDatabaseErrors(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	runner := system.NewConcurrentRunner(worldsAndCounters(countThings),
+	runner := system.NewConcurrentRunner(counters.System(),
 		fastRetries(system.RunnerOptions{Env: runnerEnv, Lookup: noEnv, PollInterval: 100 * time.Millisecond}))
 	require.NoError(t, runner.Start(ctx))
 	stopped := false
@@ -298,12 +300,12 @@ func TestConcurrentRunnerFollowerRetriesDatabaseErrors(t *testing.T) {
 			runner.Stop()
 		}
 	})
-	worlds := runner.App("Worlds")
-	want := writeWorlds(t, worlds, 5, 10)
+	worldsApp := runner.App("Worlds")
+	want := writeWorlds(t, worldsApp, 5, 10)
 	require.NoError(t, runner.WaitCaughtUp(ctx))
 
 	p.Blackhole()
-	more := writeWorlds(t, worlds, 3, 10) // prompts the follower, which fails
+	more := writeWorlds(t, worldsApp, 3, 10) // prompts the follower, which fails
 	for what, n := range more {
 		want[what] += n
 	}
@@ -323,8 +325,8 @@ func TestConcurrentRunnerFollowerRetriesDatabaseErrors(t *testing.T) {
 
 	p.Forward()
 	require.NoError(t, runner.WaitCaughtUp(ctx))
-	counters := newApp(t, "Counters", counterTypes(), env)
-	requireExactlyOnce(t, worlds, counters, want)
+	countersApp := newApp(t, "Counters", counters.NewRegistry(), env)
+	requireExactlyOnce(t, worldsApp, countersApp, want)
 	stopped = true
 	require.NoError(t, runner.Stop())
 }
