@@ -1,7 +1,6 @@
 package system_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -21,7 +20,7 @@ import (
 func TestFollowerStopsWhenItsLeaderIsBehind(t *testing.T) {
 	t.Parallel()
 	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
-		ctx := context.Background()
+		ctx := t.Context()
 		leaderEnv := map[string]string{}
 		for k, v := range env {
 			leaderEnv[k] = v
@@ -55,7 +54,7 @@ func TestFollowerStopsWhenItsLeaderIsBehind(t *testing.T) {
 // The concurrent runner stops with the error rather than retrying it.
 func TestConcurrentRunnerStopsWhenTheLeaderIsBehind(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	env := postgresEnv(t)
 	sys := counters.System()
 	runner := system.NewConcurrentRunner(sys, system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 50 * time.Millisecond})
@@ -67,9 +66,10 @@ func TestConcurrentRunnerStopsWhenTheLeaderIsBehind(t *testing.T) {
 	_, err := worldsApp.Pool().Exec(ctx, "TRUNCATE stored_events RESTART IDENTITY")
 	require.NoError(t, err)
 	require.NoError(t, makeItSo(ctx, worldsApp, "c")) // notifications 1 and 2; the follower tracked 3
-	deadline := time.Now().Add(time.Minute)
-	for runner.Err() == nil && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	select {
+	case <-runner.Stopped():
+	case <-time.After(time.Minute):
+		t.Fatal("the runner did not stop")
 	}
 	require.ErrorIs(t, runner.Err(), system.ErrLeaderBehind)
 	require.ErrorIs(t, runner.Stop(), system.ErrLeaderBehind)

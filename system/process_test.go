@@ -53,7 +53,7 @@ func postgresEnv(t *testing.T) map[string]string {
 
 func newApp(t *testing.T, name string, reg *codec.Registry, env map[string]string) *app.Application {
 	t.Helper()
-	a, err := app.New(context.Background(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
+	a, err := app.New(t.Context(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	return a
@@ -72,7 +72,7 @@ func writeWorlds(t *testing.T, worldsApp *app.Application, numWorlds, perWorld i
 			require.NoError(t, w.MakeItSo(what))
 			want[what]++
 		}
-		_, err = worldsApp.Save(context.Background(), w)
+		_, err = worldsApp.Save(t.Context(), w)
 		require.NoError(t, err)
 	}
 	return want
@@ -82,7 +82,7 @@ func writeWorlds(t *testing.T, worldsApp *app.Application, numWorlds, perWorld i
 // notification of Worlds is tracked exactly once.
 func requireExactlyOnce(t *testing.T, worldsApp, countersApp *app.Application, want map[string]int) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	for what, n := range want {
 		got, err := counters.GetCount(ctx, countersApp, what)
 		require.NoError(t, err)
@@ -113,7 +113,7 @@ func requireExactlyOnce(t *testing.T, worldsApp, countersApp *app.Application, w
 // and every notification is processed exactly once.
 func TestTwoInstancesOfAFollowerProcessEachNotificationOnce(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	env := postgresEnv(t)
 	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
@@ -143,7 +143,7 @@ func TestTwoInstancesOfAFollowerProcessEachNotificationOnce(t *testing.T) {
 // notification: nothing is processed twice.
 func TestPullAndProcessResumesFromTracking(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	env := postgresEnv(t)
 	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
 	want := writeWorlds(t, worldsApp, 3, 10)
@@ -179,10 +179,17 @@ func startFollower(t *testing.T, env map[string]string, output *proctest.Output)
 // trackedCount returns how many Worlds notifications Counters tracked.
 func trackedCount(t *testing.T, countersApp *app.Application) int64 {
 	t.Helper()
-	var n int64
-	require.NoError(t, countersApp.Pool().QueryRow(context.Background(),
-		"SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n))
+	n, err := tracked(t.Context(), countersApp)
+	require.NoError(t, err)
 	return n
+}
+
+// tracked returns how many Worlds notifications Counters tracked, for a
+// condition of require.Eventually (which must not fail t itself).
+func tracked(ctx context.Context, countersApp *app.Application) (int64, error) {
+	var n int64
+	err := countersApp.Pool().QueryRow(ctx, "SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n)
+	return n, err
 }
 
 // The follower runs in its own OS process, woken by the leader's
@@ -191,7 +198,7 @@ func trackedCount(t *testing.T, countersApp *app.Application) int64 {
 // been processed exactly once.
 func TestFollowerProcessKilledMidWorkResumesExactlyOnce(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	env := postgresEnv(t)
 	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
 	countersApp := newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema
@@ -213,6 +220,8 @@ func TestFollowerProcessKilledMidWorkResumesExactlyOnce(t *testing.T) {
 		progress := int64(50 + rng.IntN(250))
 		cmd := startFollower(t, env, &output)
 		for trackedCount(t, countersApp) < min(before+progress, total-50) && time.Now().Before(deadline) {
+			// A random pause between polls, on purpose: the kill lands at
+			// random points of the follower's work.
 			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 		}
 		require.NoError(t, cmd.Process.Kill())
@@ -229,12 +238,15 @@ func TestFollowerProcessKilledMidWorkResumesExactlyOnce(t *testing.T) {
 		want[what] += n
 	}
 	total += 100
-	for trackedCount(t, countersApp) < total {
-		if time.Now().After(deadline) {
-			t.Fatalf("the follower did not catch up; its output:\n%s", output.String())
+	defer func() {
+		if t.Failed() {
+			t.Logf("the follower's output:\n%s", output.String())
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	}()
+	require.Eventually(t, func() bool {
+		n, err := tracked(t.Context(), countersApp)
+		return err == nil && n >= total
+	}, max(time.Until(deadline), time.Second), 20*time.Millisecond, "the follower catches up")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "a stopped follower exits cleanly; output:\n%s", output.String())
 	requireExactlyOnce(t, worldsApp, countersApp, want)
@@ -244,7 +256,7 @@ func TestFollowerProcessKilledMidWorkResumesExactlyOnce(t *testing.T) {
 // trying (logging each failure) until it is stopped.
 func TestRunProcessRetriesWhileTheDatabaseIsUnreachable(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
 	defer cancel()
 	var logs proctest.Output
 	err := system.RunProcess(ctx, counters.System(), "Counters", system.ProcessOptions{

@@ -20,7 +20,7 @@ import (
 // fresh database, so the fixed schema names cannot collide.
 func TestReservedWordApplicationNames(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	env := map[string]string{"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": pgtest.NewDatabaseURL(t)}
 	sys, err := system.New([]system.App{

@@ -2,6 +2,7 @@ package system_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -133,14 +134,25 @@ func runCounters(ctx context.Context, opts system.RunnerOptions) (*proctest.Outp
 // failing t if RunProcess returns first.
 func waitForLogs(t *testing.T, logs *proctest.Output, returned <-chan error, msg string, n int) {
 	t.Helper()
+	waitUntil(t, logs, returned, fmt.Sprintf("waiting for %d %q", n, msg), func() bool {
+		return strings.Count(logs.String(), msg) >= n
+	})
+}
+
+// waitUntil checks done every 10 ms until it holds, failing t after 30 s
+// or if RunProcess returns first (what says what it was waiting for).
+func waitUntil(t *testing.T, logs *proctest.Output, returned <-chan error, what string, done func() bool) {
+	t.Helper()
 	deadline := time.After(30 * time.Second)
-	for strings.Count(logs.String(), msg) < n {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !done() {
 		select {
 		case err := <-returned:
-			t.Fatalf("RunProcess returned %v before its context ended; log:\n%s", err, logs.String())
+			t.Fatalf("RunProcess returned %v before its context ended, while %s; log:\n%s", err, what, logs.String())
 		case <-deadline:
-			t.Fatalf("fewer than %d %q in 30 s; log:\n%s", n, msg, logs.String())
-		case <-time.After(10 * time.Millisecond):
+			t.Fatalf("timed out after 30 s while %s; log:\n%s", what, logs.String())
+		case <-tick.C:
 		}
 	}
 }
@@ -159,7 +171,7 @@ func TestRunProcessRetriesAgainstASilentServer(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // after the proxy stops
 	silent := startProxy(t, "")                        // never forwards
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	logs, returned := runCounters(ctx, system.RunnerOptions{Env: map[string]string{
 		"PERSISTENCE_MODULE": "postgres", "POSTGRES_CONNECT_TIMEOUT": "1",
@@ -197,29 +209,14 @@ func TestRunProcessResumesWhenTheDatabaseBecomesReachable(t *testing.T) {
 	countersApp := newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema, directly
 	want := writeWorlds(t, worldsApp, 5, 10)
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	logs, returned := runCounters(ctx, system.RunnerOptions{Env: processEnv, PollInterval: 100 * time.Millisecond})
-	waitUntil := func(what string, done func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !done() {
-			select {
-			case err := <-returned:
-				t.Fatalf("RunProcess returned %v while %s; log:\n%s", err, what, logs.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out while %s; log:\n%s", what, logs.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	waitUntil("unreachable at start", func() bool { return strings.Count(logs.String(), "starting failed; retrying") >= 2 })
+	waitUntil(t, logs, returned, "unreachable at start", func() bool { return strings.Count(logs.String(), "starting failed; retrying") >= 2 })
 	require.Zero(t, trackedCount(t, countersApp))
 
 	p.Forward()
-	waitUntil("catching up", func() bool { return trackedCount(t, countersApp) == 50 })
+	waitUntil(t, logs, returned, "catching up", func() bool { return trackedCount(t, countersApp) == 50 })
 	requireExactlyOnce(t, worldsApp, countersApp, want)
 
 	// Cut off mid-run: the follower's connections fail and new ones time out.
@@ -229,13 +226,13 @@ func TestRunProcessResumesWhenTheDatabaseBecomesReachable(t *testing.T) {
 	for what, n := range more {
 		want[what] += n
 	}
-	waitUntil("cut off mid-run", func() bool {
+	waitUntil(t, logs, returned, "cut off mid-run", func() bool {
 		return strings.Count(logs.String(), "processing failed; retrying") >= failures+2
 	})
 	require.Equal(t, int64(50), trackedCount(t, countersApp))
 
 	p.Forward()
-	waitUntil("catching up again", func() bool { return trackedCount(t, countersApp) == 80 })
+	waitUntil(t, logs, returned, "catching up again", func() bool { return trackedCount(t, countersApp) == 80 })
 	requireExactlyOnce(t, worldsApp, countersApp, want)
 
 	cancel()
@@ -254,7 +251,7 @@ func TestRunProcessLogsPermanentErrorsAtErrorLevel(t *testing.T) {
 	u, err := url.Parse(pgtest.ServerURL(t))
 	require.NoError(t, err)
 	u.Path = "/no_such_database"
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	logs, returned := runCounters(ctx, system.RunnerOptions{Env: map[string]string{
 		"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": u.String(),
@@ -289,7 +286,7 @@ func TestConcurrentRunnerFollowerRetriesDatabaseErrors(t *testing.T) {
 	for k, v := range env {
 		runnerEnv[k] = v
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	runner := system.NewConcurrentRunner(counters.System(),
 		fastRetries(system.RunnerOptions{Env: runnerEnv, Lookup: noEnv, PollInterval: 100 * time.Millisecond}))
@@ -309,17 +306,17 @@ func TestConcurrentRunnerFollowerRetriesDatabaseErrors(t *testing.T) {
 	for what, n := range more {
 		want[what] += n
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for strings.Count(logs.String(), "processing failed; retrying") < 2 {
 		select {
 		case <-runner.Stopped():
 			t.Fatalf("the runner stopped: %v", runner.Err())
-		default:
-		}
-		if time.Now().After(deadline) {
+		case <-deadline:
 			t.Fatalf("fewer than 2 retries in 30 s; log:\n%s", logs.String())
+		case <-tick.C:
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	require.NoError(t, runner.Err())
 

@@ -93,7 +93,7 @@ func TestProcessEventKeepsGenerationOrder(t *testing.T) {
 func TestSingleThreadedRunnerIsSynchronous(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx := context.Background()
+		ctx := t.Context()
 		runner := system.NewSingleThreadedRunner(counters.System(), opts)
 		require.NoError(t, runner.Start(ctx))
 		defer runner.Stop()
@@ -122,7 +122,7 @@ func TestSingleThreadedRunnerIsSynchronous(t *testing.T) {
 func TestConcurrentRunnerEventuallyConsistent(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
 		runner := system.NewConcurrentRunner(counters.System(), opts)
 		require.NoError(t, runner.Start(ctx))
@@ -137,7 +137,7 @@ func TestConcurrentRunnerEventuallyConsistent(t *testing.T) {
 func TestConcurrentRunnerManyWriters(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		opts.PollInterval = 50 * time.Millisecond
 		runner := system.NewConcurrentRunner(counters.System(), opts)
@@ -175,7 +175,7 @@ func TestConcurrentRunnerManyWriters(t *testing.T) {
 
 func TestConcurrentRunnerStopLeaksNoGoroutines(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	ctx := context.Background()
+	ctx := t.Context()
 	runner := system.NewConcurrentRunner(counters.System(), system.RunnerOptions{Lookup: noEnv})
 	require.NoError(t, runner.Start(ctx))
 	require.NoError(t, makeItSo(ctx, runner.App("Worlds"), "x"))
@@ -199,7 +199,7 @@ func failOn(bad string, fail *atomic.Bool) system.Policy {
 func TestSingleThreadedRunnerPolicyErrorAndRecovery(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx := context.Background()
+		ctx := t.Context()
 		var fail atomic.Bool
 		fail.Store(true)
 		runner := system.NewSingleThreadedRunner(countersWith(failOn("bad", &fail)), opts)
@@ -233,7 +233,7 @@ func TestSingleThreadedRunnerPolicyErrorAndRecovery(t *testing.T) {
 func TestConcurrentRunnerReportsPolicyError(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
 		var fail atomic.Bool
 		fail.Store(true)
@@ -255,7 +255,7 @@ func TestConcurrentRunnerReportsPolicyError(t *testing.T) {
 // A leader prompts its followers only when it records new events.
 func TestLeaderPromptsOnlyWhenEventsSaved(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	a, err := app.New(ctx, app.Options{Name: "Worlds", Registry: worlds.NewRegistry(), Lookup: noEnv})
 	require.NoError(t, err)
 	var calls atomic.Int32
@@ -288,7 +288,7 @@ func TestThreeStagePipeline(t *testing.T) {
 		return nil
 	}
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx := context.Background()
+		ctx := t.Context()
 		sys, err := system.New([]system.App{
 			{Name: "A", Registry: worlds.NewRegistry()},
 			{Name: "B", Registry: worlds.NewRegistry(), Policy: copyWorld},
@@ -311,7 +311,7 @@ func TestThreeStagePipeline(t *testing.T) {
 // schema, mixing their events: refused.
 func TestApplicationsMustNotShareASchema(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	opts := system.RunnerOptions{Lookup: noEnv, Env: map[string]string{
 		"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": pgtest.ServerURL(t), "POSTGRES_SCHEMA": pgtest.NewSchemaName(t),
 	}}
@@ -329,7 +329,7 @@ func TestApplicationsMustNotShareASchema(t *testing.T) {
 func TestPersistentConflictIsAnError(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx := context.Background()
+		ctx := t.Context()
 		fixed := uuid.New()
 		createAgain := func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
 			c, err := domain.Create[counters.Counter](fixed, counters.CounterCreated{Name: "always the same"})
