@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"errors"
 	"testing"
 
 	"github.com/google/uuid"
@@ -11,7 +10,6 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
-	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
 // Account is the aggregate of the fault and bad-input tests: a ledger of
@@ -74,93 +72,6 @@ func credit(t testing.TB, a *Account, n int) {
 	for i := 0; i < n; i++ {
 		require.NoError(t, domain.Trigger(a, Credited{Amount: a.Version()*10 + int64(i), Memo: "entry"}))
 	}
-}
-
-// The seed's Worlds → Counters system, for the process application tests.
-
-type World struct {
-	domain.Base
-	History []string
-}
-
-type WorldCreated struct{}
-type SomethingHappened struct{ What string }
-
-func (w *World) Apply(event any) error {
-	if e, ok := event.(SomethingHappened); ok {
-		w.History = append(w.History, e.What)
-	}
-	return nil
-}
-
-func worldTypes() *codec.Registry {
-	r := codec.NewRegistry()
-	r.Register("worlds:World", &World{})
-	r.Register("worlds:WorldCreated", WorldCreated{})
-	r.Register("worlds:SomethingHappened", SomethingHappened{})
-	return r
-}
-
-type Counter struct {
-	domain.Base
-	Name  string
-	Count int
-}
-
-type CounterStarted struct{ Name string }
-type CounterIncremented struct{}
-
-func (c *Counter) Apply(event any) error {
-	switch e := event.(type) {
-	case CounterStarted:
-		c.Name = e.Name
-	case CounterIncremented:
-		c.Count++
-	}
-	return nil
-}
-
-func counterID(name string) uuid.UUID { return domain.NameID("/counters/" + name) }
-
-func counterTypes() *codec.Registry {
-	r := codec.NewRegistry()
-	r.Register("counters:Counter", &Counter{})
-	r.Register("counters:CounterStarted", CounterStarted{})
-	r.Register("counters:CounterIncremented", CounterIncremented{})
-	return r
-}
-
-// countThings is the Counters policy: one CounterIncremented per thing that
-// happened (and a CounterStarted the first time), recorded with the
-// tracking record of the notification.
-func countThings(ctx context.Context, p *system.ProcessApplication, event domain.Event, pe *system.ProcessEvent) error {
-	happened, ok := event.Data.(SomethingHappened)
-	if !ok {
-		return nil
-	}
-	c, err := app.NewRepository[Counter](p.Application).Get(ctx, counterID(happened.What))
-	if errors.Is(err, app.ErrAggregateNotFound) {
-		c, err = domain.Create[Counter](counterID(happened.What), CounterStarted{Name: happened.What})
-	}
-	if err != nil {
-		return err
-	}
-	if err := domain.Trigger(c, CounterIncremented{}); err != nil {
-		return err
-	}
-	pe.Save(c)
-	return nil
-}
-
-func worldsAndCounters() *system.System {
-	sys, err := system.New([]system.App{
-		{Name: "Worlds", Registry: worldTypes()},
-		{Name: "Counters", Registry: counterTypes(), Policy: countThings},
-	}, []string{"Worlds", "Counters"})
-	if err != nil {
-		panic(err)
-	}
-	return sys
 }
 
 // pgEnv returns the configuration of an application on s in schema, with
