@@ -27,7 +27,7 @@ import (
 func TestMigrationsOnContainer(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := s.newSchema(t)
 	cfg := postgres.Config{ConnString: s.URL(), Schema: schema}
 
@@ -99,7 +99,7 @@ func TestMigrationsOnContainer(t *testing.T) {
 
 func tables(t *testing.T, s *server, schema string) []string {
 	t.Helper()
-	rows, err := s.connect(t).Query(context.Background(),
+	rows, err := s.connect(t).Query(t.Context(),
 		"SELECT table_name FROM information_schema.tables WHERE table_schema = $1", schema)
 	require.NoError(t, err)
 	var names []string
@@ -122,7 +122,7 @@ func TestRecorderConformanceOnContainer(t *testing.T) {
 	}
 	t.Run("process recorder", func(t *testing.T) {
 		recordertest.Run(t, func(t *testing.T) persistence.ProcessRecorder {
-			pool, err := postgres.Open(context.Background(), *open(t))
+			pool, err := postgres.Open(t.Context(), *open(t))
 			require.NoError(t, err)
 			t.Cleanup(pool.Close)
 			return postgres.NewRecorder(pool)
@@ -130,7 +130,7 @@ func TestRecorderConformanceOnContainer(t *testing.T) {
 	})
 	t.Run("snapshot recorder", func(t *testing.T) {
 		recordertest.RunAggregate(t, func(t *testing.T) persistence.AggregateRecorder {
-			pool, err := postgres.Open(context.Background(), *open(t))
+			pool, err := postgres.Open(t.Context(), *open(t))
 			require.NoError(t, err)
 			t.Cleanup(pool.Close)
 			return postgres.NewSnapshotRecorder(pool)
@@ -144,7 +144,7 @@ func TestRecorderConformanceOnContainer(t *testing.T) {
 func TestBankAccountsOnContainer(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	opts := app.Options{Lookup: noEnv, Env: pgEnv(s, s.newSchema(t))}
 	bank, err := bankaccounts.NewBankAccounts(ctx, opts)
 	require.NoError(t, err)
@@ -187,7 +187,7 @@ func TestBankAccountsOnContainer(t *testing.T) {
 func TestSnapshotsCompressionEncryptionOnContainer(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	key, err := codec.CreateAESKey(32)
 	require.NoError(t, err)
 	schema := s.newSchema(t)
@@ -226,7 +226,7 @@ func TestSnapshotsCompressionEncryptionOnContainer(t *testing.T) {
 func TestSystemOnContainer(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	env := map[string]string{
 		"PERSISTENCE_MODULE":       "postgres",
@@ -257,7 +257,7 @@ func writeWorlds(t testing.TB, worldsApp *app.Application, numWorlds, perWorld i
 			require.NoError(t, w.MakeItSo(what))
 			want[what]++
 		}
-		_, err = worldsApp.Save(context.Background(), w)
+		_, err = worldsApp.Save(t.Context(), w)
 		require.NoError(t, err)
 	}
 	return want
@@ -268,7 +268,7 @@ func writeWorlds(t testing.TB, worldsApp *app.Application, numWorlds, perWorld i
 // event was recorded twice.
 func requireExactlyOnce(t testing.TB, worldsApp, countersApp *app.Application, want map[string]int) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	repo := app.NewRepository[counters.Counter](countersApp)
 	total := 0
 	for what, n := range want {

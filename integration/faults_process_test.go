@@ -46,12 +46,19 @@ func startWorker(t *testing.T, env map[string]string, output *proctest.Output) *
 	return proctest.StartSelf(t, helperProcessEnv, env, output)
 }
 
+// trackedCount returns how many Worlds notifications Counters tracked.
 func trackedCount(t *testing.T, countersApp *app.Application) int64 {
 	t.Helper()
-	var n int64
-	require.NoError(t, countersApp.Pool().QueryRow(context.Background(),
-		"SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n))
+	n, err := tracked(t.Context(), countersApp)
+	require.NoError(t, err)
 	return n
+}
+
+// tracked returns how many Worlds notifications Counters tracked.
+func tracked(ctx context.Context, countersApp *app.Application) (int64, error) {
+	var n int64
+	err := countersApp.Pool().QueryRow(ctx, "SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n)
+	return n, err
 }
 
 // A process application's worker, in its own OS process on the container,
@@ -62,7 +69,7 @@ func trackedCount(t *testing.T, countersApp *app.Application) int64 {
 // notification was processed twice or skipped.
 func TestWorkerKilledMidBatchResumesExactlyOnce(t *testing.T) {
 	s := newServer(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	env := map[string]string{
 		"PERSISTENCE_MODULE":       "postgres",
 		"DATABASE_URL":             s.URL(),
@@ -88,6 +95,8 @@ func TestWorkerKilledMidBatchResumesExactlyOnce(t *testing.T) {
 		progress := int64(50 + rng.IntN(250))
 		cmd := startWorker(t, env, &output)
 		for trackedCount(t, countersApp) < min(before+progress, total-50) && time.Now().Before(deadline) {
+			// A random pause between polls, on purpose: the kill lands at
+			// random points of the worker's work.
 			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 		}
 		require.NoError(t, cmd.Process.Kill())
@@ -109,11 +118,11 @@ func TestWorkerKilledMidBatchResumesExactlyOnce(t *testing.T) {
 		want[what] += n
 	}
 	total += 100
-	for trackedCount(t, countersApp) < total {
-		if time.Now().After(deadline) {
-			t.Fatalf("the worker did not catch up; its output:\n%s", output.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !eventually(max(time.Until(deadline), time.Second), 20*time.Millisecond, func() bool {
+		n, err := tracked(t.Context(), countersApp)
+		return err == nil && n >= total
+	}) {
+		t.Fatalf("the worker did not catch up; its output:\n%s", output.String())
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "a stopped worker exits cleanly; output:\n%s", output.String())

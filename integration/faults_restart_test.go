@@ -143,7 +143,7 @@ func selectRetrying(ctx context.Context, a *app.Application, id uuid.UUID, gt in
 		if err == nil || !isOperational(err) || ctx.Err() != nil {
 			return stored, err
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // a pause before retrying, while the server is down
 	}
 }
 
@@ -170,7 +170,7 @@ func (r *tailingReader) run(ctx context.Context, rec persistence.ApplicationReco
 			} else {
 				r.unexpected = append(r.unexpected, err)
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond) // a pause before retrying, as a reader would
 			continue
 		}
 		for _, n := range ns {
@@ -184,7 +184,7 @@ func (r *tailingReader) run(ctx context.Context, rec persistence.ApplicationReco
 			if final, done := until(); done && last >= final {
 				return
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // caught up: poll again, as a tailing reader does
 		}
 	}
 }
@@ -199,7 +199,7 @@ func (r *tailingReader) run(ctx context.Context, rec persistence.ApplicationReco
 // every notification exactly once.
 func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	s := newServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	env := map[string]string{
 		"PERSISTENCE_MODULE":       "postgres",
@@ -276,13 +276,9 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	progress := func(more int, what string) {
 		t.Helper()
 		target := writes.count() + more
-		deadline := time.Now().Add(90 * time.Second)
-		for writes.count() < target {
-			if time.Now().After(deadline) {
-				close(stop)
-				t.Fatalf("%s: the writers made no progress (%d saves); server log:\n%s", what, writes.count(), s.logs())
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !eventually(90*time.Second, 20*time.Millisecond, func() bool { return writes.count() >= target }) {
+			close(stop)
+			t.Fatalf("%s: the writers made no progress (%d saves); server log:\n%s", what, writes.count(), s.logs())
 		}
 	}
 
@@ -300,12 +296,12 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	}
 	t.Logf("before the outages: %d saves", writes.count())
 	s.stop(t)
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // the outage: writers, reader and follower meet a stopped server
 	s.start(t)
 	progress(60, "after a clean restart")
 	t.Logf("after a clean restart: %d saves", writes.count())
 	s.kill(t)
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // the outage after the crash
 	s.start(t)
 	progress(60, "after a crash")
 	t.Logf("after a crash and recovery: %d saves", writes.count())
@@ -378,7 +374,7 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 func trackedBy(t testing.TB, countersApp *app.Application) int64 {
 	t.Helper()
 	var n int64
-	require.NoError(t, countersApp.Pool().QueryRow(context.Background(),
+	require.NoError(t, countersApp.Pool().QueryRow(t.Context(),
 		"SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n))
 	return n
 }
@@ -388,14 +384,14 @@ func trackedBy(t testing.TB, countersApp *app.Application) int64 {
 func trackedMax(t testing.TB, countersApp *app.Application) int64 {
 	t.Helper()
 	for {
-		n, err := countersApp.Recorder().MaxTrackingID(context.Background(), "Worlds")
+		n, err := countersApp.Recorder().MaxTrackingID(t.Context(), "Worlds")
 		if err == nil {
 			return n
 		}
 		if !isOperational(err) {
 			t.Fatalf("max tracking id: %v", err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // a pause before retrying
 	}
 }
 
@@ -406,7 +402,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // notificationIDs returns every notification ID of a's schema, in order.
 func notificationIDs(t testing.TB, a *app.Application) []int64 {
 	t.Helper()
-	rows, err := a.Pool().Query(context.Background(), "SELECT notification_id FROM stored_events ORDER BY notification_id")
+	rows, err := a.Pool().Query(t.Context(), "SELECT notification_id FROM stored_events ORDER BY notification_id")
 	require.NoError(t, err)
 	var ids []int64
 	for rows.Next() {
@@ -424,7 +420,7 @@ func wantCounts(t testing.TB, worldsApp *app.Application) map[string]int {
 	want := map[string]int{}
 	var last int64
 	for {
-		ns, err := worldsApp.Log().Select(context.Background(), last+1, worldsApp.Log().SectionSize())
+		ns, err := worldsApp.Log().Select(t.Context(), last+1, worldsApp.Log().SectionSize())
 		require.NoError(t, err)
 		if len(ns) == 0 {
 			return want

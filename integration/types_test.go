@@ -1,8 +1,8 @@
 package integration
 
 import (
-	"context"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -91,8 +91,25 @@ func pgEnv(s *server, schema string, kv ...string) map[string]string {
 // newApp builds an application, closed by t.Cleanup.
 func newApp(t testing.TB, name string, reg *codec.Registry, env map[string]string) *app.Application {
 	t.Helper()
-	a, err := app.New(context.Background(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
+	a, err := app.New(t.Context(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	return a
+}
+
+// eventually reports whether cond holds within timeout, checking it every
+// tick: require.Eventually for a caller that adds its own diagnostics (a
+// log, a server's output) when the wait fails. cond must not fail t.
+func eventually(timeout, tick time.Duration, cond func() bool) bool {
+	deadline := time.After(timeout)
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	for !cond() {
+		select {
+		case <-deadline:
+			return cond()
+		case <-ticker.C:
+		}
+	}
+	return true
 }
