@@ -292,7 +292,7 @@ func requireExactlyOnce(t testing.TB, worldsApp, countersApp *app.Application, w
 	require.Equal(t, notified, tracked, "one tracking record per notification: no holes, no repeats")
 	var recorded int
 	require.NoError(t, countersApp.Pool().QueryRow(ctx, "SELECT count(*) FROM stored_events").Scan(&recorded))
-	require.Equal(t, total+len(want), recorded, "one CounterIncremented per thing, one CounterStarted per counter: nothing twice")
+	require.Equal(t, total+len(want), recorded, "one CounterIncremented per thing, one CounterCreated per counter: nothing twice")
 }
 
 // errKind names the persistence kind of err, for logs and assertions.

@@ -96,7 +96,7 @@ func requireExactlyOnce(t *testing.T, worldsApp, countersApp *app.Application, w
 	require.Equal(t, max, rows, "one tracking record per notification: no holes, no repeats")
 	require.Equal(t, int64(1), low)
 	require.Equal(t, max, high)
-	// One CounterIncremented per SomethingHappened, one CounterStarted per counter.
+	// One CounterIncremented per SomethingHappened, one CounterCreated per counter.
 	// Count the events rather than read the last id: a conflict between two
 	// instances may leave a gap in the ids.
 	events, err := countersApp.Recorder().SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 1 << 30})
