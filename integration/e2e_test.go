@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/codec"
-	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts"
+	"github.com/eventsourcing-go/eventsourcing/examples/counters"
+	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 	"github.com/eventsourcing-go/eventsourcing/persistence/recordertest"
@@ -27,7 +27,7 @@ import (
 func TestMigrationsOnContainer(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := s.newSchema(t)
 	cfg := postgres.Config{ConnString: s.URL(), Schema: schema}
 
@@ -99,7 +99,7 @@ func TestMigrationsOnContainer(t *testing.T) {
 
 func tables(t *testing.T, s *server, schema string) []string {
 	t.Helper()
-	rows, err := s.connect(t).Query(context.Background(),
+	rows, err := s.connect(t).Query(t.Context(),
 		"SELECT table_name FROM information_schema.tables WHERE table_schema = $1", schema)
 	require.NoError(t, err)
 	var names []string
@@ -122,7 +122,7 @@ func TestRecorderConformanceOnContainer(t *testing.T) {
 	}
 	t.Run("process recorder", func(t *testing.T) {
 		recordertest.Run(t, func(t *testing.T) persistence.ProcessRecorder {
-			pool, err := postgres.Open(context.Background(), *open(t))
+			pool, err := postgres.Open(t.Context(), *open(t))
 			require.NoError(t, err)
 			t.Cleanup(pool.Close)
 			return postgres.NewRecorder(pool)
@@ -130,7 +130,7 @@ func TestRecorderConformanceOnContainer(t *testing.T) {
 	})
 	t.Run("snapshot recorder", func(t *testing.T) {
 		recordertest.RunAggregate(t, func(t *testing.T) persistence.AggregateRecorder {
-			pool, err := postgres.Open(context.Background(), *open(t))
+			pool, err := postgres.Open(t.Context(), *open(t))
 			require.NoError(t, err)
 			t.Cleanup(pool.Close)
 			return postgres.NewSnapshotRecorder(pool)
@@ -144,7 +144,7 @@ func TestRecorderConformanceOnContainer(t *testing.T) {
 func TestBankAccountsOnContainer(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	opts := app.Options{Lookup: noEnv, Env: pgEnv(s, s.newSchema(t))}
 	bank, err := bankaccounts.NewBankAccounts(ctx, opts)
 	require.NoError(t, err)
@@ -187,7 +187,7 @@ func TestBankAccountsOnContainer(t *testing.T) {
 func TestSnapshotsCompressionEncryptionOnContainer(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	key, err := codec.CreateAESKey(32)
 	require.NoError(t, err)
 	schema := s.newSchema(t)
@@ -226,7 +226,7 @@ func TestSnapshotsCompressionEncryptionOnContainer(t *testing.T) {
 func TestSystemOnContainer(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	env := map[string]string{
 		"PERSISTENCE_MODULE":       "postgres",
@@ -234,30 +234,30 @@ func TestSystemOnContainer(t *testing.T) {
 		"WORLDS_POSTGRES_SCHEMA":   s.newSchema(t),
 		"COUNTERS_POSTGRES_SCHEMA": s.newSchema(t),
 	}
-	runner := system.NewConcurrentRunner(worldsAndCounters(), system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 100 * time.Millisecond})
+	runner := system.NewConcurrentRunner(counters.System(), system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 100 * time.Millisecond})
 	require.NoError(t, runner.Start(ctx))
 	defer func() { require.NoError(t, runner.Stop()) }()
-	worlds, counters := runner.App("Worlds"), runner.App("Counters")
-	want := writeWorlds(t, worlds, 20, 10)
+	worldsApp, countersApp := runner.App("Worlds"), runner.App("Counters")
+	want := writeWorlds(t, worldsApp, 20, 10)
 	require.NoError(t, runner.WaitCaughtUp(ctx))
-	requireExactlyOnce(t, worlds, counters, want)
+	requireExactlyOnce(t, worldsApp, countersApp, want)
 }
 
 // writeWorlds records numWorlds worlds of perWorld notifications each (one
 // save per world, so each world is one batch) and returns the counts the
 // Counters must reach.
-func writeWorlds(t testing.TB, worlds *app.Application, numWorlds, perWorld int) map[string]int {
+func writeWorlds(t testing.TB, worldsApp *app.Application, numWorlds, perWorld int) map[string]int {
 	t.Helper()
 	want := map[string]int{}
 	for i := 0; i < numWorlds; i++ {
-		w, err := domain.Create[World](uuid.New(), WorldCreated{})
+		w, err := worlds.NewWorld(fmt.Sprintf("world %d", i+1))
 		require.NoError(t, err)
 		for j := 1; j < perWorld; j++ {
 			what := fmt.Sprintf("thing-%d", (i*7+j)%25)
-			require.NoError(t, domain.Trigger(w, SomethingHappened{What: what}))
+			require.NoError(t, w.MakeItSo(what))
 			want[what]++
 		}
-		_, err = worlds.Save(context.Background(), w)
+		_, err = worldsApp.Save(t.Context(), w)
 		require.NoError(t, err)
 	}
 	return want
@@ -266,21 +266,21 @@ func writeWorlds(t testing.TB, worlds *app.Application, numWorlds, perWorld int)
 // requireExactlyOnce checks the counters against want, that every
 // notification of Worlds is tracked exactly once, and that no counter
 // event was recorded twice.
-func requireExactlyOnce(t testing.TB, worlds, counters *app.Application, want map[string]int) {
+func requireExactlyOnce(t testing.TB, worldsApp, countersApp *app.Application, want map[string]int) {
 	t.Helper()
-	ctx := context.Background()
-	repo := app.NewRepository[Counter](counters)
+	ctx := t.Context()
+	repo := app.NewRepository[counters.Counter](countersApp)
 	total := 0
 	for what, n := range want {
-		c, err := repo.Get(ctx, counterID(what))
+		c, err := repo.Get(ctx, counters.CounterID(what))
 		require.NoError(t, err)
 		require.Equal(t, n, c.Count, what)
 		total += n
 	}
 	// The notification IDs of Worlds may have gaps (a failed insert uses
 	// up IDs); the tracking records are exactly the IDs recorded.
-	notified := notificationIDs(t, worlds)
-	rows, err := counters.Pool().Query(ctx, "SELECT notification_id FROM tracking WHERE application_name = 'Worlds' ORDER BY notification_id")
+	notified := notificationIDs(t, worldsApp)
+	rows, err := countersApp.Pool().Query(ctx, "SELECT notification_id FROM tracking WHERE application_name = 'Worlds' ORDER BY notification_id")
 	require.NoError(t, err)
 	var tracked []int64
 	for rows.Next() {
@@ -291,8 +291,8 @@ func requireExactlyOnce(t testing.TB, worlds, counters *app.Application, want ma
 	require.NoError(t, rows.Err())
 	require.Equal(t, notified, tracked, "one tracking record per notification: no holes, no repeats")
 	var recorded int
-	require.NoError(t, counters.Pool().QueryRow(ctx, "SELECT count(*) FROM stored_events").Scan(&recorded))
-	require.Equal(t, total+len(want), recorded, "one CounterIncremented per thing, one CounterStarted per counter: nothing twice")
+	require.NoError(t, countersApp.Pool().QueryRow(ctx, "SELECT count(*) FROM stored_events").Scan(&recorded))
+	require.Equal(t, total+len(want), recorded, "one CounterIncremented per thing, one CounterCreated per counter: nothing twice")
 }
 
 // errKind names the persistence kind of err, for logs and assertions.

@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/examples/counters"
+	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
@@ -27,7 +29,7 @@ const helperProcessEnv = "INTEGRATION_COUNTERS_PROCESS"
 func runHelperProcess() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	err := system.RunProcess(ctx, worldsAndCounters(), "Counters", system.ProcessOptions{
+	err := system.RunProcess(ctx, counters.System(), "Counters", system.ProcessOptions{
 		RunnerOptions: system.RunnerOptions{Env: map[string]string{"PERSISTENCE_MODULE": "postgres"}, PollInterval: 200 * time.Millisecond},
 	})
 	if err != nil {
@@ -44,12 +46,19 @@ func startWorker(t *testing.T, env map[string]string, output *proctest.Output) *
 	return proctest.StartSelf(t, helperProcessEnv, env, output)
 }
 
-func trackedCount(t *testing.T, counters *app.Application) int64 {
+// trackedCount returns how many Worlds notifications Counters tracked.
+func trackedCount(t *testing.T, countersApp *app.Application) int64 {
 	t.Helper()
-	var n int64
-	require.NoError(t, counters.Pool().QueryRow(context.Background(),
-		"SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n))
+	n, err := tracked(t.Context(), countersApp)
+	require.NoError(t, err)
 	return n
+}
+
+// tracked returns how many Worlds notifications Counters tracked.
+func tracked(ctx context.Context, countersApp *app.Application) (int64, error) {
+	var n int64
+	err := countersApp.Pool().QueryRow(ctx, "SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n)
+	return n, err
 }
 
 // A process application's worker, in its own OS process on the container,
@@ -60,17 +69,17 @@ func trackedCount(t *testing.T, counters *app.Application) int64 {
 // notification was processed twice or skipped.
 func TestWorkerKilledMidBatchResumesExactlyOnce(t *testing.T) {
 	s := newServer(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	env := map[string]string{
 		"PERSISTENCE_MODULE":       "postgres",
 		"DATABASE_URL":             s.URL(),
 		"WORLDS_POSTGRES_SCHEMA":   s.newSchema(t),
 		"COUNTERS_POSTGRES_SCHEMA": s.newSchema(t),
 	}
-	worlds := newApp(t, "Worlds", worldTypes(), env)
-	counters := newApp(t, "Counters", counterTypes(), env) // migrates its schema
-	want := writeWorlds(t, worlds, 100, 20)
-	total, err := worlds.Recorder().MaxNotificationID(ctx)
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
+	countersApp := newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema
+	want := writeWorlds(t, worldsApp, 100, 20)
+	total, err := worldsApp.Recorder().MaxNotificationID(ctx)
 	require.NoError(t, err)
 	require.Equal(t, int64(2000), total)
 
@@ -79,19 +88,21 @@ func TestWorkerKilledMidBatchResumesExactlyOnce(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Minute)
 	kills, midBatch := 0, 0
 	for kills < 5 {
-		before := trackedCount(t, counters)
+		before := trackedCount(t, countersApp)
 		if before >= total-100 {
 			break
 		}
 		progress := int64(50 + rng.IntN(250))
 		cmd := startWorker(t, env, &output)
-		for trackedCount(t, counters) < min(before+progress, total-50) && time.Now().Before(deadline) {
+		for trackedCount(t, countersApp) < min(before+progress, total-50) && time.Now().Before(deadline) {
+			// A random pause between polls, on purpose: the kill lands at
+			// random points of the worker's work.
 			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 		}
 		require.NoError(t, cmd.Process.Kill())
 		_ = cmd.Wait()
 		kills++
-		at := trackedCount(t, counters)
+		at := trackedCount(t, countersApp)
 		if at%20 != 0 {
 			midBatch++
 		}
@@ -102,18 +113,18 @@ func TestWorkerKilledMidBatchResumesExactlyOnce(t *testing.T) {
 
 	// The last worker also meets new batches while it runs.
 	cmd := startWorker(t, env, &output)
-	more := writeWorlds(t, worlds, 5, 20)
+	more := writeWorlds(t, worldsApp, 5, 20)
 	for what, n := range more {
 		want[what] += n
 	}
 	total += 100
-	for trackedCount(t, counters) < total {
-		if time.Now().After(deadline) {
-			t.Fatalf("the worker did not catch up; its output:\n%s", output.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !eventually(max(time.Until(deadline), time.Second), 20*time.Millisecond, func() bool {
+		n, err := tracked(t.Context(), countersApp)
+		return err == nil && n >= total
+	}) {
+		t.Fatalf("the worker did not catch up; its output:\n%s", output.String())
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "a stopped worker exits cleanly; output:\n%s", output.String())
-	requireExactlyOnce(t, worlds, counters, want)
+	requireExactlyOnce(t, worldsApp, countersApp, want)
 }

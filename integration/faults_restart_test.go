@@ -19,6 +19,8 @@ import (
 
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/examples/counters"
+	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
@@ -141,7 +143,7 @@ func selectRetrying(ctx context.Context, a *app.Application, id uuid.UUID, gt in
 		if err == nil || !isOperational(err) || ctx.Err() != nil {
 			return stored, err
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // a pause before retrying, while the server is down
 	}
 }
 
@@ -168,7 +170,7 @@ func (r *tailingReader) run(ctx context.Context, rec persistence.ApplicationReco
 			} else {
 				r.unexpected = append(r.unexpected, err)
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond) // a pause before retrying, as a reader would
 			continue
 		}
 		for _, n := range ns {
@@ -182,7 +184,7 @@ func (r *tailingReader) run(ctx context.Context, rec persistence.ApplicationReco
 			if final, done := until(); done && last >= final {
 				return
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // caught up: poll again, as a tailing reader does
 		}
 	}
 }
@@ -197,7 +199,7 @@ func (r *tailingReader) run(ctx context.Context, rec persistence.ApplicationReco
 // every notification exactly once.
 func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	s := newServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	env := map[string]string{
 		"PERSISTENCE_MODULE":       "postgres",
@@ -207,9 +209,9 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 		"POSTGRES_POOL_SIZE":       "8",
 		"POSTGRES_CONNECT_TIMEOUT": "2",
 	}
-	worlds := newApp(t, "Worlds", worldTypes(), env)
-	readerApp := newApp(t, "Worlds", worldTypes(), env)
-	newApp(t, "Counters", counterTypes(), env) // migrates its schema before the follower starts
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
+	readerApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
+	newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema before the follower starts
 	writes := newLedgerOfWrites()
 
 	// The process application, in this process, retrying on its own.
@@ -223,7 +225,7 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	processCtx, stopProcess := context.WithCancel(ctx)
 	processDone := make(chan error, 1)
 	go func() {
-		processDone <- system.RunProcess(processCtx, worldsAndCounters(), "Counters", system.ProcessOptions{
+		processDone <- system.RunProcess(processCtx, counters.System(), "Counters", system.ProcessOptions{
 			RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 200 * time.Millisecond},
 			Logger:        logger,
 		})
@@ -253,16 +255,16 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				w, err := domain.Create[World](uuid.New(), WorldCreated{})
+				w, err := worlds.NewWorld(fmt.Sprintf("world %d.%d", i, n))
 				if err != nil {
 					writerErrs[i] = err
 					return
 				}
 				for batch := 0; batch < 3; batch++ {
 					for j := 0; j < 3; j++ {
-						_ = domain.Trigger(w, SomethingHappened{What: fmt.Sprintf("thing-%d", (i+n+j)%7)})
+						_ = w.MakeItSo(fmt.Sprintf("thing-%d", (i+n+j)%7))
 					}
-					if err := saveRetrying(ctx, worlds, w, writes); err != nil {
+					if err := saveRetrying(ctx, worldsApp, w, writes); err != nil {
 						writerErrs[i] = err
 						return
 					}
@@ -274,21 +276,17 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	progress := func(more int, what string) {
 		t.Helper()
 		target := writes.count() + more
-		deadline := time.Now().Add(90 * time.Second)
-		for writes.count() < target {
-			if time.Now().After(deadline) {
-				close(stop)
-				t.Fatalf("%s: the writers made no progress (%d saves); server log:\n%s", what, writes.count(), s.logs())
-			}
-			time.Sleep(20 * time.Millisecond)
+		if !eventually(90*time.Second, 20*time.Millisecond, func() bool { return writes.count() >= target }) {
+			close(stop)
+			t.Fatalf("%s: the writers made no progress (%d saves); server log:\n%s", what, writes.count(), s.logs())
 		}
 	}
 
 	progress(60, "before the outages")
 	// The process application is running before the first outage (it
 	// retries database errors once running; see RunProcess).
-	counters := newApp(t, "Counters", counterTypes(), env)
-	for trackedBy(t, counters) == 0 {
+	countersApp := newApp(t, "Counters", counters.NewRegistry(), env)
+	for trackedBy(t, countersApp) == 0 {
 		select {
 		case err := <-processDone:
 			close(stop)
@@ -298,12 +296,12 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	}
 	t.Logf("before the outages: %d saves", writes.count())
 	s.stop(t)
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond) // the outage: writers, reader and follower meet a stopped server
 	s.start(t)
 	progress(60, "after a clean restart")
 	t.Logf("after a clean restart: %d saves", writes.count())
 	s.kill(t)
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // the outage after the crash
 	s.start(t)
 	progress(60, "after a crash")
 	t.Logf("after a crash and recovery: %d saves", writes.count())
@@ -313,7 +311,7 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 		require.NoError(t, err, "writer %d", i)
 	}
 
-	max, err := worlds.Recorder().MaxNotificationID(ctx)
+	max, err := worldsApp.Recorder().MaxNotificationID(ctx)
 	require.NoError(t, err)
 	final.Store(max)
 	writersDone.Store(true)
@@ -331,12 +329,12 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	// Every acknowledged save is recorded exactly once, and nothing else.
 	total := 0
 	for id, want := range writes.events {
-		got, err := worlds.Recorder().SelectEvents(ctx, id, persistence.EventQuery{})
+		got, err := worldsApp.Recorder().SelectEvents(ctx, id, persistence.EventQuery{})
 		require.NoError(t, err)
 		require.True(t, slices.EqualFunc(got, want, sameEvent), "the events of %s are exactly those saved", id)
 		total += len(want)
 	}
-	stored := notificationIDs(t, worlds)
+	stored := notificationIDs(t, worldsApp)
 	require.Len(t, stored, total, "no event recorded that no writer saved, none twice")
 	acked := slices.Clone(writes.ackedIDs)
 	sort.Slice(acked, func(i, j int) bool { return acked[i] < acked[j] })
@@ -351,7 +349,7 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 
 	// The process application caught up by itself, exactly once.
 	deadline := time.Now().Add(2 * time.Minute)
-	for trackedMax(t, counters) < max {
+	for trackedMax(t, countersApp) < max {
 		select {
 		case err := <-processDone:
 			processLogMu.Lock()
@@ -360,7 +358,7 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			processLogMu.Lock()
-			t.Fatalf("the process application did not catch up: tracked %d of %d\n%s", trackedMax(t, counters), max, processLog.String())
+			t.Fatalf("the process application did not catch up: tracked %d of %d\n%s", trackedMax(t, countersApp), max, processLog.String())
 		}
 	}
 	stopProcess()
@@ -369,31 +367,31 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	retried := strings.Count(processLog.String(), "retrying")
 	processLogMu.Unlock()
 	t.Logf("the process application logged %d retries", retried)
-	requireExactlyOnce(t, worlds, counters, wantCounts(t, worlds))
+	requireExactlyOnce(t, worldsApp, countersApp, wantCounts(t, worldsApp))
 }
 
 // trackedBy returns how many notifications of Worlds Counters tracked.
-func trackedBy(t testing.TB, counters *app.Application) int64 {
+func trackedBy(t testing.TB, countersApp *app.Application) int64 {
 	t.Helper()
 	var n int64
-	require.NoError(t, counters.Pool().QueryRow(context.Background(),
+	require.NoError(t, countersApp.Pool().QueryRow(t.Context(),
 		"SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n))
 	return n
 }
 
 // trackedMax returns the last notification of Worlds Counters tracked,
 // retrying operational errors.
-func trackedMax(t testing.TB, counters *app.Application) int64 {
+func trackedMax(t testing.TB, countersApp *app.Application) int64 {
 	t.Helper()
 	for {
-		n, err := counters.Recorder().MaxTrackingID(context.Background(), "Worlds")
+		n, err := countersApp.Recorder().MaxTrackingID(t.Context(), "Worlds")
 		if err == nil {
 			return n
 		}
 		if !isOperational(err) {
 			t.Fatalf("max tracking id: %v", err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // a pause before retrying
 	}
 }
 
@@ -404,7 +402,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // notificationIDs returns every notification ID of a's schema, in order.
 func notificationIDs(t testing.TB, a *app.Application) []int64 {
 	t.Helper()
-	rows, err := a.Pool().Query(context.Background(), "SELECT notification_id FROM stored_events ORDER BY notification_id")
+	rows, err := a.Pool().Query(t.Context(), "SELECT notification_id FROM stored_events ORDER BY notification_id")
 	require.NoError(t, err)
 	var ids []int64
 	for rows.Next() {
@@ -417,20 +415,20 @@ func notificationIDs(t testing.TB, a *app.Application) []int64 {
 }
 
 // wantCounts counts the things that happened in every world recorded.
-func wantCounts(t testing.TB, worlds *app.Application) map[string]int {
+func wantCounts(t testing.TB, worldsApp *app.Application) map[string]int {
 	t.Helper()
 	want := map[string]int{}
 	var last int64
 	for {
-		ns, err := worlds.Log().Select(context.Background(), last+1, worlds.Log().SectionSize())
+		ns, err := worldsApp.Log().Select(t.Context(), last+1, worldsApp.Log().SectionSize())
 		require.NoError(t, err)
 		if len(ns) == 0 {
 			return want
 		}
 		for _, n := range ns {
-			e, err := worlds.Mapper().ToDomainEvent(n.StoredEvent)
+			e, err := worldsApp.Mapper().ToDomainEvent(n.StoredEvent)
 			require.NoError(t, err)
-			if h, ok := e.Data.(SomethingHappened); ok {
+			if h, ok := e.Data.(worlds.SomethingHappened); ok {
 				want[h.What]++
 			}
 			last = n.ID

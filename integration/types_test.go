@@ -1,9 +1,8 @@
 package integration
 
 import (
-	"context"
-	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -11,7 +10,6 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
-	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
 // Account is the aggregate of the fault and bad-input tests: a ledger of
@@ -76,93 +74,6 @@ func credit(t testing.TB, a *Account, n int) {
 	}
 }
 
-// The seed's Worlds → Counters system, for the process application tests.
-
-type World struct {
-	domain.Base
-	History []string
-}
-
-type WorldCreated struct{}
-type SomethingHappened struct{ What string }
-
-func (w *World) Apply(event any) error {
-	if e, ok := event.(SomethingHappened); ok {
-		w.History = append(w.History, e.What)
-	}
-	return nil
-}
-
-func worldTypes() *codec.Registry {
-	r := codec.NewRegistry()
-	r.Register("worlds:World", &World{})
-	r.Register("worlds:WorldCreated", WorldCreated{})
-	r.Register("worlds:SomethingHappened", SomethingHappened{})
-	return r
-}
-
-type Counter struct {
-	domain.Base
-	Name  string
-	Count int
-}
-
-type CounterStarted struct{ Name string }
-type CounterIncremented struct{}
-
-func (c *Counter) Apply(event any) error {
-	switch e := event.(type) {
-	case CounterStarted:
-		c.Name = e.Name
-	case CounterIncremented:
-		c.Count++
-	}
-	return nil
-}
-
-func counterID(name string) uuid.UUID { return domain.NameID("/counters/" + name) }
-
-func counterTypes() *codec.Registry {
-	r := codec.NewRegistry()
-	r.Register("counters:Counter", &Counter{})
-	r.Register("counters:CounterStarted", CounterStarted{})
-	r.Register("counters:CounterIncremented", CounterIncremented{})
-	return r
-}
-
-// countThings is the Counters policy: one CounterIncremented per thing that
-// happened (and a CounterStarted the first time), recorded with the
-// tracking record of the notification.
-func countThings(ctx context.Context, p *system.ProcessApplication, event domain.Event, pe *system.ProcessEvent) error {
-	happened, ok := event.Data.(SomethingHappened)
-	if !ok {
-		return nil
-	}
-	c, err := app.NewRepository[Counter](p.Application).Get(ctx, counterID(happened.What))
-	if errors.Is(err, app.ErrAggregateNotFound) {
-		c, err = domain.Create[Counter](counterID(happened.What), CounterStarted{Name: happened.What})
-	}
-	if err != nil {
-		return err
-	}
-	if err := domain.Trigger(c, CounterIncremented{}); err != nil {
-		return err
-	}
-	pe.Save(c)
-	return nil
-}
-
-func worldsAndCounters() *system.System {
-	sys, err := system.New([]system.App{
-		{Name: "Worlds", Registry: worldTypes()},
-		{Name: "Counters", Registry: counterTypes(), Policy: countThings},
-	}, []string{"Worlds", "Counters"})
-	if err != nil {
-		panic(err)
-	}
-	return sys
-}
-
 // pgEnv returns the configuration of an application on s in schema, with
 // extra key, value pairs.
 func pgEnv(s *server, schema string, kv ...string) map[string]string {
@@ -180,8 +91,25 @@ func pgEnv(s *server, schema string, kv ...string) map[string]string {
 // newApp builds an application, closed by t.Cleanup.
 func newApp(t testing.TB, name string, reg *codec.Registry, env map[string]string) *app.Application {
 	t.Helper()
-	a, err := app.New(context.Background(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
+	a, err := app.New(t.Context(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	return a
+}
+
+// eventually reports whether cond holds within timeout, checking it every
+// tick: require.Eventually for a caller that adds its own diagnostics (a
+// log, a server's output) when the wait fails. cond must not fail t.
+func eventually(timeout, tick time.Duration, cond func() bool) bool {
+	deadline := time.After(timeout)
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	for !cond() {
+		select {
+		case <-deadline:
+			return cond()
+		case <-ticker.C:
+		}
+	}
+	return true
 }

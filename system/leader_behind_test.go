@@ -1,13 +1,14 @@
 package system_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/examples/counters"
+	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
@@ -19,7 +20,7 @@ import (
 func TestFollowerStopsWhenItsLeaderIsBehind(t *testing.T) {
 	t.Parallel()
 	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
-		ctx := context.Background()
+		ctx := t.Context()
 		leaderEnv := map[string]string{}
 		for k, v := range env {
 			leaderEnv[k] = v
@@ -28,18 +29,18 @@ func TestFollowerStopsWhenItsLeaderIsBehind(t *testing.T) {
 			env["WORLDS_POSTGRES_SCHEMA"] = pgtest.NewSchemaName(t)
 			leaderEnv["WORLDS_POSTGRES_SCHEMA"] = pgtest.NewSchemaName(t) // the leader after its reset
 		}
-		counters := system.NewProcessApplication(newApp(t, "Counters", counterTypes(), env), countThings)
-		worlds := newApp(t, "Worlds", worldTypes(), env)
-		counters.Follow(worlds)
-		require.NoError(t, makeItSo(ctx, worlds, "a", "b", "c", "d"))
-		processed, err := counters.PullAndProcess(ctx, "Worlds")
+		countersApp := system.NewProcessApplication(newApp(t, "Counters", counters.NewRegistry(), env), counters.Policy)
+		worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
+		countersApp.Follow(worldsApp)
+		require.NoError(t, makeItSo(ctx, worldsApp, "a", "b", "c", "d"))
+		processed, err := countersApp.PullAndProcess(ctx, "Worlds")
 		require.NoError(t, err)
 		require.Equal(t, 5, processed)
 
 		// The leader starts again from notification 1.
-		reset := newApp(t, "Worlds", worldTypes(), leaderEnv)
+		reset := newApp(t, "Worlds", worlds.NewRegistry(), leaderEnv)
 		require.NoError(t, makeItSo(ctx, reset, "e"))
-		again := system.NewProcessApplication(counters.Application, countThings)
+		again := system.NewProcessApplication(countersApp.Application, counters.Policy)
 		again.Follow(reset)
 		processed, err = again.PullAndProcess(ctx, "Worlds")
 		require.Zero(t, processed)
@@ -53,21 +54,22 @@ func TestFollowerStopsWhenItsLeaderIsBehind(t *testing.T) {
 // The concurrent runner stops with the error rather than retrying it.
 func TestConcurrentRunnerStopsWhenTheLeaderIsBehind(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	env := postgresEnv(t)
-	sys := worldsAndCounters(countThings)
+	sys := counters.System()
 	runner := system.NewConcurrentRunner(sys, system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 50 * time.Millisecond})
 	require.NoError(t, runner.Start(ctx))
-	worlds := runner.App("Worlds")
-	require.NoError(t, makeItSo(ctx, worlds, "a", "b"))
+	worldsApp := runner.App("Worlds")
+	require.NoError(t, makeItSo(ctx, worldsApp, "a", "b"))
 	require.NoError(t, runner.WaitCaughtUp(ctx))
 	// Empty the leader's log behind the follower's back.
-	_, err := worlds.Pool().Exec(ctx, "TRUNCATE stored_events RESTART IDENTITY")
+	_, err := worldsApp.Pool().Exec(ctx, "TRUNCATE stored_events RESTART IDENTITY")
 	require.NoError(t, err)
-	require.NoError(t, makeItSo(ctx, worlds, "c")) // notifications 1 and 2; the follower tracked 3
-	deadline := time.Now().Add(time.Minute)
-	for runner.Err() == nil && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	require.NoError(t, makeItSo(ctx, worldsApp, "c")) // notifications 1 and 2; the follower tracked 3
+	select {
+	case <-runner.Stopped():
+	case <-time.After(time.Minute):
+		t.Fatal("the runner did not stop")
 	}
 	require.ErrorIs(t, runner.Err(), system.ErrLeaderBehind)
 	require.ErrorIs(t, runner.Stop(), system.ErrLeaderBehind)

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/codec"
-	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/examples/counters"
+	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -34,7 +34,7 @@ const helperProcessEnv = "SYSTEM_TEST_COUNTERS_PROCESS"
 func runHelperProcess() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	err := system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
+	err := system.RunProcess(ctx, counters.System(), "Counters", system.ProcessOptions{
 		RunnerOptions: system.RunnerOptions{Env: map[string]string{"PERSISTENCE_MODULE": "postgres"}, PollInterval: 200 * time.Millisecond},
 	})
 	if err != nil {
@@ -53,7 +53,7 @@ func postgresEnv(t *testing.T) map[string]string {
 
 func newApp(t *testing.T, name string, reg *codec.Registry, env map[string]string) *app.Application {
 	t.Helper()
-	a, err := app.New(context.Background(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
+	a, err := app.New(t.Context(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	return a
@@ -61,18 +61,18 @@ func newApp(t *testing.T, name string, reg *codec.Registry, env map[string]strin
 
 // writeWorlds records worlds×perWorld notifications in Worlds (each world
 // saved at once) and returns the counts the Counters must reach.
-func writeWorlds(t *testing.T, worlds *app.Application, numWorlds, perWorld int) map[string]int {
+func writeWorlds(t *testing.T, worldsApp *app.Application, numWorlds, perWorld int) map[string]int {
 	t.Helper()
 	want := map[string]int{}
 	for i := 0; i < numWorlds; i++ {
-		w, err := domain.Create[World](uuid.New(), WorldCreated{})
+		w, err := worlds.NewWorld(fmt.Sprintf("world %d", i+1))
 		require.NoError(t, err)
 		for j := 1; j < perWorld; j++ {
 			what := fmt.Sprintf("thing-%d", (i*7+j)%25)
-			require.NoError(t, domain.Trigger(w, SomethingHappened{What: what}))
+			require.NoError(t, w.MakeItSo(what))
 			want[what]++
 		}
-		_, err = worlds.Save(context.Background(), w)
+		_, err = worldsApp.Save(t.Context(), w)
 		require.NoError(t, err)
 	}
 	return want
@@ -80,26 +80,26 @@ func writeWorlds(t *testing.T, worlds *app.Application, numWorlds, perWorld int)
 
 // requireExactlyOnce checks the counters against want and that every
 // notification of Worlds is tracked exactly once.
-func requireExactlyOnce(t *testing.T, worlds, counters *app.Application, want map[string]int) {
+func requireExactlyOnce(t *testing.T, worldsApp, countersApp *app.Application, want map[string]int) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	for what, n := range want {
-		got, err := count(ctx, counters, what)
+		got, err := counters.GetCount(ctx, countersApp, what)
 		require.NoError(t, err)
 		require.Equal(t, n, got, what)
 	}
-	max, err := worlds.Recorder().MaxNotificationID(ctx)
+	max, err := worldsApp.Recorder().MaxNotificationID(ctx)
 	require.NoError(t, err)
 	var rows, low, high int64
-	require.NoError(t, counters.Pool().QueryRow(ctx,
+	require.NoError(t, countersApp.Pool().QueryRow(ctx,
 		"SELECT count(*), min(notification_id), max(notification_id) FROM tracking WHERE application_name = 'Worlds'").Scan(&rows, &low, &high))
 	require.Equal(t, max, rows, "one tracking record per notification: no holes, no repeats")
 	require.Equal(t, int64(1), low)
 	require.Equal(t, max, high)
-	// One CounterIncremented per SomethingHappened, one CounterStarted per counter.
+	// One CounterIncremented per SomethingHappened, one CounterCreated per counter.
 	// Count the events rather than read the last id: a conflict between two
 	// instances may leave a gap in the ids.
-	events, err := counters.Recorder().SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 1 << 30})
+	events, err := countersApp.Recorder().SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 1 << 30})
 	require.NoError(t, err)
 	total := 0
 	for _, n := range want {
@@ -113,20 +113,20 @@ func requireExactlyOnce(t *testing.T, worlds, counters *app.Application, want ma
 // and every notification is processed exactly once.
 func TestTwoInstancesOfAFollowerProcessEachNotificationOnce(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	env := postgresEnv(t)
-	worlds := newApp(t, "Worlds", worldTypes(), env)
-	want := writeWorlds(t, worlds, 20, 20)
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
+	want := writeWorlds(t, worldsApp, 20, 20)
 
 	var wg sync.WaitGroup
 	var instances []*app.Application
 	errs := make([]error, 2)
 	for i := range errs {
-		counters := newApp(t, "Counters", counterTypes(), env)
-		instances = append(instances, counters)
-		p := system.NewProcessApplication(counters, countThings)
-		p.Follow(worlds)
+		countersApp := newApp(t, "Counters", counters.NewRegistry(), env)
+		instances = append(instances, countersApp)
+		p := system.NewProcessApplication(countersApp, counters.Policy)
+		p.Follow(worldsApp)
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
@@ -136,37 +136,37 @@ func TestTwoInstancesOfAFollowerProcessEachNotificationOnce(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1])
-	requireExactlyOnce(t, worlds, instances[0], want)
+	requireExactlyOnce(t, worldsApp, instances[0], want)
 }
 
 // A process application that restarts resumes after the last tracked
 // notification: nothing is processed twice.
 func TestPullAndProcessResumesFromTracking(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	env := postgresEnv(t)
-	worlds := newApp(t, "Worlds", worldTypes(), env)
-	want := writeWorlds(t, worlds, 3, 10)
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
+	want := writeWorlds(t, worldsApp, 3, 10)
 
-	first := system.NewProcessApplication(newApp(t, "Counters", counterTypes(), env), countThings)
-	first.Follow(worlds)
+	first := system.NewProcessApplication(newApp(t, "Counters", counters.NewRegistry(), env), counters.Policy)
+	first.Follow(worldsApp)
 	n, err := first.PullAndProcess(ctx, "Worlds")
 	require.NoError(t, err)
 	require.Equal(t, 30, n)
 
-	more := writeWorlds(t, worlds, 2, 10)
+	more := writeWorlds(t, worldsApp, 2, 10)
 	for what, n := range more {
 		want[what] += n
 	}
-	second := system.NewProcessApplication(newApp(t, "Counters", counterTypes(), env), countThings)
-	second.Follow(worlds)
+	second := system.NewProcessApplication(newApp(t, "Counters", counters.NewRegistry(), env), counters.Policy)
+	second.Follow(worldsApp)
 	n, err = second.PullAndProcess(ctx, "Worlds")
 	require.NoError(t, err)
 	require.Equal(t, 20, n, "only the new notifications")
 	n, err = second.PullAndProcess(ctx, "Worlds")
 	require.NoError(t, err)
 	require.Zero(t, n)
-	requireExactlyOnce(t, worlds, second.Application, want)
+	requireExactlyOnce(t, worldsApp, second.Application, want)
 }
 
 // startFollower starts the Counters process application as a separate
@@ -177,12 +177,19 @@ func startFollower(t *testing.T, env map[string]string, output *proctest.Output)
 }
 
 // trackedCount returns how many Worlds notifications Counters tracked.
-func trackedCount(t *testing.T, counters *app.Application) int64 {
+func trackedCount(t *testing.T, countersApp *app.Application) int64 {
 	t.Helper()
-	var n int64
-	require.NoError(t, counters.Pool().QueryRow(context.Background(),
-		"SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n))
+	n, err := tracked(t.Context(), countersApp)
+	require.NoError(t, err)
 	return n
+}
+
+// tracked returns how many Worlds notifications Counters tracked, for a
+// condition of require.Eventually (which must not fail t itself).
+func tracked(ctx context.Context, countersApp *app.Application) (int64, error) {
+	var n int64
+	err := countersApp.Pool().QueryRow(ctx, "SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n)
+	return n, err
 }
 
 // The follower runs in its own OS process, woken by the leader's
@@ -191,12 +198,12 @@ func trackedCount(t *testing.T, counters *app.Application) int64 {
 // been processed exactly once.
 func TestFollowerProcessKilledMidWorkResumesExactlyOnce(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	env := postgresEnv(t)
-	worlds := newApp(t, "Worlds", worldTypes(), env)
-	counters := newApp(t, "Counters", counterTypes(), env) // migrates its schema
-	want := writeWorlds(t, worlds, 100, 20)
-	total, err := worlds.Recorder().MaxNotificationID(ctx)
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
+	countersApp := newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema
+	want := writeWorlds(t, worldsApp, 100, 20)
+	total, err := worldsApp.Recorder().MaxNotificationID(ctx)
 	require.NoError(t, err)
 	require.Equal(t, int64(2000), total)
 
@@ -205,49 +212,54 @@ func TestFollowerProcessKilledMidWorkResumesExactlyOnce(t *testing.T) {
 	deadline := time.Now().Add(3 * time.Minute)
 	kills := 0
 	for kills < 5 {
-		before := trackedCount(t, counters)
+		before := trackedCount(t, countersApp)
 		if before >= total-100 {
 			break
 		}
 		// Kill after a random amount of progress, mid-way.
 		progress := int64(50 + rng.IntN(250))
 		cmd := startFollower(t, env, &output)
-		for trackedCount(t, counters) < min(before+progress, total-50) && time.Now().Before(deadline) {
+		for trackedCount(t, countersApp) < min(before+progress, total-50) && time.Now().Before(deadline) {
+			// A random pause between polls, on purpose: the kill lands at
+			// random points of the follower's work.
 			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 		}
 		require.NoError(t, cmd.Process.Kill())
 		_ = cmd.Wait()
 		kills++
-		t.Logf("kill %d: after %d of %d notifications", kills, trackedCount(t, counters), total)
+		t.Logf("kill %d: after %d of %d notifications", kills, trackedCount(t, countersApp), total)
 	}
 	require.GreaterOrEqual(t, kills, 3, "the follower was killed mid-work several times")
 
 	// While the last follower runs, the leader records more: it is woken.
 	cmd := startFollower(t, env, &output)
-	more := writeWorlds(t, worlds, 5, 20)
+	more := writeWorlds(t, worldsApp, 5, 20)
 	for what, n := range more {
 		want[what] += n
 	}
 	total += 100
-	for trackedCount(t, counters) < total {
-		if time.Now().After(deadline) {
-			t.Fatalf("the follower did not catch up; its output:\n%s", output.String())
+	defer func() {
+		if t.Failed() {
+			t.Logf("the follower's output:\n%s", output.String())
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	}()
+	require.Eventually(t, func() bool {
+		n, err := tracked(t.Context(), countersApp)
+		return err == nil && n >= total
+	}, max(time.Until(deadline), time.Second), 20*time.Millisecond, "the follower catches up")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "a stopped follower exits cleanly; output:\n%s", output.String())
-	requireExactlyOnce(t, worlds, counters, want)
+	requireExactlyOnce(t, worldsApp, countersApp, want)
 }
 
 // A follower process started while its database is unreachable keeps
 // trying (logging each failure) until it is stopped.
 func TestRunProcessRetriesWhileTheDatabaseIsUnreachable(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
 	defer cancel()
 	var logs proctest.Output
-	err := system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
+	err := system.RunProcess(ctx, counters.System(), "Counters", system.ProcessOptions{
 		RunnerOptions: system.RunnerOptions{Lookup: noEnv, PollInterval: 100 * time.Millisecond, Env: map[string]string{
 			"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": "postgres://u@127.0.0.1:1/db?connect_timeout=1",
 		}},

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/examples/counters"
+	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
@@ -18,18 +20,18 @@ import (
 // fresh database, so the fixed schema names cannot collide.
 func TestReservedWordApplicationNames(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	env := map[string]string{"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": pgtest.NewDatabaseURL(t)}
 	sys, err := system.New([]system.App{
-		{Name: "Order", Registry: worldTypes()},
-		{Name: "User", Registry: counterTypes(), Policy: countThings},
+		{Name: "Order", Registry: worlds.NewRegistry()},
+		{Name: "User", Registry: counters.NewRegistry(), Policy: counters.Policy},
 	}, []string{"Order", "User"})
 	require.NoError(t, err)
 
-	order := newApp(t, "Order", worldTypes(), env)
+	order := newApp(t, "Order", worlds.NewRegistry(), env)
 	require.Equal(t, "order", order.Schema())
-	user := newApp(t, "User", counterTypes(), env)
+	user := newApp(t, "User", counters.NewRegistry(), env)
 	require.Equal(t, "user", user.Schema())
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -48,7 +50,7 @@ func TestReservedWordApplicationNames(t *testing.T) {
 	waitFor := func(what string, want int) {
 		t.Helper()
 		for {
-			n, err := count(ctx, user, what)
+			n, err := counters.GetCount(ctx, user, what)
 			require.NoError(t, err)
 			if n == want {
 				return

@@ -2,6 +2,7 @@ package system_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/eventsourcing-go/eventsourcing/examples/counters"
+	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/system"
@@ -119,7 +122,7 @@ func runCounters(ctx context.Context, opts system.RunnerOptions) (*proctest.Outp
 	returned := make(chan error, 1)
 	opts.Lookup = noEnv
 	go func() {
-		returned <- system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{
+		returned <- system.RunProcess(ctx, counters.System(), "Counters", system.ProcessOptions{
 			RunnerOptions: fastRetries(opts),
 			Logger:        slog.New(slog.NewTextHandler(logs, nil)),
 		})
@@ -131,14 +134,25 @@ func runCounters(ctx context.Context, opts system.RunnerOptions) (*proctest.Outp
 // failing t if RunProcess returns first.
 func waitForLogs(t *testing.T, logs *proctest.Output, returned <-chan error, msg string, n int) {
 	t.Helper()
+	waitUntil(t, logs, returned, fmt.Sprintf("waiting for %d %q", n, msg), func() bool {
+		return strings.Count(logs.String(), msg) >= n
+	})
+}
+
+// waitUntil checks done every 10 ms until it holds, failing t after 30 s
+// or if RunProcess returns first (what says what it was waiting for).
+func waitUntil(t *testing.T, logs *proctest.Output, returned <-chan error, what string, done func() bool) {
+	t.Helper()
 	deadline := time.After(30 * time.Second)
-	for strings.Count(logs.String(), msg) < n {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !done() {
 		select {
 		case err := <-returned:
-			t.Fatalf("RunProcess returned %v before its context ended; log:\n%s", err, logs.String())
+			t.Fatalf("RunProcess returned %v before its context ended, while %s; log:\n%s", err, what, logs.String())
 		case <-deadline:
-			t.Fatalf("fewer than %d %q in 30 s; log:\n%s", n, msg, logs.String())
-		case <-time.After(10 * time.Millisecond):
+			t.Fatalf("timed out after 30 s while %s; log:\n%s", what, logs.String())
+		case <-tick.C:
 		}
 	}
 }
@@ -157,7 +171,7 @@ func TestRunProcessRetriesAgainstASilentServer(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // after the proxy stops
 	silent := startProxy(t, "")                        // never forwards
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	logs, returned := runCounters(ctx, system.RunnerOptions{Env: map[string]string{
 		"PERSISTENCE_MODULE": "postgres", "POSTGRES_CONNECT_TIMEOUT": "1",
@@ -191,50 +205,35 @@ func TestRunProcessResumesWhenTheDatabaseBecomesReachable(t *testing.T) {
 		processEnv[k] = v
 	}
 
-	worlds := newApp(t, "Worlds", worldTypes(), env)
-	counters := newApp(t, "Counters", counterTypes(), env) // migrates its schema, directly
-	want := writeWorlds(t, worlds, 5, 10)
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
+	countersApp := newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema, directly
+	want := writeWorlds(t, worldsApp, 5, 10)
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	logs, returned := runCounters(ctx, system.RunnerOptions{Env: processEnv, PollInterval: 100 * time.Millisecond})
-	waitUntil := func(what string, done func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for !done() {
-			select {
-			case err := <-returned:
-				t.Fatalf("RunProcess returned %v while %s; log:\n%s", err, what, logs.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out while %s; log:\n%s", what, logs.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	waitUntil("unreachable at start", func() bool { return strings.Count(logs.String(), "starting failed; retrying") >= 2 })
-	require.Zero(t, trackedCount(t, counters))
+	waitUntil(t, logs, returned, "unreachable at start", func() bool { return strings.Count(logs.String(), "starting failed; retrying") >= 2 })
+	require.Zero(t, trackedCount(t, countersApp))
 
 	p.Forward()
-	waitUntil("catching up", func() bool { return trackedCount(t, counters) == 50 })
-	requireExactlyOnce(t, worlds, counters, want)
+	waitUntil(t, logs, returned, "catching up", func() bool { return trackedCount(t, countersApp) == 50 })
+	requireExactlyOnce(t, worldsApp, countersApp, want)
 
 	// Cut off mid-run: the follower's connections fail and new ones time out.
 	p.Blackhole()
 	failures := strings.Count(logs.String(), "processing failed; retrying")
-	more := writeWorlds(t, worlds, 3, 10)
+	more := writeWorlds(t, worldsApp, 3, 10)
 	for what, n := range more {
 		want[what] += n
 	}
-	waitUntil("cut off mid-run", func() bool {
+	waitUntil(t, logs, returned, "cut off mid-run", func() bool {
 		return strings.Count(logs.String(), "processing failed; retrying") >= failures+2
 	})
-	require.Equal(t, int64(50), trackedCount(t, counters))
+	require.Equal(t, int64(50), trackedCount(t, countersApp))
 
 	p.Forward()
-	waitUntil("catching up again", func() bool { return trackedCount(t, counters) == 80 })
-	requireExactlyOnce(t, worlds, counters, want)
+	waitUntil(t, logs, returned, "catching up again", func() bool { return trackedCount(t, countersApp) == 80 })
+	requireExactlyOnce(t, worldsApp, countersApp, want)
 
 	cancel()
 	select {
@@ -252,7 +251,7 @@ func TestRunProcessLogsPermanentErrorsAtErrorLevel(t *testing.T) {
 	u, err := url.Parse(pgtest.ServerURL(t))
 	require.NoError(t, err)
 	u.Path = "/no_such_database"
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	logs, returned := runCounters(ctx, system.RunnerOptions{Env: map[string]string{
 		"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": u.String(),
@@ -287,9 +286,9 @@ func TestConcurrentRunnerFollowerRetriesDatabaseErrors(t *testing.T) {
 	for k, v := range env {
 		runnerEnv[k] = v
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	runner := system.NewConcurrentRunner(worldsAndCounters(countThings),
+	runner := system.NewConcurrentRunner(counters.System(),
 		fastRetries(system.RunnerOptions{Env: runnerEnv, Lookup: noEnv, PollInterval: 100 * time.Millisecond}))
 	require.NoError(t, runner.Start(ctx))
 	stopped := false
@@ -298,33 +297,33 @@ func TestConcurrentRunnerFollowerRetriesDatabaseErrors(t *testing.T) {
 			runner.Stop()
 		}
 	})
-	worlds := runner.App("Worlds")
-	want := writeWorlds(t, worlds, 5, 10)
+	worldsApp := runner.App("Worlds")
+	want := writeWorlds(t, worldsApp, 5, 10)
 	require.NoError(t, runner.WaitCaughtUp(ctx))
 
 	p.Blackhole()
-	more := writeWorlds(t, worlds, 3, 10) // prompts the follower, which fails
+	more := writeWorlds(t, worldsApp, 3, 10) // prompts the follower, which fails
 	for what, n := range more {
 		want[what] += n
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for strings.Count(logs.String(), "processing failed; retrying") < 2 {
 		select {
 		case <-runner.Stopped():
 			t.Fatalf("the runner stopped: %v", runner.Err())
-		default:
-		}
-		if time.Now().After(deadline) {
+		case <-deadline:
 			t.Fatalf("fewer than 2 retries in 30 s; log:\n%s", logs.String())
+		case <-tick.C:
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	require.NoError(t, runner.Err())
 
 	p.Forward()
 	require.NoError(t, runner.WaitCaughtUp(ctx))
-	counters := newApp(t, "Counters", counterTypes(), env)
-	requireExactlyOnce(t, worlds, counters, want)
+	countersApp := newApp(t, "Counters", counters.NewRegistry(), env)
+	requireExactlyOnce(t, worldsApp, countersApp, want)
 	stopped = true
 	require.NoError(t, runner.Stop())
 }

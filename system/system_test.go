@@ -16,6 +16,8 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/examples/counters"
+	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
@@ -71,14 +73,14 @@ func TestSystemFromPipes(t *testing.T) {
 
 func TestProcessEventKeepsGenerationOrder(t *testing.T) {
 	t.Parallel()
-	a, err := domain.Create[World](uuid.New(), WorldCreated{})
+	a, err := worlds.NewWorld("a")
 	require.NoError(t, err)
-	b, err := domain.Create[World](uuid.New(), WorldCreated{})
+	b, err := worlds.NewWorld("b")
 	require.NoError(t, err)
 	pe := &system.ProcessEvent{}
 	pe.Save(a)
 	pe.Save(b)
-	require.NoError(t, domain.Trigger(a, SomethingHappened{What: "later"}))
+	require.NoError(t, a.MakeItSo("later"))
 	pe.Save(a)
 	events := pe.Events()
 	require.Len(t, events, 3)
@@ -91,26 +93,26 @@ func TestProcessEventKeepsGenerationOrder(t *testing.T) {
 func TestSingleThreadedRunnerIsSynchronous(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx := context.Background()
-		runner := system.NewSingleThreadedRunner(worldsAndCounters(countThings), opts)
+		ctx := t.Context()
+		runner := system.NewSingleThreadedRunner(counters.System(), opts)
 		require.NoError(t, runner.Start(ctx))
 		defer runner.Stop()
 		require.ErrorIs(t, runner.Start(ctx), system.ErrRunnerStarted)
-		worlds, counters := runner.App("Worlds"), runner.App("Counters")
+		worldsApp, countersApp := runner.App("Worlds"), runner.App("Counters")
 		require.NotNil(t, runner.Process("Counters"))
 		require.Nil(t, runner.Process("Worlds"), "a leader only is not a process application")
 		// No waiting: each command has been processed when Save returns.
-		require.NoError(t, seedCounts(ctx, worlds, counters, func() error { return nil }))
+		require.NoError(t, seedCounts(ctx, worldsApp, countersApp, func() error { return nil }))
 
 		// Every upstream notification is tracked, including those the
 		// policy ignored (the WorldCreated events).
-		max, err := worlds.Recorder().MaxNotificationID(ctx)
+		max, err := worldsApp.Recorder().MaxNotificationID(ctx)
 		require.NoError(t, err)
-		tracked, err := counters.Recorder().MaxTrackingID(ctx, "Worlds")
+		tracked, err := countersApp.Recorder().MaxTrackingID(ctx, "Worlds")
 		require.NoError(t, err)
 		require.Equal(t, max, tracked)
 		for id := int64(1); id <= max; id++ {
-			has, err := counters.Recorder().HasTrackingID(ctx, "Worlds", id)
+			has, err := countersApp.Recorder().HasTrackingID(ctx, "Worlds", id)
 			require.NoError(t, err)
 			require.True(t, has, "notification %d tracked", id)
 		}
@@ -120,13 +122,13 @@ func TestSingleThreadedRunnerIsSynchronous(t *testing.T) {
 func TestConcurrentRunnerEventuallyConsistent(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
-		runner := system.NewConcurrentRunner(worldsAndCounters(countThings), opts)
+		runner := system.NewConcurrentRunner(counters.System(), opts)
 		require.NoError(t, runner.Start(ctx))
 		require.ErrorIs(t, runner.Start(ctx), system.ErrRunnerStarted)
-		worlds, counters := runner.App("Worlds"), runner.App("Counters")
-		require.NoError(t, seedCounts(ctx, worlds, counters, func() error { return runner.WaitCaughtUp(ctx) }))
+		worldsApp, countersApp := runner.App("Worlds"), runner.App("Counters")
+		require.NoError(t, seedCounts(ctx, worldsApp, countersApp, func() error { return runner.WaitCaughtUp(ctx) }))
 		require.NoError(t, runner.Stop())
 	})
 }
@@ -135,13 +137,13 @@ func TestConcurrentRunnerEventuallyConsistent(t *testing.T) {
 func TestConcurrentRunnerManyWriters(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		opts.PollInterval = 50 * time.Millisecond
-		runner := system.NewConcurrentRunner(worldsAndCounters(countThings), opts)
+		runner := system.NewConcurrentRunner(counters.System(), opts)
 		require.NoError(t, runner.Start(ctx))
 		defer runner.Stop()
-		worlds, counters := runner.App("Worlds"), runner.App("Counters")
+		worldsApp, countersApp := runner.App("Worlds"), runner.App("Counters")
 		const writers, worldsEach = 8, 5
 		var wg sync.WaitGroup
 		errs := make(chan error, writers)
@@ -150,7 +152,7 @@ func TestConcurrentRunnerManyWriters(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for j := 0; j < worldsEach; j++ {
-					if err := makeItSo(ctx, worlds, "a", "b"); err != nil {
+					if err := makeItSo(ctx, worldsApp, "a", "b"); err != nil {
 						errs <- err
 						return
 					}
@@ -164,7 +166,7 @@ func TestConcurrentRunnerManyWriters(t *testing.T) {
 		}
 		require.NoError(t, runner.WaitCaughtUp(ctx))
 		for _, name := range []string{"a", "b"} {
-			n, err := count(ctx, counters, name)
+			n, err := counters.GetCount(ctx, countersApp, name)
 			require.NoError(t, err)
 			require.Equal(t, writers*worldsEach, n, name)
 		}
@@ -173,8 +175,8 @@ func TestConcurrentRunnerManyWriters(t *testing.T) {
 
 func TestConcurrentRunnerStopLeaksNoGoroutines(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	ctx := context.Background()
-	runner := system.NewConcurrentRunner(worldsAndCounters(countThings), system.RunnerOptions{Lookup: noEnv})
+	ctx := t.Context()
+	runner := system.NewConcurrentRunner(counters.System(), system.RunnerOptions{Lookup: noEnv})
 	require.NoError(t, runner.Start(ctx))
 	require.NoError(t, makeItSo(ctx, runner.App("Worlds"), "x"))
 	require.NoError(t, runner.WaitCaughtUp(ctx))
@@ -187,41 +189,41 @@ var errPolicy = errors.New("policy failed")
 // is set, and counts otherwise.
 func failOn(bad string, fail *atomic.Bool) system.Policy {
 	return func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
-		if h, ok := e.Data.(SomethingHappened); ok && h.What == bad && fail.Load() {
+		if h, ok := e.Data.(worlds.SomethingHappened); ok && h.What == bad && fail.Load() {
 			return errPolicy
 		}
-		return countThings(ctx, p, e, pe)
+		return counters.Policy(ctx, p, e, pe)
 	}
 }
 
 func TestSingleThreadedRunnerPolicyErrorAndRecovery(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx := context.Background()
+		ctx := t.Context()
 		var fail atomic.Bool
 		fail.Store(true)
-		runner := system.NewSingleThreadedRunner(worldsAndCounters(failOn("bad", &fail)), opts)
+		runner := system.NewSingleThreadedRunner(countersWith(failOn("bad", &fail)), opts)
 		require.NoError(t, runner.Start(ctx))
 		defer runner.Stop()
-		worlds, counters := runner.App("Worlds"), runner.App("Counters")
+		worldsApp, countersApp := runner.App("Worlds"), runner.App("Counters")
 
-		err := makeItSo(ctx, worlds, "good", "bad", "good")
+		err := makeItSo(ctx, worldsApp, "good", "bad", "good")
 		var notify *app.NotifyError
 		require.ErrorAs(t, err, &notify, "the leader's events are recorded; the follower failed")
 		var policyErr *system.PolicyError
 		require.ErrorAs(t, err, &policyErr)
 		require.ErrorIs(t, err, errPolicy)
 		require.Equal(t, "Worlds", policyErr.Upstream)
-		n, err := count(ctx, counters, "good")
+		n, err := counters.GetCount(ctx, countersApp, "good")
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 
 		// The runner was not left stuck: once the policy works, the next
 		// prompt processes the failed notification and what followed.
 		fail.Store(false)
-		require.NoError(t, makeItSo(ctx, worlds, "good"))
+		require.NoError(t, makeItSo(ctx, worldsApp, "good"))
 		for name, want := range map[string]int{"good": 2, "bad": 1} {
-			n, err := count(ctx, counters, name)
+			n, err := counters.GetCount(ctx, countersApp, name)
 			require.NoError(t, err)
 			require.Equal(t, want, n, name)
 		}
@@ -231,11 +233,11 @@ func TestSingleThreadedRunnerPolicyErrorAndRecovery(t *testing.T) {
 func TestConcurrentRunnerReportsPolicyError(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
 		var fail atomic.Bool
 		fail.Store(true)
-		runner := system.NewConcurrentRunner(worldsAndCounters(failOn("bad", &fail)), opts)
+		runner := system.NewConcurrentRunner(countersWith(failOn("bad", &fail)), opts)
 		require.NoError(t, runner.Start(ctx))
 		require.NoError(t, makeItSo(ctx, runner.App("Worlds"), "bad"))
 		select {
@@ -253,12 +255,12 @@ func TestConcurrentRunnerReportsPolicyError(t *testing.T) {
 // A leader prompts its followers only when it records new events.
 func TestLeaderPromptsOnlyWhenEventsSaved(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	a, err := app.New(ctx, app.Options{Name: "Worlds", Registry: worldTypes(), Lookup: noEnv})
+	ctx := t.Context()
+	a, err := app.New(ctx, app.Options{Name: "Worlds", Registry: worlds.NewRegistry(), Lookup: noEnv})
 	require.NoError(t, err)
 	var calls atomic.Int32
 	a.OnRecorded(func(context.Context, []int64) error { calls.Add(1); return nil })
-	w, err := domain.Create[World](uuid.New(), WorldCreated{})
+	w, err := worlds.NewWorld("a")
 	require.NoError(t, err)
 	_, err = a.Save(ctx, w)
 	require.NoError(t, err)
@@ -271,26 +273,26 @@ func TestLeaderPromptsOnlyWhenEventsSaved(t *testing.T) {
 func TestThreeStagePipeline(t *testing.T) {
 	t.Parallel()
 	copyWorld := func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
-		h, ok := e.Data.(SomethingHappened)
+		h, ok := e.Data.(worlds.SomethingHappened)
 		if !ok {
 			return nil
 		}
-		w, err := domain.Create[World](uuid.New(), WorldCreated{})
+		w, err := worlds.NewWorld("copy")
 		if err != nil {
 			return err
 		}
-		if err := domain.Trigger(w, SomethingHappened{What: h.What + "!"}); err != nil {
+		if err := w.MakeItSo(h.What + "!"); err != nil {
 			return err
 		}
 		pe.Save(w)
 		return nil
 	}
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx := context.Background()
+		ctx := t.Context()
 		sys, err := system.New([]system.App{
-			{Name: "A", Registry: worldTypes()},
-			{Name: "B", Registry: worldTypes(), Policy: copyWorld},
-			{Name: "C", Registry: counterTypes(), Policy: countThings},
+			{Name: "A", Registry: worlds.NewRegistry()},
+			{Name: "B", Registry: worlds.NewRegistry(), Policy: copyWorld},
+			{Name: "C", Registry: counters.NewRegistry(), Policy: counters.Policy},
 		}, []string{"A", "B", "C"})
 		require.NoError(t, err)
 		runner := system.NewSingleThreadedRunner(sys, opts)
@@ -298,7 +300,7 @@ func TestThreeStagePipeline(t *testing.T) {
 		defer runner.Stop()
 		require.NoError(t, makeItSo(ctx, runner.App("A"), "x", "y", "x"))
 		for name, want := range map[string]int{"x!": 2, "y!": 1, "x": 0} {
-			n, err := count(ctx, runner.App("C"), name)
+			n, err := counters.GetCount(ctx, runner.App("C"), name)
 			require.NoError(t, err)
 			require.Equal(t, want, n, name)
 		}
@@ -309,16 +311,16 @@ func TestThreeStagePipeline(t *testing.T) {
 // schema, mixing their events: refused.
 func TestApplicationsMustNotShareASchema(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	opts := system.RunnerOptions{Lookup: noEnv, Env: map[string]string{
 		"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": pgtest.ServerURL(t), "POSTGRES_SCHEMA": pgtest.NewSchemaName(t),
 	}}
-	err := system.NewSingleThreadedRunner(worldsAndCounters(countThings), opts).Start(ctx)
+	err := system.NewSingleThreadedRunner(counters.System(), opts).Start(ctx)
 	require.ErrorIs(t, err, system.ErrSystem)
 	require.Contains(t, err.Error(), "COUNTERS_POSTGRES_SCHEMA and WORLDS_POSTGRES_SCHEMA")
-	err = system.NewConcurrentRunner(worldsAndCounters(countThings), opts).Start(ctx)
+	err = system.NewConcurrentRunner(counters.System(), opts).Start(ctx)
 	require.ErrorIs(t, err, system.ErrSystem)
-	err = system.RunProcess(ctx, worldsAndCounters(countThings), "Counters", system.ProcessOptions{RunnerOptions: opts})
+	err = system.RunProcess(ctx, counters.System(), "Counters", system.ProcessOptions{RunnerOptions: opts})
 	require.ErrorIs(t, err, system.ErrSystem)
 }
 
@@ -327,17 +329,17 @@ func TestApplicationsMustNotShareASchema(t *testing.T) {
 func TestPersistentConflictIsAnError(t *testing.T) {
 	t.Parallel()
 	stores(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx := context.Background()
+		ctx := t.Context()
 		fixed := uuid.New()
 		createAgain := func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
-			c, err := domain.Create[Counter](fixed, CounterStarted{Name: "always the same"})
+			c, err := domain.Create[counters.Counter](fixed, counters.CounterCreated{Name: "always the same"})
 			if err != nil {
 				return err
 			}
 			pe.Save(c)
 			return nil
 		}
-		runner := system.NewSingleThreadedRunner(worldsAndCounters(createAgain), opts)
+		runner := system.NewSingleThreadedRunner(countersWith(createAgain), opts)
 		require.NoError(t, runner.Start(ctx))
 		defer runner.Stop()
 		err := makeItSo(ctx, runner.App("Worlds"), "x")

@@ -46,7 +46,7 @@ func eachStore(t *testing.T, test func(t *testing.T, opts system.RunnerOptions))
 func startSingleThreaded(t *testing.T, opts system.RunnerOptions) *system.SingleThreadedRunner {
 	t.Helper()
 	runner := system.NewSingleThreadedRunner(counters.System(), opts)
-	require.NoError(t, runner.Start(context.Background()))
+	require.NoError(t, runner.Start(t.Context()))
 	t.Cleanup(func() { require.NoError(t, runner.Stop()) })
 	return runner
 }
@@ -55,7 +55,7 @@ func startConcurrent(t *testing.T, opts system.RunnerOptions) *system.Concurrent
 	t.Helper()
 	opts.PollInterval = 50 * time.Millisecond
 	runner := system.NewConcurrentRunner(counters.System(), opts)
-	require.NoError(t, runner.Start(context.Background()))
+	require.NoError(t, runner.Start(t.Context()))
 	t.Cleanup(func() { require.NoError(t, runner.Stop()) })
 	return runner
 }
@@ -65,7 +65,7 @@ func startConcurrent(t *testing.T, opts system.RunnerOptions) *system.Concurrent
 func requireCounts(t *testing.T, c *app.Application, want map[string]int) {
 	t.Helper()
 	for _, name := range append([]string{"spaceships"}, counters.Things...) {
-		got, err := counters.GetCount(context.Background(), c, name)
+		got, err := counters.GetCount(t.Context(), c, name)
 		require.NoError(t, err)
 		require.Equal(t, want[name], got, "count of %s", name)
 	}
@@ -76,7 +76,7 @@ func requireCounts(t *testing.T, c *app.Application, want map[string]int) {
 // asserts then.
 func seedScript(t *testing.T, w *app.Application, step func(want map[string]int)) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	var ids []uuid.UUID
 	for i := range 3 {
 		id, err := counters.CreateWorld(ctx, w, fmt.Sprintf("world %d", i+1))
@@ -102,7 +102,7 @@ var seedCounts = map[string]int{"dinosaurs": 3, "trucks": 2, "internet": 1}
 // Worlds and recorded one event per counter created or incremented.
 func requireExactlyOnce(t *testing.T, w, c *app.Application, counts map[string]int) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	leader, err := w.Recorder().MaxNotificationID(ctx)
 	require.NoError(t, err)
 	tracked, err := c.Recorder().MaxTrackingID(ctx, counters.WorldsName)
@@ -165,7 +165,7 @@ func TestSeedSingleThreaded(t *testing.T) {
 func TestSeedConcurrent(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
 		runner := startConcurrent(t, opts)
 		w, c := runner.App(counters.WorldsName), runner.App(counters.CountersName)
@@ -184,7 +184,7 @@ func TestMakeWorlds(t *testing.T) {
 	require.Equal(t, []string{"dinosaurs"}, counters.SeedHistory(2))
 	require.Equal(t, counters.SeedHistory(0), counters.SeedHistory(3))
 	eachStore(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx := context.Background()
+		ctx := t.Context()
 		runner := startSingleThreaded(t, opts)
 		w, c := runner.App(counters.WorldsName), runner.App(counters.CountersName)
 		ids, err := counters.MakeWorlds(ctx, w, 3)
@@ -214,7 +214,7 @@ func TestMakeWorlds(t *testing.T) {
 func TestConcurrentWriters(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		runner := startConcurrent(t, opts)
 		w, c := runner.App(counters.WorldsName), runner.App(counters.CountersName)
@@ -241,21 +241,23 @@ func TestConcurrentWriters(t *testing.T) {
 
 func newApp(t *testing.T, name string, reg *codec.Registry, env map[string]string) *app.Application {
 	t.Helper()
-	a, err := app.New(context.Background(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
+	a, err := app.New(t.Context(), app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	return a
 }
 
-// waitForCounts polls the Counters application c until it has the counts
-// want, or fails the test after timeout.
+// waitForCounts checks the counts of the Counters application c every
+// 20 ms until they are want, or fails the test after timeout.
 func waitForCounts(t *testing.T, c *app.Application, want map[string]int, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.After(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		got := map[string]int{}
 		for _, name := range counters.Things {
-			n, err := counters.GetCount(context.Background(), c, name)
+			n, err := counters.GetCount(t.Context(), c, name)
 			require.NoError(t, err)
 			if n != 0 {
 				got[name] = n
@@ -264,10 +266,11 @@ func waitForCounts(t *testing.T, c *app.Application, want map[string]int, timeou
 		if fmt.Sprint(got) == fmt.Sprint(want) {
 			return
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline:
 			t.Fatalf("counts %v after %v, want %v", got, timeout, want)
+		case <-tick.C:
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -278,7 +281,7 @@ func waitForCounts(t *testing.T, c *app.Application, want map[string]int, timeou
 // database connects them.
 func TestCountersProcessFollowsWorldsThroughPostgres(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	env := postgresEnv(t)
 	w := newApp(t, counters.WorldsName, worlds.NewRegistry(), env)
 	c := newApp(t, counters.CountersName, counters.NewRegistry(), env)
@@ -288,7 +291,8 @@ func TestCountersProcessFollowsWorldsThroughPostgres(t *testing.T) {
 	_, err := counters.MakeWorlds(ctx, w, 3)
 	require.NoError(t, err)
 
-	runCtx, cancel := context.WithCancel(ctx)
+	// Its own context, not the test's: the cleanup below stops it.
+	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- system.RunProcess(runCtx, counters.System(), counters.CountersName, system.ProcessOptions{
@@ -328,7 +332,7 @@ func TestCountersProcessFollowsWorldsThroughPostgres(t *testing.T) {
 // processes could not share events.
 func TestCountersProcessRefusesMemory(t *testing.T) {
 	t.Parallel()
-	err := system.RunProcess(context.Background(), counters.System(), counters.CountersName, system.ProcessOptions{
+	err := system.RunProcess(t.Context(), counters.System(), counters.CountersName, system.ProcessOptions{
 		RunnerOptions: system.RunnerOptions{Lookup: noEnv},
 	})
 	require.ErrorIs(t, err, persistence.ErrNotSupported)
