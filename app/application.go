@@ -97,7 +97,7 @@ func (o Options) settings() map[string]config.Setting {
 		EnvPersistenceModule:    {Name: "app.Options.Module", Value: string(o.Module)},
 		postgres.EnvDatabaseURL: {Name: "app.Options.DatabaseURL", Value: o.DatabaseURL},
 		postgres.EnvSchema:      {Name: "app.Options.Schema", Value: o.Schema},
-		codec.EnvCipherKey:      {Name: "app.Options.CipherKey", Value: o.CipherKey},
+		EnvCipherKey:      {Name: "app.Options.CipherKey", Value: o.CipherKey},
 	} {
 		if s.Value != "" {
 			set[key] = s
@@ -145,14 +145,14 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 	cipher := opts.Cipher
 	if cipher == nil {
 		var err error
-		if cipher, err = codec.CipherFromEnv(env); err != nil {
+		if cipher, err = cipherFromEnv(env); err != nil {
 			return nil, err
 		}
 	}
 	compressor := opts.Compressor
 	if compressor == nil {
 		var err error
-		if compressor, err = codec.CompressorFromEnv(env); err != nil {
+		if compressor, err = compressorFromEnv(env); err != nil {
 			return nil, err
 		}
 	}

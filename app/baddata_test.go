@@ -26,8 +26,8 @@ func TestApplicationRefusesBadData(t *testing.T) {
 		ctx := context.Background()
 		const limit = 2000
 		a := newApp(app.Options{Env: map[string]string{
-			codec.EnvCompressorTopic:               "zlib",
-			codec.EnvCompressorMaxDecompressedSize: "2000",
+			app.EnvCompressorTopic:               "zlib",
+			app.EnvCompressorMaxDecompressedSize: "2000",
 		}})
 		repo := app.NewRepository[World](a)
 

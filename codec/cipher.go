@@ -7,25 +7,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
-
-	"github.com/eventsourcing-go/eventsourcing/config"
 )
 
-// Environment variables that select the cipher and the compressor, as in
-// the Python library's infrastructure factory.
-const (
-	// EnvCipherTopic names the cipher: "aes" (any case), "AESCipher" or
-	// "eventsourcing.cipher:AESCipher". It may be left unset when
-	// EnvCipherKey is set, which selects AES.
-	EnvCipherTopic = "CIPHER_TOPIC"
-	// EnvCipherKey is the cipher key: 16, 24 or 32 bytes encoded as
-	// standard, padded base64 (see CreateAESKey).
-	EnvCipherKey = "CIPHER_KEY"
-	// EnvCompressorTopic names the compressor: "zlib" (any case),
-	// "ZlibCompressor" or "eventsourcing.compressor:ZlibCompressor".
-	EnvCompressorTopic = "COMPRESSOR_TOPIC"
-)
+// ErrInvalidKey is wrapped by the errors of NewAESCipher and CreateAESKey
+// for a key of the wrong size, and of a zero AESCipher, which has no key.
+var ErrInvalidKey = errors.New("invalid cipher key")
 
 // ErrCipherText is returned by Decrypt when stored state cannot be
 // decrypted: it was encrypted with another key, or its bytes are damaged
@@ -59,7 +45,7 @@ const aesKeySizes = "(16, 24, 32)"
 // 16-byte authentication tag and the encrypted bytes, in that order, so
 // it is 28 bytes longer than its plaintext. Construct it with
 // NewAESCipher; the zero value has no key and returns an error wrapping
-// config.ErrInvalid from Encrypt and Decrypt. It is safe for concurrent use.
+// ErrInvalidKey from Encrypt and Decrypt. It is safe for concurrent use.
 type AESCipher struct {
 	aead cipher.AEAD
 }
@@ -68,7 +54,7 @@ var _ Cipher = (*AESCipher)(nil)
 
 // NewAESCipher returns an AESCipher that uses key, which must be 16, 24 or
 // 32 bytes long (AES-128, AES-192 or AES-256); otherwise it returns an
-// error wrapping config.ErrInvalid ("invalid key size: n not in (16, 24, 32)").
+// error wrapping ErrInvalidKey ("invalid key size: n not in (16, 24, 32)").
 // The cipher does not keep key, so the caller may clear it afterwards. It
 // is safe for concurrent use.
 func NewAESCipher(key []byte) (*AESCipher, error) {
@@ -88,7 +74,7 @@ func NewAESCipher(key []byte) (*AESCipher, error) {
 
 // CreateAESKey returns a new random AES key of numBytes bytes, encoded as
 // standard, padded base64 as CIPHER_KEY expects. numBytes must be 16, 24
-// or 32; otherwise it returns an error wrapping config.ErrInvalid ("invalid key
+// or 32; otherwise it returns an error wrapping ErrInvalidKey ("invalid key
 // size: n not in (16, 24, 32)"). It also returns an error if the system's
 // random source fails. It is safe for concurrent use.
 func CreateAESKey(numBytes int) (string, error) {
@@ -102,28 +88,33 @@ func CreateAESKey(numBytes int) (string, error) {
 	return base64.StdEncoding.EncodeToString(key), nil
 }
 
-// checkAESKeySize returns an error wrapping config.ErrInvalid unless n is a valid
-// AES key size.
-func checkAESKeySize(n int) error {
-	if validAESKeySize(n) {
-		return nil
-	}
-	return fmt.Errorf("%w: %s", config.ErrInvalid, aesKeySizeReason(n))
+// KeySizeError is returned for an AES key that is not 16, 24 or 32 bytes
+// long. It matches errors.Is(err, ErrInvalidKey).
+type KeySizeError struct{ Size int }
+
+func (e *KeySizeError) Error() string {
+	return fmt.Sprintf("invalid key size: %d not in %s", e.Size, aesKeySizes)
 }
 
-func validAESKeySize(n int) bool { return n == 16 || n == 24 || n == 32 }
+// Unwrap returns ErrInvalidKey.
+func (e *KeySizeError) Unwrap() error { return ErrInvalidKey }
 
-func aesKeySizeReason(n int) string {
-	return fmt.Sprintf("invalid key size: %d not in %s", n, aesKeySizes)
+// checkAESKeySize returns a *KeySizeError unless n is a valid AES key
+// size.
+func checkAESKeySize(n int) error {
+	if n == 16 || n == 24 || n == 32 {
+		return nil
+	}
+	return &KeySizeError{Size: n}
 }
 
 // errNoAESKey is returned by the methods of a zero AESCipher.
-var errNoAESKey = fmt.Errorf("%w: aes cipher has no key: use NewAESCipher", config.ErrInvalid)
+var errNoAESKey = fmt.Errorf("%w: aes cipher has no key: use NewAESCipher", ErrInvalidKey)
 
 // Encrypt returns nonce || tag || encrypted bytes for plaintext, with a
 // new random 12-byte nonce each time, so encrypting the same plaintext
 // twice gives different cipher texts. It returns an error only if the
-// system's random source fails, or one wrapping config.ErrInvalid for a zero
+// system's random source fails, or one wrapping ErrInvalidKey for a zero
 // AESCipher. It is safe for concurrent use.
 func (c *AESCipher) Encrypt(plaintext []byte) ([]byte, error) {
 	if c == nil || c.aead == nil {
@@ -151,7 +142,7 @@ func (c *AESCipher) Encrypt(plaintext []byte) ([]byte, error) {
 // ("damaged cipher text: invalid nonce length") or than 28 bytes ("damaged
 // cipher text: invalid tag length"), and one that fails authentication
 // because it was encrypted with another key or was damaged ("cipher text
-// is damaged: ..."). A zero AESCipher returns an error wrapping config.ErrInvalid
+// is damaged: ..."). A zero AESCipher returns an error wrapping ErrInvalidKey
 // instead. Decrypt does not modify ciphertext. It is safe for concurrent
 // use.
 func (c *AESCipher) Decrypt(ciphertext []byte) ([]byte, error) {
@@ -191,54 +182,4 @@ func (e *cipherTextError) Unwrap() []error {
 		return []error{ErrCipherText}
 	}
 	return []error{ErrCipherText, e.err}
-}
-
-// CipherFromEnv returns the cipher that env configures, or nil and no
-// error when neither CIPHER_TOPIC nor CIPHER_KEY is set (empty counts as
-// unset). CIPHER_KEY alone selects AES, as does a CIPHER_TOPIC of "aes"
-// (any case), "AESCipher" or "eventsourcing.cipher:AESCipher". It returns
-// a *config.Error (wrapping config.ErrInvalid) naming the variable read for an
-// unknown topic, for a topic without a key, and for a key that is not
-// standard base64 or does not decode to 16, 24 or 32 bytes; the key itself
-// never appears in the error. It is safe for concurrent use.
-func CipherFromEnv(env config.Environment) (Cipher, error) {
-	topicVar, topic, _ := env.Find(EnvCipherTopic)
-	keyVar, key, _ := env.Find(EnvCipherKey)
-	topic = strings.TrimSpace(topic)
-	key = strings.TrimSpace(key)
-	if topic == "" && key == "" {
-		return nil, nil
-	}
-	if topic != "" && !isAESTopic(topic) {
-		return nil, &config.Error{Var: topicVar, Value: topic,
-			Reason: `unknown cipher: expected "aes", "AESCipher" or "eventsourcing.cipher:AESCipher"`}
-	}
-	if key == "" {
-		return nil, &config.Error{Var: keyVar, Value: "", Reason: "not set, although " + topicVar + " was set"}
-	}
-	raw, err := base64.StdEncoding.DecodeString(key)
-	if err != nil {
-		// The decoding error gives only an offset, never key material.
-		return nil, &config.Error{Var: keyVar, Value: redacted(len(key), "characters"),
-			Reason: "expected standard base64: " + err.Error()}
-	}
-	defer clear(raw)
-	if !validAESKeySize(len(raw)) {
-		return nil, &config.Error{Var: keyVar, Value: redacted(len(raw), "bytes"), Reason: aesKeySizeReason(len(raw))}
-	}
-	c, err := NewAESCipher(raw)
-	if err != nil {
-		return nil, fmt.Errorf("cipher from env: %w", err)
-	}
-	return c, nil
-}
-
-// isAESTopic reports whether topic names the AES cipher.
-func isAESTopic(topic string) bool {
-	return strings.EqualFold(topic, "aes") || topic == "AESCipher" || topic == "eventsourcing.cipher:AESCipher"
-}
-
-// redacted stands in for a secret value in errors.
-func redacted(n int, unit string) string {
-	return fmt.Sprintf("<redacted %d %s>", n, unit)
 }

@@ -14,17 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/codec"
-	"github.com/eventsourcing-go/eventsourcing/config"
 )
-
-// fakeEnv returns an Environment that reads only values, never the process
-// environment.
-func fakeEnv(values map[string]string) config.Environment {
-	return config.Environment{
-		Values: values,
-		Lookup: func(string) (string, bool) { return "", false },
-	}
-}
 
 // newTestAESCipher returns an AESCipher with a new random key of n bytes.
 func newTestAESCipher(t *testing.T, n int) *codec.AESCipher {
@@ -59,7 +49,7 @@ func TestAESCreateKeySizes(t *testing.T) {
 			key, err := codec.CreateAESKey(n)
 			require.Error(t, err)
 			require.Empty(t, key)
-			require.ErrorIs(t, err, config.ErrInvalid)
+			require.ErrorIs(t, err, codec.ErrInvalidKey)
 			require.Contains(t, err.Error(), fmt.Sprintf("invalid key size: %d not in (16, 24, 32)", n))
 		})
 	}
@@ -76,7 +66,7 @@ func TestNewAESCipherKeySizes(t *testing.T) {
 		c, err := codec.NewAESCipher(make([]byte, n))
 		require.Error(t, err, n)
 		require.Nil(t, c)
-		require.ErrorIs(t, err, config.ErrInvalid)
+		require.ErrorIs(t, err, codec.ErrInvalidKey)
 		require.Contains(t, err.Error(), fmt.Sprintf("invalid key size: %d not in (16, 24, 32)", n))
 	}
 }
@@ -205,9 +195,9 @@ func TestAESZeroValueIsConfigError(t *testing.T) {
 	t.Parallel()
 	var c codec.AESCipher
 	_, err := c.Encrypt([]byte("x"))
-	require.ErrorIs(t, err, config.ErrInvalid)
+	require.ErrorIs(t, err, codec.ErrInvalidKey)
 	_, err = c.Decrypt(make([]byte, 40))
-	require.ErrorIs(t, err, config.ErrInvalid)
+	require.ErrorIs(t, err, codec.ErrInvalidKey)
 }
 
 // TestAESLayout proves the layout nonce || tag || encrypted bytes by
@@ -270,7 +260,9 @@ func TestAESDecryptsPythonCiphertext(t *testing.T) {
 		},
 	}
 	for _, f := range fixtures {
-		c, err := codec.CipherFromEnv(fakeEnv(map[string]string{codec.EnvCipherKey: f.key}))
+		key, err := base64.StdEncoding.DecodeString(f.key)
+		require.NoError(t, err)
+		c, err := codec.NewAESCipher(key)
 		require.NoError(t, err)
 		ct, err := hex.DecodeString(f.hex)
 		require.NoError(t, err)
@@ -348,121 +340,5 @@ func TestAESConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		require.NoError(t, err)
-	}
-}
-
-func TestCipherFromEnv(t *testing.T) {
-	t.Parallel()
-	key32, err := codec.CreateAESKey(32)
-	require.NoError(t, err)
-	key15 := base64.StdEncoding.EncodeToString([]byte("fifteen bytes!!"))
-	badBase64 := "not base64 secret!!"
-
-	t.Run("unset", func(t *testing.T) {
-		t.Parallel()
-		for _, values := range []map[string]string{
-			nil,
-			{codec.EnvCipherTopic: "", codec.EnvCipherKey: ""},
-		} {
-			c, err := codec.CipherFromEnv(fakeEnv(values))
-			require.NoError(t, err)
-			require.Nil(t, c)
-		}
-	})
-
-	t.Run("key selects AES", func(t *testing.T) {
-		t.Parallel()
-		c, err := codec.CipherFromEnv(fakeEnv(map[string]string{codec.EnvCipherKey: key32}))
-		require.NoError(t, err)
-		require.IsType(t, &codec.AESCipher{}, c)
-	})
-
-	t.Run("topics", func(t *testing.T) {
-		t.Parallel()
-		for _, topic := range []string{"aes", "AES", "Aes", "AESCipher", "eventsourcing.cipher:AESCipher"} {
-			c, err := codec.CipherFromEnv(fakeEnv(map[string]string{
-				codec.EnvCipherTopic: topic, codec.EnvCipherKey: key32,
-			}))
-			require.NoError(t, err, topic)
-			require.IsType(t, &codec.AESCipher{}, c, topic)
-		}
-	})
-
-	t.Run("same key decrypts", func(t *testing.T) {
-		t.Parallel()
-		env := fakeEnv(map[string]string{codec.EnvCipherKey: key32})
-		c1, err := codec.CipherFromEnv(env)
-		require.NoError(t, err)
-		c2, err := codec.CipherFromEnv(env)
-		require.NoError(t, err)
-		ct, err := c1.Encrypt([]byte("state"))
-		require.NoError(t, err)
-		got, err := c2.Decrypt(ct)
-		require.NoError(t, err)
-		require.Equal(t, "state", string(got))
-	})
-
-	t.Run("prefixed variables", func(t *testing.T) {
-		t.Parallel()
-		env := fakeEnv(map[string]string{"BANK_ACCOUNTS_CIPHER_TOPIC": "aes"})
-		env.Name = "BankAccounts"
-		_, err := codec.CipherFromEnv(env)
-		var cfgErr *config.Error
-		require.ErrorAs(t, err, &cfgErr)
-		require.Equal(t, codec.EnvCipherKey, cfgErr.Var)
-		require.Contains(t, cfgErr.Reason, "BANK_ACCOUNTS_CIPHER_TOPIC")
-	})
-
-	errCases := []struct {
-		name    string
-		values  map[string]string
-		wantVar string
-		want    string
-		secret  string
-	}{
-		{
-			name:    "unknown topic",
-			values:  map[string]string{codec.EnvCipherTopic: "eventsourcing.cipher:DESCipher", codec.EnvCipherKey: key32},
-			wantVar: codec.EnvCipherTopic,
-			want:    "unknown cipher",
-			secret:  key32,
-		},
-		{
-			name:    "topic without key",
-			values:  map[string]string{codec.EnvCipherTopic: "aes"},
-			wantVar: codec.EnvCipherKey,
-			want:    "not set, although CIPHER_TOPIC was set",
-		},
-		{
-			name:    "bad base64",
-			values:  map[string]string{codec.EnvCipherKey: badBase64},
-			wantVar: codec.EnvCipherKey,
-			want:    "base64",
-			secret:  badBase64,
-		},
-		{
-			name:    "bad size",
-			values:  map[string]string{codec.EnvCipherTopic: "AESCipher", codec.EnvCipherKey: key15},
-			wantVar: codec.EnvCipherKey,
-			want:    "invalid key size: 15 not in (16, 24, 32)",
-			secret:  key15,
-		},
-	}
-	for _, tt := range errCases {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c, err := codec.CipherFromEnv(fakeEnv(tt.values))
-			require.Error(t, err)
-			require.Nil(t, c)
-			require.ErrorIs(t, err, config.ErrInvalid)
-			var cfgErr *config.Error
-			require.ErrorAs(t, err, &cfgErr)
-			require.Equal(t, tt.wantVar, cfgErr.Var)
-			require.Contains(t, err.Error(), tt.want)
-			if tt.secret != "" {
-				require.NotContains(t, err.Error(), tt.secret)
-				require.NotContains(t, cfgErr.Value, tt.secret)
-			}
-		})
 	}
 }

@@ -8,10 +8,7 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strings"
 	"sync"
-
-	"github.com/eventsourcing-go/eventsourcing/config"
 )
 
 // ErrCompressedData is returned by Decompress when stored state is not
@@ -52,11 +49,6 @@ type ZlibCompressor struct {
 // limit.
 const DefaultMaxDecompressedSize = 64 << 20
 
-// EnvCompressorMaxDecompressedSize sets ZlibCompressor.MaxDecompressedSize
-// in bytes (an integer of at least 1) when EnvCompressorTopic selects
-// zlib. Unset or empty means DefaultMaxDecompressedSize.
-const EnvCompressorMaxDecompressedSize = "COMPRESSOR_MAX_DECOMPRESSED_SIZE"
-
 var _ Compressor = ZlibCompressor{}
 
 // limit returns the effective MaxDecompressedSize.
@@ -77,7 +69,7 @@ func (z ZlibCompressor) limit() int {
 func (z ZlibCompressor) Compress(data []byte) ([]byte, error) {
 	if limit := z.limit(); len(data) > limit {
 		return nil, fmt.Errorf("compress: %w: %d bytes is more than the limit of %d bytes (ZlibCompressor.MaxDecompressedSize, %s)",
-			ErrEncode, len(data), limit, EnvCompressorMaxDecompressedSize)
+			ErrEncode, len(data), limit, "COMPRESSOR_MAX_DECOMPRESSED_SIZE")
 	}
 	var buf bytes.Buffer
 	buf.Grow(len(data)/2 + 64)
@@ -135,7 +127,7 @@ func (z ZlibCompressor) Decompress(data []byte) ([]byte, error) {
 		out = out[:len(out)+n]
 		if len(out) > limit {
 			return nil, fmt.Errorf("decompress: %w: the data decompresses to more than the limit of %d bytes (ZlibCompressor.MaxDecompressedSize, %s)",
-				ErrCompressedData, limit, EnvCompressorMaxDecompressedSize)
+				ErrCompressedData, limit, "COMPRESSOR_MAX_DECOMPRESSED_SIZE")
 		}
 		if err == io.EOF {
 			break
@@ -156,28 +148,4 @@ func decompressError(err error) error {
 		err = io.ErrUnexpectedEOF // truncated input: say so, not "EOF"
 	}
 	return fmt.Errorf("decompress: %w: %w", ErrCompressedData, err)
-}
-
-// CompressorFromEnv returns the compressor that env configures with
-// COMPRESSOR_TOPIC, or nil and no error when it is unset or empty. The
-// topics "zlib" (any case), "ZlibCompressor" and
-// "eventsourcing.compressor:ZlibCompressor" select ZlibCompressor, whose
-// limit COMPRESSOR_MAX_DECOMPRESSED_SIZE sets. Any other topic, or a limit
-// that is not an integer of at least 1, gives a *config.Error (wrapping
-// config.ErrInvalid) naming the variable read. It is safe for concurrent use.
-func CompressorFromEnv(env config.Environment) (Compressor, error) {
-	name, topic, _ := env.Find(EnvCompressorTopic)
-	topic = strings.TrimSpace(topic)
-	switch {
-	case topic == "":
-		return nil, nil
-	case strings.EqualFold(topic, "zlib"), topic == "ZlibCompressor", topic == "eventsourcing.compressor:ZlibCompressor":
-		limit, err := env.Int(EnvCompressorMaxDecompressedSize, 0, 1)
-		if err != nil {
-			return nil, err
-		}
-		return ZlibCompressor{MaxDecompressedSize: int64(limit)}, nil
-	}
-	return nil, &config.Error{Var: name, Value: topic,
-		Reason: `unknown compressor: expected "zlib", "ZlibCompressor" or "eventsourcing.compressor:ZlibCompressor"`}
 }

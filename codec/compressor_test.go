@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/codec"
-	"github.com/eventsourcing-go/eventsourcing/config"
 )
 
 func TestZlibRoundTripAndShrinks(t *testing.T) {
@@ -81,30 +80,6 @@ func TestZlibCorruptIsTypedError(t *testing.T) {
 	}
 }
 
-func TestCompressorFromEnv(t *testing.T) {
-	t.Parallel()
-	for _, values := range []map[string]string{nil, {codec.EnvCompressorTopic: ""}} {
-		c, err := codec.CompressorFromEnv(fakeEnv(values))
-		require.NoError(t, err)
-		require.Nil(t, c)
-	}
-	for _, topic := range []string{"zlib", "ZLIB", "ZlibCompressor", "eventsourcing.compressor:ZlibCompressor"} {
-		c, err := codec.CompressorFromEnv(fakeEnv(map[string]string{codec.EnvCompressorTopic: topic}))
-		require.NoError(t, err, topic)
-		require.IsType(t, codec.ZlibCompressor{}, c, topic)
-	}
-	for _, topic := range []string{"gzip", "eventsourcing.compressor:Bz2Compressor", "zlibcompressor"} {
-		c, err := codec.CompressorFromEnv(fakeEnv(map[string]string{codec.EnvCompressorTopic: topic}))
-		require.Error(t, err, topic)
-		require.Nil(t, c)
-		require.ErrorIs(t, err, config.ErrInvalid)
-		var cfgErr *config.Error
-		require.ErrorAs(t, err, &cfgErr)
-		require.Equal(t, codec.EnvCompressorTopic, cfgErr.Var)
-		require.Equal(t, topic, cfgErr.Value)
-	}
-}
-
 // TestZlibDecompressRefusesOutputOverLimit guards against decompression
 // bombs: a stream that inflates to more than MaxDecompressedSize is
 // refused, one of exactly that size is not.
@@ -159,27 +134,4 @@ func zlibZeros(t *testing.T, mib int) []byte {
 	stream := []byte{0x78, 0xda} // zlib header: deflate, 32K window
 	stream = append(stream, bytes.Repeat(block.Bytes(), mib)...)
 	return append(stream, 0x03, 0x00) // a final, empty fixed-Huffman block
-}
-
-func TestCompressorFromEnvMaxDecompressedSize(t *testing.T) {
-	t.Parallel()
-	zlibWith := func(size string) map[string]string {
-		return map[string]string{codec.EnvCompressorTopic: "zlib", codec.EnvCompressorMaxDecompressedSize: size}
-	}
-	c, err := codec.CompressorFromEnv(fakeEnv(zlibWith("")))
-	require.NoError(t, err)
-	require.Equal(t, codec.ZlibCompressor{}, c, "unset or empty: the default")
-	c, err = codec.CompressorFromEnv(fakeEnv(zlibWith("1048576")))
-	require.NoError(t, err)
-	require.Equal(t, codec.ZlibCompressor{MaxDecompressedSize: 1 << 20}, c)
-
-	for _, bad := range []string{"lots", "64MiB", "0", "-1"} {
-		c, err := codec.CompressorFromEnv(fakeEnv(zlibWith(bad)))
-		require.Nil(t, c, bad)
-		var cfgErr *config.Error
-		require.ErrorAs(t, err, &cfgErr, bad)
-		require.ErrorIs(t, err, config.ErrInvalid)
-		require.Equal(t, codec.EnvCompressorMaxDecompressedSize, cfgErr.Var)
-		require.Equal(t, bad, cfgErr.Value)
-	}
 }

@@ -50,6 +50,9 @@ type pkg struct {
 //     through another package, and their test files import none of them.
 //  6. The adapters persistence/postgres and persistence/memory depend on
 //     neither app, system nor codec, under the same terms.
+//  7. Within this module, codec depends only on domain and persistence
+//     (the storage contract), and persistence on no other package: the
+//     environment is read by app, not by the codec.
 //
 // "Depends on" means through any chain of non-test imports, and the message
 // shows the chain. The packages come from one `go list` run in the module
@@ -139,6 +142,13 @@ func violations(pkgs map[string]pkg, p pkg) []string {
 		}
 		forbid(deps, dependsOn, bad)
 		forbid(testImports, "imports, in its test files,", bad)
+	}
+	// Rule 7.
+	allowed := map[string][]string{"codec": {"domain", "persistence"}, "persistence": {}}
+	if ok, found := allowed[name]; found {
+		forbid(deps, dependsOn, func(imp string) bool {
+			return under(imp, module) && !slices.Contains(ok, short(imp))
+		})
 	}
 	return out
 }
