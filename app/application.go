@@ -97,7 +97,7 @@ func (o Options) settings() map[string]config.Setting {
 		EnvPersistenceModule:    {Name: "app.Options.Module", Value: string(o.Module)},
 		postgres.EnvDatabaseURL: {Name: "app.Options.DatabaseURL", Value: o.DatabaseURL},
 		postgres.EnvSchema:      {Name: "app.Options.Schema", Value: o.Schema},
-		EnvCipherKey:      {Name: "app.Options.CipherKey", Value: o.CipherKey},
+		EnvCipherKey:            {Name: "app.Options.CipherKey", Value: o.CipherKey},
 	} {
 		if s.Value != "" {
 			set[key] = s
