@@ -2,12 +2,21 @@
 // event-sourced application: Save records the new events of aggregates
 // atomically, a Repository rebuilds aggregates (from the latest snapshot
 // when snapshotting is on), and the NotificationLog presents the
-// application's events in order, in linked sections, for others to follow.
+// application's events in order, in linked sections, for others to follow
+// (it is a NotificationReader, the seam followers read through).
 //
-// Persistence, encryption, compression and snapshotting are configured from
-// the environment (PERSISTENCE_MODULE or INFRASTRUCTURE_FACTORY,
-// DATABASE_URL, POSTGRES_*, CIPHER_KEY, CIPHER_TOPIC, COMPRESSOR_TOPIC,
+// The application is the composition root: New puts together the
+// persistence module (in memory, or PostgreSQL through a pool of its own or
+// of the caller's), the codec (registry, cipher, compressor) and
+// snapshotting. Typed Options win; the environment fills in what they leave
+// zero (PERSISTENCE_MODULE or INFRASTRUCTURE_FACTORY, DATABASE_URL,
+// POSTGRES_*, CIPHER_KEY, CIPHER_TOPIC, COMPRESSOR_TOPIC,
 // COMPRESSOR_MAX_DECOMPRESSED_SIZE, IS_SNAPSHOTTING_ENABLED, TZINFO_TOPIC;
-// the README's configuration table says what each does), with values given
-// in code taking precedence over the process environment.
+// the README's configuration table says what each does), values given in
+// code (Options.Env) taking precedence over the process environment.
+//
+// Every save (Save, SaveTracked, SaveTx, SaveTrackedTx) takes one write
+// path: the events are mapped once and recorded by one call of the
+// recorder, then the snapshots due are taken and the OnRecorded functions
+// called.
 package app

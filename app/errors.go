@@ -38,7 +38,7 @@ var ErrSnapshottingDisabled = errors.New("snapshotting is not enabled: set IS_SN
 var ErrSectionID = errors.New("invalid section id")
 
 // NotifyError is returned by Save and SaveTracked when the events were
-// recorded but a listener (see Application.Listen) failed afterwards, for
+// recorded but a function given to Application.OnRecorded failed afterwards, for
 // example a downstream policy run by a single-threaded runner.
 type NotifyError struct {
 	IDs []int64 // the notification IDs of the recorded events
@@ -46,8 +46,8 @@ type NotifyError struct {
 }
 
 func (e *NotifyError) Error() string {
-	return fmt.Sprintf("events %v recorded, then a listener failed: %v", e.IDs, e.Err)
+	return fmt.Sprintf("events %v recorded, then an OnRecorded function failed: %v", e.IDs, e.Err)
 }
 
-// Unwrap returns the listener's error.
+// Unwrap returns the OnRecorded function's error.
 func (e *NotifyError) Unwrap() error { return e.Err }
