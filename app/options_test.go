@@ -236,3 +236,39 @@ func postgresApp(t *testing.T, opts app.Options) *app.Application {
 	t.Cleanup(a.Close)
 	return a
 }
+
+// The local log is a NotificationReader: reads from a position, with a
+// bounded limit and a topic filter, and its head.
+func TestNotificationLogAsReader(t *testing.T) {
+	t.Parallel()
+	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
+		ctx := t.Context()
+		a := newApp(app.Options{})
+		var reader app.NotificationReader = a.Log()
+		head, err := reader.MaxNotificationID(ctx)
+		require.NoError(t, err)
+		require.Zero(t, head, "an empty log")
+		createWorld(t, a, "dinosaurs", "trucks")
+		createWorld(t, a, "internet")
+
+		all, err := reader.ReadNotifications(ctx, 1, app.MaxReadLimit)
+		require.NoError(t, err)
+		require.Len(t, all, 5, "more than a section at once")
+		from3, err := reader.ReadNotifications(ctx, 3, 2)
+		require.NoError(t, err)
+		require.Equal(t, []int64{3, 4}, []int64{from3[0].ID, from3[1].ID})
+		happened, err := reader.ReadNotifications(ctx, 1, 10, "test:World.SomethingHappened")
+		require.NoError(t, err)
+		require.Len(t, happened, 3)
+		for _, n := range happened {
+			require.Equal(t, "test:World.SomethingHappened", n.Topic)
+		}
+		head, err = reader.MaxNotificationID(ctx)
+		require.NoError(t, err)
+		require.EqualValues(t, 5, head)
+		for _, bad := range []int{0, -1, app.MaxReadLimit + 1} {
+			_, err := reader.ReadNotifications(ctx, 1, bad)
+			require.Error(t, err, "limit %d", bad)
+		}
+	})
+}
