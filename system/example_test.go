@@ -65,9 +65,9 @@ func countSignatures(ctx context.Context, p *system.ProcessApplication, event do
 	}
 	tally, err := app.NewRepository[Tally](p.Application).Get(ctx, tallyID)
 	if errors.Is(err, app.ErrAggregateNotFound) {
-		tally, err = domain.Create[Tally](tallyID, Counted{Name: signed.Name})
+		tally, err = domain.Create[Tally](tallyID, Counted(signed))
 	} else if err == nil {
-		err = domain.Trigger(tally, Counted{Name: signed.Name})
+		err = domain.Trigger(tally, Counted(signed))
 	}
 	if err != nil {
 		return err
