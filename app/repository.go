@@ -71,7 +71,7 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 	events := make([]domain.Event, len(stored))
 	for i, se := range stored {
 		if events[i], err = r.app.mapper.ToDomainEvent(se); err != nil {
-			return nil, fmt.Errorf("get %s: %w", id, err)
+			return nil, fmt.Errorf("get: %w", err) // a *codec.MappingError names the aggregate
 		}
 	}
 	switch {
@@ -103,7 +103,7 @@ func (r *Repository[T, PT]) fromSnapshot(ctx context.Context, id uuid.UUID, lte 
 	}
 	snap, err := r.app.mapper.ToSnapshot(stored[0])
 	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", id, err)
+		return nil, fmt.Errorf("get from snapshot: %w", err) // a *codec.MappingError names the aggregate
 	}
 	return domain.FromSnapshot[T, PT](snap)
 }
