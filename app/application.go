@@ -258,7 +258,20 @@ func (a *Application) Save(ctx context.Context, aggs ...domain.Aggregate) ([]int
 // *persistence.TrackingConflictError and records nothing. Otherwise it
 // behaves as Save.
 func (a *Application) SaveTracked(ctx context.Context, tracking persistence.Tracking, events []domain.Event, aggs ...domain.Aggregate) ([]int64, error) {
-	return a.record(ctx, nil, &tracking, events, aggs)
+	return a.record(ctx, nil, []persistence.Tracking{tracking}, events, aggs)
+}
+
+// SaveTrackedPage is SaveTracked for a page of upstream notifications:
+// events, the new events that processing all of them produced (in the
+// order of the notifications, and of generation within each), are
+// recorded together with one tracking record per notification, in one
+// transaction. If any tracking record is recorded already it returns a
+// *persistence.TrackingConflictError naming it, and records nothing.
+func (a *Application) SaveTrackedPage(ctx context.Context, trackings []persistence.Tracking, events []domain.Event, aggs ...domain.Aggregate) ([]int64, error) {
+	if len(trackings) == 0 {
+		return nil, errors.New("save a tracked page: no tracking records")
+	}
+	return a.record(ctx, nil, trackings, events, aggs)
 }
 
 // SaveTx is Save within the caller's transaction tx on the application's
@@ -292,7 +305,7 @@ func (a *Application) SaveTrackedTx(ctx context.Context, tx pgx.Tx, tracking per
 	if err := a.checkTx(tx); err != nil {
 		return nil, err
 	}
-	return a.record(ctx, tx, &tracking, events, aggs)
+	return a.record(ctx, tx, []persistence.Tracking{tracking}, events, aggs)
 }
 
 // checkTx returns an error unless tx can be saved in.
@@ -307,18 +320,18 @@ func (a *Application) checkTx(tx pgx.Tx) error {
 }
 
 // record is the one write path of the application: it maps events once,
-// records them (with tracking when not nil, in tx when not nil) by one
+// records them (with the tracking records, in tx when not nil) by one
 // call of the recorder, clears the aggregates' pending events, takes the
 // snapshots due and, outside a caller's transaction, calls the
 // OnRecorded functions.
-func (a *Application) record(ctx context.Context, tx pgx.Tx, tracking *persistence.Tracking, events []domain.Event, aggs []domain.Aggregate) ([]int64, error) {
+func (a *Application) record(ctx context.Context, tx pgx.Tx, trackings []persistence.Tracking, events []domain.Event, aggs []domain.Aggregate) ([]int64, error) {
 	stored, err := a.mapper.ToStoredEvents(events)
 	if err != nil {
-		return nil, a.saveError(events, tracking, err)
+		return nil, a.saveError(events, trackings, err)
 	}
-	ids, err := a.infra.insert(ctx, tx, stored, tracking)
+	ids, err := a.infra.insert(ctx, tx, stored, trackings)
 	if err != nil {
-		return nil, a.saveError(events, tracking, err)
+		return nil, a.saveError(events, trackings, err)
 	}
 	collect(aggs)
 	if err := a.snapshotDue(ctx, tx, aggs, events); err != nil {
@@ -341,7 +354,7 @@ func (a *Application) record(ctx context.Context, tx pgx.Tx, tracking *persisten
 // saveError wraps err, the failure to record events. The recorder's
 // errors say what they recorded where; the mapper's do not, so they get
 // the count.
-func (a *Application) saveError(events []domain.Event, tracking *persistence.Tracking, err error) error {
+func (a *Application) saveError(events []domain.Event, trackings []persistence.Tracking, err error) error {
 	var mapping *codec.MappingError
 	what := "save"
 	if errors.As(err, &mapping) {
@@ -350,8 +363,11 @@ func (a *Application) saveError(events []domain.Event, tracking *persistence.Tra
 			what = fmt.Sprintf("save %d events", len(events))
 		}
 	}
-	if tracking != nil {
-		return fmt.Errorf("%s tracking %s#%d: %w", what, tracking.ApplicationName, tracking.NotificationID, err)
+	switch n := len(trackings); {
+	case n == 1:
+		return fmt.Errorf("%s tracking %s#%d: %w", what, trackings[0].ApplicationName, trackings[0].NotificationID, err)
+	case n > 1:
+		return fmt.Errorf("%s tracking %s#%d to #%d: %w", what, trackings[0].ApplicationName, trackings[0].NotificationID, trackings[n-1].NotificationID, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -189,15 +189,17 @@ func newPostgresInfrastructure(pool *pgxpool.Pool, schema string, own bool) *inf
 	}
 }
 
-// insert records events, with tracking when not nil, atomically: in tx
-// when not nil (the Postgres module only: see Application.checkTx), else
-// in a transaction of its own.
-func (i *infrastructure) insert(ctx context.Context, tx pgx.Tx, events []persistence.StoredEvent, tracking *persistence.Tracking) ([]int64, error) {
+// insert records events, with the tracking records, if any, atomically:
+// in tx when not nil (the Postgres module only: see Application.checkTx),
+// else in a transaction of its own.
+func (i *infrastructure) insert(ctx context.Context, tx pgx.Tx, events []persistence.StoredEvent, trackings []persistence.Tracking) ([]int64, error) {
 	switch {
 	case tx != nil:
-		return i.pgRecorder.InsertTx(ctx, tx, events, tracking)
-	case tracking != nil:
-		return i.recorder.InsertTracked(ctx, events, *tracking)
+		return i.pgRecorder.InsertTx(ctx, tx, events, trackings...)
+	case len(trackings) == 1:
+		return i.recorder.InsertTracked(ctx, events, trackings[0])
+	case len(trackings) > 1:
+		return i.recorder.InsertTrackedPage(ctx, events, trackings)
 	default:
 		return i.recorder.InsertNotifications(ctx, events)
 	}

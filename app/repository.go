@@ -36,7 +36,18 @@ func NewRepository[T any, PT aggregatePtr[T]](a *Application) *Repository[T, PT]
 // aggregate is discarded, a *domain.WrongAggregateTypeError (errors.Is
 // domain.ErrWrongAggregateType) if id is an aggregate of another type, and
 // a *codec.MappingError if a stored event cannot be decoded.
+//
+// When ctx carries a UnitOfWork of the application that holds id, Get
+// returns that aggregate, with the changes not yet recorded.
 func (r *Repository[T, PT]) Get(ctx context.Context, id uuid.UUID) (PT, error) {
+	if agg, ok := fromUnitOfWork(ctx, r.app, id); ok {
+		if typed, ok := agg.(PT); ok {
+			if typed.IsDiscarded() {
+				return nil, &AggregateNotFoundError{ID: id}
+			}
+			return typed, nil
+		}
+	}
 	return r.get(ctx, id, nil)
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 const eventStoreReady = `-- name: EventStoreReady :one
-SELECT (to_regprocedure('stored_events_insert_batch(uuid[], bigint[], text[], bytea[], integer[])') IS NOT NULL)::boolean AS ready
+SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[])') IS NOT NULL)::boolean AS ready
 `
 
 // Reports whether the schema on the search path holds the event store at
@@ -162,6 +162,43 @@ func (q *Queries) StoredEventsInsertBatch(ctx context.Context, db DBTX, arg Stor
 	var results []int64
 	err := row.Scan(&results)
 	return results, err
+}
+
+const storedEventsInsertTracked = `-- name: StoredEventsInsertTracked :one
+SELECT stored_events_insert_tracked(
+    $1::uuid[],
+    $2::bigint[],
+    $3::text[],
+    $4::bytea[],
+    $5::text[],
+    $6::bigint[]
+)::bigint[] AS notification_ids
+`
+
+type StoredEventsInsertTrackedParams struct {
+	OriginatorIds            []uuid.UUID
+	OriginatorVersions       []int64
+	Topics                   []string
+	States                   [][]byte
+	TrackingApplicationNames []string
+	TrackingNotificationIds  []int64
+}
+
+// Records events with the tracking records of a page of upstream
+// notifications through the page's insert procedure; returns their
+// notification ids in argument order.
+func (q *Queries) StoredEventsInsertTracked(ctx context.Context, db DBTX, arg StoredEventsInsertTrackedParams) ([]int64, error) {
+	row := db.QueryRow(ctx, storedEventsInsertTracked,
+		arg.OriginatorIds,
+		arg.OriginatorVersions,
+		arg.Topics,
+		arg.States,
+		arg.TrackingApplicationNames,
+		arg.TrackingNotificationIds,
+	)
+	var notification_ids []int64
+	err := row.Scan(&notification_ids)
+	return notification_ids, err
 }
 
 const storedEventsSelect = `-- name: StoredEventsSelect :many

@@ -78,6 +78,13 @@ type ProcessRecorder interface {
 	// *TrackingConflictError (errors.Is ErrIntegrity) and records none of
 	// events.
 	InsertTracked(ctx context.Context, events []StoredEvent, tracking Tracking) ([]int64, error)
+	// InsertTrackedPage records events like InsertNotifications together
+	// with every one of trackings, in one transaction: the processing of a
+	// page of upstream notifications. The tracking records are recorded
+	// even when events is empty. If any of them is recorded already, or
+	// repeats in trackings, it returns a *TrackingConflictError naming it
+	// (errors.Is ErrIntegrity) and records nothing.
+	InsertTrackedPage(ctx context.Context, events []StoredEvent, trackings []Tracking) ([]int64, error)
 	// MaxTrackingID returns the largest notification ID tracked for the
 	// named upstream application, or 0 if none is.
 	MaxTrackingID(ctx context.Context, applicationName string) (int64, error)

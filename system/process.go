@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/codec"
@@ -90,6 +94,7 @@ func (e *LeaderBehindError) Unwrap() error { return ErrLeaderBehind }
 type ProcessApplication struct {
 	*app.Application
 	policy Policy
+	paging Paging
 
 	mu        sync.Mutex
 	upstreams map[string]*upstream
@@ -104,8 +109,55 @@ type upstream struct {
 	mu     sync.Mutex // one PullAndProcess at a time
 }
 
-// pageSize is how many upstream notifications PullAndProcess reads at once.
-const pageSize = 100
+// Paging bounds the pages in which a process application processes its
+// leaders' notifications: it runs the policy on each notification of a
+// page, in order, and records the new events of the whole page with one
+// tracking record per notification, in one transaction. Within a page, a
+// policy that gets an aggregate with app.Repository.Get (with the context
+// it was given) gets it with the changes of the page's earlier
+// notifications.
+type Paging struct {
+	// Size is the most notifications in a page (DefaultPageSize when
+	// zero). With 1, each notification is processed and recorded on its
+	// own.
+	Size int
+	// Time is the longest a page takes to process before it is recorded
+	// with the notifications processed so far (DefaultPageTime when zero).
+	Time time.Duration
+}
+
+// The default Paging.
+const (
+	DefaultPageSize = 100
+	DefaultPageTime = 100 * time.Millisecond
+)
+
+func (pg Paging) size() int {
+	if pg.Size > 0 {
+		return min(pg.Size, app.MaxReadLimit)
+	}
+	return DefaultPageSize
+}
+
+func (pg Paging) time() time.Duration {
+	if pg.Time > 0 {
+		return pg.Time
+	}
+	return DefaultPageTime
+}
+
+// readSize is the fewest upstream notifications PullAndProcess reads at
+// once, whatever the page size: reads of one notification would be bound
+// by round trips.
+const readSize = 100
+
+// SetPaging sets the pages in which p processes notifications; see
+// Paging. Call it before p processes anything.
+func (p *ProcessApplication) SetPaging(pg Paging) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.paging = pg
+}
 
 // NewProcessApplication makes a an application that processes the events
 // of the applications it follows (see Follow) with policy.
@@ -147,29 +199,37 @@ func (p *ProcessApplication) Upstreams() []string {
 const maxConflicts = 10
 
 // PullAndProcess processes the notifications of the followed application
-// leader that have not been processed yet, in order, each in its own
-// transaction with its tracking record, starting after the last tracked
-// notification, until it has caught up. It returns how many notifications
-// it processed. If another instance of this application records a
-// notification first (a tracking or version conflict), it carries on from
-// the new position; conflicts with no progress past the same position are
-// an error. Errors: a *PolicyError, a *codec.MappingError for
-// a notification it cannot decode, or a persistence error; processing
-// stops at that notification. Once caught up, it returns a
-// *LeaderBehindError if the position tracked is past the leader's last
-// notification.
+// leader that have not been processed yet, in order, starting after the
+// last tracked notification, until it has caught up, in pages (see
+// Paging): the new events of a page are recorded with the tracking records
+// of its notifications in one transaction. The next notifications are read
+// while a page is processed. It returns how many notifications it
+// processed.
+//
+// If another instance of this application records a notification first
+// (a tracking or version conflict), nothing of the page is recorded, and
+// it carries on from the new position, one notification at a time up to
+// the end of that page; conflicts with no progress past the same position
+// are an error. Errors: a *PolicyError, a *codec.MappingError for a
+// notification it cannot decode, or a persistence error; the
+// notifications of the page before that one are recorded, and processing
+// stops at it. Once caught up, it returns a *LeaderBehindError if the
+// position tracked is past the leader's last notification.
 func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) (int, error) {
 	p.mu.Lock()
 	up, ok := p.upstreams[leader]
+	paging := p.paging
 	p.mu.Unlock()
 	if !ok {
 		return 0, fmt.Errorf("%s does not follow %q", p.Name(), leader)
 	}
 	up.mu.Lock()
 	defer up.mu.Unlock()
-
+	ahead := &readAhead{reader: up.reader, limit: max(readSize, paging.size())}
+	defer ahead.wait()
 	processed, conflicts := 0, 0
-	stuckAt := int64(-1) // the position of the last conflict
+	stuckAt := int64(-1)  // the position of the last conflict
+	oneByOne := int64(-1) // after a conflict, the last notification of the page that met it
 	for {
 		last, err := p.Recorder().MaxTrackingID(ctx, leader)
 		if err != nil {
@@ -178,27 +238,169 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 		if last != stuckAt {
 			conflicts = 0 // progress since the last conflict
 		}
-		items, err := up.reader.ReadNotifications(ctx, last+1, pageSize)
+		items, err := ahead.read(ctx, last+1)
 		if err != nil {
 			return processed, err
 		}
 		if len(items) == 0 {
 			return processed, p.checkLeaderNotBehind(ctx, up, last)
 		}
-		for _, n := range items {
-			err := p.process(ctx, up, n)
+		ahead.start(ctx, items[len(items)-1].ID+1)
+		for len(items) > 0 {
+			size := paging.size()
+			if items[0].ID <= oneByOne {
+				size = 1
+			}
+			n, err := p.processPage(ctx, up, items, size, paging.time())
+			processed += n
 			if persistence.IsConflict(err) {
 				if conflicts++; conflicts > maxConflicts {
-					return processed, fmt.Errorf("%s following %s: giving up after %d conflicts at notification %d: %w", p.Name(), leader, conflicts, n.ID, err)
+					return processed, fmt.Errorf("%s following %s: giving up after %d conflicts at notification %d: %w", p.Name(), leader, conflicts, items[0].ID, err)
 				}
-				stuckAt = last
+				stuckAt, oneByOne = last, items[min(size, len(items))-1].ID
 				break // another instance recorded first: re-read the position
 			}
 			if err != nil {
 				return processed, err
 			}
-			processed++
+			items = items[n:]
 		}
+	}
+}
+
+// processPage processes a page of up to size of items, from the first,
+// within pageTime, and records it; it returns how many notifications it
+// recorded. A notification whose policy changed an aggregate version that
+// an earlier notification of the page changed too (it read the aggregate
+// from the store, not from the page) ends the page before it: it is
+// processed again, first of the next page. A decode or policy error
+// records the page before the notification, and is returned.
+func (p *ProcessApplication) processPage(ctx context.Context, up *upstream, items []persistence.Notification, size int, pageTime time.Duration) (int, error) {
+	uow := app.NewUnitOfWork(p.Application)
+	pageCtx := uow.Context(ctx)
+	var pg page
+	began := time.Now()
+	for _, n := range items[:min(size, len(items))] {
+		if len(pg.trackings) > 0 && time.Since(began) >= pageTime {
+			break
+		}
+		event, err := up.mapper.ToDomainEvent(n.StoredEvent)
+		if err != nil {
+			return p.recordPage(ctx, &pg, fmt.Errorf("%s following %s: notification %d: %w", p.Name(), up.name, n.ID, err))
+		}
+		pe := &ProcessEvent{Tracking: persistence.Tracking{ApplicationName: up.name, NotificationID: n.ID}}
+		if p.policy != nil {
+			if err := p.policy(pageCtx, p, event, pe); err != nil {
+				return p.recordPage(ctx, &pg, &PolicyError{Application: p.Name(), Upstream: up.name, Notification: n.ID, Err: err})
+			}
+		}
+		uow.Forget()
+		if !pg.add(pe) {
+			break
+		}
+		uow.Put(pe.aggs...)
+	}
+	return p.recordPage(ctx, &pg, nil)
+}
+
+// recordPage records pg, and then returns how many notifications it
+// recorded and cause; or the error of recording it.
+func (p *ProcessApplication) recordPage(ctx context.Context, pg *page, cause error) (int, error) {
+	if len(pg.trackings) == 0 {
+		return 0, cause
+	}
+	// An aggregate changed after it was saved (by a policy that failed)
+	// is not what is recorded: its snapshot is not taken.
+	aggs := slices.DeleteFunc(pg.aggs, func(agg domain.Aggregate) bool { return len(agg.PendingEvents()) > 0 })
+	if _, err := p.SaveTrackedPage(ctx, pg.trackings, pg.events, aggs...); err != nil {
+		return 0, err
+	}
+	return len(pg.trackings), cause
+}
+
+// page collects the processing of a page of notifications.
+type page struct {
+	trackings []persistence.Tracking
+	events    []domain.Event
+	aggs      []domain.Aggregate
+	seenAggs  map[domain.Aggregate]bool
+	versions  map[versionKey]bool
+}
+
+type versionKey struct {
+	id      uuid.UUID
+	version int64
+}
+
+// add adds the processing of one notification, unless one of its events
+// is at an aggregate version that an event of the page holds already.
+func (pg *page) add(pe *ProcessEvent) bool {
+	if pg.versions == nil {
+		pg.versions, pg.seenAggs = map[versionKey]bool{}, map[domain.Aggregate]bool{}
+	}
+	for _, e := range pe.events {
+		if pg.versions[versionKey{e.OriginatorID, e.OriginatorVersion}] {
+			return false
+		}
+	}
+	for _, e := range pe.events {
+		pg.versions[versionKey{e.OriginatorID, e.OriginatorVersion}] = true
+	}
+	pg.trackings = append(pg.trackings, pe.Tracking)
+	pg.events = append(pg.events, pe.events...)
+	for _, agg := range pe.aggs {
+		if !pg.seenAggs[agg] {
+			pg.seenAggs[agg] = true
+			pg.aggs = append(pg.aggs, agg)
+		}
+	}
+	return true
+}
+
+// readAhead reads the next notifications of an upstream while the current
+// ones are processed.
+type readAhead struct {
+	reader  app.NotificationReader
+	limit   int
+	pending chan readResult // nil when no read is under way
+	from    int64
+}
+
+type readResult struct {
+	items []persistence.Notification
+	err   error
+}
+
+// start reads from from in the background.
+func (r *readAhead) start(ctx context.Context, from int64) {
+	r.wait()
+	r.pending, r.from = make(chan readResult, 1), from
+	go func(ch chan<- readResult) {
+		items, err := r.reader.ReadNotifications(ctx, from, r.limit)
+		ch <- readResult{items, err}
+	}(r.pending)
+}
+
+// read returns the notifications from from: those read ahead if they
+// start there, else read now.
+func (r *readAhead) read(ctx context.Context, from int64) ([]persistence.Notification, error) {
+	if r.pending != nil && r.from == from {
+		res := <-r.pending
+		r.pending = nil
+		if res.err == nil || ctx.Err() != nil {
+			return res.items, res.err
+		}
+		// A read ahead that failed is tried again now.
+	}
+	r.wait()
+	return r.reader.ReadNotifications(ctx, from, r.limit)
+}
+
+// wait waits for the read under way, if any, and drops it.
+func (r *readAhead) wait() {
+	if r.pending != nil {
+		<-r.pending
+		r.pending = nil
 	}
 }
 
@@ -216,21 +418,4 @@ func (p *ProcessApplication) checkLeaderNotBehind(ctx context.Context, up *upstr
 		return &LeaderBehindError{Application: p.Name(), Upstream: up.name, Tracked: tracked, LeaderMax: max}
 	}
 	return nil
-}
-
-// process runs the policy on one notification and records the result with
-// its tracking record.
-func (p *ProcessApplication) process(ctx context.Context, up *upstream, n persistence.Notification) error {
-	event, err := up.mapper.ToDomainEvent(n.StoredEvent)
-	if err != nil {
-		return fmt.Errorf("%s following %s: notification %d: %w", p.Name(), up.name, n.ID, err)
-	}
-	pe := &ProcessEvent{Tracking: persistence.Tracking{ApplicationName: up.name, NotificationID: n.ID}}
-	if p.policy != nil {
-		if err := p.policy(ctx, p, event, pe); err != nil {
-			return &PolicyError{Application: p.Name(), Upstream: up.name, Notification: n.ID, Err: err}
-		}
-	}
-	_, err = p.SaveTracked(ctx, pe.Tracking, pe.events, pe.aggs...)
-	return err
 }

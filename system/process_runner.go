@@ -123,6 +123,7 @@ func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOpti
 		return nil, nil, err
 	}
 	process := NewProcessApplication(a, sys.apps[name].Policy)
+	process.SetPaging(opts.Paging)
 	var leaders []*app.Application
 	for _, leaderName := range sys.Leaders(name) {
 		leader, err := build(leaderName)

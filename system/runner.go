@@ -27,6 +27,9 @@ type RunnerOptions struct {
 	// RunProcess, looks for new events when nobody prompted it
 	// (DefaultPollInterval when zero).
 	PollInterval time.Duration
+	// Paging bounds the pages in which the process applications process
+	// notifications (see Paging; the zero value is the default).
+	Paging Paging
 	// RetryMin and RetryMax bound the delay before RunProcess, or a
 	// follower of a ConcurrentRunner, retries after a database error: the
 	// delay starts at RetryMin and doubles with each failure in a row up
@@ -65,6 +68,7 @@ func buildApps(ctx context.Context, sys *System, opts RunnerOptions) (*apps, err
 		built.byName[name] = a
 		if spec.Policy != nil {
 			built.processes[name] = NewProcessApplication(a, spec.Policy)
+			built.processes[name].SetPaging(opts.Paging)
 		}
 	}
 	if err := checkSeparateStores(built.byName); err != nil {

@@ -147,20 +147,30 @@ func (r *Recorder) InsertNotifications(ctx context.Context, events []persistence
 // InsertTracked records events and tracking atomically; see
 // persistence.ProcessRecorder.
 func (r *Recorder) InsertTracked(ctx context.Context, events []persistence.StoredEvent, tracking persistence.Tracking) ([]int64, error) {
-	return r.insert(ctx, events, &tracking)
+	return r.insert(ctx, events, []persistence.Tracking{tracking})
 }
 
-func (r *Recorder) insert(ctx context.Context, events []persistence.StoredEvent, tracking *persistence.Tracking) ([]int64, error) {
+// InsertTrackedPage records events and all of trackings atomically; see
+// persistence.ProcessRecorder.
+func (r *Recorder) InsertTrackedPage(ctx context.Context, events []persistence.StoredEvent, trackings []persistence.Tracking) ([]int64, error) {
+	return r.insert(ctx, events, trackings)
+}
+
+func (r *Recorder) insert(ctx context.Context, events []persistence.StoredEvent, trackings []persistence.Tracking) ([]int64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if tracking != nil && r.tracking[tracking.ApplicationName][tracking.NotificationID] {
-		return nil, fmt.Errorf("%s: %w", recordOp(len(events), true), &persistence.TrackingConflictError{Tracking: *tracking})
+	seen := make(map[persistence.Tracking]bool, len(trackings))
+	for _, t := range trackings {
+		if seen[t] || r.tracking[t.ApplicationName][t.NotificationID] {
+			return nil, fmt.Errorf("%s: %w", recordOp(len(events), len(trackings) > 0), &persistence.TrackingConflictError{Tracking: t})
+		}
+		seen[t] = true
 	}
 	if err := r.checkVersions(events); err != nil {
-		return nil, fmt.Errorf("%s: %w", recordOp(len(events), tracking != nil), err)
+		return nil, fmt.Errorf("%s: %w", recordOp(len(events), len(trackings) > 0), err)
 	}
 	r.add(events)
 	var ids []int64
@@ -169,13 +179,13 @@ func (r *Recorder) insert(ctx context.Context, events []persistence.StoredEvent,
 		r.notifications = append(r.notifications, e)
 		ids = append(ids, int64(len(r.notifications)))
 	}
-	if tracking != nil {
-		name := tracking.ApplicationName
+	for _, t := range trackings {
+		name := t.ApplicationName
 		if r.tracking[name] == nil {
 			r.tracking[name] = map[int64]bool{}
 		}
-		r.tracking[name][tracking.NotificationID] = true
-		r.maxTracking[name] = max(r.maxTracking[name], tracking.NotificationID)
+		r.tracking[name][t.NotificationID] = true
+		r.maxTracking[name] = max(r.maxTracking[name], t.NotificationID)
 	}
 	return ids, nil
 }

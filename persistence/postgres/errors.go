@@ -108,7 +108,9 @@ func mapPgError(pgErr *pgconn.PgError, tracking *persistence.Tracking) error {
 			return &persistence.ConcurrencyError{OriginatorID: id, Version: version, Err: pgErr}
 		case trackingKey:
 			e := &persistence.TrackingConflictError{Err: pgErr}
-			if tracking != nil {
+			if t, ok := conflictingTracking(pgErr.Detail); ok {
+				e.Tracking = t
+			} else if tracking != nil {
 				e.Tracking = *tracking
 			}
 			return e
@@ -165,4 +167,29 @@ func conflictingKey(detail string) (uuid.UUID, int64) {
 		return uuid.Nil, 0
 	}
 	return id, version
+}
+
+// conflictingTracking reads the key of a unique violation on
+// (application_name, notification_id) from the server's detail message,
+// "Key (application_name, notification_id)=(<name>, <n>) already
+// exists.", so that a conflict in a page of tracking records names the one
+// that conflicted. A name may hold ", ": the id follows the last one.
+func conflictingTracking(detail string) (persistence.Tracking, bool) {
+	_, values, ok := strings.Cut(detail, ")=(")
+	if !ok {
+		return persistence.Tracking{}, false
+	}
+	values, ok = strings.CutSuffix(values, ") already exists.")
+	if !ok {
+		return persistence.Tracking{}, false
+	}
+	i := strings.LastIndex(values, ", ")
+	if i < 0 {
+		return persistence.Tracking{}, false
+	}
+	var id int64
+	if _, err := fmt.Sscan(values[i+2:], &id); err != nil {
+		return persistence.Tracking{}, false
+	}
+	return persistence.Tracking{ApplicationName: values[:i], NotificationID: id}, true
 }

@@ -45,7 +45,7 @@ func TestRecordErrorsNameTheWriteOnce(t *testing.T) {
 	tx, err := pool.Begin(ctx)
 	require.NoError(t, err)
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	_, err = r.InsertTx(ctx, tx, []persistence.StoredEvent{first}, nil)
+	_, err = r.InsertTx(ctx, tx, []persistence.StoredEvent{first})
 	require.EqualError(t, err, fmt.Sprintf("record 1 event in schema %s: %s", schema, conflict))
 
 	err = snapshots.InsertEvents(ctx, []persistence.StoredEvent{first})

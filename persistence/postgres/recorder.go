@@ -55,8 +55,8 @@ func (r *Recorder) InsertNotifications(ctx context.Context, events []persistence
 	return ids, nil
 }
 
-// InsertTx records events, and tracking when not nil, within the caller's
-// transaction tx, which it never commits or rolls back: they are recorded
+// InsertTx records events, and the tracking records, if any, within the
+// caller's transaction tx, which it never commits or rolls back: they are recorded
 // when tx commits, all or none, like InsertTracked. It returns the events'
 // notification IDs. The EXCLUSIVE lock on the events table is held until
 // then, so keep such transactions short.
@@ -66,13 +66,13 @@ func (r *Recorder) InsertNotifications(ctx context.Context, events []persistence
 // set_config, local to the transaction) and then set back as it was. A
 // schema without the event store is an error wrapping
 // persistence.ErrProgramming.
-func (r *Recorder) InsertTx(ctx context.Context, tx pgx.Tx, events []persistence.StoredEvent, tracking *persistence.Tracking) ([]int64, error) {
-	if len(events) == 0 && tracking == nil {
+func (r *Recorder) InsertTx(ctx context.Context, tx pgx.Tx, events []persistence.StoredEvent, trackings ...persistence.Tracking) ([]int64, error) {
+	if len(events) == 0 && len(trackings) == 0 {
 		return nil, nil
 	}
 	var ids []int64
-	err := inSchema(ctx, r.queries, tx, r.searchPath, recordOp("event", len(events), tracking != nil, r.searchPath), func() (err error) {
-		ids, err = insertOne(ctx, r.queries, tx, events, tracking)
+	err := inSchema(ctx, r.queries, tx, r.searchPath, recordOp("event", len(events), len(trackings) > 0, r.searchPath), func() (err error) {
+		ids, err = insertOne(ctx, r.queries, tx, events, trackings)
 		return err
 	})
 	return ids, err
@@ -100,31 +100,56 @@ func inSchema(ctx context.Context, queries *db.Queries, tx pgx.Tx, searchPath, o
 // InsertTracked records events and tracking in one transaction; see
 // persistence.ProcessRecorder.
 func (r *Recorder) InsertTracked(ctx context.Context, events []persistence.StoredEvent, tracking persistence.Tracking) ([]int64, error) {
-	ids, err := insertOne(ctx, r.queries, r.pool, events, &tracking)
+	ids, err := insertOne(ctx, r.queries, r.pool, events, []persistence.Tracking{tracking})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", recordOp("event", len(events), true, r.searchPath), err)
 	}
 	return ids, nil
 }
 
-// insertOne records one save's events, and its tracking record if any,
-// with stored_events_insert. On the pool the one statement is its own
-// transaction, so the procedure's lock, inserts and tracking commit or
+// InsertTrackedPage records events and all of trackings in one
+// transaction, through one call of stored_events_insert_tracked; see
+// persistence.ProcessRecorder.
+func (r *Recorder) InsertTrackedPage(ctx context.Context, events []persistence.StoredEvent, trackings []persistence.Tracking) ([]int64, error) {
+	ids, err := insertOne(ctx, r.queries, r.pool, events, trackings)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", recordOp("event", len(events), len(trackings) > 0, r.searchPath), err)
+	}
+	return ids, nil
+}
+
+// insertOne records one save's events, and its tracking records if any,
+// with stored_events_insert (none or one tracking record) or
+// stored_events_insert_tracked (more). On the pool the one statement is its
+// own transaction, so the procedure's lock, inserts and tracking commit or
 // roll back together. Its errors are classified but name no operation:
 // the caller names it.
-func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []persistence.StoredEvent, tracking *persistence.Tracking) ([]int64, error) {
-	if len(events) == 0 && tracking == nil {
+func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []persistence.StoredEvent, trackings []persistence.Tracking) ([]int64, error) {
+	if len(events) == 0 && len(trackings) == 0 {
 		return nil, nil
 	}
 	c := toColumns(events)
-	arg := db.StoredEventsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
-	if tracking != nil {
-		arg.TrackingApplicationName = &tracking.ApplicationName
-		arg.TrackingNotificationID = &tracking.NotificationID
+	var ids []int64
+	var err error
+	var one *persistence.Tracking
+	if len(trackings) <= 1 {
+		arg := db.StoredEventsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
+		if len(trackings) == 1 {
+			one = &trackings[0]
+			arg.TrackingApplicationName = &one.ApplicationName
+			arg.TrackingNotificationID = &one.NotificationID
+		}
+		ids, err = queries.StoredEventsInsert(ctx, conn, arg)
+	} else {
+		arg := db.StoredEventsInsertTrackedParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states,
+			TrackingApplicationNames: make([]string, len(trackings)), TrackingNotificationIds: make([]int64, len(trackings))}
+		for i, t := range trackings {
+			arg.TrackingApplicationNames[i], arg.TrackingNotificationIds[i] = t.ApplicationName, t.NotificationID
+		}
+		ids, err = queries.StoredEventsInsertTracked(ctx, conn, arg)
 	}
-	ids, err := queries.StoredEventsInsert(ctx, conn, arg)
 	if err != nil {
-		return nil, classify(err, tracking)
+		return nil, classify(err, one)
 	}
 	if len(events) == 0 {
 		return nil, nil

@@ -31,7 +31,8 @@ GRANT SELECT ON ALL TABLES IN SCHEMA app_schema TO es_app, es_reader;
 GRANT INSERT ON app_schema.snapshots TO es_app;
 GRANT EXECUTE ON FUNCTION
     app_schema.stored_events_insert(uuid[], bigint[], text[], bytea[], text, bigint),
-    app_schema.stored_events_insert_batch(uuid[], bigint[], text[], bytea[], integer[])
+    app_schema.stored_events_insert_batch(uuid[], bigint[], text[], bytea[], integer[]),
+    app_schema.stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[])
     TO es_app;`
 
 // securitySchemaSetup is what a superuser (or the database owner) runs
@@ -177,8 +178,10 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 		require.Len(t, ids, 1)
 		_, err = rec.InsertTracked(ctx, []persistence.StoredEvent{event(1)}, persistence.Tracking{ApplicationName: "upstream", NotificationID: 7})
 		require.NoError(t, err, "save with tracking (single path)")
+		_, err = rec.InsertTrackedPage(ctx, nil, []persistence.Tracking{{ApplicationName: "upstream", NotificationID: 5}, {ApplicationName: "upstream", NotificationID: 6}})
+		require.NoError(t, err, "save a tracked page")
 		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			_, err := rec.InsertTx(ctx, tx, []persistence.StoredEvent{event(1)}, nil)
+			_, err := rec.InsertTx(ctx, tx, []persistence.StoredEvent{event(1)})
 			return err
 		})
 		require.NoError(t, err, "save in the caller's transaction")
@@ -248,6 +251,8 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 		requireDenied(t, err, "save (group commit)")
 		_, err = rec.InsertTracked(ctx, []persistence.StoredEvent{event(1)}, persistence.Tracking{ApplicationName: "upstream", NotificationID: 8})
 		requireDenied(t, err, "save with tracking")
+		_, err = rec.InsertTrackedPage(ctx, []persistence.StoredEvent{event(1)}, []persistence.Tracking{{ApplicationName: "upstream", NotificationID: 9}, {ApplicationName: "upstream", NotificationID: 10}})
+		requireDenied(t, err, "save a tracked page")
 		requireDenied(t, postgres.NewSnapshotRecorder(pool).InsertEvents(ctx, []persistence.StoredEvent{event(1)}), "snapshot")
 		for _, stmt := range []string{"DELETE FROM stored_events", "TRUNCATE stored_events", "DELETE FROM snapshots"} {
 			_, err := pool.Exec(ctx, stmt)
@@ -310,7 +315,7 @@ func TestInsertProceduresRunAsOwner(t *testing.T) {
 	defer m.Close()
 	_, err = m.DownTo(ctx, 2)
 	require.NoError(t, err)
-	for _, name := range insertProcedures {
+	for _, name := range insertProcedures[:2] { // 00004's procedure is gone at version 2
 		got := inspect()[name]
 		assert.False(t, got.Definer, name)
 		assert.True(t, got.PublicCanRun, name)

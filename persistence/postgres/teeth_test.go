@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,10 +18,13 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/persistence/recordertest"
 )
 
-// The two insert procedures; each takes the EXCLUSIVE lock on
-// stored_events so that notification ids commit in the order they are
-// assigned.
-var insertProcedures = []string{"stored_events_insert", "stored_events_insert_batch"}
+// The insert procedures, in the order of the migrations that create them;
+// each takes the EXCLUSIVE lock on stored_events so that notification ids
+// commit in the order they are assigned.
+var insertProcedures = []string{"stored_events_insert", "stored_events_insert_batch", "stored_events_insert_tracked"}
+
+// pageTracking numbers the tracking records of heldInsert's pages.
+var pageTracking atomic.Int64
 
 // heldInsert returns a recordertest.Insert that records each save in a
 // transaction of its own with procedure, and keeps the transaction open
@@ -32,9 +36,15 @@ func heldInsert(pool *pgxpool.Pool, procedure string) recordertest.Insert {
 	queries := db.New()
 	return func(ctx context.Context, events []persistence.StoredEvent) (ids []int64, err error) {
 		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			if procedure == "stored_events_insert" {
-				ids, err = rec.InsertTx(ctx, tx, events, nil)
-			} else {
+			switch procedure {
+			case "stored_events_insert":
+				ids, err = rec.InsertTx(ctx, tx, events)
+			case "stored_events_insert_tracked":
+				n := pageTracking.Add(2)
+				ids, err = rec.InsertTx(ctx, tx, events,
+					persistence.Tracking{ApplicationName: "upstream", NotificationID: n - 1},
+					persistence.Tracking{ApplicationName: "upstream", NotificationID: n})
+			default:
 				ids, err = insertBatchOfOne(ctx, queries, tx, events)
 			}
 			if err != nil {

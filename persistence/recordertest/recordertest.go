@@ -41,6 +41,8 @@ func Run(t *testing.T, newRecorder func(t *testing.T) persistence.ProcessRecorde
 		{"TrackingRecordedWithEvents", testTrackingRecordedWithEvents},
 		{"TrackingWithoutEventsIsRecorded", testTrackingWithoutEvents},
 		{"DuplicateTrackingIsIntegrityError", testDuplicateTracking},
+		{"TrackedPageRecordsEveryTrackingWithTheEvents", testTrackedPage},
+		{"TrackedPageConflictNamesTheTrackingAndRecordsNothing", testTrackedPageConflict},
 		{"EventConflictRollsBackTracking", testEventConflictRollsBackTracking},
 		{"MaxTrackingIDPerApplication", testMaxTrackingIDPerApplication},
 		{"TrackingOutOfOrderAllowedMaxIsMax", testTrackingOutOfOrder},
@@ -461,6 +463,72 @@ func testTrackingWithoutEvents(t *testing.T, r persistence.ProcessRecorder) {
 	require.Zero(t, max)
 }
 
+// A page: the events of several upstream notifications and a tracking
+// record for each, atomically, in order.
+func testTrackedPage(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	a, b := uuid.New(), uuid.New()
+	page := []persistence.Tracking{{ApplicationName: "upstream", NotificationID: 3}, {ApplicationName: "upstream", NotificationID: 4},
+		{ApplicationName: "upstream", NotificationID: 6}, {ApplicationName: "other", NotificationID: 1}}
+	events := []persistence.StoredEvent{event(a, 1), event(b, 1), event(a, 2)}
+	ids, err := r.InsertTrackedPage(ctx, events, page)
+	require.NoError(t, err)
+	require.Len(t, ids, 3)
+	require.Less(t, ids[0], ids[1])
+	require.Less(t, ids[1], ids[2])
+	requireEvents(t, events, storedEvents(selectAll(t, r)))
+	for _, tr := range page {
+		has, err := r.HasTrackingID(ctx, tr.ApplicationName, tr.NotificationID)
+		require.NoError(t, err)
+		require.True(t, has, "%+v", tr)
+	}
+	has, err := r.HasTrackingID(ctx, "upstream", 5)
+	require.NoError(t, err)
+	require.False(t, has, "a notification not in the page")
+	max, err := r.MaxTrackingID(ctx, "upstream")
+	require.NoError(t, err)
+	require.Equal(t, int64(6), max)
+
+	// A page whose notifications produced nothing is tracked all the same.
+	ids, err = r.InsertTrackedPage(ctx, nil, []persistence.Tracking{{ApplicationName: "upstream", NotificationID: 7}, {ApplicationName: "upstream", NotificationID: 8}})
+	require.NoError(t, err)
+	require.Empty(t, ids)
+	max, err = r.MaxTrackingID(ctx, "upstream")
+	require.NoError(t, err)
+	require.Equal(t, int64(8), max)
+}
+
+// A page with one tracking record recorded already, or repeated, records
+// nothing, and the error names that record.
+func testTrackedPageConflict(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	done := persistence.Tracking{ApplicationName: "up, stream", NotificationID: 2}
+	_, err := r.InsertTracked(ctx, nil, done)
+	require.NoError(t, err)
+	a := uuid.New()
+	for name, page := range map[string][]persistence.Tracking{
+		"recorded already": {{ApplicationName: "up, stream", NotificationID: 1}, done, {ApplicationName: "up, stream", NotificationID: 3}},
+		"repeated":         {{ApplicationName: "up, stream", NotificationID: 4}, {ApplicationName: "up, stream", NotificationID: 4}},
+	} {
+		_, err := r.InsertTrackedPage(ctx, []persistence.StoredEvent{event(a, 1)}, page)
+		require.ErrorIs(t, err, persistence.ErrIntegrity, name)
+		var conflict *persistence.TrackingConflictError
+		require.ErrorAs(t, err, &conflict, name)
+		want := done
+		if name == "repeated" {
+			want = page[0]
+		}
+		require.Equal(t, want, conflict.Tracking, name)
+		require.True(t, persistence.IsConflict(err), name)
+	}
+	require.Empty(t, selectAll(t, r), "no event of a conflicting page is recorded")
+	for _, n := range []int64{1, 3, 4} {
+		has, err := r.HasTrackingID(ctx, "up, stream", n)
+		require.NoError(t, err)
+		require.False(t, has, "no tracking record of a conflicting page is recorded: %d", n)
+	}
+}
+
 func testDuplicateTracking(t *testing.T, r persistence.ProcessRecorder) {
 	ctx := context.Background()
 	tracking := persistence.Tracking{ApplicationName: "upstream", NotificationID: 5}
@@ -567,4 +635,12 @@ func testConcurrentConflictingWriters(t *testing.T, r persistence.ProcessRecorde
 // record at once, exactly one wins; see UniqueTracking.
 func testConcurrentTracking(t *testing.T, r persistence.ProcessRecorder) {
 	require.NoError(t, UniqueTracking(context.Background(), r, 8))
+}
+
+func storedEvents(ns []persistence.Notification) []persistence.StoredEvent {
+	out := make([]persistence.StoredEvent, len(ns))
+	for i, n := range ns {
+		out[i] = n.StoredEvent
+	}
+	return out
 }

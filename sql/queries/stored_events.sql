@@ -10,6 +10,19 @@ SELECT stored_events_insert(
     sqlc.narg(tracking_notification_id)::bigint
 )::bigint[] AS notification_ids;
 
+-- name: StoredEventsInsertTracked :one
+-- Records events with the tracking records of a page of upstream
+-- notifications through the page's insert procedure; returns their
+-- notification ids in argument order.
+SELECT stored_events_insert_tracked(
+    @originator_ids::uuid[],
+    @originator_versions::bigint[],
+    @topics::text[],
+    @states::bytea[],
+    @tracking_application_names::text[],
+    @tracking_notification_ids::bigint[]
+)::bigint[] AS notification_ids;
+
 -- name: StoredEventsSelect :many
 -- Selects events of one aggregate in ascending version order; a NULL gt,
 -- lte or lim means no bound.
@@ -61,4 +74,4 @@ SELECT stored_events_insert_batch(
 -- name: EventStoreReady :one
 -- Reports whether the schema on the search path holds the event store at
 -- its latest migration (the newest procedure exists).
-SELECT (to_regprocedure('stored_events_insert_batch(uuid[], bigint[], text[], bytea[], integer[])') IS NOT NULL)::boolean AS ready;
+SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[])') IS NOT NULL)::boolean AS ready;
