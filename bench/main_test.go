@@ -52,6 +52,7 @@ const (
 	opLog1000
 	opLog10
 	opSystem
+	opFollower
 )
 
 var opNames = map[operation]string{
@@ -64,6 +65,7 @@ var opNames = map[operation]string{
 	opLog1000:     "log: read 10,000 notifications, sections of 1,000",
 	opLog10:       "log: read 10,000 notifications, sections of 10 (default)",
 	opSystem:      "system: leader → follower, concurrent runner",
+	opFollower:    "follower: catch up, 1 new event per notification (writers = page size)",
 }
 
 // rowKey names one row of the table.
@@ -290,8 +292,12 @@ func printReport(w io.Writer) {
 		r := results[k]
 		unsafe, locked := "", ""
 		if k.store == storePostgres {
-			unsafe = ratio(r, rowKey{opRawInsert, storePostgres, k.writers})
-			locked = ratio(r, rowKey{opRawLocked, storePostgres, k.writers})
+			writers := k.writers
+			if k.op == opFollower {
+				writers = 1 // one follower, whatever its page size
+			}
+			unsafe = ratio(r, rowKey{opRawInsert, storePostgres, writers})
+			locked = ratio(r, rowKey{opRawLocked, storePostgres, writers})
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s |\n",
 			opNames[k.op], k.store, k.writers, thousands(r.eventsPerSecond()), r.other, unsafe, locked)
@@ -347,8 +353,19 @@ func printTargets(w io.Writer) {
 			return fmt.Sprintf("%.3f ms", float64(m)/1e6), m < time.Millisecond, true
 		}},
 	}
+	targets = append(targets,
+		target{"follower, page size 100, 1 new event per notification ≥ 10,000 notifications/s", func() (string, bool, bool) {
+			r, ok := results[rowKey{opFollower, storePostgres, 100}]
+			if !ok {
+				return "", false, false
+			}
+			x := r.eventsPerSecond()
+			return thousands(x) + "/s", x >= 10_000, true
+		}},
+		target{"follower, page size 100 ≥ 5× page size 1",
+			ratioAtLeast(rowKey{opFollower, storePostgres, 100}, rowKey{opFollower, storePostgres, 1}, 5)})
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Targets (issue #6):")
+	fmt.Fprintln(w, "Targets (issues #6 and #13):")
 	for _, t := range targets {
 		figure, reached, measured := t.value()
 		switch {
