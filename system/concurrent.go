@@ -3,7 +3,6 @@ package system
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -19,8 +18,8 @@ const DefaultPollInterval = time.Second
 // them, so followers are eventually consistent with their leaders; each
 // also polls every RunnerOptions.PollInterval, in case events were
 // recorded elsewhere.
-// A database error that a retry may cure (see RunProcess) is logged with
-// slog.Default and retried after a backoff (RunnerOptions.RetryMin and
+// A database error that a retry may cure (see RunProcess) is logged on
+// RunnerOptions.Logger and retried after a backoff (RunnerOptions.RetryMin and
 // RetryMax); any other processing error, such as a policy error, stops
 // the runner, and Err and Stop return it.
 type ConcurrentRunner struct {
@@ -84,7 +83,7 @@ func (r *ConcurrentRunner) Start(ctx context.Context) error {
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			if err := follow(runCtx, w.process, w.wake, r.opts, slog.Default()); err != nil {
+			if err := follow(runCtx, w.process, w.wake, r.opts, r.opts.logger()); err != nil {
 				r.fail(err)
 			}
 		}()

@@ -59,6 +59,7 @@ func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerO
 	retry := newRetrier(opts)
 	ticker := time.NewTicker(opts.pollInterval())
 	defer ticker.Stop()
+	report := &progressReport{every: opts.progressInterval(), logger: logger, last: map[string]time.Time{}}
 	for {
 		select {
 		case <-ctx.Done():
@@ -70,7 +71,10 @@ func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerO
 		failed := false
 		var delay time.Duration
 		for _, leader := range w.take() {
-			_, err := p.PullAndProcess(ctx, leader)
+			n, err := p.PullAndProcess(ctx, leader)
+			if n > 0 {
+				report.log(ctx, p, leader)
+			}
 			switch {
 			case err == nil:
 			case ctx.Err() != nil:
@@ -91,4 +95,26 @@ func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerO
 			return nil
 		}
 	}
+}
+
+// progressReport logs a follower's progress at most every so often per
+// upstream.
+type progressReport struct {
+	every  time.Duration
+	logger *slog.Logger
+	last   map[string]time.Time // per upstream
+}
+
+func (r *progressReport) log(ctx context.Context, p *ProcessApplication, leader string) {
+	if r.every < 0 || time.Since(r.last[leader]) < r.every {
+		return
+	}
+	r.last[leader] = time.Now()
+	lag, err := p.Lag(ctx, leader)
+	if err != nil {
+		return // the next round of processing meets and reports it
+	}
+	r.logger.LogAttrs(ctx, slog.LevelInfo, "progress", slog.String("application", p.Name()), slog.String("upstream", leader),
+		slog.Int64("processed", lag.Processed), slog.Float64("rate", lag.Rate), slog.Int64("tracked", lag.Tracked),
+		slog.Int64("head", lag.Head), slog.Int64("behind", lag.Behind), slog.Duration("age", lag.Age))
 }

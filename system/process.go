@@ -103,10 +103,11 @@ type ProcessApplication struct {
 // upstream is an application followed: the reader of its notifications
 // and the mapper that decodes them (with its own cipher settings).
 type upstream struct {
-	name   string
-	reader app.NotificationReader
-	mapper *codec.Mapper
-	mu     sync.Mutex // one PullAndProcess at a time
+	name     string
+	reader   app.NotificationReader
+	mapper   *codec.Mapper
+	mu       sync.Mutex // one PullAndProcess at a time
+	progress progress
 }
 
 // Paging bounds the pages in which a process application processes its
@@ -253,6 +254,9 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 			}
 			n, err := p.processPage(ctx, up, items, size, paging.time())
 			processed += n
+			if n > 0 {
+				up.progress.add(time.Now(), n)
+			}
 			if persistence.IsConflict(err) {
 				if conflicts++; conflicts > maxConflicts {
 					return processed, fmt.Errorf("%s following %s: giving up after %d conflicts at notification %d: %w", p.Name(), leader, conflicts, items[0].ID, err)

@@ -17,8 +17,8 @@ type ProcessOptions struct {
 	// to look for new events when no notification arrives: a fallback for
 	// lost notifications and lost connections.
 	RunnerOptions
-	// Logger receives the errors RunProcess retries; nil means
-	// slog.Default().
+	// Logger receives what RunProcess logs (the errors it retries, its
+	// progress); nil means RunnerOptions.Logger, then slog.Default().
 	Logger *slog.Logger
 }
 
@@ -56,7 +56,7 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 	poll := opts.pollInterval()
 	logger := opts.Logger
 	if logger == nil {
-		logger = slog.Default()
+		logger = opts.RunnerOptions.logger()
 	}
 	retry := newRetrier(opts.RunnerOptions)
 	process, leaders, err := buildProcess(ctx, sys, name, opts.RunnerOptions)

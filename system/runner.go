@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,15 @@ type RunnerOptions struct {
 	// RunProcess, looks for new events when nobody prompted it
 	// (DefaultPollInterval when zero).
 	PollInterval time.Duration
+	// Logger receives what the followers of a ConcurrentRunner and of
+	// RunProcess log: the errors they retry, and their progress
+	// (slog.Default() when nil; ProcessOptions.Logger wins for RunProcess).
+	Logger *slog.Logger
+	// ProgressInterval is how often, at most, a follower logs its
+	// progress (processed notifications, rate and lag; see
+	// ProcessApplication.Lag) at info level while it processes
+	// notifications (DefaultProgressInterval when zero; negative: never).
+	ProgressInterval time.Duration
 	// Paging bounds the pages in which the process applications process
 	// notifications (see Paging; the zero value is the default).
 	Paging Paging
@@ -36,6 +46,24 @@ type RunnerOptions struct {
 	// to RetryMax, each delay taken at random between half and all of it
 	// (DefaultRetryMin, 100 ms, and DefaultRetryMax, 30 s, when zero).
 	RetryMin, RetryMax time.Duration
+}
+
+// DefaultProgressInterval is how often, at most, a follower logs its
+// progress by default.
+const DefaultProgressInterval = 10 * time.Second
+
+func (o RunnerOptions) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.Default()
+}
+
+func (o RunnerOptions) progressInterval() time.Duration {
+	if o.ProgressInterval == 0 {
+		return DefaultProgressInterval
+	}
+	return o.ProgressInterval
 }
 
 func (o RunnerOptions) pollInterval() time.Duration {
