@@ -90,6 +90,38 @@ type Options struct {
 	Lookup func(string) (string, bool)
 }
 
+// environment returns where the configuration of opts is read from.
+func (o Options) environment() config.Environment {
+	return config.Environment{Name: o.Name, Values: o.Env, Lookup: o.Lookup, Settings: o.settings()}
+}
+
+// NewMapper returns the mapper that an application of opts would use (its
+// registry, cipher and compressor), without opening its store: for tools
+// that read an application's stored events, such as a follower's status.
+// Options.Registry may be nil for Mapper.Timestamp. Errors are those of
+// New for the cipher and compressor settings.
+func NewMapper(opts Options) (*codec.Mapper, error) {
+	return newMapper(opts, opts.environment())
+}
+
+func newMapper(opts Options, env config.Environment) (*codec.Mapper, error) {
+	cipher := opts.Cipher
+	if cipher == nil {
+		var err error
+		if cipher, err = cipherFromEnv(env); err != nil {
+			return nil, err
+		}
+	}
+	compressor := opts.Compressor
+	if compressor == nil {
+		var err error
+		if compressor, err = compressorFromEnv(env); err != nil {
+			return nil, err
+		}
+	}
+	return &codec.Mapper{Registry: opts.Registry, Cipher: cipher, Compressor: compressor}, nil
+}
+
 // settings returns the typed options that stand for variables.
 func (o Options) settings() map[string]config.Setting {
 	set := map[string]config.Setting{}
@@ -141,20 +173,10 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	env := config.Environment{Name: opts.Name, Values: opts.Env, Lookup: opts.Lookup, Settings: opts.settings()}
-	cipher := opts.Cipher
-	if cipher == nil {
-		var err error
-		if cipher, err = cipherFromEnv(env); err != nil {
-			return nil, err
-		}
-	}
-	compressor := opts.Compressor
-	if compressor == nil {
-		var err error
-		if compressor, err = compressorFromEnv(env); err != nil {
-			return nil, err
-		}
+	env := opts.environment()
+	mapper, err := newMapper(opts, env)
+	if err != nil {
+		return nil, err
 	}
 	switch tzVar, tz, _ := env.Find(EnvTimezoneTopic); strings.TrimSpace(tz) {
 	case "", "datetime:timezone.utc", "UTC":
@@ -173,7 +195,7 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 	a := &Application{
 		name:      opts.Name,
 		infra:     infra,
-		mapper:    &codec.Mapper{Registry: opts.Registry, Cipher: cipher, Compressor: compressor},
+		mapper:    mapper,
 		snapshots: snapshotting,
 		intervals: opts.SnapshottingIntervals,
 		log:       &NotificationLog{recorder: infra.recorder, sectionSize: opts.SectionSize},

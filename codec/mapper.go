@@ -212,6 +212,30 @@ func (m *Mapper) ToDomainEvent(s persistence.StoredEvent) (domain.Event, error) 
 	return e, nil
 }
 
+// Timestamp returns the time at which the event stored as s was created,
+// decrypting and decompressing its state but not decoding its data, so
+// that its topic need not be registered. A state that cannot be read, or
+// holds no timestamp, gives a *MappingError.
+func (m *Mapper) Timestamp(s persistence.StoredEvent) (time.Time, error) {
+	fail := func(err error) (time.Time, error) {
+		return time.Time{}, &MappingError{Op: "read the timestamp of", OriginatorID: s.OriginatorID, Version: s.OriginatorVersion, Topic: s.Topic, Err: err}
+	}
+	plain, err := m.unseal(s.State)
+	if err != nil {
+		return fail(err)
+	}
+	var st struct {
+		Timestamp time.Time `json:"timestamp"`
+	}
+	if err := m.transcoder().Decode(plain, &st); err != nil {
+		return fail(err)
+	}
+	if st.Timestamp.IsZero() {
+		return fail(errMissing("timestamp"))
+	}
+	return st.Timestamp, nil
+}
+
 // ToStoredSnapshot converts a snapshot to a stored event whose topic is
 // that of the aggregate's type. Errors are *MappingError.
 func (m *Mapper) ToStoredSnapshot(s domain.Snapshot) (persistence.StoredEvent, error) {

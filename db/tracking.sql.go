@@ -9,6 +9,40 @@ import (
 	"context"
 )
 
+const eventStoreSchemas = `-- name: EventStoreSchemas :many
+SELECT t.table_schema::text AS schema_name
+FROM information_schema.tables AS t
+WHERE t.table_name = 'tracking'
+  AND EXISTS (
+      SELECT 1 FROM information_schema.tables AS e
+      WHERE e.table_schema = t.table_schema AND e.table_name = 'stored_events'
+  )
+ORDER BY 1
+`
+
+// Returns the schemas of the database that hold an event store with
+// tracking records (stored_events and tracking tables) visible to the
+// current role.
+func (q *Queries) EventStoreSchemas(ctx context.Context, db DBTX) ([]string, error) {
+	rows, err := db.Query(ctx, eventStoreSchemas)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var schema_name string
+		if err := rows.Scan(&schema_name); err != nil {
+			return nil, err
+		}
+		items = append(items, schema_name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const trackingHas = `-- name: TrackingHas :one
 SELECT EXISTS (
     SELECT 1 FROM tracking
@@ -42,4 +76,38 @@ func (q *Queries) TrackingMaxID(ctx context.Context, db DBTX, applicationName st
 	var max_id int64
 	err := row.Scan(&max_id)
 	return max_id, err
+}
+
+const trackingPositions = `-- name: TrackingPositions :many
+SELECT application_name, max(notification_id)::bigint AS max_id
+FROM tracking
+GROUP BY application_name
+ORDER BY application_name
+`
+
+type TrackingPositionsRow struct {
+	ApplicationName string
+	MaxID           int64
+}
+
+// Returns, for each upstream application tracked, the largest tracked
+// notification id.
+func (q *Queries) TrackingPositions(ctx context.Context, db DBTX) ([]TrackingPositionsRow, error) {
+	rows, err := db.Query(ctx, trackingPositions)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TrackingPositionsRow{}
+	for rows.Next() {
+		var i TrackingPositionsRow
+		if err := rows.Scan(&i.ApplicationName, &i.MaxID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -62,11 +62,11 @@ func (p *ProcessApplication) Lag(ctx context.Context, leader string) (Lag, error
 	if err != nil || len(next) == 0 {
 		return lag, err
 	}
-	event, err := up.mapper.ToDomainEvent(next[0].StoredEvent)
+	oldest, err := up.mapper.Timestamp(next[0].StoredEvent)
 	if err != nil {
 		return lag, fmt.Errorf("%s following %s: notification %d: %w", p.Name(), leader, next[0].ID, err)
 	}
-	lag.Oldest, lag.Age = event.Timestamp, max(0, time.Since(event.Timestamp))
+	lag.Oldest, lag.Age = oldest, max(0, time.Since(oldest))
 	return lag, nil
 }
 

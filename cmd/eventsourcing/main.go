@@ -1,0 +1,124 @@
+// Command eventsourcing reports on the event stores of a PostgreSQL
+// database.
+//
+// Usage:
+//
+//	eventsourcing status
+//
+// status prints, as a table, every process application whose event store
+// is in the database and each upstream application it follows: the last
+// upstream notification it tracked, the upstream's head and how many
+// notifications lie between, and the age of the oldest one not processed
+// yet. An upstream application is looked for in the schema its own
+// configuration names: <NAME>_POSTGRES_SCHEMA, else its name in snake case
+// (as app.New does); when it is not in the database its head is shown as
+// "-". The age needs the upstream's CIPHER_KEY and COMPRESSOR_TOPIC when
+// its events are encrypted or compressed (set them, prefixed with the
+// upstream's name if they differ between applications); "?" means the
+// event could not be read.
+//
+// The database is named by DATABASE_URL or, when it is not set, by
+// POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
+// POSTGRES_USER and POSTGRES_PASSWORD, as for cmd/migrate. The exit status
+// is 0 on success, 1 when the configuration is bad or the database cannot
+// be read, and 2 when the command line is wrong.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/config"
+	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+)
+
+const usage = `usage: eventsourcing status
+
+commands:
+  status   the position of every process application in the database on
+           each application it follows: tracked, head, behind, age
+
+The database is DATABASE_URL, else POSTGRES_HOST, POSTGRES_PORT,
+POSTGRES_DBNAME, POSTGRES_USER and POSTGRES_PASSWORD.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], config.Environment{}, time.Now, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run runs the command line args with the configuration of env, at the
+// time now gives, and returns the exit status.
+func run(ctx context.Context, args []string, env config.Environment, now func() time.Time, stdout, stderr io.Writer) int {
+	if len(args) != 1 || args[0] != "status" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cfg, err := postgres.ConfigFromEnv(env)
+	if err != nil {
+		fmt.Fprintln(stderr, "eventsourcing:", err)
+		return 1
+	}
+	poolCfg, err := pgxpool.ParseConfig(cfg.ConnString)
+	if err != nil {
+		fmt.Fprintln(stderr, "eventsourcing: DATABASE_URL cannot be parsed")
+		return 1
+	}
+	poolCfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "eventsourcing:", err)
+		return 1
+	}
+	defer pool.Close()
+	if err := status(ctx, pool, env, now, stdout); err != nil {
+		fmt.Fprintln(stderr, "eventsourcing: status:", err)
+		return 1
+	}
+	return 0
+}
+
+// status prints the table of follower positions.
+func status(ctx context.Context, pool *pgxpool.Pool, env config.Environment, now func() time.Time, out io.Writer) error {
+	schemaOf := func(upstream string) string {
+		e := env
+		e.Name = upstream
+		return e.String(postgres.EnvSchema, config.SnakeCase(upstream))
+	}
+	positions, err := postgres.FollowerPositions(ctx, pool, schemaOf)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "SCHEMA\tUPSTREAM\tUPSTREAM SCHEMA\tTRACKED\tHEAD\tBEHIND\tAGE")
+	for _, p := range positions {
+		upstreamSchema, head, behind, age := "-", "-", "-", "-"
+		if p.UpstreamSchema != "" {
+			upstreamSchema, head = p.UpstreamSchema, fmt.Sprint(p.Head)
+			behind = fmt.Sprint(max(0, p.Head-p.Tracked))
+			age = "0s"
+		}
+		if p.Next != nil {
+			age = "?"
+			mapper, err := app.NewMapper(app.Options{Name: p.Upstream, Env: env.Values, Lookup: env.Lookup})
+			if err == nil {
+				if at, err := mapper.Timestamp(p.Next.StoredEvent); err == nil {
+					age = now().Sub(at).Round(time.Millisecond).String()
+				}
+			}
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Schema, p.Upstream, upstreamSchema, p.Tracked, head, behind, age)
+	}
+	return w.Flush()
+}

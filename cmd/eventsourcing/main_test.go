@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/config"
+	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/examples/counters"
+	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
+	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/system"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func noEnv(string) (string, bool) { return "", false }
+
+// status lists a follower that is behind, with its lag and the age of the
+// oldest notification left, and one that follows an application of
+// another database.
+func TestStatus(t *testing.T) {
+	ctx := t.Context()
+	worldsSchema, countersSchema := pgtest.NewSchemaName(t), pgtest.NewSchemaName(t)
+	env := map[string]string{"DATABASE_URL": pgtest.ServerURL(t),
+		"WORLDS_POSTGRES_SCHEMA": worldsSchema, "COUNTERS_POSTGRES_SCHEMA": countersSchema}
+	newApp := func(name string, opts app.Options) *app.Application {
+		opts.Name, opts.Env, opts.Lookup = name, env, noEnv
+		a, err := app.New(ctx, opts)
+		require.NoError(t, err)
+		t.Cleanup(a.Close)
+		return a
+	}
+	leader := newApp(counters.WorldsName, app.Options{Registry: worlds.NewRegistry()})
+	_, err := counters.MakeWorlds(ctx, leader, 3) // 9 notifications
+	require.NoError(t, err)
+	stopAt := int64(6)
+	policy := func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
+		if pe.Tracking.NotificationID == stopAt {
+			return errors.New("stopped")
+		}
+		return counters.Policy(ctx, p, e, pe)
+	}
+	follower := system.NewProcessApplication(newApp(counters.CountersName, app.Options{Registry: counters.NewRegistry()}), policy)
+	follower.Follow(leader)
+	_, err = follower.PullAndProcess(ctx, counters.WorldsName)
+	require.Error(t, err)
+	_, err = follower.SaveTracked(ctx, persistence.Tracking{ApplicationName: "Elsewhere", NotificationID: 42}, nil)
+	require.NoError(t, err)
+
+	sixth, err := leader.Log().ReadNotifications(ctx, stopAt, 1)
+	require.NoError(t, err)
+	at, err := leader.Mapper().Timestamp(sixth[0].StoredEvent)
+	require.NoError(t, err)
+	now := func() time.Time { return at.Add(1500 * time.Millisecond) }
+
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"status"}, config.Environment{Values: env, Lookup: noEnv}, now, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	var mine []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "SCHEMA") || strings.HasPrefix(line, countersSchema+" ") {
+			mine = append(mine, strings.Join(strings.Fields(line), " "))
+		}
+	}
+	require.Equal(t, []string{
+		"SCHEMA UPSTREAM UPSTREAM SCHEMA TRACKED HEAD BEHIND AGE",
+		countersSchema + " Elsewhere - 42 - - -",
+		countersSchema + " Worlds " + worldsSchema + " 5 9 4 1.5s",
+	}, mine)
+}
+
+func TestStatusUsageAndConfiguration(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, 2, run(t.Context(), nil, config.Environment{Lookup: noEnv}, time.Now, &out, &errOut))
+	require.Contains(t, errOut.String(), "usage: eventsourcing status")
+	require.Equal(t, 2, run(t.Context(), []string{"stats"}, config.Environment{Lookup: noEnv}, time.Now, &out, &errOut))
+	errOut.Reset()
+	require.Equal(t, 1, run(t.Context(), []string{"status"}, config.Environment{Values: map[string]string{"POSTGRES_HOST": "127.0.0.1"}, Lookup: noEnv}, time.Now, &out, &errOut))
+	require.Contains(t, errOut.String(), "POSTGRES_DBNAME")
+}
