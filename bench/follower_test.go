@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -108,4 +110,120 @@ func issueReceipt(_ context.Context, _ *system.ProcessApplication, e domain.Even
 	}
 	pe.Save(r)
 	return nil
+}
+
+// latencyRate is the steady upstream load of BenchmarkFollowerLatency, in
+// notifications per second: saves of 10 events every 10 ms.
+const latencyRate = 1000
+
+// BenchmarkFollowerLatency measures the time from an upstream save to the
+// downstream commit of its notifications (p50, p99), with the follower
+// run by a ConcurrentRunner (default paging) and the leader saving
+// items of 10 events every 10 ms: 1,000 notifications/s. A notification's
+// latency runs from the return of the Save that recorded it to the
+// return of the follower's commit that tracked it.
+func BenchmarkFollowerLatency(b *testing.B) {
+	for _, store := range stores {
+		b.Run(store, func(b *testing.B) { benchFollowerLatency(b, store) })
+	}
+}
+
+func benchFollowerLatency(b *testing.B, store string) {
+	ctx := context.Background()
+	sys, err := system.New([]system.App{
+		{Name: leaderName, Registry: registry()},
+		{Name: "Receipts", Registry: receiptRegistry(), Policy: issueReceipt},
+	}, []string{leaderName, "Receipts"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runner := system.NewConcurrentRunner(sys, system.RunnerOptions{Env: storeEnv(b, store, "UPSTREAM,RECEIPTS"), Lookup: noEnv, ProgressInterval: -1})
+	if err := runner.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		if err := runner.Stop(); err != nil {
+			b.Error(err)
+		}
+	}()
+	leader, follower := runner.App(leaderName), runner.App("Receipts")
+	for _, a := range []*app.Application{leader, follower} {
+		if pool := a.Pool(); pool != nil {
+			warm(b, pool)
+		}
+	}
+
+	var mu sync.Mutex
+	saved := map[int64]time.Time{} // upstream notification id → when its save returned
+	var observed []time.Duration
+	done := make(chan struct{})
+	var tracked int64
+	follower.OnRecorded(func(ctx context.Context, _ []int64) error {
+		now := time.Now()
+		max, err := follower.Recorder().MaxTrackingID(ctx, leaderName)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for id := tracked + 1; id <= max; id++ {
+			if at, ok := saved[id]; ok {
+				observed = append(observed, now.Sub(at))
+				delete(saved, id)
+			}
+		}
+		tracked = max
+		if len(observed) >= b.N {
+			select {
+			case <-done:
+			default:
+				close(done)
+			}
+		}
+		return nil
+	})
+
+	b.ResetTimer()
+	tick := time.NewTicker(time.Second * upstreamEventsPerSave / latencyRate)
+	defer tick.Stop()
+	start := time.Now()
+	for written := 0; written < b.N; {
+		<-tick.C
+		// Catch up with the load due by now, should a save have been slow.
+		due := min(b.N, int(time.Since(start).Seconds()*latencyRate)+upstreamEventsPerSave)
+		for ; written < due; written += upstreamEventsPerSave {
+			it, err := newItem(min(upstreamEventsPerSave, b.N-written))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ids, err := leader.Save(ctx, it)
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			mu.Lock()
+			for _, id := range ids {
+				if id > tracked {
+					saved[id] = now
+				} else {
+					observed = append(observed, 0) // tracked before Save returned
+				}
+			}
+			mu.Unlock()
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		b.Fatal("the follower did not catch up within a minute")
+	}
+	mu.Lock()
+	median, p99 := latencies(observed)
+	mu.Unlock()
+	record(b, rowKey{opFollowerLatency, store, 1}, 1, func(result) string {
+		return fmt.Sprintf("at %d notifications/s: save → downstream commit median %s, p99 %s", latencyRate, ms(median), ms(p99))
+	})
+	resultsMu.Lock()
+	medians[rowKey{opFollowerLatency, store, 1}] = median
+	resultsMu.Unlock()
 }
