@@ -18,6 +18,8 @@ import (
 type UnitOfWork struct {
 	app  *Application
 	aggs map[uuid.UUID]domain.Aggregate
+	// touched are the aggregates put or handed out since Forget.
+	touched []domain.Aggregate
 }
 
 // NewUnitOfWork returns an empty unit of work of a.
@@ -37,22 +39,28 @@ func (u *UnitOfWork) Put(aggs ...domain.Aggregate) {
 	for _, agg := range aggs {
 		u.aggs[agg.ID()] = agg
 	}
+	u.touched = append(u.touched, aggs...)
 }
 
-// Forget drops the aggregates that have pending events nobody collected
-// (changed without being handed over to be recorded): their state is no
-// longer what will be recorded, so the next Get reads the store.
+// Forget drops the aggregates, put or handed out since the last Forget,
+// that have pending events nobody collected (changed without being handed
+// over to be recorded): their state is no longer what will be recorded,
+// so the next Get reads the store.
 func (u *UnitOfWork) Forget() {
-	for id, agg := range u.aggs {
-		if len(agg.PendingEvents()) > 0 {
-			delete(u.aggs, id)
+	for _, agg := range u.touched {
+		if len(agg.PendingEvents()) > 0 && u.aggs[agg.ID()] == agg {
+			delete(u.aggs, agg.ID())
 		}
 	}
+	u.touched = u.touched[:0]
 }
 
 // Clear drops every aggregate, when the unit of work has been recorded or
 // abandoned.
-func (u *UnitOfWork) Clear() { clear(u.aggs) }
+func (u *UnitOfWork) Clear() {
+	clear(u.aggs)
+	u.touched = u.touched[:0]
+}
 
 type unitOfWorkKey struct{}
 
@@ -64,5 +72,8 @@ func fromUnitOfWork(ctx context.Context, a *Application, id uuid.UUID) (domain.A
 		return nil, false
 	}
 	agg, ok := u.aggs[id]
+	if ok {
+		u.touched = append(u.touched, agg)
+	}
 	return agg, ok
 }

@@ -203,3 +203,33 @@ func TestUnsavedChangeIsNotSeenByTheNextNotification(t *testing.T) {
 		requireThingCounts(t, process, 12)
 	}, "WORLDS", "COUNTERS")
 }
+
+// An aggregate changed again after it was saved, and not saved again, is
+// not what the page records either: the change is lost, as it would be
+// processing one notification at a time. Every notification changes the
+// same counter, so the next one would see the change if it were kept.
+func TestChangeAfterSaveIsNotRecorded(t *testing.T) {
+	t.Parallel()
+	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
+		policy := func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
+			c, err := app.NewRepository[counters.Counter](p.Application).Get(ctx, counters.CounterID("all"))
+			if errors.Is(err, app.ErrAggregateNotFound) {
+				c, err = counters.NewCounter("all")
+			}
+			if err != nil {
+				return err
+			}
+			if err := c.Increment(); err != nil {
+				return err
+			}
+			pe.Save(c)
+			return c.Increment() // never saved
+		}
+		_, process := pagingPair(t, env, 12, policy, system.Paging{Size: 100})
+		_, err := process.PullAndProcess(t.Context(), counters.WorldsName)
+		require.NoError(t, err)
+		got, err := counters.GetCount(t.Context(), process.Application, "all")
+		require.NoError(t, err)
+		require.Equal(t, 24, got, "one increment per notification")
+	}, "WORLDS", "COUNTERS")
+}

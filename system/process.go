@@ -298,11 +298,11 @@ func (p *ProcessApplication) processPage(ctx context.Context, up *upstream, item
 				return p.recordPage(ctx, &pg, &PolicyError{Application: p.Name(), Upstream: up.name, Notification: n.ID, Err: err})
 			}
 		}
-		uow.Forget()
 		if !pg.add(pe) {
 			break
 		}
 		uow.Put(pe.aggs...)
+		uow.Forget()
 	}
 	return p.recordPage(ctx, &pg, nil)
 }
