@@ -247,6 +247,7 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 			return processed, p.checkLeaderNotBehind(ctx, up, last)
 		}
 		ahead.start(ctx, items[len(items)-1].ID+1)
+		position := last // the last notification recorded
 		for len(items) > 0 {
 			size := paging.size()
 			if items[0].ID <= oneByOne {
@@ -261,13 +262,13 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 				if conflicts++; conflicts > maxConflicts {
 					return processed, fmt.Errorf("%s following %s: giving up after %d conflicts at notification %d: %w", p.Name(), leader, conflicts, items[0].ID, err)
 				}
-				stuckAt, oneByOne = last, items[min(size, len(items))-1].ID
+				stuckAt, oneByOne = position, items[min(size, len(items))-1].ID
 				break // another instance recorded first: re-read the position
 			}
 			if err != nil {
 				return processed, err
 			}
-			items = items[n:]
+			position, items = items[n-1].ID, items[n:]
 		}
 	}
 }
