@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strings"
 	"sync"
@@ -403,6 +404,26 @@ func (a *Application) OnRecorded(f RecordedFunc) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.hooks = append(a.hooks, f)
+}
+
+// Exclusive runs fn while no other caller of Exclusive with the same name
+// on the same store (see Store), in this or any other process, runs its
+// own: the others wait for it, until their ctx ends. On PostgreSQL (where
+// the name is taken with the application's schema, in its database) the
+// exclusion is a session-level advisory lock on a connection of its own;
+// if that session is lost, fn's context is canceled within about a second
+// and Exclusive returns an error that is errors.Is(err,
+// persistence.ErrConnection), since another caller may then run. With the
+// in-memory module, whose store no other process shares, it runs fn
+// directly. Runners use it so that, of several instances of a process
+// application, one processes at a time and the others stand by.
+func (a *Application) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) error {
+	if a.infra.pool == nil {
+		return fn(ctx)
+	}
+	h := fnv.New64a()
+	h.Write([]byte(a.infra.schema + "\x00" + name)) // advisory locks are per database
+	return postgres.Exclusive(ctx, a.infra.pool, int64(h.Sum64()), fn)
 }
 
 // Watch calls wake whenever events may have been recorded in the

@@ -9,6 +9,17 @@ import (
 	"context"
 )
 
+const advisoryLock = `-- name: AdvisoryLock :exec
+SELECT pg_advisory_lock($1::bigint)
+`
+
+// Waits for and takes the session-level advisory lock key, held until
+// the session ends (or it is unlocked).
+func (q *Queries) AdvisoryLock(ctx context.Context, db DBTX, key int64) error {
+	_, err := db.Exec(ctx, advisoryLock, key)
+	return err
+}
+
 const searchPathRestoreLocal = `-- name: SearchPathRestoreLocal :exec
 SELECT set_config('search_path', $1::text, true)
 `

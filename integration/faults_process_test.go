@@ -30,7 +30,8 @@ func runHelperProcess() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	err := system.RunProcess(ctx, counters.System(), "Counters", system.ProcessOptions{
-		RunnerOptions: system.RunnerOptions{Env: map[string]string{"PERSISTENCE_MODULE": "postgres"}, PollInterval: 200 * time.Millisecond},
+		RunnerOptions: system.RunnerOptions{Env: map[string]string{"PERSISTENCE_MODULE": "postgres"}, PollInterval: 200 * time.Millisecond,
+			Paging: system.Paging{Size: workerPageSize}},
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "counters process:", err)
@@ -38,6 +39,11 @@ func runHelperProcess() int {
 	}
 	return 0
 }
+
+// workerPageSize is the worker's page size: pages of 7 notifications end
+// in the middle of the upstream batches of 20, so that kills interrupt
+// pages (whose work is lost and done again) at every point of a batch.
+const workerPageSize = 7
 
 // startWorker starts the Counters process application as a separate OS
 // process (this test binary, see TestMain) configured by env.
@@ -62,8 +68,10 @@ func tracked(ctx context.Context, countersApp *app.Application) (int64, error) {
 }
 
 // A process application's worker, in its own OS process on the container,
-// is killed with SIGKILL in the middle of the batches it is processing
-// (each world is one batch of 20 notifications), five times. Each restart
+// is killed with SIGKILL in the middle of its work, five times: it records
+// pages of 7 notifications, so a kill interrupts a page (uncommitted) that
+// lies anywhere in the upstream batches (each world is one batch of 20
+// notifications). Each restart
 // resumes after the last tracked notification; in the end every
 // notification is tracked exactly once and every count is exact, so no
 // notification was processed twice or skipped.

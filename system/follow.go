@@ -49,13 +49,45 @@ func (w *wakeups) take() []string {
 }
 
 // follow is the one loop of every follower that runs on its own (in a
-// ConcurrentRunner, or in RunProcess): it processes the leaders prompted
-// on w, whatever prompts them (saves in this process, the database's
-// notifications), and every leader each poll interval. An error a retry
+// ConcurrentRunner, or in RunProcess). Of several instances of p on one
+// store, in any processes, one follows at a time (app.Application.Exclusive)
+// and the others stand by, so that each notification is processed once;
+// when the active instance stops or dies, or loses its connection, another
+// takes over where the tracking records say. It returns nil when ctx ends,
+// and an error that a retry cannot cure (see followExclusively).
+func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerOptions, logger *slog.Logger) error {
+	retry := newRetrier(opts)
+	for {
+		err := p.Exclusive(ctx, "follow "+p.Name(), func(ctx context.Context) error {
+			retry.reset()
+			w.prompt(p.Upstreams()...) // whatever happened while standing by
+			return followExclusively(ctx, p, w, opts, logger)
+		})
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil:
+			continue // the exclusion was given up: take it again
+		case persistence.IsRetryable(err):
+			delay := retry.next(persistence.NeedsAttention(err))
+			logRetry(ctx, logger, "processing failed; retrying", err, delay, "application", p.Name())
+			if !wait(ctx, delay) {
+				return nil
+			}
+		default:
+			return err
+		}
+	}
+}
+
+// followExclusively is the loop of follow while it holds p's exclusion:
+// it processes the leaders prompted on w, whatever prompts them (saves in
+// this process, the database's notifications), and every leader each poll
+// interval. An error a retry
 // may cure (see persistence.IsRetryable) is logged on logger and retried after a
 // backoff; any other ends the loop and is returned. It returns nil when
 // ctx ends.
-func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerOptions, logger *slog.Logger) error {
+func followExclusively(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerOptions, logger *slog.Logger) error {
 	retry := newRetrier(opts)
 	ticker := time.NewTicker(opts.pollInterval())
 	defer ticker.Stop()

@@ -9,3 +9,8 @@ FROM (SELECT current_setting('search_path') AS previous OFFSET 0) AS p;
 -- Sets search_path back to a value returned by SearchPathSetLocal, for the
 -- rest of the current transaction.
 SELECT set_config('search_path', @search_path::text, true);
+
+-- name: AdvisoryLock :exec
+-- Waits for and takes the session-level advisory lock key, held until
+-- the session ends (or it is unlocked).
+SELECT pg_advisory_lock(@key::bigint);
