@@ -268,3 +268,57 @@ func TestRunProcessRetriesWhileTheDatabaseIsUnreachable(t *testing.T) {
 	require.NoError(t, err, "stopping is not an error")
 	require.GreaterOrEqual(t, strings.Count(logs.String(), "starting failed; retrying"), 2)
 }
+
+// Two follower processes run at once, one active and one standing by;
+// one of them, at random, is killed with SIGKILL at random points while
+// they process 2,000 notifications, and replaced, six times. Whenever the
+// active one dies the other takes over; in the end every notification has
+// been processed exactly once.
+func TestStandbyFollowerProcessesKilledMidWorkResumeExactlyOnce(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	env := postgresEnv(t)
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
+	countersApp := newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema
+	want := writeWorlds(t, worldsApp, 100, 20)
+	total, err := worldsApp.Recorder().MaxNotificationID(ctx)
+	require.NoError(t, err)
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 43))
+	var output proctest.Output
+	defer func() {
+		if t.Failed() {
+			t.Logf("the followers' output:\n%s", output.String())
+		}
+	}()
+	deadline := time.Now().Add(3 * time.Minute)
+	followers := []*exec.Cmd{startFollower(t, env, &output), startFollower(t, env, &output)}
+	for kill := 1; kill <= 6; kill++ {
+		before := trackedCount(t, countersApp)
+		if before >= total-100 {
+			break
+		}
+		progress := int64(30 + rng.IntN(200))
+		require.Eventually(t, func() bool {
+			n, err := tracked(t.Context(), countersApp)
+			// A random pause between polls, on purpose: the kill lands at
+			// random points of the followers' work.
+			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
+			return err == nil && n >= min(before+progress, total-50)
+		}, max(time.Until(deadline), time.Second), time.Millisecond, "the followers make progress after kill %d", kill-1)
+		i := rng.IntN(len(followers))
+		require.NoError(t, followers[i].Process.Kill())
+		_ = followers[i].Wait()
+		t.Logf("kill %d: follower %d, after %d of %d notifications", kill, i, trackedCount(t, countersApp), total)
+		followers[i] = startFollower(t, env, &output)
+	}
+	require.Eventually(t, func() bool {
+		n, err := tracked(t.Context(), countersApp)
+		return err == nil && n >= total
+	}, max(time.Until(deadline), time.Second), 20*time.Millisecond, "the followers catch up")
+	for _, f := range followers {
+		require.NoError(t, f.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, f.Wait(), "a stopped follower exits cleanly")
+	}
+	requireExactlyOnce(t, worldsApp, countersApp, want)
+}
