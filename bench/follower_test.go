@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -227,3 +228,88 @@ func benchFollowerLatency(b *testing.B, store string) {
 	medians[rowKey{opFollowerLatency, store, 1}] = median
 	resultsMu.Unlock()
 }
+
+// BenchmarkFollowerInstances measures 1, 2 and 4 instances of one follower
+// (RunProcess, in goroutines of this process, on PostgreSQL) catching up
+// with b.N notifications recorded beforehand, with the one-event policy:
+// the instances stand by for each other, so the policy runs once per
+// notification and the throughput is that of one instance. The clock
+// includes starting the instances; "writers" is the number of instances.
+func BenchmarkFollowerInstances(b *testing.B) {
+	for _, n := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("postgres/instances=%d", n), func(b *testing.B) { benchFollowerInstances(b, n) })
+	}
+}
+
+func benchFollowerInstances(b *testing.B, instances int) {
+	ctx := context.Background()
+	env := storeEnv(b, storePostgres, "UPSTREAM,RECEIPTS")
+	leader, err := app.New(ctx, app.Options{Name: leaderName, Registry: registry(), Env: env, Lookup: noEnv})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(leader.Close)
+	follower, err := app.New(ctx, app.Options{Name: "Receipts", Registry: receiptRegistry(), Env: env, Lookup: noEnv})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(follower.Close)
+	for written := 0; written < b.N; written += 100 {
+		it, err := newItem(min(100, b.N-written))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := leader.Save(ctx, it); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var runs atomic.Int64
+	counted := func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
+		runs.Add(1)
+		return issueReceipt(ctx, p, e, pe)
+	}
+	sys, err := system.New([]system.App{
+		{Name: leaderName, Registry: registry()},
+		{Name: "Receipts", Registry: receiptRegistry(), Policy: counted},
+	}, []string{leaderName, "Receipts"})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	b.ResetTimer()
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for range instances {
+		wg.Go(func() {
+			err := system.RunProcess(runCtx, sys, "Receipts", system.ProcessOptions{
+				RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, ProgressInterval: -1}})
+			if err != nil {
+				b.Error(err)
+			}
+		})
+	}
+	for {
+		tracked, err := follower.Recorder().MaxTrackingID(ctx, leaderName)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if tracked >= int64(b.N) {
+			break
+		}
+		time.Sleep(2 * time.Millisecond) // polling the position, as an operator's check would
+	}
+	b.StopTimer()
+	stop()
+	wg.Wait()
+	perNotification := float64(runs.Load()) / float64(b.N)
+	record(b, rowKey{opFollowerInstances, storePostgres, instances}, 1, func(r result) string {
+		return fmt.Sprintf("%s notifications/s; policy runs per notification %.2f", thousands(r.eventsPerSecond()), perNotification)
+	})
+	resultsMu.Lock()
+	runsPerNotification[instances] = perNotification
+	resultsMu.Unlock()
+}
+
+// runsPerNotification holds, by number of instances, the policy runs per
+// notification of BenchmarkFollowerInstances.
+var runsPerNotification = map[int]float64{}

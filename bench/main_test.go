@@ -54,20 +54,22 @@ const (
 	opSystem
 	opFollower
 	opFollowerLatency
+	opFollowerInstances
 )
 
 var opNames = map[operation]string{
-	opRawInsert:       "raw INSERT, 1 row per commit, no lock (unsafe baseline)",
-	opRawLocked:       "raw INSERT, 1 row per commit, LOCK TABLE … IN EXCLUSIVE MODE",
-	opSave1:           "append: Save, 1 event per save",
-	opSave10:          "append: Save, 10 events per save",
-	opGet:             "get: aggregate of 100 events",
-	opGetSnapshot:     "get: aggregate of 100 events, from a snapshot at 100",
-	opLog1000:         "log: read 10,000 notifications, sections of 1,000",
-	opLog10:           "log: read 10,000 notifications, sections of 10 (default)",
-	opSystem:          "system: leader → follower, concurrent runner",
-	opFollower:        "follower: catch up, 1 new event per notification (writers = page size)",
-	opFollowerLatency: "follower: steady load, concurrent runner, latency",
+	opRawInsert:         "raw INSERT, 1 row per commit, no lock (unsafe baseline)",
+	opRawLocked:         "raw INSERT, 1 row per commit, LOCK TABLE … IN EXCLUSIVE MODE",
+	opSave1:             "append: Save, 1 event per save",
+	opSave10:            "append: Save, 10 events per save",
+	opGet:               "get: aggregate of 100 events",
+	opGetSnapshot:       "get: aggregate of 100 events, from a snapshot at 100",
+	opLog1000:           "log: read 10,000 notifications, sections of 1,000",
+	opLog10:             "log: read 10,000 notifications, sections of 10 (default)",
+	opSystem:            "system: leader → follower, concurrent runner",
+	opFollower:          "follower: catch up, 1 new event per notification (writers = page size)",
+	opFollowerLatency:   "follower: steady load, concurrent runner, latency",
+	opFollowerInstances: "follower: catch up, instances standing by (writers = instances)",
 }
 
 // rowKey names one row of the table.
@@ -295,8 +297,8 @@ func printReport(w io.Writer) {
 		unsafe, locked := "", ""
 		if k.store == storePostgres {
 			writers := k.writers
-			if k.op == opFollower {
-				writers = 1 // one follower, whatever its page size
+			if k.op == opFollower || k.op == opFollowerInstances {
+				writers = 1 // one follower processes, whatever its page size or instances
 			}
 			unsafe = ratio(r, rowKey{opRawInsert, storePostgres, writers})
 			locked = ratio(r, rowKey{opRawLocked, storePostgres, writers})
@@ -366,6 +368,24 @@ func printTargets(w io.Writer) {
 		}},
 		target{"follower, page size 100 ≥ 5× page size 1",
 			ratioAtLeast(rowKey{opFollower, storePostgres, 100}, rowKey{opFollower, storePostgres, 1}, 5)},
+		target{"2 and 4 instances: policy runs per notification 1.00 (±0.01)", func() (string, bool, bool) {
+			two, ok2 := runsPerNotification[2]
+			four, ok4 := runsPerNotification[4]
+			if !ok2 || !ok4 {
+				return "", false, false
+			}
+			return fmt.Sprintf("%.2f and %.2f", two, four), math.Abs(two-1) <= 0.01 && math.Abs(four-1) <= 0.01, true
+		}},
+		target{"2 and 4 instances: throughput at least that of 1 instance", func() (string, bool, bool) {
+			one, ok1 := results[rowKey{opFollowerInstances, storePostgres, 1}]
+			two, ok2 := results[rowKey{opFollowerInstances, storePostgres, 2}]
+			four, ok4 := results[rowKey{opFollowerInstances, storePostgres, 4}]
+			if !ok1 || !ok2 || !ok4 {
+				return "", false, false
+			}
+			x2, x4 := two.eventsPerSecond()/one.eventsPerSecond(), four.eventsPerSecond()/one.eventsPerSecond()
+			return fmt.Sprintf("%.2f× and %.2f×", x2, x4), x2 >= 1 && x4 >= 1, true
+		}},
 		target{"save → downstream commit at 1,000 notifications/s: median under 50 ms", func() (string, bool, bool) {
 			m, ok := medians[rowKey{opFollowerLatency, storePostgres, 1}]
 			if !ok {

@@ -83,10 +83,9 @@ func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerO
 // followExclusively is the loop of follow while it holds p's exclusion:
 // it processes the leaders prompted on w, whatever prompts them (saves in
 // this process, the database's notifications), and every leader each poll
-// interval. An error a retry
-// may cure (see persistence.IsRetryable) is logged on logger and retried after a
-// backoff; any other ends the loop and is returned. It returns nil when
-// ctx ends.
+// interval. An error a retry may cure (see persistence.IsRetryable) is
+// logged on logger and retried after a backoff; any other ends the loop
+// and is returned. It returns nil when ctx ends.
 func followExclusively(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerOptions, logger *slog.Logger) error {
 	retry := newRetrier(opts)
 	ticker := time.NewTicker(opts.pollInterval())
