@@ -21,9 +21,13 @@ import (
 // application it follows: it may get and change aggregates of its own
 // application (p) and must hand every changed aggregate to pe.Save, so
 // that the new events are recorded together with the tracking record of
-// the event's notification. Events it ignores need no Save. An error stops
-// processing at this notification, records nothing for it, and is
-// returned as a *PolicyError; processing resumes there next time.
+// the event's notification. Events it ignores need no Save. It should get
+// aggregates with app.NewRepository(...).Get(ctx, id) using the ctx it is
+// given, which carries the page's app.UnitOfWork (see Paging): then it sees
+// what the page's earlier notifications changed. An error stops processing
+// at this notification, records nothing for it (the page's notifications
+// before it are recorded), and is returned as a *PolicyError; processing
+// resumes there next time.
 type Policy func(ctx context.Context, p *ProcessApplication, event domain.Event, pe *ProcessEvent) error
 
 // ProcessEvent collects the new events a policy generates while processing
