@@ -189,14 +189,19 @@ func (r *tailingReader) run(ctx context.Context, rec persistence.ApplicationReco
 	}
 }
 
+// instances is how many instances of the process application follow the
+// leader in TestDatabaseRestartsUnderLoad.
+const instances = 2
+
 // The database restarts twice while writers save and a reader tails the
-// notification log and a process application (RunProcess) follows it: once
+// notification log and a process application (RunProcess, two instances,
+// one standing by) follows it: once
 // stopped cleanly (fast shutdown), once killed (crash recovery). Writers
 // get operational errors (persistence.ErrConnection or ErrOperational) and
 // nothing else; retrying their saves, every acknowledged save is recorded
 // exactly once; the reader misses no notification and sees none twice or
-// out of order; the process application retries by itself and processes
-// every notification exactly once.
+// out of order; the process application's instances retry by themselves
+// and every notification is processed exactly once.
 func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	s := newServer(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
@@ -222,14 +227,18 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 		defer processLogMu.Unlock()
 		return processLog.Write(p)
 	}), nil))
+	// Two instances: one processes, the other stands by and takes over
+	// whenever the first loses its session.
 	processCtx, stopProcess := context.WithCancel(ctx)
-	processDone := make(chan error, 1)
-	go func() {
-		processDone <- system.RunProcess(processCtx, counters.System(), "Counters", system.ProcessOptions{
-			RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 200 * time.Millisecond},
-			Logger:        logger,
-		})
-	}()
+	processDone := make(chan error, instances)
+	for range instances {
+		go func() {
+			processDone <- system.RunProcess(processCtx, counters.System(), "Counters", system.ProcessOptions{
+				RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 200 * time.Millisecond},
+				Logger:        logger,
+			})
+		}()
+	}
 
 	// The tailing reader.
 	var final atomic.Int64
@@ -362,7 +371,9 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 		}
 	}
 	stopProcess()
-	require.NoError(t, <-processDone, "RunProcess ends cleanly when its context ends")
+	for range instances {
+		require.NoError(t, <-processDone, "RunProcess ends cleanly when its context ends")
+	}
 	processLogMu.Lock()
 	retried := strings.Count(processLog.String(), "retrying")
 	processLogMu.Unlock()
