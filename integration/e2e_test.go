@@ -304,7 +304,7 @@ func errKind(err error) string {
 	case errors.As(err, &conflict):
 		return "concurrency"
 	case errors.Is(err, persistence.ErrConnection):
-		return "interface"
+		return "connection"
 	case errors.Is(err, persistence.ErrOperational):
 		return "operational"
 	case errors.Is(err, persistence.ErrIntegrity):
