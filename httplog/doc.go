@@ -1,0 +1,67 @@
+// Package httplog serves an application's notification log over HTTP as
+// JSON, and reads such a log from another process: a follower in one
+// service can follow a leader whose database it cannot reach.
+//
+// NewHandler serves one application's *app.NotificationLog; Client reads
+// it and is an app.NotificationReader, so a process application follows a
+// remote leader with ProcessApplication.FollowLog(name, client, mapper),
+// keeping its tracking records, and so exactly-once, in its own database.
+// Reader follows any log, local or remote, along its linked sections or
+// by pages, as Go iterators.
+//
+// # Wire format
+//
+// Every response is JSON (Content-Type: application/json). The handler
+// serves GET (and HEAD) only:
+//
+//	GET /sections/{first},{last}
+//	    {"section_id": "1,10", "items": [ITEM, ...], "next_id": "11,20"}
+//	GET /notifications?start=N&limit=M[&topics=T1,T2]
+//	    {"items": [ITEM, ...]}
+//	GET /head
+//	    {"max_notification_id": N}
+//
+// where each ITEM is
+//
+//	{"id": 1, "originator_id": "UUID", "originator_version": 1,
+//	 "topic": "worlds:World.Created", "state": "BASE64"}
+//
+// A section is app.NotificationLog.Section of the id in the path: first
+// and last are decimal integers from 0 to 2^63-1; section_id names the
+// notification ids actually found ("" when none), and next_id the section
+// to read next ("" when the section was not full: the reader has caught up
+// for now). Ids may have gaps. /notifications is
+// app.NotificationLog.ReadNotifications: start from 0 to 2^63-1, limit from
+// 1 to app.MaxReadLimit, topics optional (comma-separated, or the
+// parameter repeated). /head gives 0 for an empty log.
+//
+// The state is the stored bytes in standard base64 (RFC 4648 with
+// padding), exactly as recorded: still compressed and encrypted when the
+// application compresses or encrypts, so the server holds no cipher key
+// and each reader decodes with its own mapper (codec.ErrCipherText with a
+// wrong key).
+//
+// A full section (next_id not empty) never changes: ids are committed in
+// the order they are given, so no notification can later appear inside
+// it. Its response has an ETag (the section id and a hash of the body) and
+// Cache-Control "private, max-age=31536000, immutable" ("public" instead
+// when the handler needs no credentials or HandlerOptions.SharedCaches is
+// set), and a request with a matching If-None-Match gets 304 Not Modified.
+// Everything else (the open end of the log, /notifications, /head, errors)
+// is sent with Cache-Control: no-store.
+//
+// Errors are {"error": "message"} with a status code: 400 for malformed
+// section ids, starts and limits out of range, unknown or repeated query
+// parameters; 401 (with a WWW-Authenticate: Bearer header) for a missing
+// or unknown credential; 404 for unknown paths; 405 for methods other
+// than GET and HEAD; 500 when the log cannot be read (the cause is logged,
+// not sent). Error responses carry no notifications.
+//
+// # Credentials
+//
+// Requests carry "Authorization: Bearer TOKEN", one of
+// HandlerOptions.Tokens, or, with HandlerOptions.AllowClientCertificates,
+// come over TLS with a client certificate that the server's tls.Config
+// verified (tls.RequireAndVerifyClientCert or
+// tls.VerifyClientCertIfGiven). Serve tokens only over TLS.
+package httplog
