@@ -278,12 +278,13 @@ func (c *Client) once(ctx context.Context, target string, out any) error {
 // persistence.ErrProgramming (the credential or the URL needs fixing, as
 // persistence.NeedsAttention reports); other statuses wrap nothing.
 type StatusError struct {
-	URL        string
-	StatusCode int
-	Message    string
+	URL        string // the URL requested
+	StatusCode int    // the response's status code
+	Message    string // the "error" of the response's JSON body, if any
 	retryAfter time.Duration
 }
 
+// Error returns the request's URL, the status and the server's message.
 func (e *StatusError) Error() string {
 	msg := fmt.Sprintf("get %s: %d %s", e.URL, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.Message != "" {
