@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/config"
+	"github.com/eventsourcing-go/eventsourcing/httplog"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
@@ -25,7 +27,10 @@ type ProcessOptions struct {
 // RunProcess runs the process application name of sys in this OS process,
 // against PostgreSQL, until ctx ends (then it returns nil). It builds the
 // application and, to read their notification logs through the database,
-// the applications it follows; processes what is pending; then waits until
+// the applications it follows (or, for a leader whose
+// <LEADER>_NOTIFICATION_LOG_URL is set, an httplog client of its log
+// served over HTTP, so that the leader may be on another PostgreSQL
+// server; it is then polled); processes what is pending; then waits until
 // a leader's store may have new events (app.Application.Watch: LISTEN and
 // NOTIFY on PostgreSQL), or PollInterval, and processes again, in the same
 // loop as a ConcurrentRunner's followers. Other processes
@@ -102,13 +107,16 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 // buildProcess builds the process application name and the applications
 // it follows.
 func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOptions) (*ProcessApplication, []*app.Application, error) {
-	build := func(n string) (*app.Application, error) {
+	options := func(n string) app.Options {
 		spec, _ := sys.App(n)
 		o := app.Options{Name: n, Registry: spec.Registry, Env: opts.Env, Lookup: opts.Lookup}
 		if spec.Options != nil {
 			spec.Options(&o)
 		}
-		a, err := app.New(ctx, o)
+		return o
+	}
+	build := func(n string) (*app.Application, error) {
+		a, err := app.New(ctx, options(n))
 		if err != nil {
 			return nil, fmt.Errorf("run process %s: %w", n, err)
 		}
@@ -126,6 +134,17 @@ func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOpti
 	process.SetPaging(opts.Paging)
 	var leaders []*app.Application
 	for _, leaderName := range sys.Leaders(name) {
+		remote, err := followRemote(process, options(leaderName))
+		if err != nil {
+			a.Close()
+			for _, l := range leaders {
+				l.Close()
+			}
+			return nil, nil, fmt.Errorf("run process %s: %w", name, err)
+		}
+		if remote {
+			continue
+		}
 		leader, err := build(leaderName)
 		if err != nil {
 			a.Close()
@@ -165,4 +184,39 @@ func watch(ctx context.Context, leader *app.Application, wake *wakeups, poll tim
 			return
 		}
 	}
+}
+
+// The variables that make RunProcess follow a leader over HTTP, each
+// prefixed with the leader's name (WORLDS_NOTIFICATION_LOG_URL).
+const (
+	// EnvNotificationLogURL is the URL at which the leader's notification
+	// log is served (httplog.NewHandler). Set, RunProcess reads the leader
+	// there instead of in a database, so that the leader may be on
+	// another PostgreSQL server.
+	EnvNotificationLogURL = "NOTIFICATION_LOG_URL"
+	// EnvNotificationLogToken is the bearer token sent with the requests.
+	EnvNotificationLogToken = "NOTIFICATION_LOG_TOKEN"
+)
+
+// followRemote makes process follow the leader of opts over HTTP, and
+// reports so, when the leader's NOTIFICATION_LOG_URL is set. The leader's
+// events are decoded with the mapper its options give (its registry, and
+// its cipher and compressor settings).
+func followRemote(process *ProcessApplication, opts app.Options) (bool, error) {
+	env := config.Environment{Name: opts.Name, Values: opts.Env, Lookup: opts.Lookup}
+	url := env.String(EnvNotificationLogURL, "")
+	if url == "" {
+		return false, nil
+	}
+	client, err := httplog.NewClient(url, httplog.ClientOptions{Token: env.String(EnvNotificationLogToken, "")})
+	if err != nil {
+		name, _, _ := env.Find(EnvNotificationLogURL)
+		return false, &config.Error{Var: name, Value: url, Reason: err.Error()}
+	}
+	mapper, err := app.NewMapper(opts)
+	if err != nil {
+		return false, err
+	}
+	process.FollowLog(opts.Name, client, mapper)
+	return true, nil
 }

@@ -4,6 +4,7 @@
 // Usage:
 //
 //	eventsourcing status
+//	eventsourcing serve NAME
 //
 // status prints, as a table, every process application whose event store
 // is in the database and each upstream application it follows: the last
@@ -17,6 +18,17 @@
 // upstream's name if they differ between applications); "?" means the
 // event could not be read.
 //
+// serve serves the notification log of the application NAME over HTTP
+// (package httplog), until it is interrupted (SIGINT or SIGTERM), so that
+// followers in other databases can follow it (with
+// <NAME>_NOTIFICATION_LOG_URL; see system.RunProcess). It listens on
+// NOTIFICATION_LOG_ADDR (default 127.0.0.1:8080) and requires the bearer
+// token NOTIFICATION_LOG_TOKEN (both may be prefixed with the
+// application's name); it serves plain HTTP: put it behind TLS to cross a
+// network you do not trust. The application's schema is configured as for
+// the application itself (<NAME>_POSTGRES_SCHEMA, else its name in snake
+// case).
+//
 // The database is named by DATABASE_URL or, when it is not set, by
 // POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
 // POSTGRES_USER and POSTGRES_PASSWORD, as for cmd/migrate. The exit status
@@ -28,6 +40,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -37,15 +51,20 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/config"
+	"github.com/eventsourcing-go/eventsourcing/httplog"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 )
 
-const usage = `usage: eventsourcing status
+const usage = `usage: eventsourcing status | serve NAME
 
 commands:
-  status   the position of every process application in the database on
-           each application it follows: tracked, head, behind, age
+  status       the position of every process application in the database
+               on each application it follows: tracked, head, behind, age
+  serve NAME   serve the notification log of the application NAME over
+               HTTP on NOTIFICATION_LOG_ADDR (default 127.0.0.1:8080), to
+               requests with the bearer token NOTIFICATION_LOG_TOKEN
 
 The database is DATABASE_URL, else POSTGRES_HOST, POSTGRES_PORT,
 POSTGRES_DBNAME, POSTGRES_USER and POSTGRES_PASSWORD.
@@ -61,7 +80,10 @@ func main() {
 // run runs the command line args with the configuration of env, at the
 // time now gives, and returns the exit status.
 func run(ctx context.Context, args []string, env config.Environment, now func() time.Time, stdout, stderr io.Writer) int {
-	if len(args) != 1 || args[0] != "status" {
+	switch {
+	case len(args) == 2 && args[0] == "serve":
+		return serve(ctx, args[1], env, stdout, stderr)
+	case len(args) != 1 || args[0] != "status":
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
@@ -121,4 +143,57 @@ func status(ctx context.Context, pool *pgxpool.Pool, env config.Environment, now
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Schema, p.Upstream, upstreamSchema, p.Tracked, head, behind, age)
 	}
 	return w.Flush()
+}
+
+// The variables of serve.
+const (
+	envLogAddr  = "NOTIFICATION_LOG_ADDR"
+	envLogToken = "NOTIFICATION_LOG_TOKEN"
+)
+
+// serve serves the notification log of the application name until ctx
+// ends, and returns the exit status.
+func serve(ctx context.Context, name string, env config.Environment, stdout, stderr io.Writer) int {
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "eventsourcing: serve:", err)
+		return 1
+	}
+	appEnv := env
+	appEnv.Name = name
+	token := appEnv.String(envLogToken, "")
+	if token == "" {
+		return fail(&config.Error{Var: envLogToken, Value: "", Reason: "a bearer token is required to serve a notification log"})
+	}
+	values := map[string]string{"PERSISTENCE_MODULE": "postgres"}
+	for k, v := range env.Values {
+		values[k] = v
+	}
+	a, err := app.New(ctx, app.Options{Name: name, Registry: codec.NewRegistry(), Env: values, Lookup: env.Lookup})
+	if err != nil {
+		return fail(err)
+	}
+	defer a.Close()
+	handler, err := httplog.NewHandler(a.Log(), httplog.HandlerOptions{Tokens: []string{token}})
+	if err != nil {
+		return fail(err)
+	}
+	l, err := net.Listen("tcp", appEnv.String(envLogAddr, "127.0.0.1:8080"))
+	if err != nil {
+		return fail(err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "serving the notification log of %s (schema %s) on http://%s\n", name, a.Schema(), l.Addr())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case err := <-served:
+		return fail(err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return fail(err)
+	}
+	return 0
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
+	"github.com/eventsourcing-go/eventsourcing/httplog"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
@@ -87,4 +90,71 @@ func TestStatusUsageAndConfiguration(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 1, run(t.Context(), []string{"status"}, config.Environment{Values: map[string]string{"POSTGRES_HOST": "127.0.0.1"}, Lookup: noEnv}, time.Now, &out, &errOut))
 	require.Contains(t, errOut.String(), "POSTGRES_DBNAME")
+}
+
+// syncBuffer is a bytes.Buffer that serve and the test may share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// serve serves an application's notification log to a client with the
+// token, and stops cleanly when interrupted.
+func TestServe(t *testing.T) {
+	ctx := t.Context()
+	schema := pgtest.NewSchemaName(t)
+	env := map[string]string{"DATABASE_URL": pgtest.ServerURL(t), "WORLDS_POSTGRES_SCHEMA": schema,
+		"NOTIFICATION_LOG_ADDR": "127.0.0.1:0", "WORLDS_NOTIFICATION_LOG_TOKEN": "secret"}
+	leader, err := app.New(ctx, app.Options{Name: counters.WorldsName, Registry: worlds.NewRegistry(), Env: env, Lookup: noEnv})
+	require.NoError(t, err)
+	defer leader.Close()
+	_, err = counters.MakeWorlds(ctx, leader, 3)
+	require.NoError(t, err)
+
+	serveCtx, stop := context.WithCancel(ctx)
+	var out, errOut syncBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- run(serveCtx, []string{"serve", "Worlds"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, &out, &errOut)
+	}()
+	var url string
+	require.Eventually(t, func() bool {
+		_, after, ok := strings.Cut(out.String(), " on ")
+		url = strings.TrimSpace(after)
+		return ok && strings.HasSuffix(out.String(), "\n")
+	}, 10*time.Second, 5*time.Millisecond, "serve says where it listens; stderr: %s", errOut.String())
+	require.Contains(t, out.String(), schema)
+
+	client, err := httplog.NewClient(url, httplog.ClientOptions{Token: "secret"})
+	require.NoError(t, err)
+	head, err := client.MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 9, head)
+	wrong, err := httplog.NewClient(url, httplog.ClientOptions{Token: "guess"})
+	require.NoError(t, err)
+	_, err = wrong.MaxNotificationID(ctx)
+	var status *httplog.StatusError
+	require.ErrorAs(t, err, &status)
+	require.Equal(t, 401, status.StatusCode)
+
+	stop()
+	require.Equal(t, 0, <-code, errOut.String())
+
+	// Without a token, serve refuses to start.
+	delete(env, "WORLDS_NOTIFICATION_LOG_TOKEN")
+	var errOut2 bytes.Buffer
+	require.Equal(t, 1, run(ctx, []string{"serve", "Worlds"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, io.Discard, &errOut2))
+	require.Contains(t, errOut2.String(), "NOTIFICATION_LOG_TOKEN")
 }

@@ -1,0 +1,112 @@
+package system_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/config"
+	"github.com/eventsourcing-go/eventsourcing/examples/counters"
+	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
+	"github.com/eventsourcing-go/eventsourcing/httplog"
+	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/system"
+)
+
+// logServer serves a notification log on a fixed loopback address, and
+// can be stopped and started again there.
+type logServer struct {
+	addr    string
+	handler http.Handler
+	srv     *http.Server
+}
+
+func (s *logServer) start(t *testing.T) {
+	t.Helper()
+	l, err := net.Listen("tcp", s.addr)
+	require.NoError(t, err)
+	s.addr = l.Addr().String()
+	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = s.srv.Serve(l) }()
+}
+
+func (s *logServer) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, s.srv.Close())
+}
+
+// The leader and the follower are in two databases; RunProcess follows the
+// leader over HTTP by configuration alone (WORLDS_NOTIFICATION_LOG_URL),
+// through the log server's stop and restart, and processes every
+// notification exactly once. The follower's configuration does not name
+// the leader's database.
+func TestRunProcessFollowsALeaderInAnotherDatabaseOverHTTP(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	leaderEnv := map[string]string{"DATABASE_URL": pgtest.NewDatabaseURL(t), "WORLDS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t)}
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), leaderEnv)
+	want := writeWorlds(t, worldsApp, 10, 20)
+
+	const token = "a secret of the test"
+	handler, err := httplog.NewHandler(worldsApp.Log(), httplog.HandlerOptions{Tokens: []string{token}})
+	require.NoError(t, err)
+	server := &logServer{addr: "127.0.0.1:0", handler: handler}
+	server.start(t)
+	defer func() { _ = server.srv.Close() }()
+
+	followerEnv := map[string]string{
+		"PERSISTENCE_MODULE":            "postgres",
+		"DATABASE_URL":                  pgtest.NewDatabaseURL(t),
+		"COUNTERS_POSTGRES_SCHEMA":      pgtest.NewSchemaName(t),
+		"WORLDS_NOTIFICATION_LOG_URL":   "http://" + server.addr,
+		"WORLDS_NOTIFICATION_LOG_TOKEN": token,
+	}
+	countersApp := newApp(t, "Counters", counters.NewRegistry(), followerEnv) // migrates its schema
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- system.RunProcess(runCtx, counters.System(), "Counters", system.ProcessOptions{
+			RunnerOptions: system.RunnerOptions{Env: followerEnv, Lookup: noEnv, PollInterval: 20 * time.Millisecond,
+				RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
+			Logger: slog.New(slog.DiscardHandler),
+		})
+	}()
+	defer func() {
+		stop()
+		require.NoError(t, <-done, "RunProcess ends cleanly")
+	}()
+	trackedAtLeast := func(n int64) func() bool {
+		return func() bool { got, err := tracked(t.Context(), countersApp); return err == nil && got >= n }
+	}
+	require.Eventually(t, trackedAtLeast(200), time.Minute, 10*time.Millisecond)
+	requireExactlyOnce(t, worldsApp, countersApp, want)
+
+	// The log server stops; the leader records more; the server starts again.
+	server.stop(t)
+	more := writeWorlds(t, worldsApp, 5, 20)
+	for what, n := range more {
+		want[what] += n
+	}
+	time.Sleep(200 * time.Millisecond) // the outage: the follower's reads fail and are retried
+	server.start(t)
+	require.Eventually(t, trackedAtLeast(300), time.Minute, 10*time.Millisecond)
+	requireExactlyOnce(t, worldsApp, countersApp, want)
+}
+
+// A bad URL for a remote leader is a configuration error naming the
+// variable.
+func TestRunProcessRefusesABadNotificationLogURL(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": pgtest.ServerURL(t),
+		"COUNTERS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t), "WORLDS_NOTIFICATION_LOG_URL": "not a url"}
+	err := system.RunProcess(t.Context(), counters.System(), "Counters", system.ProcessOptions{
+		RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv}, Logger: slog.New(slog.DiscardHandler)})
+	var cfgErr *config.Error
+	require.ErrorAs(t, err, &cfgErr)
+	require.Equal(t, "WORLDS_NOTIFICATION_LOG_URL", cfgErr.Var)
+}
