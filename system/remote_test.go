@@ -110,3 +110,60 @@ func TestRunProcessRefusesABadNotificationLogURL(t *testing.T) {
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "WORLDS_NOTIFICATION_LOG_URL", cfgErr.Var)
 }
+
+// The network between a follower and its leader's log server is cut (a
+// blackhole: requests hang until the client's timeout) while the leader
+// records more; when it is restored the follower catches up, exactly once.
+func TestRemoteFollowerThroughANetworkCut(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	leaderEnv := map[string]string{"DATABASE_URL": pgtest.NewDatabaseURL(t), "WORLDS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t)}
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), leaderEnv)
+	want := writeWorlds(t, worldsApp, 5, 20)
+	handler, err := httplog.NewHandler(worldsApp.Log(), httplog.HandlerOptions{Tokens: []string{"t"}})
+	require.NoError(t, err)
+	server := &logServer{addr: "127.0.0.1:0", handler: handler}
+	server.start(t)
+	defer func() { _ = server.srv.Close() }()
+	cut := startProxy(t, server.addr)
+	cut.Forward()
+
+	followerEnv := map[string]string{
+		"PERSISTENCE_MODULE":            "postgres",
+		"DATABASE_URL":                  pgtest.NewDatabaseURL(t),
+		"COUNTERS_POSTGRES_SCHEMA":      pgtest.NewSchemaName(t),
+		"WORLDS_NOTIFICATION_LOG_URL":   "http://" + cut.Addr(),
+		"WORLDS_NOTIFICATION_LOG_TOKEN": "t",
+	}
+	countersApp := newApp(t, "Counters", counters.NewRegistry(), followerEnv)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- system.RunProcess(runCtx, counters.System(), "Counters", system.ProcessOptions{
+			RunnerOptions: system.RunnerOptions{Env: followerEnv, Lookup: noEnv, PollInterval: 20 * time.Millisecond,
+				RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
+			Logger: slog.New(slog.DiscardHandler),
+		})
+	}()
+	defer func() {
+		stop()
+		require.NoError(t, <-done, "RunProcess ends cleanly")
+	}()
+	trackedAtLeast := func(n int64) func() bool {
+		return func() bool { got, err := tracked(t.Context(), countersApp); return err == nil && got >= n }
+	}
+	require.Eventually(t, trackedAtLeast(100), time.Minute, 10*time.Millisecond)
+
+	cut.Blackhole()
+	more := writeWorlds(t, worldsApp, 3, 20)
+	for what, n := range more {
+		want[what] += n
+	}
+	time.Sleep(300 * time.Millisecond) // the cut: the follower's requests hang or fail
+	got, err := tracked(ctx, countersApp)
+	require.NoError(t, err)
+	require.EqualValues(t, 100, got, "nothing read through the cut")
+	cut.Forward()
+	require.Eventually(t, trackedAtLeast(160), 2*time.Minute, 10*time.Millisecond)
+	requireExactlyOnce(t, worldsApp, countersApp, want)
+}
