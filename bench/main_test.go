@@ -55,6 +55,8 @@ const (
 	opFollower
 	opFollowerLatency
 	opFollowerInstances
+	opLocalLog
+	opRemoteLog
 )
 
 var opNames = map[operation]string{
@@ -70,6 +72,8 @@ var opNames = map[operation]string{
 	opFollower:          "follower: catch up, 1 new event per notification (writers = page size)",
 	opFollowerLatency:   "follower: steady load, concurrent runner, latency",
 	opFollowerInstances: "follower: catch up, instances standing by (writers = instances)",
+	opLocalLog:          "log: read 10,000 along linked sections, local (writers = section size)",
+	opRemoteLog:         "log: read 10,000 along linked sections, over HTTP on loopback (writers = section size)",
 }
 
 // rowKey names one row of the table.
@@ -297,7 +301,7 @@ func printReport(w io.Writer) {
 		unsafe, locked := "", ""
 		if k.store == storePostgres {
 			writers := k.writers
-			if k.op == opFollower || k.op == opFollowerInstances {
+			if k.op == opFollower || k.op == opFollowerInstances || k.op == opLocalLog || k.op == opRemoteLog {
 				writers = 1 // one follower processes, whatever its page size or instances
 			}
 			unsafe = ratio(r, rowKey{opRawInsert, storePostgres, writers})
@@ -386,6 +390,14 @@ func printTargets(w io.Writer) {
 			x2, x4 := two.eventsPerSecond()/one.eventsPerSecond(), four.eventsPerSecond()/one.eventsPerSecond()
 			return fmt.Sprintf("%.2f× and %.2f×", x2, x4), x2 >= 1 && x4 >= 1, true
 		}},
+		target{"remote log read, sections of 1,000 ≥ 100,000 notifications/s", func() (string, bool, bool) {
+			r, ok := results[rowKey{opRemoteLog, storePostgres, 1000}]
+			if !ok {
+				return "", false, false
+			}
+			x := r.eventsPerSecond()
+			return thousands(x) + "/s", x >= 100_000, true
+		}},
 		target{"save → downstream commit at 1,000 notifications/s: median under 50 ms", func() (string, bool, bool) {
 			m, ok := medians[rowKey{opFollowerLatency, storePostgres, 1}]
 			if !ok {
@@ -394,7 +406,7 @@ func printTargets(w io.Writer) {
 			return ms(m), m < 50*time.Millisecond, true
 		}})
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Targets (issues #6 and #13):")
+	fmt.Fprintln(w, "Targets (issues #6, #13 and #14):")
 	for _, t := range targets {
 		figure, reached, measured := t.value()
 		switch {
