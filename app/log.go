@@ -55,7 +55,7 @@ func (l *NotificationLog) SectionSize() int { return l.sectionSize }
 // the IDs actually found, and its last ID may exceed last. A malformed id
 // gives an error that is errors.Is(err, ErrSectionID).
 func (l *NotificationLog) Section(ctx context.Context, id string) (Section, error) {
-	first, last, err := parseSectionID(id)
+	first, last, err := ParseSectionID(id)
 	if err != nil {
 		return Section{}, err
 	}
@@ -104,7 +104,10 @@ func (l *NotificationLog) MaxNotificationID(ctx context.Context) (int64, error) 
 	return l.recorder.MaxNotificationID(ctx)
 }
 
-func parseSectionID(id string) (first, last int64, err error) {
+// ParseSectionID parses a section ID, "first,last" (such as "1,10"), as
+// Section does; anything else gives an error that is errors.Is(err,
+// ErrSectionID).
+func ParseSectionID(id string) (first, last int64, err error) {
 	a, b, ok := strings.Cut(id, ",")
 	if ok {
 		first, err = strconv.ParseInt(strings.TrimSpace(a), 10, 64)

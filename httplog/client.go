@@ -108,7 +108,7 @@ func NewClient(baseURL string, opts ClientOptions) (*Client, error) {
 // app.NotificationLog.Section does on the server. A malformed id is
 // errors.Is(err, app.ErrSectionID) and sends no request.
 func (c *Client) Section(ctx context.Context, id string) (app.Section, error) {
-	first, last, err := parseSectionID(id)
+	first, last, err := app.ParseSectionID(id)
 	if err != nil {
 		return app.Section{}, err
 	}
@@ -309,19 +309,4 @@ func (e *StatusError) Unwrap() error {
 		return persistence.ErrProgramming
 	}
 	return nil
-}
-
-// parseSectionID parses "first,last" as app.NotificationLog.Section does.
-func parseSectionID(id string) (first, last int64, err error) {
-	a, b, ok := strings.Cut(id, ",")
-	if ok {
-		first, err = strconv.ParseInt(strings.TrimSpace(a), 10, 64)
-	}
-	if ok && err == nil {
-		last, err = strconv.ParseInt(strings.TrimSpace(b), 10, 64)
-	}
-	if !ok || err != nil {
-		return 0, 0, fmt.Errorf("%w %q: expected \"first,last\", such as \"1,10\"", app.ErrSectionID, id)
-	}
-	return first, last, nil
 }
