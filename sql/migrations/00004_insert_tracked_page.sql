@@ -8,9 +8,10 @@
 -- the tracking records of the upstream notifications whose processing
 -- produced them (tracking_application_names[i], tracking_notification_ids[i]),
 -- in the caller's transaction, in one round trip, and returns the new
--- notification ids in the order of the arrays. It is stored_events_insert
--- with many tracking records: the same EXCLUSIVE lock on stored_events (ids
--- commit in insert order), the same notification at commit. A tracking
+-- notification ids in the order of the arrays. It inserts the tracking
+-- records and then records the events with stored_events_insert: the same
+-- EXCLUSIVE lock on stored_events (ids commit in insert order), the same
+-- notification at commit. A tracking
 -- record recorded already, or repeated in the arrays, violates tracking_pkey
 -- and a repeated (originator_id, originator_version) stored_events_pkey
 -- (SQLSTATE 23505): either way nothing of the call is recorded. Like the
@@ -29,27 +30,12 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $$
-DECLARE
-    ids bigint[];
 BEGIN
     INSERT INTO tracking (application_name, notification_id)
     SELECT * FROM unnest(tracking_application_names, tracking_notification_ids);
 
-    IF coalesce(cardinality(originator_ids), 0) = 0 THEN
-        RETURN '{}'::bigint[];
-    END IF;
-
-    LOCK TABLE stored_events IN EXCLUSIVE MODE;
-
-    WITH inserted AS (
-        INSERT INTO stored_events (originator_id, originator_version, topic, state)
-        SELECT * FROM unnest(originator_ids, originator_versions, topics, states)
-        RETURNING notification_id
-    )
-    SELECT array_agg(notification_id ORDER BY notification_id) INTO ids FROM inserted;
-
-    PERFORM pg_notify(current_schema(), ids[cardinality(ids)]::text);
-    RETURN ids;
+    -- The events, under the lock, with the notification: as any save.
+    RETURN stored_events_insert(originator_ids, originator_versions, topics, states, NULL, NULL);
 END;
 $$;
 -- +goose StatementEnd
