@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
@@ -40,6 +41,39 @@ func (s *logServer) stop(t *testing.T) {
 	require.NoError(t, s.srv.Close())
 }
 
+// remoteFollower starts, in a database of its own, the Counters process
+// application (RunProcess) following Worlds through the log served at
+// url with token, and stops it at the end of t. It returns the follower's
+// application, to check, and a condition that holds once n Worlds
+// notifications are tracked.
+func remoteFollower(t *testing.T, url, token string) (*app.Application, func(n int64) func() bool) {
+	t.Helper()
+	env := map[string]string{
+		"PERSISTENCE_MODULE":            "postgres",
+		"DATABASE_URL":                  pgtest.NewDatabaseURL(t),
+		"COUNTERS_POSTGRES_SCHEMA":      pgtest.NewSchemaName(t),
+		"WORLDS_NOTIFICATION_LOG_URL":   url,
+		"WORLDS_NOTIFICATION_LOG_TOKEN": token,
+	}
+	countersApp := newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- system.RunProcess(runCtx, counters.System(), "Counters", system.ProcessOptions{
+			RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 20 * time.Millisecond,
+				RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
+			Logger: slog.New(slog.DiscardHandler),
+		})
+	}()
+	t.Cleanup(func() {
+		stop()
+		require.NoError(t, <-done, "RunProcess ends cleanly")
+	})
+	return countersApp, func(n int64) func() bool {
+		return func() bool { got, err := tracked(context.Background(), countersApp); return err == nil && got >= n }
+	}
+}
+
 // The leader and the follower are in two databases; RunProcess follows the
 // leader over HTTP by configuration alone (WORLDS_NOTIFICATION_LOG_URL),
 // through the log server's stop and restart, and processes every
@@ -47,7 +81,6 @@ func (s *logServer) stop(t *testing.T) {
 // the leader's database.
 func TestRunProcessFollowsALeaderInAnotherDatabaseOverHTTP(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	leaderEnv := map[string]string{"DATABASE_URL": pgtest.NewDatabaseURL(t), "WORLDS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t)}
 	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), leaderEnv)
 	want := writeWorlds(t, worldsApp, 10, 20)
@@ -59,30 +92,7 @@ func TestRunProcessFollowsALeaderInAnotherDatabaseOverHTTP(t *testing.T) {
 	server.start(t)
 	defer func() { _ = server.srv.Close() }()
 
-	followerEnv := map[string]string{
-		"PERSISTENCE_MODULE":            "postgres",
-		"DATABASE_URL":                  pgtest.NewDatabaseURL(t),
-		"COUNTERS_POSTGRES_SCHEMA":      pgtest.NewSchemaName(t),
-		"WORLDS_NOTIFICATION_LOG_URL":   "http://" + server.addr,
-		"WORLDS_NOTIFICATION_LOG_TOKEN": token,
-	}
-	countersApp := newApp(t, "Counters", counters.NewRegistry(), followerEnv) // migrates its schema
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- system.RunProcess(runCtx, counters.System(), "Counters", system.ProcessOptions{
-			RunnerOptions: system.RunnerOptions{Env: followerEnv, Lookup: noEnv, PollInterval: 20 * time.Millisecond,
-				RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
-			Logger: slog.New(slog.DiscardHandler),
-		})
-	}()
-	defer func() {
-		stop()
-		require.NoError(t, <-done, "RunProcess ends cleanly")
-	}()
-	trackedAtLeast := func(n int64) func() bool {
-		return func() bool { got, err := tracked(t.Context(), countersApp); return err == nil && got >= n }
-	}
+	countersApp, trackedAtLeast := remoteFollower(t, "http://"+server.addr, token)
 	require.Eventually(t, trackedAtLeast(200), time.Minute, 10*time.Millisecond)
 	requireExactlyOnce(t, worldsApp, countersApp, want)
 
@@ -128,30 +138,7 @@ func TestRemoteFollowerThroughANetworkCut(t *testing.T) {
 	cut := startProxy(t, server.addr)
 	cut.Forward()
 
-	followerEnv := map[string]string{
-		"PERSISTENCE_MODULE":            "postgres",
-		"DATABASE_URL":                  pgtest.NewDatabaseURL(t),
-		"COUNTERS_POSTGRES_SCHEMA":      pgtest.NewSchemaName(t),
-		"WORLDS_NOTIFICATION_LOG_URL":   "http://" + cut.Addr(),
-		"WORLDS_NOTIFICATION_LOG_TOKEN": "t",
-	}
-	countersApp := newApp(t, "Counters", counters.NewRegistry(), followerEnv)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- system.RunProcess(runCtx, counters.System(), "Counters", system.ProcessOptions{
-			RunnerOptions: system.RunnerOptions{Env: followerEnv, Lookup: noEnv, PollInterval: 20 * time.Millisecond,
-				RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
-			Logger: slog.New(slog.DiscardHandler),
-		})
-	}()
-	defer func() {
-		stop()
-		require.NoError(t, <-done, "RunProcess ends cleanly")
-	}()
-	trackedAtLeast := func(n int64) func() bool {
-		return func() bool { got, err := tracked(t.Context(), countersApp); return err == nil && got >= n }
-	}
+	countersApp, trackedAtLeast := remoteFollower(t, "http://"+cut.Addr(), "t")
 	require.Eventually(t, trackedAtLeast(100), time.Minute, 10*time.Millisecond)
 
 	cut.Blackhole()
