@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -212,10 +211,8 @@ func (i *infrastructure) insertSnapshots(ctx context.Context, tx pgx.Tx, snapsho
 		return i.pgSnapshots.InsertTx(ctx, tx, snapshots)
 	}
 	for _, s := range snapshots {
-		err := i.snapshots.InsertEvents(ctx, []persistence.StoredEvent{s})
-		var exists *persistence.ConcurrencyError
-		if err != nil && !errors.As(err, &exists) {
-			return err
+		if err := i.snapshots.InsertEvents(ctx, []persistence.StoredEvent{s}); err != nil && !persistence.IsConflict(err) {
+			return err // a conflict is a snapshot recorded already
 		}
 	}
 	return nil
