@@ -36,28 +36,9 @@ func BenchmarkFollower(b *testing.B) {
 func benchFollower(b *testing.B, store string, pageSize int) {
 	ctx := context.Background()
 	env := storeEnv(b, store, "UPSTREAM,RECEIPTS")
-	newApp := func(name string, reg *codec.Registry) *app.Application {
-		a, err := app.New(ctx, app.Options{Name: name, Registry: reg, Env: env, Lookup: noEnv})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(a.Close)
-		if pool := a.Pool(); pool != nil {
-			warm(b, pool)
-		}
-		return a
-	}
-	leader := newApp(leaderName, registry())
-	for written := 0; written < b.N; written += 100 {
-		it, err := newItem(min(100, b.N-written))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := leader.Save(ctx, it); err != nil {
-			b.Fatal(err)
-		}
-	}
-	follower := system.NewProcessApplication(newApp("Receipts", receiptRegistry()), issueReceipt)
+	leader := openApp(b, app.Options{Name: leaderName, Registry: registry(), Env: env})
+	writeUpstream(b, leader, b.N)
+	follower := system.NewProcessApplication(openApp(b, app.Options{Name: "Receipts", Registry: receiptRegistry(), Env: env}), issueReceipt)
 	follower.SetPaging(system.Paging{Size: pageSize})
 	follower.Follow(leader)
 
@@ -70,6 +51,21 @@ func benchFollower(b *testing.B, store string, pageSize int) {
 		b.Fatalf("processed %d notifications of %d", n, b.N)
 	}
 	record(b, rowKey{opFollower, store, pageSize}, 1, perSecond("notifications"))
+}
+
+// writeUpstream records n notifications in leader, in saves of items of
+// 100 events.
+func writeUpstream(b *testing.B, leader *app.Application, n int) {
+	b.Helper()
+	for written := 0; written < n; written += 100 {
+		it, err := newItem(min(100, n-written))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := leader.Save(context.Background(), it); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // Receipt is the follower's aggregate in the follower benchmark: one per
@@ -244,25 +240,9 @@ func BenchmarkFollowerInstances(b *testing.B) {
 func benchFollowerInstances(b *testing.B, instances int) {
 	ctx := context.Background()
 	env := storeEnv(b, storePostgres, "UPSTREAM,RECEIPTS")
-	leader, err := app.New(ctx, app.Options{Name: leaderName, Registry: registry(), Env: env, Lookup: noEnv})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(leader.Close)
-	follower, err := app.New(ctx, app.Options{Name: "Receipts", Registry: receiptRegistry(), Env: env, Lookup: noEnv})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(follower.Close)
-	for written := 0; written < b.N; written += 100 {
-		it, err := newItem(min(100, b.N-written))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := leader.Save(ctx, it); err != nil {
-			b.Fatal(err)
-		}
-	}
+	leader := openApp(b, app.Options{Name: leaderName, Registry: registry(), Env: env})
+	follower := openApp(b, app.Options{Name: "Receipts", Registry: receiptRegistry(), Env: env})
+	writeUpstream(b, leader, b.N)
 	var runs atomic.Int64
 	counted := func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
 		runs.Add(1)

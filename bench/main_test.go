@@ -209,13 +209,20 @@ func describeServer(url string) (string, error) {
 func newApp(b *testing.B, store string, opts app.Options) *app.Application {
 	b.Helper()
 	opts.Env = storeEnv(b, store, "")
-	opts.Lookup = noEnv
 	if opts.Name == "" {
 		opts.Name = "Bench"
 	}
 	if opts.Registry == nil {
 		opts.Registry = registry()
 	}
+	return openApp(b, opts)
+}
+
+// openApp returns the application of opts, configured in code only (no
+// process environment), closed after b, with its pool's connections open.
+func openApp(b *testing.B, opts app.Options) *app.Application {
+	b.Helper()
+	opts.Lookup = noEnv
 	a, err := app.New(context.Background(), opts)
 	if err != nil {
 		b.Fatal(err)
