@@ -1,12 +1,10 @@
 package system_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -75,28 +74,10 @@ func TestLag(t *testing.T) {
 	}, "WORLDS", "COUNTERS")
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // The runners log a follower's progress through the logger they are given.
 func TestRunnerLogsProgress(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs proctest.Output
 	runner := system.NewConcurrentRunner(counters.System(), system.RunnerOptions{Lookup: noEnv,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)), ProgressInterval: time.Nanosecond})
 	require.NoError(t, runner.Start(t.Context()))

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/httplog"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
@@ -92,24 +92,6 @@ func TestStatusUsageAndConfiguration(t *testing.T) {
 	require.Contains(t, errOut.String(), "POSTGRES_DBNAME")
 }
 
-// syncBuffer is a bytes.Buffer that serve and the test may share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // serve serves an application's notification log to a client with the
 // token, and stops cleanly when interrupted.
 func TestServe(t *testing.T) {
@@ -124,7 +106,7 @@ func TestServe(t *testing.T) {
 	require.NoError(t, err)
 
 	serveCtx, stop := context.WithCancel(ctx)
-	var out, errOut syncBuffer
+	var out, errOut proctest.Output
 	code := make(chan int, 1)
 	go func() {
 		code <- run(serveCtx, []string{"serve", "Worlds"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, &out, &errOut)
