@@ -36,4 +36,8 @@ type Notification struct {
 type Tracking struct {
 	ApplicationName string
 	NotificationID  int64
+	// Partition is the partition of the upstream log that the
+	// notification is in, when instances divide the log (see
+	// PartitionRecorder); 0 otherwise.
+	Partition int
 }

@@ -119,9 +119,15 @@ type Recorder struct {
 	notifications []persistence.StoredEvent
 	tracking      map[string]map[int64]bool
 	maxTracking   map[string]int64
+	// The partitions of the upstream logs (see partitions.go).
+	partitionMax map[partitionKey]int64 // largest tracked notification
+	leases       *leases
 }
 
-var _ persistence.ProcessRecorder = (*Recorder)(nil)
+var (
+	_ persistence.ProcessRecorder   = (*Recorder)(nil)
+	_ persistence.PartitionRecorder = (*Recorder)(nil)
+)
 
 // NewRecorder returns an empty Recorder.
 func NewRecorder() *Recorder {
@@ -129,6 +135,8 @@ func NewRecorder() *Recorder {
 		AggregateRecorder: *NewAggregateRecorder(),
 		tracking:          map[string]map[int64]bool{},
 		maxTracking:       map[string]int64{},
+		partitionMax:      map[partitionKey]int64{},
+		leases:            newLeases(),
 	}
 }
 
@@ -162,12 +170,17 @@ func (r *Recorder) insert(ctx context.Context, events []persistence.StoredEvent,
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	seen := make(map[persistence.Tracking]bool, len(trackings))
+	type tracked struct {
+		name string
+		id   int64
+	}
+	seen := make(map[tracked]bool, len(trackings))
 	for _, t := range trackings {
-		if seen[t] || r.tracking[t.ApplicationName][t.NotificationID] {
+		key := tracked{t.ApplicationName, t.NotificationID}
+		if seen[key] || r.tracking[t.ApplicationName][t.NotificationID] {
 			return nil, fmt.Errorf("%s: %w", recordOp(len(events), len(trackings) > 0), &persistence.TrackingConflictError{Tracking: t})
 		}
-		seen[t] = true
+		seen[key] = true
 	}
 	if err := r.checkVersions(events); err != nil {
 		return nil, fmt.Errorf("%s: %w", recordOp(len(events), len(trackings) > 0), err)
@@ -186,6 +199,8 @@ func (r *Recorder) insert(ctx context.Context, events []persistence.StoredEvent,
 		}
 		r.tracking[name][t.NotificationID] = true
 		r.maxTracking[name] = max(r.maxTracking[name], t.NotificationID)
+		key := partitionKey{name, t.Partition}
+		r.partitionMax[key] = max(r.partitionMax[key], t.NotificationID)
 	}
 	return ids, nil
 }

@@ -57,6 +57,7 @@ func Run(t *testing.T, newRecorder func(t *testing.T) persistence.ProcessRecorde
 			tt.fn(t, newRecorder(t))
 		})
 	}
+	t.Run("Partitions", func(t *testing.T) { runPartitions(t, newRecorder) })
 }
 
 // RunAggregate runs the part of the suite that holds for every aggregate
