@@ -47,6 +47,10 @@
 // database (schema "bank_accounts"). It prints the ledger whenever it has
 // processed more, and logs what goes wrong and is retried (the log server
 // being unreachable, say).
+//
+// With BANK_ACCOUNTS_CIPHER_KEY set (see codec.CreateAESKey), the bank
+// stores its events encrypted and serves them as stored; the ledger then
+// needs the same BANK_ACCOUNTS_CIPHER_KEY to decode them.
 package main
 
 import (
