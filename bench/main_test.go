@@ -57,6 +57,8 @@ const (
 	opFollowerInstances
 	opLocalLog
 	opRemoteLog
+	opFollowerLocal
+	opFollowerRemote
 )
 
 var opNames = map[operation]string{
@@ -74,6 +76,8 @@ var opNames = map[operation]string{
 	opFollowerInstances: "follower: catch up, instances standing by (writers = instances)",
 	opLocalLog:          "log: read 10,000 along linked sections, local (writers = section size)",
 	opRemoteLog:         "log: read 10,000 along linked sections, over HTTP on loopback (writers = section size)",
+	opFollowerLocal:     "follower: catch up, 1 new event per notification, reading the local log (writers = page size)",
+	opFollowerRemote:    "follower: catch up, 1 new event per notification, reading the log over HTTP on loopback (writers = page size)",
 }
 
 // rowKey names one row of the table.
@@ -308,7 +312,8 @@ func printReport(w io.Writer) {
 		unsafe, locked := "", ""
 		if k.store == storePostgres {
 			writers := k.writers
-			if k.op == opFollower || k.op == opFollowerInstances || k.op == opLocalLog || k.op == opRemoteLog {
+			if k.op == opFollower || k.op == opFollowerInstances || k.op == opLocalLog || k.op == opRemoteLog ||
+				k.op == opFollowerLocal || k.op == opFollowerRemote {
 				writers = 1 // one follower processes, whatever its page size or instances
 			}
 			unsafe = ratio(r, rowKey{opRawInsert, storePostgres, writers})

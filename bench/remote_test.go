@@ -9,6 +9,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/httplog"
+	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
 // BenchmarkRemoteLog reads the same 10,000 notifications as BenchmarkLog,
@@ -81,4 +82,59 @@ func benchRemoteLog(b *testing.B, where string, sectionSize int) {
 		op = opRemoteLog
 	}
 	record(b, rowKey{op, storePostgres, sectionSize}, logNotifications, perSecond("reads of 10,000"))
+}
+
+// BenchmarkFollowerRemote measures a follower catching up with b.N
+// upstream notifications recorded beforehand, as BenchmarkFollower does
+// (the one-event policy, pages of 100, PostgreSQL), reading the leader's
+// local log and reading it over HTTP on loopback (httplog: the handler
+// and the client), in the same run. "writers" is the page size.
+func BenchmarkFollowerRemote(b *testing.B) {
+	for _, where := range []string{"local", "remote"} {
+		b.Run(fmt.Sprintf("postgres/%s/page=100", where), func(b *testing.B) { benchFollowerRemote(b, where) })
+	}
+}
+
+func benchFollowerRemote(b *testing.B, where string) {
+	const pageSize = 100
+	env := storeEnv(b, storePostgres, "UPSTREAM,RECEIPTS")
+	leader := openApp(b, app.Options{Name: leaderName, Registry: registry(), Env: env})
+	writeUpstream(b, leader, b.N)
+	follower := system.NewProcessApplication(openApp(b, app.Options{Name: "Receipts", Registry: receiptRegistry(), Env: env}), issueReceipt)
+	follower.SetPaging(system.Paging{Size: pageSize})
+	key := rowKey{opFollowerLocal, storePostgres, pageSize}
+	if where == "local" {
+		follower.Follow(leader)
+	} else {
+		key.op = opFollowerRemote
+		handler, err := httplog.NewHandler(leader.Log(), httplog.HandlerOptions{Tokens: []string{"bench"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		server := httptest.NewServer(handler)
+		b.Cleanup(server.Close)
+		client, err := httplog.NewClient(server.URL, httplog.ClientOptions{Token: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		follower.FollowLog(leaderName, client, leader.Mapper())
+	}
+
+	b.ResetTimer()
+	n, err := follower.PullAndProcess(context.Background(), leaderName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if n != b.N {
+		b.Fatalf("processed %d notifications of %d", n, b.N)
+	}
+	record(b, key, 1, func(r result) string {
+		other := perSecond("notifications")(r)
+		resultsMu.Lock()
+		defer resultsMu.Unlock()
+		if local, ok := results[rowKey{opFollowerLocal, storePostgres, pageSize}]; ok && key.op == opFollowerRemote {
+			other += fmt.Sprintf("; %.2f× the local follower above", r.eventsPerSecond()/local.eventsPerSecond())
+		}
+		return other
+	})
 }

@@ -18,7 +18,9 @@
 // The application stores in memory by default; set PERSISTENCE_MODULE to
 // "postgres" (with DATABASE_URL or the POSTGRES_* variables) in the
 // environment or in app.Options.Env to store in PostgreSQL. The program in
-// cmd/bankaccounts runs the example.
+// cmd/bankaccounts runs the example; its "bank" and "ledger" modes run
+// BankAccounts and the Ledger as two OS processes with databases of their
+// own, the Ledger following the BankAccounts' notification log over HTTP.
 //
 // # The Ledger
 //

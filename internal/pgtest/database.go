@@ -3,6 +3,7 @@ package pgtest
 import (
 	"context"
 	"net/url"
+	"os"
 	"testing"
 	"time"
 
@@ -50,4 +51,28 @@ func execOn(url, sql string) error {
 	defer conn.Close(context.Background())
 	_, err = conn.Exec(ctx, sql)
 	return err
+}
+
+// NewClusterURL starts a throwaway cluster for t alone, apart from the
+// server of ServerURL (as StartCluster does, whatever TEST_DATABASE_URL
+// says), and returns the superuser connection URL of its "postgres"
+// database. A test that needs two PostgreSQL servers, such as an
+// application and its follower on servers of their own, uses it. A
+// t.Cleanup stops the cluster and removes its files. Without the local
+// PostgreSQL binaries it skips t, or fails it when CI is set.
+func NewClusterURL(t testing.TB) string {
+	t.Helper()
+	c, err := StartCluster()
+	if err != nil {
+		if os.Getenv(envCI) != "" {
+			t.Fatalf("pgtest: cannot start a throwaway cluster (CI is set, so this is fatal): %v", err)
+		}
+		t.Skipf("pgtest: cannot start a throwaway cluster, skipping: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			t.Logf("pgtest: stopping throwaway cluster: %v", err)
+		}
+	})
+	return c.URL()
 }

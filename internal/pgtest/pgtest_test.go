@@ -149,3 +149,24 @@ func TestDurableFromEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestNewClusterURLIsAServerOfItsOwnStoppedOnCleanup(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var url string
+	t.Run("Uses Cluster", func(t *testing.T) {
+		url = NewClusterURL(t)
+		if url == ServerURL(t) {
+			t.Fatalf("NewClusterURL() = ServerURL() = %q, want a server of its own", url)
+		}
+		if _, err := Describe(ctx, url); err != nil {
+			t.Fatalf("connecting to the new cluster: %v", err)
+		}
+	})
+	if url == "" {
+		return // skipped
+	}
+	if _, err := Describe(ctx, url); err == nil {
+		t.Errorf("the cluster still answers after the test that started it")
+	}
+}

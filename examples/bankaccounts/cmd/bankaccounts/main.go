@@ -12,6 +12,45 @@
 // (BANK_ACCOUNTS_POSTGRES_SCHEMA and LEDGER_POSTGRES_SCHEMA override; a
 // single POSTGRES_SCHEMA for both is refused); each run opens two new
 // accounts, and the ledger counts those of every run.
+//
+// # Two processes, two databases
+//
+// "bankaccounts bank" and "bankaccounts ledger" run the two applications
+// as two OS processes, each with a PostgreSQL database of its own, the
+// Ledger following the BankAccounts' notification log over HTTP. Both are
+// configured by the environment alone, and both need PostgreSQL.
+//
+//	DATABASE_URL=postgres://.../bank NOTIFICATION_LOG_TOKEN=s3cret DEMO_ROUNDS=100 \
+//	  go run ./examples/bankaccounts/cmd/bankaccounts bank
+//	DATABASE_URL=postgres://.../ledger BANK_ACCOUNTS_NOTIFICATION_LOG_URL=http://127.0.0.1:8080 \
+//	  BANK_ACCOUNTS_NOTIFICATION_LOG_TOKEN=s3cret go run ./examples/bankaccounts/cmd/bankaccounts ledger
+//
+// bank serves the notification log of BankAccounts over HTTP (package
+// httplog) on NOTIFICATION_LOG_ADDR (default 127.0.0.1:8080) to requests
+// with the bearer token NOTIFICATION_LOG_TOKEN (required), as
+// "eventsourcing serve BankAccounts" does (both may be prefixed with
+// BANK_ACCOUNTS_); it serves plain HTTP: put it behind TLS to cross a
+// network you do not trust. Meanwhile it runs the commands above
+// DEMO_ROUNDS times (default 1, 0 for none; each round opens two
+// accounts, records four transactions and adds 100.00 to the bank),
+// printing the first round; then it prints the head of the log, and
+// serves it until it gets SIGINT (Ctrl-C) or SIGTERM.
+//
+// ledger runs the Ledger process application (system.RunProcess) until
+// it gets SIGINT or SIGTERM, recording in its own database (schema
+// "ledger", or LEDGER_POSTGRES_SCHEMA) the ledger with one tracking record
+// per notification of BankAccounts, so that each is processed exactly
+// once, also when the process is killed and started again. With
+// BANK_ACCOUNTS_NOTIFICATION_LOG_URL (and _TOKEN) set it reads
+// BankAccounts over HTTP, polling the log, and never connects to the
+// BankAccounts database; without them it reads BankAccounts in its own
+// database (schema "bank_accounts"). It prints the ledger whenever it has
+// processed more, and logs what goes wrong and is retried (the log server
+// being unreachable, say).
+//
+// With BANK_ACCOUNTS_CIPHER_KEY set (see codec.CreateAESKey), the bank
+// stores its events encrypted and serves them as stored; the ledger then
+// needs the same BANK_ACCOUNTS_CIPHER_KEY to decode them.
 package main
 
 import (
@@ -30,13 +69,41 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
+const usage = `usage: bankaccounts [bank | ledger]
+
+  (no argument)  run the example, both applications in this process
+  bank           run BankAccounts and serve its notification log over HTTP
+  ledger         run the Ledger process application, following BankAccounts
+`
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, config.Environment{}, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "bankaccounts:", err)
-		os.Exit(1)
+	code := command(ctx, os.Args[1:], config.Environment{}, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// command runs the mode that args name with the configuration in env, and
+// returns the exit status: 0 on success, 1 on an error (written to
+// stderr), 2 when args are wrong.
+func command(ctx context.Context, args []string, env config.Environment, stdout, stderr io.Writer) int {
+	var err error
+	switch {
+	case len(args) == 0:
+		err = run(ctx, env, stdout)
+	case len(args) == 1 && args[0] == "bank":
+		err = runBank(ctx, env, stdout)
+	case len(args) == 1 && args[0] == "ledger":
+		err = runLedger(ctx, env, stdout)
+	default:
+		fmt.Fprint(stderr, usage)
+		return 2
 	}
+	if err != nil {
+		fmt.Fprintln(stderr, "bankaccounts:", err)
+		return 1
+	}
+	return 0
 }
 
 // run runs the example with the configuration in env, writing what it
@@ -53,6 +120,24 @@ func run(ctx context.Context, env config.Environment, out io.Writer) (err error)
 		}
 	}()
 	fmt.Fprintf(out, "persistence module: %s\n", bank.Module())
+	if err := commands(ctx, bank, out); err != nil {
+		return err
+	}
+	if err := runner.WaitCaughtUp(ctx); err != nil {
+		return err
+	}
+	ledger, err := bankaccounts.GetLedger(ctx, runner.App(bankaccounts.LedgerName))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, describeLedger(ledger))
+	return nil
+}
+
+// commands runs the example's commands on bank, writing what they do to
+// out: it opens two accounts, records four transactions that leave 100.00
+// in the bank, and tries two that are refused.
+func commands(ctx context.Context, bank *bankaccounts.BankAccounts, out io.Writer) error {
 	money := bankaccounts.FormatCents
 
 	alice, err := bank.OpenAccount(ctx, "Alice", "alice@example.com")
@@ -107,14 +192,10 @@ func run(ctx context.Context, env config.Environment, out io.Writer) (err error)
 		}
 		fmt.Fprintf(out, "balance of %s: %s\n", a.name, money(balance))
 	}
-
-	if err := runner.WaitCaughtUp(ctx); err != nil {
-		return err
-	}
-	ledger, err := bankaccounts.GetLedger(ctx, runner.App(bankaccounts.LedgerName))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "ledger: %d accounts, %d transactions, %s in the bank\n", ledger.Accounts, ledger.Transactions, money(ledger.TotalCents))
 	return nil
+}
+
+// describeLedger returns the line that shows ledger.
+func describeLedger(ledger *bankaccounts.Ledger) string {
+	return fmt.Sprintf("ledger: %d accounts, %d transactions, %s in the bank", ledger.Accounts, ledger.Transactions, bankaccounts.FormatCents(ledger.TotalCents))
 }

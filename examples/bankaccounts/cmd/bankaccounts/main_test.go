@@ -5,16 +5,37 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts"
+	"github.com/eventsourcing-go/eventsourcing/httplog"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+// The variables that make this test binary run main in the bank or the
+// ledger mode instead of the tests (see proctest.StartSelf).
+const (
+	bankProcessEnv   = "BANKACCOUNTS_TEST_BANK_PROCESS"
+	ledgerProcessEnv = "BANKACCOUNTS_TEST_LEDGER_PROCESS"
+)
+
+func TestMain(m *testing.M) {
+	for env, mode := range map[string]string{bankProcessEnv: "bank", ledgerProcessEnv: "ledger"} {
+		if os.Getenv(env) != "" {
+			pollInterval = 50 * time.Millisecond // the test waits for the ledger
+			os.Args = []string{os.Args[0], mode}
+			main()
+		}
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 // only returns an Environment with values and nothing of the process
 // environment.
@@ -82,4 +103,99 @@ func TestRunExplicitMemoryModuleWinsOverDatabaseURL(t *testing.T) {
 	env := only(map[string]string{"DATABASE_URL": "postgres://nowhere.invalid/db", "PERSISTENCE_MODULE": "memory"})
 	require.NoError(t, run(context.Background(), env, &out))
 	require.Contains(t, out.String(), "persistence module: memory\n")
+}
+
+func TestCommandRefusesUnknownArguments(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"nope"}, {"bank", "ledger"}} {
+		var out, errOut bytes.Buffer
+		require.Equal(t, 2, command(context.Background(), args, only(nil), &out, &errOut))
+		require.Equal(t, usage, errOut.String())
+		require.Empty(t, out.String())
+	}
+}
+
+// The bank and ledger modes need PostgreSQL, and the bank a token.
+func TestModesRefuseABadConfiguration(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		mode string
+		env  map[string]string
+		want string
+	}{
+		{"bank", nil, errNeedsPostgres.Error()},
+		{"ledger", map[string]string{"DATABASE_URL": "postgres://nowhere.invalid/db", "PERSISTENCE_MODULE": "memory"}, errNeedsPostgres.Error()},
+		{"bank", map[string]string{"DATABASE_URL": "postgres://nowhere.invalid/db"}, "NOTIFICATION_LOG_TOKEN"},
+		{"bank", map[string]string{"DATABASE_URL": "postgres://nowhere.invalid/db", "NOTIFICATION_LOG_TOKEN": "t", "DEMO_ROUNDS": "-1"}, "DEMO_ROUNDS"},
+	} {
+		var out, errOut bytes.Buffer
+		require.Equal(t, 1, command(context.Background(), []string{c.mode}, only(c.env), &out, &errOut), c)
+		require.Contains(t, errOut.String(), c.want)
+		require.Empty(t, out.String())
+	}
+}
+
+// servedURL waits until the bank mode's output says where it serves the
+// log, and returns that URL.
+func servedURL(t *testing.T, out *proctest.Output) string {
+	t.Helper()
+	served := regexp.MustCompile(`serving the notification log of BankAccounts \(schema \w+\) on (http://\S+)\n`)
+	var url string
+	require.Eventually(t, func() bool {
+		m := served.FindStringSubmatch(out.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	}, time.Minute, 10*time.Millisecond, "the bank serves its log; output:\n%s", out)
+	return url
+}
+
+// In one process, each in a goroutine: the bank mode serves its log to
+// requests with the token (its variables prefixed with BANK_ACCOUNTS_),
+// and the ledger mode, given no URL, follows BankAccounts in its own
+// database. Both stop cleanly when their context ends.
+func TestBankServesItsLogAndLedgerFollowsInTheDatabase(t *testing.T) {
+	t.Parallel()
+	env := only(map[string]string{
+		"DATABASE_URL":                         pgtest.ServerURL(t),
+		"BANK_ACCOUNTS_POSTGRES_SCHEMA":        pgtest.NewSchemaName(t),
+		"LEDGER_POSTGRES_SCHEMA":               pgtest.NewSchemaName(t),
+		"BANK_ACCOUNTS_NOTIFICATION_LOG_ADDR":  "127.0.0.1:0",
+		"BANK_ACCOUNTS_NOTIFICATION_LOG_TOKEN": "the token",
+		"BANK_ACCOUNTS_DEMO_ROUNDS":            "2",
+	})
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var bankOut, ledgerOut proctest.Output
+	bankDone, ledgerDone := make(chan error, 1), make(chan error, 1)
+	go func() { bankDone <- runBank(ctx, env, &bankOut) }()
+	url := servedURL(t, &bankOut)
+	require.Eventually(t, func() bool {
+		return strings.Contains(bankOut.String(), "ran the commands 2 times; the notification log's head is 14; stop with Ctrl-C\n")
+	}, time.Minute, 10*time.Millisecond)
+	checkOutput(t, bankOut.String())
+	require.Equal(t, 1, strings.Count(bankOut.String(), "opened accounts:"), "the first round is printed")
+
+	client, err := httplog.NewClient(url, httplog.ClientOptions{Token: "the token"})
+	require.NoError(t, err)
+	head, err := client.MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(14), head)
+	client, err = httplog.NewClient(url, httplog.ClientOptions{Token: "another token"})
+	require.NoError(t, err)
+	_, err = client.MaxNotificationID(ctx)
+	var status *httplog.StatusError
+	require.ErrorAs(t, err, &status)
+	require.Equal(t, 401, status.StatusCode)
+
+	go func() { ledgerDone <- runLedger(ctx, env, &ledgerOut) }()
+	require.Eventually(t, func() bool {
+		return strings.Contains(ledgerOut.String(), "processed BankAccounts up to notification 14; ledger: 4 accounts, 8 transactions, 200.00 in the bank\n")
+	}, time.Minute, 10*time.Millisecond, "the ledger catches up; output:\n%s", &ledgerOut)
+	require.Contains(t, ledgerOut.String(), "Ledger (schema "+env.Values["LEDGER_POSTGRES_SCHEMA"]+") follows BankAccounts at its database;")
+	stop()
+	require.NoError(t, <-ledgerDone)
+	require.NoError(t, <-bankDone)
+	require.True(t, strings.HasSuffix(ledgerOut.String(), "stopped\n"))
 }

@@ -1,0 +1,212 @@
+package integration
+
+import (
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts"
+	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
+)
+
+// buildBankAccounts builds the bank accounts example's command into a
+// temporary directory and returns its path.
+func buildBankAccounts(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "bankaccounts")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/eventsourcing-go/eventsourcing/examples/bankaccounts/cmd/bankaccounts").CombinedOutput()
+	require.NoError(t, err, "build the bankaccounts command:\n%s", out)
+	return bin
+}
+
+// startBankAccounts starts the command bin in mode with env added to the
+// environment, its output going to out, and kills it at the end of t if it
+// still runs.
+func startBankAccounts(t *testing.T, bin, mode string, env map[string]string, out *proctest.Output) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, mode)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return cmd
+}
+
+// lastTrackedOf returns the last notification of BankAccounts that the
+// Ledger application ledger tracked.
+func lastTrackedOf(t *testing.T, ledger *app.Application) int64 {
+	t.Helper()
+	id, err := ledger.Recorder().MaxTrackingID(t.Context(), bankaccounts.Name)
+	require.NoError(t, err)
+	return id
+}
+
+// requireLedgerExactlyOnce checks that ledger processed every
+// notification of bank exactly once: it tracked each notification ID once
+// and no other, and counts every Opened and every TransactionAppended
+// once, with one event each, its total the sum of the transactions.
+func requireLedgerExactlyOnce(t *testing.T, bank *bankaccounts.BankAccounts, ledger *app.Application) {
+	t.Helper()
+	ctx := t.Context()
+	var ids []int64
+	var opened, transactions, amounts int64
+	for start := int64(1); ; {
+		page, err := bank.Log().ReadNotifications(ctx, start, app.MaxReadLimit)
+		require.NoError(t, err)
+		if len(page) == 0 {
+			break
+		}
+		for _, n := range page {
+			ids = append(ids, n.ID)
+			event, err := bank.Mapper().ToDomainEvent(n.StoredEvent)
+			require.NoError(t, err)
+			switch e := event.Data.(type) {
+			case bankaccounts.Opened:
+				opened++
+			case bankaccounts.TransactionAppended:
+				transactions++
+				amounts += e.Amount
+			}
+		}
+		start = page[len(page)-1].ID + 1
+	}
+	rows, err := ledger.Pool().Query(ctx, "SELECT notification_id FROM tracking WHERE application_name = $1 ORDER BY 1", bankaccounts.Name)
+	require.NoError(t, err)
+	var tracked []int64
+	for rows.Next() {
+		var id int64
+		require.NoError(t, rows.Scan(&id))
+		tracked = append(tracked, id)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, ids, tracked, "every notification tracked once, and nothing else")
+	l, err := bankaccounts.GetLedger(ctx, ledger)
+	require.NoError(t, err)
+	require.Equal(t, opened, l.Accounts)
+	require.Equal(t, transactions, l.Transactions)
+	require.Equal(t, amounts, l.TotalCents)
+	require.Equal(t, 1+opened+transactions, l.Version(), "LedgerStarted and one event per account and transaction: none twice")
+}
+
+// hasSchema reports whether the database of a has the schema name.
+func hasSchema(t *testing.T, a *app.Application, name string) bool {
+	t.Helper()
+	var n int
+	require.NoError(t, a.Pool().QueryRow(t.Context(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", name).Scan(&n))
+	return n > 0
+}
+
+// The bank accounts example as two OS processes (the built command's bank
+// and ledger modes), each application in a PostgreSQL container of its
+// own, the Ledger following the BankAccounts' log over HTTP by
+// configuration alone. While the bank records, the ledger process is
+// killed with SIGKILL three times and started again; in the end the
+// Ledger has processed every notification exactly once, and neither
+// process wrote in the other's database.
+func TestBankAndLedgerInTwoProcessesOnTwoContainers(t *testing.T) {
+	t.Parallel()
+	const (
+		token  = "the bank's token"
+		rounds = 600 // 7 notifications each
+	)
+	bankServer, ledgerServer := newServer(t), newServer(t)
+	bin := buildBankAccounts(t)
+	var bankOut, ledgerOut proctest.Output
+	defer func() {
+		if t.Failed() {
+			t.Logf("the bank's output:\n%s\nthe ledger's output:\n%s", &bankOut, &ledgerOut)
+		}
+	}()
+	bankCmd := startBankAccounts(t, bin, "bank", map[string]string{
+		"DATABASE_URL":           bankServer.URL(),
+		"NOTIFICATION_LOG_ADDR":  "127.0.0.1:0",
+		"NOTIFICATION_LOG_TOKEN": token,
+		"DEMO_ROUNDS":            "600",
+	}, &bankOut)
+	served := regexp.MustCompile(`serving the notification log of BankAccounts \(schema bank_accounts\) on (http://\S+)\n`)
+	var url string
+	require.True(t, eventually(time.Minute, 10*time.Millisecond, func() bool {
+		m := served.FindStringSubmatch(bankOut.String())
+		if m != nil {
+			url = m[1]
+		}
+		return m != nil
+	}), "the bank serves its log")
+
+	// The test's own views of the two databases.
+	bank, err := bankaccounts.NewBankAccounts(t.Context(), app.Options{Lookup: noEnv,
+		Env: map[string]string{"DATABASE_URL": bankServer.URL(), "CREATE_TABLE": "false"}})
+	require.NoError(t, err)
+	defer bank.Close()
+	ledger, err := app.New(t.Context(), app.Options{Name: bankaccounts.LedgerName, Registry: bankaccounts.NewLedgerRegistry(), Lookup: noEnv,
+		Env: map[string]string{"DATABASE_URL": ledgerServer.URL()}}) // migrates its schema
+	require.NoError(t, err)
+	defer ledger.Close()
+
+	ledgerEnv := map[string]string{
+		"DATABASE_URL":                         ledgerServer.URL(),
+		"BANK_ACCOUNTS_NOTIFICATION_LOG_URL":   url,
+		"BANK_ACCOUNTS_NOTIFICATION_LOG_TOKEN": token,
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 14))
+	deadline := time.Now().Add(4 * time.Minute)
+	total := int64(7 * rounds)
+	behind := 0 // kills while the bank's log had notifications the ledger had not processed
+	for kill := 1; kill <= 3; kill++ {
+		before := lastTrackedOf(t, ledger)
+		progress := int64(50 + rng.IntN(250))
+		cmd := startBankAccounts(t, bin, "ledger", ledgerEnv, &ledgerOut)
+		require.True(t, eventually(max(time.Until(deadline), time.Second), time.Millisecond, func() bool {
+			// A random pause between polls, on purpose: the kill lands at
+			// random points of the ledger's work.
+			time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
+			id, err := ledger.Recorder().MaxTrackingID(t.Context(), bankaccounts.Name)
+			return err == nil && id >= min(before+progress, total-50)
+		}), "the ledger makes progress after kill %d", kill-1)
+		head, err := bank.Recorder().MaxNotificationID(t.Context())
+		require.NoError(t, err)
+		require.NoError(t, cmd.Process.Kill())
+		_ = cmd.Wait()
+		at := lastTrackedOf(t, ledger)
+		if at < head {
+			behind++
+		}
+		t.Logf("kill %d: the ledger at notification %d, the bank's head %d before the kill", kill, at, head)
+	}
+	require.Positive(t, behind, "a kill landed while the ledger was behind the bank")
+
+	// The last ledger process catches up with everything the bank recorded.
+	require.True(t, eventually(max(time.Until(deadline), time.Second), 10*time.Millisecond, func() bool {
+		return strings.Contains(bankOut.String(), "ran the commands 600 times; the notification log's head is 4200;")
+	}), "the bank finishes")
+	cmd := startBankAccounts(t, bin, "ledger", ledgerEnv, &ledgerOut)
+	require.True(t, eventually(max(time.Until(deadline), time.Second), 20*time.Millisecond, func() bool {
+		return strings.Contains(ledgerOut.String(), "processed BankAccounts up to notification 4200; ledger: 1200 accounts, 2400 transactions, 60000.00 in the bank\n")
+	}), "the ledger catches up")
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait(), "a stopped ledger exits cleanly")
+	require.Contains(t, ledgerOut.String(), "Ledger (schema ledger) follows BankAccounts at "+url+";")
+
+	requireLedgerExactlyOnce(t, bank, ledger)
+	require.False(t, hasSchema(t, bank.Application, "ledger"), "nothing of the Ledger in the bank's database")
+	require.False(t, hasSchema(t, ledger, "bank_accounts"), "nothing of BankAccounts in the ledger's database")
+	require.NoError(t, bankCmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, bankCmd.Wait(), "a stopped bank exits cleanly")
+}
