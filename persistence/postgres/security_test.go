@@ -32,7 +32,10 @@ GRANT INSERT ON app_schema.snapshots TO es_app;
 GRANT EXECUTE ON FUNCTION
     app_schema.stored_events_insert(uuid[], bigint[], text[], bytea[], text, bigint),
     app_schema.stored_events_insert_batch(uuid[], bigint[], text[], bytea[], integer[]),
-    app_schema.stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[])
+    app_schema.stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[]),
+    app_schema.partition_leases_claim(uuid, integer, interval),
+    app_schema.partition_leases_release(uuid),
+    app_schema.partition_positions_advance(text, integer[], bigint)
     TO es_app;`
 
 // securitySchemaSetup is what a superuser (or the database owner) runs
