@@ -25,7 +25,10 @@ type Recorder struct {
 	searchPath string
 }
 
-var _ persistence.ProcessRecorder = (*Recorder)(nil)
+var (
+	_ persistence.ProcessRecorder   = (*Recorder)(nil)
+	_ persistence.PartitionRecorder = (*Recorder)(nil)
+)
 
 // NewRecorder returns a Recorder using pool, whose search_path must name a
 // migrated schema (Open arranges both).
