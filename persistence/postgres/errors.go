@@ -103,7 +103,7 @@ func isConnectionFailure(err error) bool {
 // partitionCountCode is the SQLSTATE that partition_leases_claim raises
 // when claimed with another partition count than the one recorded, with
 // the DETAIL "recorded R, requested N" (migration 00005).
-const partitionCountCode = "ES001"
+const partitionCountCode = "ZE001"
 
 func mapPgError(pgErr *pgconn.PgError, tracking *persistence.Tracking) error {
 	if pgErr.Code == partitionCountCode {

@@ -48,7 +48,7 @@ func kindsOf(k error) map[error]bool {
 // *persistence.PartitionCountError, which a retry does not cure.
 func TestMapErrorPartitionCount(t *testing.T) {
 	t.Parallel()
-	err := mapError("claim partitions", &pgconn.PgError{Code: "ES001", Detail: "recorded 4, requested 8"}, nil)
+	err := mapError("claim partitions", &pgconn.PgError{Code: "ZE001", Detail: "recorded 4, requested 8"}, nil)
 	var countErr *persistence.PartitionCountError
 	require.ErrorAs(t, err, &countErr)
 	require.Equal(t, persistence.PartitionCountError{Recorded: 4, Requested: 8}, *countErr)
@@ -134,7 +134,7 @@ func TestMapErrorPgError(t *testing.T) {
 		{name: "too many connections", pgErr: &pgconn.PgError{Code: "53300"}, kind: persistence.ErrOperational, wantDBError: true},
 		{name: "connection failure", pgErr: &pgconn.PgError{Code: "08006"}, kind: persistence.ErrOperational, wantDBError: true},
 		{name: "raise exception", pgErr: &pgconn.PgError{Code: "P0001"}, kind: persistence.ErrDatabase, wantDBError: true},
-		{name: "partition count without its detail", pgErr: &pgconn.PgError{Code: "ES001"}, kind: persistence.ErrDatabase, wantDBError: true},
+		{name: "partition count without its detail", pgErr: &pgconn.PgError{Code: "ZE001"}, kind: persistence.ErrDatabase, wantDBError: true},
 		{name: "empty code", pgErr: &pgconn.PgError{}, kind: persistence.ErrDatabase, wantDBError: true},
 		{name: "one character code", pgErr: &pgconn.PgError{Code: "2"}, kind: persistence.ErrDatabase, wantDBError: true},
 	}

@@ -54,9 +54,10 @@ CREATE TABLE partition_positions (
 -- The first claim records partition_count (one row per partition) and,
 -- for each upstream application tracked, the largest tracked id as the
 -- position of every partition. A claim with another count raises SQLSTATE
--- ES001 (class ES: this library's own), with DETAIL 'recorded R, requested
--- N', and changes nothing. A count below 1 or a lease not above zero
--- raises 22023 (invalid_parameter_value).
+-- ZE001 (class ZE, this library's own: the SQL standard leaves classes
+-- beginning with I to Z to implementations, and PostgreSQL uses none of
+-- ZE), with DETAIL 'recorded R, requested N', and changes nothing. A count
+-- below 1 or a lease not above zero raises 22023 (invalid_parameter_value).
 -- +goose StatementBegin
 CREATE FUNCTION partition_leases_claim(
     instance_id     uuid,
@@ -96,7 +97,7 @@ BEGIN
         DO UPDATE SET position = greatest(partition_positions.position, excluded.position);
     ELSIF recorded <> partition_count THEN
         RAISE EXCEPTION 'the follower divides its upstream logs in % partitions, not %', recorded, partition_count
-            USING ERRCODE = 'ES001', DETAIL = format('recorded %s, requested %s', recorded, partition_count);
+            USING ERRCODE = 'ZE001', DETAIL = format('recorded %s, requested %s', recorded, partition_count);
     END IF;
 
     -- The lock may have been waited for: read the clock now.
