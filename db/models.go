@@ -5,8 +5,29 @@
 package db
 
 import (
+	"time"
+
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type FollowerInstance struct {
+	Instance  uuid.UUID
+	ExpiresAt time.Time
+}
+
+type PartitionLease struct {
+	Partition  int32
+	Partitions int32
+	Owner      pgtype.UUID
+	ExpiresAt  time.Time
+}
+
+type PartitionPosition struct {
+	ApplicationName string
+	Partition       int32
+	Position        int64
+}
 
 type SnapshotRow struct {
 	OriginatorID      uuid.UUID
@@ -26,4 +47,5 @@ type StoredEventRow struct {
 type TrackingRow struct {
 	ApplicationName string
 	NotificationID  int64
+	Partition       int32
 }

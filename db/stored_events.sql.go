@@ -12,7 +12,7 @@ import (
 )
 
 const eventStoreReady = `-- name: EventStoreReady :one
-SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[])') IS NOT NULL)::boolean AS ready
+SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[])') IS NOT NULL)::boolean AS ready
 `
 
 // Reports whether the schema on the search path holds the event store at
@@ -171,7 +171,8 @@ SELECT stored_events_insert_tracked(
     $3::text[],
     $4::bytea[],
     $5::text[],
-    $6::bigint[]
+    $6::bigint[],
+    $7::integer[]
 )::bigint[] AS notification_ids
 `
 
@@ -182,11 +183,12 @@ type StoredEventsInsertTrackedParams struct {
 	States                   [][]byte
 	TrackingApplicationNames []string
 	TrackingNotificationIds  []int64
+	TrackingPartitions       []int32
 }
 
 // Records events with the tracking records of a page of upstream
-// notifications through the page's insert procedure; returns their
-// notification ids in argument order.
+// notifications, each in its partition, through the page's insert
+// procedure; returns their notification ids in argument order.
 func (q *Queries) StoredEventsInsertTracked(ctx context.Context, db DBTX, arg StoredEventsInsertTrackedParams) ([]int64, error) {
 	row := db.QueryRow(ctx, storedEventsInsertTracked,
 		arg.OriginatorIds,
@@ -195,6 +197,7 @@ func (q *Queries) StoredEventsInsertTracked(ctx context.Context, db DBTX, arg St
 		arg.States,
 		arg.TrackingApplicationNames,
 		arg.TrackingNotificationIds,
+		arg.TrackingPartitions,
 	)
 	var notification_ids []int64
 	err := row.Scan(&notification_ids)

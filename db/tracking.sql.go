@@ -79,10 +79,21 @@ func (q *Queries) TrackingMaxID(ctx context.Context, db DBTX, applicationName st
 }
 
 const trackingPositions = `-- name: TrackingPositions :many
-SELECT application_name, max(notification_id)::bigint AS max_id
-FROM tracking
-GROUP BY application_name
-ORDER BY application_name
+SELECT u.application_name::text AS application_name, coalesce(CASE
+    WHEN d.partitions IS NULL THEN
+        (SELECT max(t.notification_id) FROM tracking AS t WHERE t.application_name = u.application_name)
+    ELSE
+        (SELECT min(greatest(
+            (SELECT max(t.notification_id) FROM tracking AS t
+              WHERE t.application_name = u.application_name AND t.partition = p.n),
+            (SELECT pp.position FROM partition_positions AS pp
+              WHERE pp.application_name = u.application_name AND pp.partition = p.n),
+            0))
+           FROM generate_series(0, d.partitions - 1) AS p(n))
+    END, 0)::bigint AS max_id
+FROM (SELECT application_name FROM tracking UNION SELECT application_name FROM partition_positions) AS u
+CROSS JOIN (SELECT max(partitions) AS partitions FROM partition_leases) AS d
+ORDER BY u.application_name
 `
 
 type TrackingPositionsRow struct {
@@ -90,8 +101,10 @@ type TrackingPositionsRow struct {
 	MaxID           int64
 }
 
-// Returns, for each upstream application tracked, the largest tracked
-// notification id.
+// Returns, for each upstream application tracked, the notification id up
+// to which every notification is processed: the largest tracked id, or,
+// once the follower divides its logs in partitions (partition_leases has
+// rows), the lowest of the partitions' positions.
 func (q *Queries) TrackingPositions(ctx context.Context, db DBTX) ([]TrackingPositionsRow, error) {
 	rows, err := db.Query(ctx, trackingPositions)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
@@ -21,6 +22,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -80,6 +82,56 @@ func TestStatus(t *testing.T) {
 		countersSchema + " Elsewhere - 42 - - -",
 		countersSchema + " Worlds " + worldsSchema + " 5 9 4 1.5s",
 	}, mine)
+}
+
+// status reports, for a follower whose instances divide the upstream log
+// in partitions, the lowest of the partitions' positions: everything up to
+// it is processed, though later notifications are tracked.
+func TestStatusOfDividedFollower(t *testing.T) {
+	ctx := t.Context()
+	worldsSchema, followerSchema := pgtest.NewSchemaName(t), pgtest.NewSchemaName(t)
+	env := map[string]string{"DATABASE_URL": pgtest.ServerURL(t), "WORLDS_POSTGRES_SCHEMA": worldsSchema}
+	leader, err := app.New(ctx, app.Options{Name: counters.WorldsName, Registry: worlds.NewRegistry(), Env: env, Lookup: noEnv})
+	require.NoError(t, err)
+	t.Cleanup(leader.Close)
+	_, err = counters.MakeWorlds(ctx, leader, 3) // 9 notifications
+	require.NoError(t, err)
+
+	pool, err := postgres.Open(ctx, postgres.Config{ConnString: pgtest.ServerURL(t), Schema: followerSchema, PoolSize: 2, CreateTable: true})
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	rec := postgres.NewRecorder(pool)
+	track := func(trackings ...persistence.Tracking) {
+		t.Helper()
+		_, err := rec.InsertTrackedPage(ctx, nil, trackings)
+		require.NoError(t, err)
+	}
+	tracked := func(id int64, partition int) persistence.Tracking {
+		return persistence.Tracking{ApplicationName: counters.WorldsName, NotificationID: id, Partition: partition}
+	}
+	statusLine := func() string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		code := run(ctx, []string{"status"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, &out, &errOut)
+		require.Equal(t, 0, code, errOut.String())
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(line, followerSchema+" ") {
+				fields := strings.Fields(line)
+				return strings.Join(fields[:6], " ") // without the age
+			}
+		}
+		t.Fatalf("no line for %s in\n%s", followerSchema, out.String())
+		return ""
+	}
+
+	track(tracked(1, 0), tracked(2, 0))
+	require.Equal(t, followerSchema+" Worlds "+worldsSchema+" 2 9 7", statusLine(), "not divided: the largest tracked")
+	_, err = rec.ClaimPartitions(ctx, uuid.New(), 3, time.Minute) // every partition starts at 2
+	require.NoError(t, err)
+	track(tracked(3, 0), tracked(4, 1), tracked(6, 1), tracked(5, 2))
+	require.NoError(t, rec.AdvancePartitions(ctx, counters.WorldsName, []int{0}, 7))
+	// Partition 0 is at 7, 1 at 6, 2 at 5.
+	require.Equal(t, followerSchema+" Worlds "+worldsSchema+" 5 9 4", statusLine())
 }
 
 func TestStatusUsageAndConfiguration(t *testing.T) {

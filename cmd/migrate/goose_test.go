@@ -161,7 +161,7 @@ func TestGooseCommand(t *testing.T) {
 	runGooseCommand(t, command, gooseDir, url, byGoose)
 
 	want := describeSchema(t, conn, byMigrate)
-	require.Contains(t, want, "version 4 applied=true", "the description should include the version table")
+	require.Contains(t, want, "version 5 applied=true", "the description should include the version table")
 	require.Equal(t, want, describeSchema(t, conn, byGoose))
 
 	// The library's migrator and goose each see what the other applied.
@@ -212,6 +212,6 @@ func TestGooseCommandPublic(t *testing.T) {
 	runGooseCommand(t, command, gooseDir, byGoose, "public")
 
 	want := describeSchema(t, connect(byMigrate), "public")
-	require.Contains(t, want, "version 4 applied=true")
+	require.Contains(t, want, "version 5 applied=true")
 	require.Equal(t, want, describeSchema(t, connect(byGoose), "public"))
 }

@@ -100,7 +100,19 @@ func isConnectionFailure(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || pgconn.SafeToRetry(err)
 }
 
+// partitionCountCode is the SQLSTATE that partition_leases_claim raises
+// when claimed with another partition count than the one recorded, with
+// the DETAIL "recorded R, requested N" (migration 00005).
+const partitionCountCode = "ZE001"
+
 func mapPgError(pgErr *pgconn.PgError, tracking *persistence.Tracking) error {
+	if pgErr.Code == partitionCountCode {
+		e := &persistence.PartitionCountError{}
+		if _, err := fmt.Sscanf(pgErr.Detail, "recorded %d, requested %d", &e.Recorded, &e.Requested); err != nil {
+			return &persistence.DatabaseError{Kind: persistence.ErrDatabase, Code: pgErr.Code, Err: pgErr}
+		}
+		return e
+	}
 	if pgErr.Code == "23505" {
 		switch pgErr.ConstraintName {
 		case eventsKey, snapshotsKey:

@@ -44,6 +44,19 @@ func kindsOf(k error) map[error]bool {
 	return is
 }
 
+// partition_leases_claim's refusal of another count is a
+// *persistence.PartitionCountError, which a retry does not cure.
+func TestMapErrorPartitionCount(t *testing.T) {
+	t.Parallel()
+	err := mapError("claim partitions", &pgconn.PgError{Code: "ZE001", Detail: "recorded 4, requested 8"}, nil)
+	var countErr *persistence.PartitionCountError
+	require.ErrorAs(t, err, &countErr)
+	require.Equal(t, persistence.PartitionCountError{Recorded: 4, Requested: 8}, *countErr)
+	require.ErrorIs(t, err, persistence.ErrPartitionCount)
+	require.False(t, persistence.IsRetryable(err))
+	require.False(t, errors.Is(err, persistence.ErrPersistence))
+}
+
 func TestMapErrorPgError(t *testing.T) {
 	t.Parallel()
 	id := uuid.MustParse("0e4f3a1c-6b2d-4c8e-9f1a-2b3c4d5e6f70")
@@ -121,6 +134,7 @@ func TestMapErrorPgError(t *testing.T) {
 		{name: "too many connections", pgErr: &pgconn.PgError{Code: "53300"}, kind: persistence.ErrOperational, wantDBError: true},
 		{name: "connection failure", pgErr: &pgconn.PgError{Code: "08006"}, kind: persistence.ErrOperational, wantDBError: true},
 		{name: "raise exception", pgErr: &pgconn.PgError{Code: "P0001"}, kind: persistence.ErrDatabase, wantDBError: true},
+		{name: "partition count without its detail", pgErr: &pgconn.PgError{Code: "ZE001"}, kind: persistence.ErrDatabase, wantDBError: true},
 		{name: "empty code", pgErr: &pgconn.PgError{}, kind: persistence.ErrDatabase, wantDBError: true},
 		{name: "one character code", pgErr: &pgconn.PgError{Code: "2"}, kind: persistence.ErrDatabase, wantDBError: true},
 	}

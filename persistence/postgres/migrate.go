@@ -171,8 +171,8 @@ func (m *Migrator) UpByOne(ctx context.Context) (*MigrationResult, error) {
 }
 
 // ErrWouldDropEvents is returned, wrapped, by Migrator.DownTo when a
-// migration it would roll back drops a table (stored_events, snapshots or
-// tracking) that holds rows. The error counts the rows; DownToForce drops
+// migration it would roll back drops a table (stored_events, snapshots,
+// tracking, or the partition tables of 00005) that holds rows. The error counts the rows; DownToForce drops
 // them.
 var ErrWouldDropEvents = errors.New("refusing to drop tables that hold rows")
 

@@ -336,3 +336,57 @@ func TestMigratorDownRefusesToDropRecords(t *testing.T) {
 		})
 	}
 }
+
+// migrateTestCatalog describes the objects of schema, one line each:
+// columns, indexes, constraints, and functions with their bodies, rights
+// and settings.
+func migrateTestCatalog(t *testing.T, conn *pgx.Conn, schema string) []string {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), `
+		SELECT format('column %s.%s %s %s %s %s', table_name, column_name, data_type, is_nullable, column_default, ordinal_position)
+		  FROM information_schema.columns WHERE table_schema = $1
+		UNION ALL
+		SELECT format('index %s', indexdef) FROM pg_indexes WHERE schemaname = $1
+		UNION ALL
+		SELECT format('constraint %s %s', c.conname, pg_get_constraintdef(c.oid))
+		  FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = $1
+		UNION ALL
+		SELECT format('function %s(%s) definer=%s config=%s acl=%s body=%s', p.proname, pg_get_function_identity_arguments(p.oid),
+		              p.prosecdef, p.proconfig, p.proacl, md5(p.prosrc))
+		  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1
+		ORDER BY 1`, schema)
+	require.NoError(t, err)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return lines
+}
+
+// Rolling back 00005 restores the schema of 00004 exactly; it is refused
+// while the partition tables hold rows.
+func TestMigration00005DownRestores00004(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	schema := pgtest.NewSchemaName(t)
+	conn := migrateTestConn(t)
+	m := newMigrator(t, schema)
+	for range 4 {
+		_, err := m.UpByOne(ctx)
+		require.NoError(t, err)
+	}
+	at4 := migrateTestCatalog(t, conn, schema)
+	_, err := m.Up(ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, at4, migrateTestCatalog(t, conn, schema))
+
+	_, err = conn.Exec(ctx, "INSERT INTO "+pgx.Identifier{schema, "partition_positions"}.Sanitize()+" VALUES ('upstream', 0, 1)")
+	require.NoError(t, err)
+	_, err = m.DownTo(ctx, 4)
+	require.ErrorIs(t, err, postgres.ErrWouldDropEvents)
+	assert.Contains(t, err.Error(), "partition_positions")
+
+	_, err = m.DownToForce(ctx, 4)
+	require.NoError(t, err)
+	assert.Equal(t, at4, migrateTestCatalog(t, conn, schema))
+	_, err = m.Up(ctx)
+	require.NoError(t, err, "up again")
+}

@@ -18,7 +18,9 @@ type FollowerPosition struct {
 	// application it tracks notifications of.
 	Schema   string
 	Upstream string
-	// Tracked is the last upstream notification it tracked.
+	// Tracked is the last upstream notification it tracked or, when its
+	// instances divide the upstream log in partitions, the lowest of the
+	// partitions' positions: every notification up to it is processed.
 	Tracked int64
 	// UpstreamSchema is the upstream's schema in the same database, if it
 	// holds an event store ("" otherwise: the upstream is elsewhere, and

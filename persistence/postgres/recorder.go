@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -24,7 +25,10 @@ type Recorder struct {
 	searchPath string
 }
 
-var _ persistence.ProcessRecorder = (*Recorder)(nil)
+var (
+	_ persistence.ProcessRecorder   = (*Recorder)(nil)
+	_ persistence.PartitionRecorder = (*Recorder)(nil)
+)
 
 // NewRecorder returns a Recorder using pool, whose search_path must name a
 // migrated schema (Open arranges both).
@@ -107,9 +111,9 @@ func (r *Recorder) InsertTracked(ctx context.Context, events []persistence.Store
 	return ids, nil
 }
 
-// InsertTrackedPage records events and all of trackings in one
-// transaction, through one call of stored_events_insert_tracked; see
-// persistence.ProcessRecorder.
+// InsertTrackedPage records events and all of trackings, each in its
+// partition, in one transaction, through one call of
+// stored_events_insert_tracked; see persistence.ProcessRecorder.
 func (r *Recorder) InsertTrackedPage(ctx context.Context, events []persistence.StoredEvent, trackings []persistence.Tracking) ([]int64, error) {
 	ids, err := insertOne(ctx, r.queries, r.pool, events, trackings)
 	if err != nil {
@@ -119,8 +123,9 @@ func (r *Recorder) InsertTrackedPage(ctx context.Context, events []persistence.S
 }
 
 // insertOne records one save's events, and its tracking records if any,
-// with stored_events_insert (none or one tracking record) or
-// stored_events_insert_tracked (more). On the pool the one statement is its
+// with stored_events_insert (none, or one in partition 0) or
+// stored_events_insert_tracked (more, or one in another partition, which
+// stored_events_insert cannot record). On the pool the one statement is its
 // own transaction, so the procedure's lock, inserts and tracking commit or
 // roll back together. Its errors are classified but name no operation:
 // the caller names it.
@@ -132,7 +137,7 @@ func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []
 	var ids []int64
 	var err error
 	var one *persistence.Tracking
-	if len(trackings) <= 1 {
+	if len(trackings) == 0 || (len(trackings) == 1 && trackings[0].Partition == 0) {
 		arg := db.StoredEventsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
 		if len(trackings) == 1 {
 			one = &trackings[0]
@@ -142,9 +147,17 @@ func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []
 		ids, err = queries.StoredEventsInsert(ctx, conn, arg)
 	} else {
 		arg := db.StoredEventsInsertTrackedParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states,
-			TrackingApplicationNames: make([]string, len(trackings)), TrackingNotificationIds: make([]int64, len(trackings))}
+			TrackingApplicationNames: make([]string, len(trackings)), TrackingNotificationIds: make([]int64, len(trackings)),
+			TrackingPartitions: make([]int32, len(trackings))}
 		for i, t := range trackings {
-			arg.TrackingApplicationNames[i], arg.TrackingNotificationIds[i] = t.ApplicationName, t.NotificationID
+			p, perr := partitionNumber(t.Partition)
+			if perr != nil {
+				return nil, perr
+			}
+			arg.TrackingApplicationNames[i], arg.TrackingNotificationIds[i], arg.TrackingPartitions[i] = t.ApplicationName, t.NotificationID, p
+		}
+		if len(trackings) == 1 {
+			one = &trackings[0]
 		}
 		ids, err = queries.StoredEventsInsertTracked(ctx, conn, arg)
 	}
@@ -272,4 +285,13 @@ func convertRows[From, To any](rows []From, convert func(From) To) []To {
 		out[i] = convert(r)
 	}
 	return out
+}
+
+// partitionNumber converts a partition to the integer of the database; one
+// beyond its range is an error wrapping persistence.ErrProgramming.
+func partitionNumber(p int) (int32, error) {
+	if p < math.MinInt32 || p > math.MaxInt32 {
+		return 0, fmt.Errorf("partition %d: %w", p, persistence.ErrProgramming)
+	}
+	return int32(p), nil
 }

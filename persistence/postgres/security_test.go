@@ -32,7 +32,10 @@ GRANT INSERT ON app_schema.snapshots TO es_app;
 GRANT EXECUTE ON FUNCTION
     app_schema.stored_events_insert(uuid[], bigint[], text[], bytea[], text, bigint),
     app_schema.stored_events_insert_batch(uuid[], bigint[], text[], bytea[], integer[]),
-    app_schema.stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[])
+    app_schema.stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[]),
+    app_schema.partition_leases_claim(uuid, integer, interval),
+    app_schema.partition_leases_release(uuid),
+    app_schema.partition_positions_advance(text, integer[], bigint)
     TO es_app;`
 
 // securitySchemaSetup is what a superuser (or the database owner) runs
@@ -125,8 +128,11 @@ func TestSecurityDocHoldsTheTestedStatements(t *testing.T) {
 
 // With the roles of docs/security.md, the application role opens the
 // store (with CREATE_TABLE=false, and =true when nothing is pending),
-// records, reads, tracks, snapshots and listens, but cannot rewrite, wipe
-// or lock the event store; the read-only role reads and cannot record.
+// records, reads, tracks (in partitions too), claims and releases
+// partitions, snapshots and listens, but cannot rewrite, wipe or lock the
+// event store, nor write leases or positions but through the procedures;
+// the read-only role reads (partition positions too) and cannot record or
+// claim.
 func TestLeastPrivilegeRoles(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -208,6 +214,19 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, has)
 
+		// Partitions: claim, track in a partition, advance, read, release.
+		instance := uuid.New()
+		held, err := rec.ClaimPartitions(ctx, instance, 2, time.Minute)
+		require.NoError(t, err, "claim partitions")
+		assert.Equal(t, []int{0, 1}, held)
+		_, err = rec.InsertTracked(ctx, nil, persistence.Tracking{ApplicationName: "upstream", NotificationID: 11, Partition: 1})
+		require.NoError(t, err, "track in a partition")
+		require.NoError(t, rec.AdvancePartitions(ctx, "upstream", []int{0}, 12), "advance partitions")
+		positions, err := rec.PartitionPositions(ctx, "upstream", 2)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{12, 11}, positions)
+		require.NoError(t, rec.ReleasePartitions(ctx, instance), "release partitions")
+
 		snaps := postgres.NewSnapshotRecorder(pool)
 		require.NoError(t, snaps.InsertEvents(ctx, []persistence.StoredEvent{e1}), "snapshot")
 		gotSnaps, err := snaps.SelectEvents(ctx, e1.OriginatorID, persistence.EventQuery{})
@@ -226,6 +245,13 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 			"DELETE FROM snapshots",
 			"SELECT setval('stored_events_notification_id_seq', 1)",
 			"DROP TABLE stored_events",
+			"UPDATE tracking SET partition = 1",
+			"UPDATE partition_leases SET owner = NULL",
+			"DELETE FROM partition_leases",
+			"INSERT INTO follower_instances VALUES (gen_random_uuid(), now())",
+			"DELETE FROM follower_instances",
+			"INSERT INTO partition_positions VALUES ('upstream', 0, 99)",
+			"UPDATE partition_positions SET position = 99",
 		} {
 			_, err := pool.Exec(ctx, stmt)
 			requireDenied(t, err, stmt)
@@ -246,6 +272,12 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 		require.NotEmpty(t, notes)
 		_, err = postgres.NewSnapshotRecorder(pool).SelectEvents(ctx, notes[0].OriginatorID, persistence.EventQuery{})
 		require.NoError(t, err)
+		count, err := rec.PartitionCount(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, 2, count)
+		positions, err := rec.PartitionPositions(ctx, "upstream", 2)
+		require.NoError(t, err)
+		assert.Equal(t, []int64{12, 11}, positions)
 
 		_, err = rec.InsertNotifications(ctx, []persistence.StoredEvent{event(1)})
 		requireDenied(t, err, "save (group commit)")
@@ -254,6 +286,10 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 		_, err = rec.InsertTrackedPage(ctx, []persistence.StoredEvent{event(1)}, []persistence.Tracking{{ApplicationName: "upstream", NotificationID: 9}, {ApplicationName: "upstream", NotificationID: 10}})
 		requireDenied(t, err, "save a tracked page")
 		requireDenied(t, postgres.NewSnapshotRecorder(pool).InsertEvents(ctx, []persistence.StoredEvent{event(1)}), "snapshot")
+		_, err = rec.ClaimPartitions(ctx, uuid.New(), 2, time.Minute)
+		requireDenied(t, err, "claim partitions")
+		requireDenied(t, rec.ReleasePartitions(ctx, uuid.New()), "release partitions")
+		requireDenied(t, rec.AdvancePartitions(ctx, "upstream", []int{0}, 99), "advance partitions")
 		for _, stmt := range []string{"DELETE FROM stored_events", "TRUNCATE stored_events", "DELETE FROM snapshots"} {
 			_, err := pool.Exec(ctx, stmt)
 			requireDenied(t, err, stmt)
@@ -271,7 +307,8 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 
 // Migration 00003 makes the insert procedures SECURITY DEFINER, with
 // search_path pinned to the schema then pg_temp, and takes EXECUTE from
-// PUBLIC; rolling it back restores both.
+// PUBLIC; rolling it back restores both. The procedures of 00005 are made
+// the same way.
 func TestInsertProceduresRunAsOwner(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -299,7 +336,7 @@ func TestInsertProceduresRunAsOwner(t *testing.T) {
 		require.NoError(t, rows.Err())
 		return got
 	}
-	for _, name := range insertProcedures {
+	for _, name := range append(insertProcedures, "partition_leases_claim", "partition_leases_release", "partition_positions_advance") {
 		want := procedure{Definer: true, Config: []string{`search_path="order", pg_temp`}, PublicCanRun: false}
 		if name == "stored_events_insert_batch" {
 			want.Config = append(want.Config, "enable_seqscan=off")

@@ -12,15 +12,16 @@ SELECT stored_events_insert(
 
 -- name: StoredEventsInsertTracked :one
 -- Records events with the tracking records of a page of upstream
--- notifications through the page's insert procedure; returns their
--- notification ids in argument order.
+-- notifications, each in its partition, through the page's insert
+-- procedure; returns their notification ids in argument order.
 SELECT stored_events_insert_tracked(
     @originator_ids::uuid[],
     @originator_versions::bigint[],
     @topics::text[],
     @states::bytea[],
     @tracking_application_names::text[],
-    @tracking_notification_ids::bigint[]
+    @tracking_notification_ids::bigint[],
+    @tracking_partitions::integer[]
 )::bigint[] AS notification_ids;
 
 -- name: StoredEventsSelect :many
@@ -74,4 +75,4 @@ SELECT stored_events_insert_batch(
 -- name: EventStoreReady :one
 -- Reports whether the schema on the search path holds the event store at
 -- its latest migration (the newest procedure exists).
-SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[])') IS NOT NULL)::boolean AS ready;
+SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[])') IS NOT NULL)::boolean AS ready;

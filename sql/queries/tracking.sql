@@ -13,12 +13,25 @@ SELECT EXISTS (
 ) AS tracked;
 
 -- name: TrackingPositions :many
--- Returns, for each upstream application tracked, the largest tracked
--- notification id.
-SELECT application_name, max(notification_id)::bigint AS max_id
-FROM tracking
-GROUP BY application_name
-ORDER BY application_name;
+-- Returns, for each upstream application tracked, the notification id up
+-- to which every notification is processed: the largest tracked id, or,
+-- once the follower divides its logs in partitions (partition_leases has
+-- rows), the lowest of the partitions' positions.
+SELECT u.application_name::text AS application_name, coalesce(CASE
+    WHEN d.partitions IS NULL THEN
+        (SELECT max(t.notification_id) FROM tracking AS t WHERE t.application_name = u.application_name)
+    ELSE
+        (SELECT min(greatest(
+            (SELECT max(t.notification_id) FROM tracking AS t
+              WHERE t.application_name = u.application_name AND t.partition = p.n),
+            (SELECT pp.position FROM partition_positions AS pp
+              WHERE pp.application_name = u.application_name AND pp.partition = p.n),
+            0))
+           FROM generate_series(0, d.partitions - 1) AS p(n))
+    END, 0)::bigint AS max_id
+FROM (SELECT application_name FROM tracking UNION SELECT application_name FROM partition_positions) AS u
+CROSS JOIN (SELECT max(partitions) AS partitions FROM partition_leases) AS d
+ORDER BY u.application_name;
 
 -- name: EventStoreSchemas :many
 -- Returns the schemas of the database that hold an event store with
