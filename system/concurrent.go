@@ -156,7 +156,7 @@ func (r *ConcurrentRunner) WaitCaughtUp(ctx context.Context) error {
 	for {
 		behind := false
 		for key, target := range targets {
-			tracked, err := built.byName[key[0]].Recorder().MaxTrackingID(ctx, key[1])
+			tracked, err := built.processes[key[0]].tracked(ctx, key[1])
 			if err != nil {
 				return err
 			}

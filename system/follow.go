@@ -2,11 +2,13 @@ package system
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/google/uuid"
 )
 
 // wakeups collects the leaders of a process application that may have new
@@ -53,15 +55,20 @@ func (w *wakeups) take() []string {
 // store, in any processes, one follows at a time (app.Application.Exclusive)
 // and the others stand by, so that each notification is processed once;
 // when the active instance stops or dies, or loses its connection, another
-// takes over where the tracking records say. It returns nil when ctx ends,
-// and an error that a retry cannot cure (see followExclusively).
+// takes over where the tracking records say. With opts.Partitions above 1,
+// the instances divide the work instead (see followDivided). It returns
+// nil when ctx ends, and an error that a retry cannot cure (see
+// followLeaders).
 func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerOptions, logger *slog.Logger) error {
+	if opts.Partitions > 1 {
+		return followDivided(ctx, p, w, opts, logger)
+	}
 	retry := newRetrier(opts)
 	for {
 		err := p.Exclusive(ctx, "follow "+p.Name(), func(ctx context.Context) error {
 			retry.reset()
 			w.prompt(p.Upstreams()...) // whatever happened while standing by
-			return followExclusively(ctx, p, w, opts, logger)
+			return followLeaders(ctx, p, w, opts, logger)
 		})
 		switch {
 		case ctx.Err() != nil:
@@ -80,13 +87,42 @@ func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerO
 	}
 }
 
-// followExclusively is the loop of follow while it holds p's exclusion:
-// it processes the leaders prompted on w, whatever prompts them (saves in
+// followDivided is follow for instances that divide p's upstream logs in
+// opts.Partitions partitions: each instance holds leases on its share of
+// the partitions (holdLeases) and processes only their notifications, so
+// that instances process at once, each notification once.
+func followDivided(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerOptions, logger *slog.Logger) error {
+	d, err := p.divide(opts.Partitions)
+	if err != nil {
+		return err
+	}
+	// The leases are released only once processing has stopped, so that
+	// no other instance takes a partition up while a page of it is
+	// recorded here.
+	processCtx, stopProcessing := context.WithCancel(ctx)
+	defer stopProcessing()
+	leaseCtx, stopLeases := context.WithCancel(context.WithoutCancel(ctx))
+	var leaseErr error
+	leasesReleased := make(chan struct{})
+	go func() {
+		defer close(leasesReleased)
+		if leaseErr = holdLeases(leaseCtx, p, d, uuid.New(), opts.leaseTime(), w, opts, logger); leaseErr != nil {
+			stopProcessing()
+		}
+	}()
+	err = followLeaders(processCtx, p, w, opts, logger)
+	stopLeases()
+	<-leasesReleased
+	return errors.Join(err, leaseErr)
+}
+
+// followLeaders is the loop of follow while it holds p's exclusion (or
+// its leases): it processes the leaders prompted on w, whatever prompts them (saves in
 // this process, the database's notifications), and every leader each poll
 // interval. An error a retry may cure (see persistence.IsRetryable) is
 // logged on logger and retried after a backoff; any other ends the loop
 // and is returned. It returns nil when ctx ends.
-func followExclusively(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerOptions, logger *slog.Logger) error {
+func followLeaders(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerOptions, logger *slog.Logger) error {
 	retry := newRetrier(opts)
 	ticker := time.NewTicker(opts.pollInterval())
 	defer ticker.Stop()

@@ -12,7 +12,10 @@ import (
 type Lag struct {
 	// Upstream names the application followed.
 	Upstream string
-	// Tracked is the last upstream notification processed.
+	// Tracked is the last upstream notification processed; when the
+	// upstream log is divided in partitions (RunnerOptions.Partitions),
+	// the lowest position of the partitions, up to which every
+	// notification is processed.
 	Tracked int64
 	// Head is the upstream's largest notification ID.
 	Head int64
@@ -48,7 +51,7 @@ func (p *ProcessApplication) Lag(ctx context.Context, leader string) (Lag, error
 	lag := Lag{Upstream: leader}
 	lag.Processed, lag.Rate = up.progress.rate(time.Now())
 	var err error
-	if lag.Tracked, err = p.Recorder().MaxTrackingID(ctx, leader); err != nil {
+	if lag.Tracked, err = p.tracked(ctx, leader); err != nil {
 		return Lag{}, err
 	}
 	if lag.Head, err = up.reader.MaxNotificationID(ctx); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"sync"
@@ -102,6 +103,8 @@ type ProcessApplication struct {
 
 	mu        sync.Mutex
 	upstreams map[string]*upstream
+	division  *division // nil: the upstream logs are not divided
+	undivided bool      // checked that no other instance divides them
 }
 
 // upstream is an application followed: the reader of its notifications
@@ -220,6 +223,15 @@ const maxConflicts = 10
 // notifications of the page before that one are recorded, and processing
 // stops at it. Once caught up, it returns a *LeaderBehindError if the
 // position tracked is past the leader's last notification.
+//
+// When the runners divide p's upstream logs in partitions
+// (RunnerOptions.Partitions), it processes only the notifications of the
+// partitions this instance holds leases on, each partition from its own
+// position, and a conflict is retried after a random pause of up to a
+// page's time (instances of other partitions may write the same
+// aggregates). An instance that does not divide the logs returns a
+// *persistence.PartitionCountError once other instances have divided
+// them: it would skip their partitions' notifications.
 func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) (int, error) {
 	p.mu.Lock()
 	up, ok := p.upstreams[leader]
@@ -233,46 +245,100 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 	ahead := &readAhead{reader: up.reader, limit: max(readSize, paging.size())}
 	defer ahead.wait()
 	processed, conflicts := 0, 0
-	stuckAt := int64(-1)  // the position of the last conflict
+	stuckAt := int64(-1)  // the progress at the last conflict
 	oneByOne := int64(-1) // after a conflict, the last notification of the page that met it
 	for {
-		last, err := p.Recorder().MaxTrackingID(ctx, leader)
+		s, err := p.newShare(ctx, leader)
 		if err != nil {
 			return processed, err
 		}
-		if last != stuckAt {
+		if len(s.active) == 0 {
+			return processed, nil // no partition held
+		}
+		if s.progress() != stuckAt {
 			conflicts = 0 // progress since the last conflict
 		}
-		items, err := ahead.read(ctx, last+1)
-		if err != nil {
+		n, cursor, err := p.processShare(ctx, up, s, ahead, paging, oneByOne)
+		processed += n
+		switch {
+		case persistence.IsConflict(err):
+			limit := maxConflicts
+			if s.division != nil {
+				// Instances of other partitions may write the same
+				// aggregates: let the one that recorded first go on.
+				limit *= 10
+				if !wait(ctx, time.Duration(rand.Int64N(int64(paging.time())))) {
+					return processed, ctx.Err()
+				}
+			}
+			if conflicts++; conflicts > limit {
+				return processed, fmt.Errorf("%s following %s: giving up after %d conflicts at notification %d: %w", p.Name(), leader, conflicts, cursor, err)
+			}
+			stuckAt, oneByOne = s.progress(), cursor
+			continue // another instance recorded first: re-read the positions
+		case err != nil:
 			return processed, err
+		case cursor < 0:
+			continue // partitions newly held: read their positions
+		}
+		return processed, p.checkLeaderNotBehind(ctx, up, s.highest())
+	}
+}
+
+// processShare processes the notifications of the partitions of s, from
+// the lowest of their positions, until it has caught up: then it records
+// that the partitions are processed up to the last notification read, and
+// returns it as cursor. It returns a negative cursor when the instance
+// newly holds partitions (the pass must start again from their positions).
+// On a conflict, it returns the last notification of the page that met
+// it. Notifications up to oneByOne are processed in pages of one.
+func (p *ProcessApplication) processShare(ctx context.Context, up *upstream, s *share, ahead *readAhead, paging Paging, oneByOne int64) (processed int, cursor int64, err error) {
+	cursor = s.lowest()
+	advanced := time.Now()
+	for {
+		items, err := ahead.read(ctx, cursor+1)
+		if err != nil {
+			return processed, cursor, err
 		}
 		if len(items) == 0 {
-			return processed, p.checkLeaderNotBehind(ctx, up, last)
+			return processed, cursor, p.advance(ctx, s, up.name, cursor)
 		}
 		ahead.start(ctx, items[len(items)-1].ID+1)
-		position := last // the last notification recorded
-		for len(items) > 0 {
+		mine := s.mine(items)
+		for len(mine) > 0 {
 			size := paging.size()
-			if items[0].ID <= oneByOne {
+			if mine[0].ID <= oneByOne {
 				size = 1
 			}
-			n, err := p.processPage(ctx, up, items, size, paging.time())
+			n, err := p.processPage(ctx, up, mine, size, paging.time(), s)
 			processed += n
 			if n > 0 {
 				up.progress.add(time.Now(), n)
 			}
 			if persistence.IsConflict(err) {
-				if conflicts++; conflicts > maxConflicts {
-					return processed, fmt.Errorf("%s following %s: giving up after %d conflicts at notification %d: %w", p.Name(), leader, conflicts, items[0].ID, err)
-				}
-				stuckAt, oneByOne = position, items[min(size, len(items))-1].ID
-				break // another instance recorded first: re-read the position
+				return processed, mine[min(size, len(mine))-1].ID, err
 			}
 			if err != nil {
-				return processed, err
+				return processed, cursor, err
 			}
-			position, items = items[n-1].ID, items[n:]
+			s.recorded(mine[:n])
+			if s.update() {
+				return processed, -1, nil
+			}
+			mine = s.mine(mine[n:])
+		}
+		cursor = items[len(items)-1].ID
+		if s.update() {
+			return processed, -1, nil
+		}
+		if len(s.active) == 0 {
+			return processed, cursor, nil // the leases ran out
+		}
+		if time.Since(advanced) >= time.Second {
+			if err := p.advance(ctx, s, up.name, cursor); err != nil {
+				return processed, cursor, err
+			}
+			advanced = time.Now()
 		}
 	}
 }
@@ -284,7 +350,7 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 // from the store, not from the page) ends the page before it: it is
 // processed again, first of the next page. A decode or policy error
 // records the page before the notification, and is returned.
-func (p *ProcessApplication) processPage(ctx context.Context, up *upstream, items []persistence.Notification, size int, pageTime time.Duration) (int, error) {
+func (p *ProcessApplication) processPage(ctx context.Context, up *upstream, items []persistence.Notification, size int, pageTime time.Duration, s *share) (int, error) {
 	uow := app.NewUnitOfWork(p.Application)
 	pageCtx := uow.Context(ctx)
 	var pg page
@@ -297,7 +363,7 @@ func (p *ProcessApplication) processPage(ctx context.Context, up *upstream, item
 		if err != nil {
 			return p.recordPage(ctx, &pg, fmt.Errorf("%s following %s: notification %d: %w", p.Name(), up.name, n.ID, err))
 		}
-		pe := &ProcessEvent{Tracking: persistence.Tracking{ApplicationName: up.name, NotificationID: n.ID}}
+		pe := &ProcessEvent{Tracking: persistence.Tracking{ApplicationName: up.name, NotificationID: n.ID, Partition: s.partition(n)}}
 		if p.policy != nil {
 			if err := p.policy(pageCtx, p, event, pe); err != nil {
 				return p.recordPage(ctx, &pg, &PolicyError{Application: p.Name(), Upstream: up.name, Notification: n.ID, Err: err})

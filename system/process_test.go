@@ -34,9 +34,12 @@ const helperProcessEnv = "SYSTEM_TEST_COUNTERS_PROCESS"
 func runHelperProcess() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	err := system.RunProcess(ctx, counters.System(), "Counters", system.ProcessOptions{
-		RunnerOptions: system.RunnerOptions{Env: map[string]string{"PERSISTENCE_MODULE": "postgres"}, PollInterval: 200 * time.Millisecond},
-	})
+	sys, opts := counters.System(), system.RunnerOptions{}
+	if partitions := os.Getenv(partitionsEnv); partitions != "" {
+		sys, opts = dividedProcessOptions(partitions)
+	}
+	opts.Env, opts.PollInterval = map[string]string{"PERSISTENCE_MODULE": "postgres"}, 200*time.Millisecond
+	err := system.RunProcess(ctx, sys, "Counters", system.ProcessOptions{RunnerOptions: opts})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "counters process:", err)
 		return 1

@@ -40,6 +40,21 @@ type RunnerOptions struct {
 	// Paging bounds the pages in which the process applications process
 	// notifications (see Paging; the zero value is the default).
 	Paging Paging
+	// Partitions, above 1, divides the upstream logs of each process
+	// application in that many partitions, by a hash of the originator ID
+	// (PartitionOf), among the instances that run it (a ConcurrentRunner's
+	// follower, or RunProcess, in any processes): each instance holds
+	// leases on its share of the partitions (persistence.PartitionRecorder)
+	// and processes only their notifications, so that instances work at
+	// once, each notification once. Every instance must be given the same
+	// count, which cannot change once the first instance recorded it
+	// (persistence.ErrPartitionCount). 0 or 1: the logs are not divided;
+	// one instance processes and the others stand by. See docs/system.md.
+	Partitions int
+	// LeaseTime is how long an instance's leases on partitions last
+	// (DefaultLeaseTime when zero): the partitions of an instance that
+	// died are taken over after it. Leases are renewed every third of it.
+	LeaseTime time.Duration
 	// RetryMin and RetryMax bound the delay before RunProcess, or a
 	// follower of a ConcurrentRunner, retries after a database error: the
 	// delay starts at RetryMin and doubles with each failure in a row up
@@ -64,6 +79,13 @@ func (o RunnerOptions) progressInterval() time.Duration {
 		return DefaultProgressInterval
 	}
 	return o.ProgressInterval
+}
+
+func (o RunnerOptions) leaseTime() time.Duration {
+	if o.LeaseTime > 0 {
+		return o.LeaseTime
+	}
+	return DefaultLeaseTime
 }
 
 func (o RunnerOptions) pollInterval() time.Duration {
