@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -228,16 +230,23 @@ func benchFollowerLatency(b *testing.B, store string) {
 // BenchmarkFollowerInstances measures 1, 2 and 4 instances of one follower
 // (RunProcess, in goroutines of this process, on PostgreSQL) catching up
 // with b.N notifications recorded beforehand, with the one-event policy:
-// the instances stand by for each other, so the policy runs once per
-// notification and the throughput is that of one instance. The clock
-// includes starting the instances; "writers" is the number of instances.
+// instances that stand by for each other (the default), and instances
+// that divide the log in 8 partitions (RunnerOptions.Partitions). The
+// clock includes starting the instances; "writers" is the number of
+// instances.
 func BenchmarkFollowerInstances(b *testing.B) {
-	for _, n := range []int{1, 2, 4} {
-		b.Run(fmt.Sprintf("postgres/instances=%d", n), func(b *testing.B) { benchFollowerInstances(b, n) })
+	for _, partitions := range []int{1, 8} {
+		for _, n := range []int{1, 2, 4} {
+			name := fmt.Sprintf("postgres/instances=%d", n)
+			if partitions > 1 {
+				name = fmt.Sprintf("postgres/partitions=%d/instances=%d", partitions, n)
+			}
+			b.Run(name, func(b *testing.B) { benchFollowerInstances(b, n, partitions) })
+		}
 	}
 }
 
-func benchFollowerInstances(b *testing.B, instances int) {
+func benchFollowerInstances(b *testing.B, instances, partitions int) {
 	ctx := context.Background()
 	env := storeEnv(b, storePostgres, "UPSTREAM,RECEIPTS")
 	leader := openApp(b, app.Options{Name: leaderName, Registry: registry(), Env: env})
@@ -262,14 +271,14 @@ func benchFollowerInstances(b *testing.B, instances int) {
 	for range instances {
 		wg.Go(func() {
 			err := system.RunProcess(runCtx, sys, "Receipts", system.ProcessOptions{
-				RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, ProgressInterval: -1}})
+				RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, ProgressInterval: -1, Partitions: partitions}})
 			if err != nil {
 				b.Error(err)
 			}
 		})
 	}
 	for {
-		tracked, err := follower.Recorder().MaxTrackingID(ctx, leaderName)
+		tracked, err := caughtUpTo(ctx, follower, partitions)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -282,14 +291,32 @@ func benchFollowerInstances(b *testing.B, instances int) {
 	stop()
 	wg.Wait()
 	perNotification := float64(runs.Load()) / float64(b.N)
-	record(b, rowKey{opFollowerInstances, storePostgres, instances}, 1, func(r result) string {
+	key := rowKey{opFollowerInstances, storePostgres, instances}
+	if partitions > 1 {
+		key.op = opFollowerDivided
+	}
+	record(b, key, 1, func(r result) string {
 		return fmt.Sprintf("%s notifications/s; policy runs per notification %.2f", thousands(r.eventsPerSecond()), perNotification)
 	})
 	resultsMu.Lock()
-	runsPerNotification[instances] = perNotification
+	runsPerNotification[key] = perNotification
 	resultsMu.Unlock()
 }
 
-// runsPerNotification holds, by number of instances, the policy runs per
-// notification of BenchmarkFollowerInstances.
-var runsPerNotification = map[int]float64{}
+// caughtUpTo returns the notification up to which the follower has
+// processed every one: the lowest position of its partitions when its log
+// is divided.
+func caughtUpTo(ctx context.Context, follower *app.Application, partitions int) (int64, error) {
+	if partitions <= 1 {
+		return follower.Recorder().MaxTrackingID(ctx, leaderName)
+	}
+	positions, err := follower.Recorder().(persistence.PartitionRecorder).PartitionPositions(ctx, leaderName, partitions)
+	if err != nil {
+		return 0, err
+	}
+	return slices.Min(positions), nil
+}
+
+// runsPerNotification holds, by row, the policy runs per notification of
+// BenchmarkFollowerInstances.
+var runsPerNotification = map[rowKey]float64{}
