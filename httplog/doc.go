@@ -20,6 +20,8 @@
 //	    {"items": [ITEM, ...]}
 //	GET /head
 //	    {"max_notification_id": N}
+//	GET /head?after=N&wait=D
+//	    {"max_notification_id": H}
 //
 // where each ITEM is
 //
@@ -51,11 +53,32 @@
 // is sent with Cache-Control: no-store.
 //
 // Errors are {"error": "message"} with a status code: 400 for malformed
-// section ids, starts and limits out of range, unknown or repeated query
-// parameters; 401 (with a WWW-Authenticate: Bearer header) for a missing
-// or unknown credential; 404 for unknown paths; 405 for methods other
-// than GET and HEAD; 500 when the log cannot be read (the cause is logged,
-// not sent). Error responses carry no notifications.
+// section ids, starts, limits, afters and waits out of range, unknown or
+// repeated query parameters; 401 (with a WWW-Authenticate: Bearer
+// header) for a missing or unknown credential; 404 for unknown paths; 405
+// for methods other than GET and HEAD; 500 when the log cannot be read
+// (the cause is logged, not sent). Error responses carry no
+// notifications.
+//
+// # Waiting for new notifications
+//
+// /head with after and wait is a long poll: the handler answers as soon
+// as the head H passes N (at once if it has already), or else when D has
+// passed or the request's context has ended, with the head as last read
+// (N or less). D is a Go duration ("20s", "500ms") above 0 and at most
+// MaxWait. The handler learns of new notifications from
+// HandlerOptions.Watcher, the application itself, whose Watch all
+// waiting requests share; without one, or while its Watch fails, waits
+// last until their bound, so a follower is late by one wait at most. To
+// shut a server down without waiting for the waits, cancel the context
+// that its BaseContext returns as Shutdown begins
+// (http.Server.RegisterOnShutdown).
+//
+// A long poll rather than a stream of server-sent events: each answer is
+// a complete JSON response like the others, so the client's timeouts,
+// retries and backoff apply unchanged, the credential is checked on each
+// request, and proxies need no support for streaming. The price is one
+// request per change of the head, which the follower reads anyway.
 //
 // # Credentials
 //
