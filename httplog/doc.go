@@ -7,7 +7,8 @@
 // remote leader with ProcessApplication.FollowLog(name, client, mapper),
 // keeping its tracking records, and so exactly-once, in its own database.
 // Reader follows any log, local or remote, along its linked sections or
-// by pages, as Go iterators.
+// by pages, as Go iterators. Client.Watch wakes a follower when the remote
+// log may have grown, as app.Application.Watch does for a local one.
 //
 // # Wire format
 //
@@ -69,9 +70,10 @@
 // MaxWait. The handler learns of new notifications from
 // HandlerOptions.Watcher, the application itself, whose Watch all
 // waiting requests share; without one, or while its Watch fails, waits
-// last until their bound, so a follower is late by one wait at most. To
-// shut a server down without waiting for the waits, cancel the context
-// that its BaseContext returns as Shutdown begins
+// last until their bound, so a follower is late by one wait at most.
+// Client.Watch asks again as soon as it gets an answer. To shut a server
+// down without waiting for the waits, cancel the context that its
+// BaseContext returns as Shutdown begins
 // (http.Server.RegisterOnShutdown).
 //
 // A long poll rather than a stream of server-sent events: each answer is

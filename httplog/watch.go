@@ -10,7 +10,8 @@ import (
 )
 
 // Watcher tells when a notification log may have new notifications:
-// *app.Application (its store's notifications) is a Watcher.
+// *app.Application (its store's notifications) and *Client (its server's
+// answers to a waiting request for the head) are Watchers.
 type Watcher interface {
 	// Watch calls wake whenever the log may have new notifications, and
 	// once when it starts, until ctx ends (then it returns nil) or it can
@@ -18,7 +19,10 @@ type Watcher interface {
 	Watch(ctx context.Context, wake func()) error
 }
 
-var _ Watcher = (*app.Application)(nil)
+var (
+	_ Watcher = (*app.Application)(nil)
+	_ Watcher = (*Client)(nil)
+)
 
 // MaxWait is the longest wait that a request for the head may ask for
 // (GET /head?after=N&wait=D; see the package documentation).

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/httplog"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
 // failAfter is how long a test lets a wait that should end take before
@@ -234,6 +236,74 @@ func TestWaitForTheHeadRefusals(t *testing.T) {
 		resp.Body.Close()
 		cancel()
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, auth)
+	}
+}
+
+// Client.Watch wakes once it has read the head, then after each remote
+// save, and returns nil when its context ends; it asks for waits of half
+// the HTTP client's timeout when that is shorter than WatchWait.
+func TestClientWatchWakesOnARemoteSave(t *testing.T) {
+	t.Parallel()
+	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
+		a := worldsApp(t, env)
+		var mu sync.Mutex
+		waits := map[string]bool{}
+		watcher := newCountingWatcher(a, 0)
+		srv := serve(t, a.Log(), httplog.HandlerOptions{Watcher: watcher}, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				waits[r.URL.Query().Get("wait")] = true
+				mu.Unlock()
+				h.ServeHTTP(w, r)
+			})
+		})
+		c := newClient(t, srv.URL, httplog.ClientOptions{HTTPClient: &http.Client{Timeout: 20 * time.Second}})
+
+		woken := make(chan struct{}, 100)
+		ctx, stop := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- c.Watch(ctx, func() { woken <- struct{}{} }) }()
+		receive(t, woken, "the first wake")
+		for range 3 {
+			createWorld(t, a)
+			receive(t, woken, "the wake after a save")
+		}
+		stop()
+		require.NoError(t, receive(t, done, "Watch's return"), "nil when its context ends")
+		mu.Lock()
+		require.Equal(t, map[string]bool{"": true, "10s": true}, waits, "the first head, then waits of half the timeout")
+		mu.Unlock()
+		select { // the server's watch, once no request waits
+		case <-watcher.ended:
+		case <-time.After(time.Minute):
+			t.Fatal("the server's watch did not end")
+		}
+	}, "WORLDS")
+}
+
+// Client.Watch returns an error when the server cannot be reached, or
+// refuses the credential, and NewClient refuses a WatchWait out of range.
+func TestClientWatchFails(t *testing.T) {
+	t.Parallel()
+	a := worldsApp(t, map[string]string{"PERSISTENCE_MODULE": "memory"})
+	srv := serve(t, a.Log(), httplog.HandlerOptions{Watcher: a}, nil)
+	err := newClient(t, srv.URL, httplog.ClientOptions{Token: "wrong"}).Watch(t.Context(), func() {})
+	var se *httplog.StatusError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, http.StatusUnauthorized, se.StatusCode)
+
+	woken := make(chan struct{}, 100)
+	done := make(chan error, 1)
+	c := newClient(t, srv.URL, httplog.ClientOptions{MaxAttempts: 2})
+	go func() { done <- c.Watch(t.Context(), func() { woken <- struct{}{} }) }()
+	receive(t, woken, "the first wake")
+	srv.CloseClientConnections()
+	srv.Close()
+	require.ErrorIs(t, receive(t, done, "Watch's return"), persistence.ErrConnection)
+
+	for _, wait := range []time.Duration{-time.Second, httplog.MaxWait + time.Second} {
+		_, err := httplog.NewClient("http://127.0.0.1:1/log", httplog.ClientOptions{WatchWait: wait})
+		require.Error(t, err, wait)
 	}
 }
 
