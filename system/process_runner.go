@@ -37,7 +37,8 @@ type ProcessOptions struct {
 // one with httplog.Client.Watch (long polls, which the log server answers
 // as soon as the leader records events when it serves with a
 // HandlerOptions.Watcher); a watch that fails is logged and started again
-// after PollInterval, and the leader is polled meanwhile. Other processes
+// after a delay that grows as the retries' below do, but is never longer
+// than PollInterval, and the leader is polled meanwhile. Other processes
 // run the leaders, and may run more instances of this application: each
 // notification is still processed once.
 //
@@ -100,7 +101,7 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 		watching.Add(1)
 		go func() {
 			defer watching.Done()
-			watch(watchCtx, leader, w, wake, poll, logger)
+			watch(watchCtx, leader, w, wake, poll, newRetrier(opts.RunnerOptions), logger)
 		}()
 	}
 	return follow(ctx, process, wake, opts.RunnerOptions, logger)
@@ -108,6 +109,7 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 
 // watcher tells when a leader may have new events: *app.Application (its
 // store's notifications) and *httplog.Client (its log server's answers).
+// Both call wake on Watch's goroutine.
 type watcher interface {
 	Watch(ctx context.Context, wake func()) error
 }
@@ -183,16 +185,25 @@ func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOpti
 
 // watch prompts wake with leader whenever w says that it may have new
 // events (see app.Application.Watch and httplog.Client.Watch), until ctx
-// ends. A lost connection is logged and watched again after poll;
-// meanwhile the follower polls.
-func watch(ctx context.Context, leader string, w watcher, wake *wakeups, poll time.Duration, logger *slog.Logger) {
+// ends. A lost connection is logged and watched again after retry's
+// delay, at most poll (its failures in a row count from the last watch
+// that woke at its start); meanwhile the follower polls.
+func watch(ctx context.Context, leader string, w watcher, wake *wakeups, poll time.Duration, retry *retrier, logger *slog.Logger) {
 	for {
-		err := w.Watch(ctx, func() { wake.prompt(leader) })
+		watched := false
+		err := w.Watch(ctx, func() {
+			watched = true
+			wake.prompt(leader)
+		})
 		if ctx.Err() != nil {
 			return
 		}
-		logger.Warn("watching for new events failed; polling meanwhile", "upstream", leader, "error", err)
-		if !wait(ctx, poll) {
+		if watched {
+			retry.reset()
+		}
+		delay := min(retry.next(false), poll)
+		logger.Warn("watching for new events failed; polling meanwhile", "upstream", leader, "error", err, "retry", delay)
+		if !wait(ctx, delay) {
 			return
 		}
 	}

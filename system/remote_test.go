@@ -110,8 +110,10 @@ func TestRunProcessFollowsALeaderInAnotherDatabaseOverHTTP(t *testing.T) {
 
 // A remote follower that polls once an hour is woken by its leader's log
 // server (whose handler watches the leader) as soon as the leader records
-// events, also after the log server restarted: it processes them within
-// seconds, exactly once.
+// events, also after the log server restarted at once (the client's
+// retries see it back) or after an outage longer than the client's
+// retries (the follower watches again after a backoff): it processes them
+// within seconds, exactly once.
 func TestRemoteFollowerIsWokenByItsLeadersSaves(t *testing.T) {
 	t.Parallel()
 	leaderEnv := map[string]string{"DATABASE_URL": pgtest.NewDatabaseURL(t), "WORLDS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t)}
@@ -125,14 +127,17 @@ func TestRemoteFollowerIsWokenByItsLeadersSaves(t *testing.T) {
 
 	countersApp, trackedAtLeast := remoteFollower(t, "http://"+server.addr, "t", time.Hour)
 	require.Eventually(t, trackedAtLeast(10), time.Minute, 10*time.Millisecond, "what was there at the start")
-	for i, n := range []int64{15, 20} {
-		if i == 1 {
-			server.stop(t) // and started again at once: the client's retries see it back
+	for i, n := range []int64{15, 20, 25} {
+		if i > 0 {
+			server.stop(t)
 		}
 		for what, n := range writeWorlds(t, worldsApp, 1, 5) {
 			want[what] += n
 		}
-		if i == 1 {
+		if i == 2 {
+			time.Sleep(3 * time.Second) // longer than the client's 5 attempts take (at most 1.5 s)
+		}
+		if i > 0 {
 			server.start(t)
 		}
 		require.Eventually(t, trackedAtLeast(n), 10*time.Second, 10*time.Millisecond, "woken (not polled, nor answered at the end of a wait of 15 s)")
