@@ -38,7 +38,9 @@ type ProcessOptions struct {
 // as soon as the leader records events when it serves with a
 // HandlerOptions.Watcher); a watch that fails is logged and started again
 // after a delay that grows as the retries' below do, but is never longer
-// than PollInterval, and the leader is polled meanwhile. Other processes
+// than PollInterval, and the leader is polled meanwhile (only polled when
+// the failure is not one to retry, such as a log server that cannot
+// wait). Other processes
 // run the leaders, and may run more instances of this application: each
 // notification is still processed once.
 //
@@ -187,7 +189,9 @@ func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOpti
 // events (see app.Application.Watch and httplog.Client.Watch), until ctx
 // ends. A lost connection is logged and watched again after retry's
 // delay, at most poll (its failures in a row count from the last watch
-// that woke at its start); meanwhile the follower polls.
+// that woke at its start); meanwhile the follower polls. An error that a
+// retry cannot cure (persistence.IsRetryable), such as a log server that
+// refuses to wait, is logged and ends the watch: the follower only polls.
 func watch(ctx context.Context, leader string, w watcher, wake *wakeups, poll time.Duration, retry *retrier, logger *slog.Logger) {
 	for {
 		watched := false
@@ -198,10 +202,14 @@ func watch(ctx context.Context, leader string, w watcher, wake *wakeups, poll ti
 		if ctx.Err() != nil {
 			return
 		}
+		if !persistence.IsRetryable(err) {
+			logger.Warn("cannot watch for new events; polling only", "upstream", leader, "error", err)
+			return
+		}
 		if watched {
 			retry.reset()
 		}
-		delay := min(retry.next(false), poll)
+		delay := min(retry.next(persistence.NeedsAttention(err)), poll)
 		logger.Warn("watching for new events failed; polling meanwhile", "upstream", leader, "error", err, "retry", delay)
 		if !wait(ctx, delay) {
 			return

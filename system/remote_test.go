@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,6 +144,39 @@ func TestRemoteFollowerIsWokenByItsLeadersSaves(t *testing.T) {
 		require.Eventually(t, trackedAtLeast(n), 10*time.Second, 10*time.Millisecond, "woken (not polled, nor answered at the end of a wait of 15 s)")
 	}
 	requireExactlyOnce(t, worldsApp, countersApp, want)
+}
+
+// A log server that cannot wait (an older one, which answers 400 to
+// GET /head?after=N&wait=D) is polled, and not asked to wait again.
+func TestRemoteFollowerPollsALogServerThatCannotWait(t *testing.T) {
+	t.Parallel()
+	leaderEnv := map[string]string{"DATABASE_URL": pgtest.NewDatabaseURL(t), "WORLDS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t)}
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), leaderEnv)
+	want := writeWorlds(t, worldsApp, 2, 5)
+	handler, err := httplog.NewHandler(worldsApp.Log(), httplog.HandlerOptions{Tokens: []string{"t"}})
+	require.NoError(t, err)
+	var waits atomic.Int64
+	server := &logServer{addr: "127.0.0.1:0", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("wait") {
+			waits.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error": "the head takes no query parameters"}`))
+			return
+		}
+		handler.ServeHTTP(w, r)
+	})}
+	server.start(t)
+	defer func() { _ = server.srv.Close() }()
+
+	countersApp, trackedAtLeast := remoteFollower(t, "http://"+server.addr, "t", 20*time.Millisecond)
+	require.Eventually(t, trackedAtLeast(10), time.Minute, 10*time.Millisecond)
+	for what, n := range writeWorlds(t, worldsApp, 2, 5) {
+		want[what] += n
+	}
+	require.Eventually(t, trackedAtLeast(20), time.Minute, 10*time.Millisecond, "polled")
+	requireExactlyOnce(t, worldsApp, countersApp, want)
+	require.EqualValues(t, 1, waits.Load(), "asked to wait once")
 }
 
 // A bad URL for a remote leader is a configuration error naming the
