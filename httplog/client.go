@@ -58,8 +58,9 @@ type ClientOptions struct {
 
 // Client reads a notification log served by NewHandler. It is an
 // app.NotificationReader, so a process application can follow the remote
-// application with FollowLog, and has Section, so a Reader can read it
-// like a local log. It is safe for concurrent use.
+// application with FollowLog, has Section, so a Reader can read it like a
+// local log, and is a Watcher, so that a follower is woken when the remote
+// log grows. It is safe for concurrent use.
 //
 // Its errors: a *StatusError for a response with an error status; an
 // error that is errors.Is(err, persistence.ErrConnection) when the server
