@@ -65,16 +65,14 @@
 //
 // /head with after and wait is a long poll: the handler answers as soon
 // as the head H passes N (at once if it has already), or else when D has
-// passed or the request's context has ended, with the head as last read
-// (N or less). D is a Go duration ("20s", "500ms") above 0 and at most
-// MaxWait. The handler learns of new notifications from
-// HandlerOptions.Watcher, the application itself, whose Watch all
-// waiting requests share; without one, or while its Watch fails, waits
-// last until their bound, so a follower is late by one wait at most.
-// Client.Watch asks again as soon as it gets an answer. To shut a server
-// down without waiting for the waits, cancel the context that its
-// BaseContext returns as Shutdown begins
-// (http.Server.RegisterOnShutdown).
+// passed, the request's context has ended or the http.Server serving it
+// has begun to shut down (so that Shutdown need not wait for the waits),
+// with the head as last read (N or less). D is a Go duration ("20s",
+// "500ms") above 0 and at most MaxWait. The handler learns of new
+// notifications from HandlerOptions.Watcher, the application itself,
+// whose Watch all waiting requests share; without one, or while its
+// Watch fails, waits last until their bound, so a follower is late by
+// one wait at most. Client.Watch asks again as soon as it gets an answer.
 //
 // A long poll rather than a stream of server-sent events: each answer is
 // a complete JSON response like the others, so the client's timeouts,

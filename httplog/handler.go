@@ -69,6 +69,7 @@ type handler struct {
 	immutable string
 	logger    *slog.Logger
 	watch     *sharedWatch // nil without a Watcher
+	shutdowns shutdowns
 	mux       *http.ServeMux
 }
 
@@ -114,6 +115,7 @@ func NewHandler(log *app.NotificationLog, opts HandlerOptions) (http.Handler, er
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.shutdowns.of(r) // registers with the server at its first request, before any wait
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if status, msg := h.authorize(r); status != 0 {
 		if status == http.StatusUnauthorized {
@@ -266,13 +268,14 @@ func (h *handler) head(w http.ResponseWriter, r *http.Request) {
 }
 
 // waitHead answers with the head as soon as it passes after, or when
-// wait has passed, or when r's context ends.
+// wait has passed, or r's context has ended, or its server shuts down.
 func (h *handler) waitHead(w http.ResponseWriter, r *http.Request, after int64, wait time.Duration) {
 	var changed <-chan struct{} // nil, never ready, without a Watcher
 	if h.watch != nil {
 		changed = h.watch.join() // before reading the head: no change is missed
 		defer h.watch.leave()
 	}
+	shutdown := h.shutdowns.of(r)
 	bound := time.NewTimer(wait)
 	defer bound.Stop()
 	for {
@@ -291,7 +294,10 @@ func (h *handler) waitHead(w http.ResponseWriter, r *http.Request, after int64, 
 		case <-bound.C:
 			h.encode(w, r, headBody{MaxNotificationID: id})
 			return
-		case <-r.Context().Done(): // the client left, or the server shuts down
+		case <-r.Context().Done(): // the client has gone
+			h.encode(w, r, headBody{MaxNotificationID: id})
+			return
+		case <-shutdown:
 			h.encode(w, r, headBody{MaxNotificationID: id})
 			return
 		}

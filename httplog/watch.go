@@ -3,6 +3,7 @@ package httplog
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -128,4 +129,30 @@ func (s *sharedWatch) run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// shutdowns tells the waits served by each http.Server when it begins to
+// shut down, so that Shutdown need not wait for them. It is safe for
+// concurrent use.
+type shutdowns struct {
+	byServer sync.Map // *http.Server → chan struct{}, closed by its Shutdown
+}
+
+// of returns a channel closed when the http.Server that serves r begins
+// to shut down (nil, never closed, when r has none), registering with the
+// server the first time.
+func (s *shutdowns) of(r *http.Request) <-chan struct{} {
+	srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if !ok {
+		return nil
+	}
+	if ch, ok := s.byServer.Load(srv); ok {
+		return ch.(chan struct{})
+	}
+	ch := make(chan struct{})
+	if prev, loaded := s.byServer.LoadOrStore(srv, ch); loaded {
+		return prev.(chan struct{})
+	}
+	srv.RegisterOnShutdown(func() { close(ch) })
+	return ch
 }

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -307,37 +305,57 @@ func TestClientWatchFails(t *testing.T) {
 	}
 }
 
-// A wait ends when its request's context does: a server whose
-// BaseContext is canceled as Shutdown begins shuts down at once, and the
-// waiting request gets the head (or a 500 if the head was being read).
-func TestWaitForTheHeadEndsWithItsContext(t *testing.T) {
+// A wait ends when its server begins to shut down, so that Shutdown
+// returns at once, and the waiting request gets the head.
+func TestWaitForTheHeadEndsWhenItsServerShutsDown(t *testing.T) {
 	t.Parallel()
 	a := worldsApp(t, map[string]string{"PERSISTENCE_MODULE": "memory"})
 	head := createWorld(t, a)
-	h, err := httplog.NewHandler(a.Log(), httplog.HandlerOptions{Tokens: []string{token}, Watcher: a})
-	require.NoError(t, err)
-	arrived := make(chan struct{}, 1)
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		h.ServeHTTP(w, r)
-	}))
-	base, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv.Config.BaseContext = func(net.Listener) context.Context { return base }
-	srv.Config.RegisterOnShutdown(cancel)
-	srv.Start()
-	t.Cleanup(srv.Close)
+	arrived := make(chan struct{}, 10)
+	srv := serve(t, a.Log(), httplog.HandlerOptions{Watcher: a}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			h.ServeHTTP(w, r)
+		})
+	})
+	requireHead(t, waitHead(t, srv.URL, head-1, "30s"), head) // the server's first request
+	receive(t, arrived, "the first request")
 
 	done := waitHead(t, srv.URL, head, "30s")
-	receive(t, arrived, "the request")
+	receive(t, arrived, "the wait")
 	ctx, stop := context.WithTimeout(t.Context(), failAfter)
 	defer stop()
-	require.NoError(t, srv.Config.Shutdown(ctx), "the wait of 30 s ended with the shutdown")
-	r := receive(t, done, "the wait for the head")
-	require.NoError(t, r.err, "answered")
-	if r.status != http.StatusOK { // the shutdown came before the first read of the head
-		require.Equal(t, http.StatusInternalServerError, r.status)
-		return
-	}
-	require.Equal(t, head, r.head)
+	require.NoError(t, srv.Config.Shutdown(ctx), "the wait of 30 s ended as the shutdown began")
+	requireHead(t, done, head)
+}
+
+// A wait ends when its client goes away: the server does not hold it.
+func TestWaitForTheHeadEndsWhenItsClientGoes(t *testing.T) {
+	t.Parallel()
+	a := worldsApp(t, map[string]string{"PERSISTENCE_MODULE": "memory"})
+	arrived := make(chan struct{}, 1)
+	srv := serve(t, a.Log(), httplog.HandlerOptions{Watcher: a}, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/head?after=100&wait=1m", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	gone := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		gone <- err
+	}()
+	receive(t, arrived, "the wait")
+	cancel()
+	require.ErrorIs(t, receive(t, gone, "the client's return"), context.Canceled)
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }() // waits for the requests under way
+	receive(t, closed, "the server's close")
 }
