@@ -183,13 +183,7 @@ func serve(ctx context.Context, name string, env config.Environment, stdout, std
 	if err != nil {
 		return fail(err)
 	}
-	// Requests' contexts end as Shutdown begins, so that it need not wait
-	// for the followers' waits.
-	requests, endRequests := context.WithCancel(context.WithoutCancel(ctx))
-	defer endRequests()
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return requests }}
-	srv.RegisterOnShutdown(endRequests)
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "serving the notification log of %s (schema %s) on http://%s\n", name, a.Schema(), l.Addr())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
