@@ -154,8 +154,9 @@ type Application struct {
 	intervals map[string]int64
 	log       *NotificationLog
 
-	mu    sync.RWMutex
-	hooks []RecordedFunc
+	mu       sync.RWMutex
+	hooks    []RecordedFunc
+	watchers map[chan struct{}]struct{} // of Watch in memory, each with room for one signal
 }
 
 // RecordedFunc is called after an application records new events, with
@@ -365,6 +366,12 @@ func (a *Application) record(ctx context.Context, tx pgx.Tx, trackings []persist
 	}
 	a.mu.RLock()
 	hooks := a.hooks
+	for w := range a.watchers {
+		select {
+		case w <- struct{}{}:
+		default: // a signal is pending already
+		}
+	}
 	a.mu.RUnlock()
 	for _, h := range hooks {
 		if err := h(ctx, ids); err != nil {
@@ -428,14 +435,36 @@ func (a *Application) Exclusive(ctx context.Context, name string, fn func(ctx co
 
 // Watch calls wake whenever events may have been recorded in the
 // application's store by any process (on PostgreSQL, from the insert
-// procedure's NOTIFY, listened to on a connection of its own), and once
-// when it starts listening, until ctx ends (then it returns nil) or the
-// connection is lost (an error: watch again, and meanwhile poll). wake
-// runs on Watch's goroutine and should not block. With the in-memory
-// module it returns an error that is errors.Is(err,
-// persistence.ErrNotSupported): use OnRecorded in the same process.
+// procedure's NOTIFY, listened to on a connection of its own; in memory,
+// after each save of this application, the only one that records in its
+// store), and once when it starts listening, until ctx ends (then it
+// returns nil) or the connection is lost (an error: watch again, and
+// meanwhile poll). wake runs on Watch's goroutine and should not block.
 func (a *Application) Watch(ctx context.Context, wake func()) error {
-	return a.infra.watch(ctx, wake)
+	if a.infra.pool != nil {
+		return a.infra.watch(ctx, wake)
+	}
+	signal := make(chan struct{}, 1)
+	a.mu.Lock()
+	if a.watchers == nil {
+		a.watchers = map[chan struct{}]struct{}{}
+	}
+	a.watchers[signal] = struct{}{}
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.watchers, signal)
+		a.mu.Unlock()
+	}()
+	wake()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-signal:
+			wake()
+		}
+	}
 }
 
 func pending(aggs []domain.Aggregate) []domain.Event {

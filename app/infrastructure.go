@@ -218,13 +218,10 @@ func (i *infrastructure) insertSnapshots(ctx context.Context, tx pgx.Tx, snapsho
 	return nil
 }
 
-// watch calls wake whenever events may have been recorded in the store,
-// by any process, until ctx ends or (Postgres) the connection it listens
-// on is lost; see Application.Watch.
+// watch calls wake whenever events may have been recorded in the
+// PostgreSQL store, by any process, until ctx ends or the connection it
+// listens on is lost; see Application.Watch.
 func (i *infrastructure) watch(ctx context.Context, wake func()) error {
-	if i.pool == nil {
-		return fmt.Errorf("watch: %w: events recorded in memory are seen only by this process's application", persistence.ErrNotSupported)
-	}
 	l, err := postgres.Listen(ctx, i.pool, i.schema)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -127,8 +128,38 @@ func TestMemoryStoresAreDistinct(t *testing.T) {
 	require.NoError(t, err)
 	defer b.Close()
 	require.NotEqual(t, a.Store(), b.Store())
-	err = a.Watch(t.Context(), func() {})
-	require.ErrorIs(t, err, persistence.ErrNotSupported)
+}
+
+// Watch in memory wakes once when it starts and after each save of its
+// application, not of another's, and returns nil when its context ends.
+func TestWatchInMemory(t *testing.T) {
+	t.Parallel()
+	a, err := app.New(t.Context(), app.Options{Name: "Worlds", Registry: registry(), Lookup: noEnv})
+	require.NoError(t, err)
+	defer a.Close()
+	other, err := app.New(t.Context(), app.Options{Name: "Worlds", Registry: registry(), Lookup: noEnv})
+	require.NoError(t, err)
+	defer other.Close()
+
+	woken := make(chan struct{}, 10)
+	watchCtx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Watch(watchCtx, func() { woken <- struct{}{} }) }()
+	awake := func() {
+		t.Helper()
+		select {
+		case <-woken:
+		case <-time.After(10 * time.Second):
+			t.Fatal("not woken")
+		}
+	}
+	awake() // once when it starts
+	createWorld(t, other)
+	createWorld(t, a)
+	awake()
+	require.Empty(t, woken, "woken once, by its own application's save")
+	stop()
+	require.NoError(t, <-done, "Watch returns nil when its context ends")
 }
 
 // A projection writes its read model and the tracking record in one

@@ -24,6 +24,7 @@ const (
 	DefaultRetryMin         = 100 * time.Millisecond
 	DefaultRetryMax         = 5 * time.Second
 	DefaultMaxResponseBytes = 256 << 20
+	DefaultWatchWait        = 15 * time.Second
 )
 
 // ClientOptions configures a Client.
@@ -47,12 +48,19 @@ type ClientOptions struct {
 	// MaxResponseBytes is the largest response body read
 	// (DefaultMaxResponseBytes when zero).
 	MaxResponseBytes int64
+	// WatchWait is how long each request of Watch asks the server to
+	// wait for new notifications (DefaultWatchWait when zero; at most
+	// MaxWait). It is cut to half of HTTPClient's Timeout when that is
+	// shorter, so that a wait is not taken for a server that does not
+	// answer.
+	WatchWait time.Duration
 }
 
 // Client reads a notification log served by NewHandler. It is an
 // app.NotificationReader, so a process application can follow the remote
-// application with FollowLog, and has Section, so a Reader can read it
-// like a local log. It is safe for concurrent use.
+// application with FollowLog, has Section, so a Reader can read it like a
+// local log, and is a Watcher, so that a follower is woken when the remote
+// log grows. It is safe for concurrent use.
 //
 // Its errors: a *StatusError for a response with an error status; an
 // error that is errors.Is(err, persistence.ErrConnection) when the server
@@ -66,13 +74,15 @@ type Client struct {
 	attempts int
 	min, max time.Duration
 	maxBytes int64
+	wait     time.Duration // of Watch's requests
 }
 
 var _ app.NotificationReader = (*Client)(nil)
 
 // NewClient returns a Client for the log served at baseURL (such as
 // "https://leader.example:8443/log"), an absolute http or https URL. It
-// returns an error for any other URL.
+// returns an error for any other URL, and for a WatchWait below 0 or above
+// MaxWait.
 func NewClient(baseURL string, opts ClientOptions) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
@@ -80,6 +90,9 @@ func NewClient(baseURL string, opts ClientOptions) (*Client, error) {
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("httplog: new client: base URL %q is not an absolute http or https URL without query", baseURL)
+	}
+	if opts.WatchWait < 0 || opts.WatchWait > MaxWait {
+		return nil, fmt.Errorf("httplog: new client: watch wait %v is not between 0 and %v", opts.WatchWait, MaxWait)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
@@ -100,6 +113,13 @@ func NewClient(baseURL string, opts ClientOptions) (*Client, error) {
 	c.max = max(c.max, c.min)
 	if c.maxBytes <= 0 {
 		c.maxBytes = DefaultMaxResponseBytes
+	}
+	c.wait = opts.WatchWait
+	if c.wait == 0 {
+		c.wait = DefaultWatchWait
+	}
+	if c.http.Timeout > 0 {
+		c.wait = min(c.wait, c.http.Timeout/2)
 	}
 	return c, nil
 }
@@ -165,6 +185,42 @@ func (c *Client) MaxNotificationID(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	return body.MaxNotificationID, nil
+}
+
+// Watch calls wake once it has read the remote head, then whenever the
+// head changes, until ctx ends (then it returns nil) or a request fails
+// after the retries of ClientOptions (that error, as MaxNotificationID
+// returns it): each request asks the server to answer as soon as the head
+// passes the last one seen, or after WatchWait (GET
+// /head?after=N&wait=D), and the next is sent at once. So a follower of
+// the remote log is woken as one of a local log is by
+// app.Application.Watch, and polls when Watch fails. wake runs on
+// Watch's goroutine and should not block.
+func (c *Client) Watch(ctx context.Context, wake func()) error {
+	head, err := c.MaxNotificationID(ctx)
+	for err == nil {
+		wake()
+		head, err = c.nextHead(ctx, head)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// nextHead returns the remote head once it differs from head, asking the
+// server to wait for that.
+func (c *Client) nextHead(ctx context.Context, head int64) (int64, error) {
+	q := url.Values{"after": {strconv.FormatInt(head, 10)}, "wait": {c.wait.String()}}
+	for {
+		var body headBody
+		if err := c.get(ctx, "/head", q, &body); err != nil {
+			return 0, err
+		}
+		if body.MaxNotificationID != head {
+			return body.MaxNotificationID, nil
+		}
+	}
 }
 
 // checkOrder checks that the server sent notifications in ID order from

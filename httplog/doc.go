@@ -7,7 +7,8 @@
 // remote leader with ProcessApplication.FollowLog(name, client, mapper),
 // keeping its tracking records, and so exactly-once, in its own database.
 // Reader follows any log, local or remote, along its linked sections or
-// by pages, as Go iterators.
+// by pages, as Go iterators. Client.Watch wakes a follower when the remote
+// log may have grown, as app.Application.Watch does for a local one.
 //
 // # Wire format
 //
@@ -20,6 +21,8 @@
 //	    {"items": [ITEM, ...]}
 //	GET /head
 //	    {"max_notification_id": N}
+//	GET /head?after=N&wait=D
+//	    {"max_notification_id": H}
 //
 // where each ITEM is
 //
@@ -51,11 +54,31 @@
 // is sent with Cache-Control: no-store.
 //
 // Errors are {"error": "message"} with a status code: 400 for malformed
-// section ids, starts and limits out of range, unknown or repeated query
-// parameters; 401 (with a WWW-Authenticate: Bearer header) for a missing
-// or unknown credential; 404 for unknown paths; 405 for methods other
-// than GET and HEAD; 500 when the log cannot be read (the cause is logged,
-// not sent). Error responses carry no notifications.
+// section ids, starts, limits, afters and waits out of range, unknown or
+// repeated query parameters; 401 (with a WWW-Authenticate: Bearer
+// header) for a missing or unknown credential; 404 for unknown paths; 405
+// for methods other than GET and HEAD; 500 when the log cannot be read
+// (the cause is logged, not sent). Error responses carry no
+// notifications.
+//
+// # Waiting for new notifications
+//
+// /head with after and wait is a long poll: the handler answers as soon
+// as the head H passes N (at once if it has already), or else when D has
+// passed, the request's context has ended or the http.Server serving it
+// has begun to shut down (so that Shutdown need not wait for the waits),
+// with the head as last read (N or less). D is a Go duration ("20s",
+// "500ms") above 0 and at most MaxWait. The handler learns of new
+// notifications from HandlerOptions.Watcher, the application itself,
+// whose Watch all waiting requests share; without one, or while its
+// Watch fails, waits last until their bound, so a follower is late by
+// one wait at most. Client.Watch asks again as soon as it gets an answer.
+//
+// A long poll rather than a stream of server-sent events: each answer is
+// a complete JSON response like the others, so the client's timeouts,
+// retries and backoff apply unchanged, the credential is checked on each
+// request, and proxies need no support for streaming. The price is one
+// request per change of the head, which the follower reads anyway.
 //
 // # Credentials
 //

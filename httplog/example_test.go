@@ -25,7 +25,9 @@ func Example() {
 		panic(err)
 	}
 
-	h, err := httplog.NewHandler(leader.Log(), httplog.HandlerOptions{Tokens: []string{"secret"}})
+	// Watcher: followers waiting for new notifications (Client.Watch)
+	// are answered as soon as the leader records some.
+	h, err := httplog.NewHandler(leader.Log(), httplog.HandlerOptions{Tokens: []string{"secret"}, Watcher: leader})
 	if err != nil {
 		panic(err)
 	}

@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
 )
@@ -41,8 +43,20 @@ type HandlerOptions struct {
 	// it they are "private" (a browser or a client's own cache only),
 	// unless the handler is Insecure.
 	SharedCaches bool
-	// Logger receives errors in reading the log, which clients get as 500
-	// without details; nil means slog.Default().
+	// Watcher tells the handler when the log may have new notifications,
+	// so that a request that waits for them (GET /head?after=N&wait=D)
+	// is answered as soon as they are recorded: the application whose log
+	// is served (*app.Application: LISTEN and NOTIFY on PostgreSQL, its
+	// own saves in memory). The waiting requests share one Watch, which
+	// runs while any of them waits and a few seconds more (so that it is
+	// not started again by each request of a follower); a failed Watch is
+	// logged and tried again a second later. Without a Watcher, or while
+	// its Watch fails, a wait ends at its bound unless the head passes N
+	// before the wait starts.
+	Watcher Watcher
+	// Logger receives errors in reading and watching the log, which
+	// clients get as 500 without details, or not at all; nil means
+	// slog.Default().
 	Logger *slog.Logger
 }
 
@@ -54,6 +68,8 @@ type handler struct {
 	insecure  bool
 	immutable string
 	logger    *slog.Logger
+	watch     *sharedWatch // nil without a Watcher
+	shutdowns shutdowns
 	mux       *http.ServeMux
 }
 
@@ -82,6 +98,9 @@ func NewHandler(log *app.NotificationLog, opts HandlerOptions) (http.Handler, er
 	if h.logger == nil {
 		h.logger = slog.Default()
 	}
+	if opts.Watcher != nil {
+		h.watch = newSharedWatch(opts.Watcher, h.logger)
+	}
 	h.immutable = "private, max-age=31536000, immutable"
 	if opts.SharedCaches || h.insecure {
 		h.immutable = "public, max-age=31536000, immutable"
@@ -96,6 +115,7 @@ func NewHandler(log *app.NotificationLog, opts HandlerOptions) (http.Handler, er
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.shutdowns.of(r) // registers with the server at its first request, before any wait
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if status, msg := h.authorize(r); status != 0 {
 		if status == http.StatusUnauthorized {
@@ -230,8 +250,13 @@ func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) head(w http.ResponseWriter, r *http.Request) {
-	if len(r.URL.Query()) > 0 {
-		writeError(w, http.StatusBadRequest, "the head takes no query parameters")
+	if q := r.URL.Query(); len(q) > 0 {
+		after, wait, msg := parseWait(q)
+		if msg != "" {
+			writeError(w, http.StatusBadRequest, msg)
+			return
+		}
+		h.waitHead(w, r, after, wait)
 		return
 	}
 	id, err := h.log.MaxNotificationID(r.Context())
@@ -240,6 +265,69 @@ func (h *handler) head(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.encode(w, r, headBody{MaxNotificationID: id})
+}
+
+// waitHead answers with the head as soon as it passes after, or when
+// wait has passed, or r's context has ended, or its server shuts down.
+func (h *handler) waitHead(w http.ResponseWriter, r *http.Request, after int64, wait time.Duration) {
+	var changed <-chan struct{} // nil, never ready, without a Watcher
+	if h.watch != nil {
+		changed = h.watch.join() // before reading the head: no change is missed
+		defer h.watch.leave()
+	}
+	shutdown := h.shutdowns.of(r)
+	bound := time.NewTimer(wait)
+	defer bound.Stop()
+	for {
+		id, err := h.log.MaxNotificationID(r.Context())
+		if err != nil {
+			h.internalError(w, r, err)
+			return
+		}
+		if id > after {
+			h.encode(w, r, headBody{MaxNotificationID: id})
+			return
+		}
+		select {
+		case <-changed:
+			changed = h.watch.next()
+		case <-bound.C:
+			h.encode(w, r, headBody{MaxNotificationID: id})
+			return
+		case <-r.Context().Done(): // the client has gone
+			h.encode(w, r, headBody{MaxNotificationID: id})
+			return
+		case <-shutdown:
+			h.encode(w, r, headBody{MaxNotificationID: id})
+			return
+		}
+	}
+}
+
+// parseWait parses the query of a wait for the head, ?after=N&wait=D, or
+// returns why it is malformed.
+func parseWait(q url.Values) (after int64, wait time.Duration, msg string) {
+	const usage = "the head takes no query parameters, or after and wait, such as ?after=10&wait=20s"
+	for k, vs := range q {
+		switch {
+		case k != "after" && k != "wait":
+			return 0, 0, fmt.Sprintf("unknown query parameter %q: %s", k, usage)
+		case len(vs) > 1:
+			return 0, 0, fmt.Sprintf("query parameter %q given %d times", k, len(vs))
+		}
+	}
+	if !q.Has("after") || !q.Has("wait") {
+		return 0, 0, usage
+	}
+	after, err := parseNonNegative(q.Get("after"))
+	if err != nil {
+		return 0, 0, fmt.Sprintf("invalid after %q: expected an integer from 0 to %d", q.Get("after"), int64(math.MaxInt64))
+	}
+	wait, err = time.ParseDuration(q.Get("wait"))
+	if err != nil || wait <= 0 || wait > MaxWait {
+		return 0, 0, fmt.Sprintf("invalid wait %q: expected a duration above 0 and at most %v, such as 20s", q.Get("wait"), MaxWait)
+	}
+	return after, wait, ""
 }
 
 func (h *handler) encode(w http.ResponseWriter, r *http.Request, v any) {

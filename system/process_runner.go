@@ -30,10 +30,17 @@ type ProcessOptions struct {
 // the applications it follows (or, for a leader whose
 // <LEADER>_NOTIFICATION_LOG_URL is set, an httplog client of its log
 // served over HTTP, so that the leader may be on another PostgreSQL
-// server; it is then polled); processes what is pending; then waits until
-// a leader's store may have new events (app.Application.Watch: LISTEN and
-// NOTIFY on PostgreSQL), or PollInterval, and processes again, in the same
-// loop as a ConcurrentRunner's followers. Other processes
+// server); processes what is pending; then waits until a leader may have
+// new events, or PollInterval, and processes again, in the same loop as a
+// ConcurrentRunner's followers. It watches a leader in a database with
+// app.Application.Watch (LISTEN and NOTIFY on PostgreSQL), and a remote
+// one with httplog.Client.Watch (long polls, which the log server answers
+// as soon as the leader records events when it serves with a
+// HandlerOptions.Watcher); a watch that fails is logged and started again
+// after a delay that grows as the retries' below do, but is never longer
+// than PollInterval, and the leader is polled meanwhile (only polled when
+// the failure is not one to retry, such as a log server that cannot
+// wait). Other processes
 // run the leaders, and may run more instances of this application: each
 // notification is still processed once.
 //
@@ -64,7 +71,7 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 		logger = opts.RunnerOptions.logger()
 	}
 	retry := newRetrier(opts.RunnerOptions)
-	process, leaders, err := buildProcess(ctx, sys, name, opts.RunnerOptions)
+	process, leaders, watchers, err := buildProcess(ctx, sys, name, opts.RunnerOptions)
 	for err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -77,7 +84,7 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 		if !wait(ctx, delay) {
 			return nil
 		}
-		process, leaders, err = buildProcess(ctx, sys, name, opts.RunnerOptions)
+		process, leaders, watchers, err = buildProcess(ctx, sys, name, opts.RunnerOptions)
 	}
 	retry.reset()
 	defer func() {
@@ -88,25 +95,31 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 	}()
 
 	wake := newWakeups()
-	for _, l := range leaders {
-		wake.prompt(l.Name())
-	}
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	var watching sync.WaitGroup
 	defer func() { stopWatching(); watching.Wait() }()
-	for _, leader := range leaders {
+	for leader, w := range watchers {
+		wake.prompt(leader)
 		watching.Add(1)
 		go func() {
 			defer watching.Done()
-			watch(watchCtx, leader, wake, poll, logger)
+			watch(watchCtx, leader, w, wake, poll, newRetrier(opts.RunnerOptions), logger)
 		}()
 	}
 	return follow(ctx, process, wake, opts.RunnerOptions, logger)
 }
 
-// buildProcess builds the process application name and the applications
-// it follows.
-func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOptions) (*ProcessApplication, []*app.Application, error) {
+// watcher tells when a leader may have new events: *app.Application (its
+// store's notifications) and *httplog.Client (its log server's answers).
+// Both call wake on Watch's goroutine.
+type watcher interface {
+	Watch(ctx context.Context, wake func()) error
+}
+
+// buildProcess builds the process application name, the applications it
+// follows in their databases, and the watchers of all its leaders, by
+// name.
+func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOptions) (*ProcessApplication, []*app.Application, map[string]watcher, error) {
 	options := func(n string) app.Options {
 		spec, _ := sys.App(n)
 		o := app.Options{Name: n, Registry: spec.Registry, Env: opts.Env, Lookup: opts.Lookup}
@@ -128,21 +141,23 @@ func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOpti
 	}
 	a, err := build(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	process := NewProcessApplication(a, sys.apps[name].Policy)
 	process.SetPaging(opts.Paging)
 	var leaders []*app.Application
+	watchers := map[string]watcher{}
 	for _, leaderName := range sys.Leaders(name) {
-		remote, err := followRemote(process, options(leaderName))
+		client, err := followRemote(process, options(leaderName))
 		if err != nil {
 			a.Close()
 			for _, l := range leaders {
 				l.Close()
 			}
-			return nil, nil, fmt.Errorf("run process %s: %w", name, err)
+			return nil, nil, nil, fmt.Errorf("run process %s: %w", name, err)
 		}
-		if remote {
+		if client != nil {
+			watchers[leaderName] = client
 			continue
 		}
 		leader, err := build(leaderName)
@@ -151,10 +166,11 @@ func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOpti
 			for _, l := range leaders {
 				l.Close()
 			}
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		process.Follow(leader)
 		leaders = append(leaders, leader)
+		watchers[leaderName] = leader
 	}
 	all := map[string]*app.Application{name: a}
 	for _, l := range leaders {
@@ -164,23 +180,38 @@ func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOpti
 		for _, x := range all {
 			x.Close()
 		}
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return process, leaders, nil
+	return process, leaders, watchers, nil
 }
 
-// watch prompts wake with leader's name whenever leader's store may have
-// new events (see app.Application.Watch), until ctx ends. A lost
-// connection is logged and watched again after poll; meanwhile the
-// follower polls.
-func watch(ctx context.Context, leader *app.Application, wake *wakeups, poll time.Duration, logger *slog.Logger) {
+// watch prompts wake with leader whenever w says that it may have new
+// events (see app.Application.Watch and httplog.Client.Watch), until ctx
+// ends. A lost connection is logged and watched again after retry's
+// delay, at most poll (its failures in a row count from the last watch
+// that woke at its start); meanwhile the follower polls. An error that a
+// retry cannot cure (persistence.IsRetryable), such as a log server that
+// refuses to wait, is logged and ends the watch: the follower only polls.
+func watch(ctx context.Context, leader string, w watcher, wake *wakeups, poll time.Duration, retry *retrier, logger *slog.Logger) {
 	for {
-		err := leader.Watch(ctx, func() { wake.prompt(leader.Name()) })
+		watched := false
+		err := w.Watch(ctx, func() {
+			watched = true
+			wake.prompt(leader)
+		})
 		if ctx.Err() != nil {
 			return
 		}
-		logger.Warn("watching for new events failed; polling meanwhile", "upstream", leader.Name(), "error", err)
-		if !wait(ctx, poll) {
+		if !persistence.IsRetryable(err) {
+			logger.Warn("cannot watch for new events; polling only", "upstream", leader, "error", err)
+			return
+		}
+		if watched {
+			retry.reset()
+		}
+		delay := min(retry.next(persistence.NeedsAttention(err)), poll)
+		logger.Warn("watching for new events failed; polling meanwhile", "upstream", leader, "error", err, "retry", delay)
+		if !wait(ctx, delay) {
 			return
 		}
 	}
@@ -199,24 +230,25 @@ const (
 )
 
 // followRemote makes process follow the leader of opts over HTTP, and
-// reports so, when the leader's NOTIFICATION_LOG_URL is set. The leader's
-// events are decoded with the mapper its options give (its registry, and
-// its cipher and compressor settings).
-func followRemote(process *ProcessApplication, opts app.Options) (bool, error) {
+// returns the client it reads with, when the leader's
+// NOTIFICATION_LOG_URL is set (else nil). The leader's events are decoded
+// with the mapper its options give (its registry, and its cipher and
+// compressor settings).
+func followRemote(process *ProcessApplication, opts app.Options) (*httplog.Client, error) {
 	env := config.Environment{Name: opts.Name, Values: opts.Env, Lookup: opts.Lookup}
 	url := env.String(EnvNotificationLogURL, "")
 	if url == "" {
-		return false, nil
+		return nil, nil
 	}
 	client, err := httplog.NewClient(url, httplog.ClientOptions{Token: env.String(EnvNotificationLogToken, "")})
 	if err != nil {
 		name, _, _ := env.Find(EnvNotificationLogURL)
-		return false, &config.Error{Var: name, Value: url, Reason: err.Error()}
+		return nil, &config.Error{Var: name, Value: url, Reason: err.Error()}
 	}
 	mapper, err := app.NewMapper(opts)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	process.FollowLog(opts.Name, client, mapper)
-	return true, nil
+	return client, nil
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,10 +44,10 @@ func (s *logServer) stop(t *testing.T) {
 
 // remoteFollower starts, in a database of its own, the Counters process
 // application (RunProcess) following Worlds through the log served at
-// url with token, and stops it at the end of t. It returns the follower's
-// application, to check, and a condition that holds once n Worlds
-// notifications are tracked.
-func remoteFollower(t *testing.T, url, token string) (*app.Application, func(n int64) func() bool) {
+// url with token, polling every poll, and stops it at the end of t. It
+// returns the follower's application, to check, and a condition that
+// holds once n Worlds notifications are tracked.
+func remoteFollower(t *testing.T, url, token string, poll time.Duration) (*app.Application, func(n int64) func() bool) {
 	t.Helper()
 	env := map[string]string{
 		"PERSISTENCE_MODULE":            "postgres",
@@ -60,7 +61,7 @@ func remoteFollower(t *testing.T, url, token string) (*app.Application, func(n i
 	done := make(chan error, 1)
 	go func() {
 		done <- system.RunProcess(runCtx, counters.System(), "Counters", system.ProcessOptions{
-			RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 20 * time.Millisecond,
+			RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: poll,
 				RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
 			Logger: slog.New(slog.DiscardHandler),
 		})
@@ -92,7 +93,7 @@ func TestRunProcessFollowsALeaderInAnotherDatabaseOverHTTP(t *testing.T) {
 	server.start(t)
 	defer func() { _ = server.srv.Close() }()
 
-	countersApp, trackedAtLeast := remoteFollower(t, "http://"+server.addr, token)
+	countersApp, trackedAtLeast := remoteFollower(t, "http://"+server.addr, token, 20*time.Millisecond)
 	require.Eventually(t, trackedAtLeast(200), time.Minute, 10*time.Millisecond)
 	requireExactlyOnce(t, worldsApp, countersApp, want)
 
@@ -106,6 +107,76 @@ func TestRunProcessFollowsALeaderInAnotherDatabaseOverHTTP(t *testing.T) {
 	server.start(t)
 	require.Eventually(t, trackedAtLeast(300), time.Minute, 10*time.Millisecond)
 	requireExactlyOnce(t, worldsApp, countersApp, want)
+}
+
+// A remote follower that polls once an hour is woken by its leader's log
+// server (whose handler watches the leader) as soon as the leader records
+// events, also after the log server restarted at once (the client's
+// retries see it back) or after an outage longer than the client's
+// retries (the follower watches again after a backoff): it processes them
+// within seconds, exactly once.
+func TestRemoteFollowerIsWokenByItsLeadersSaves(t *testing.T) {
+	t.Parallel()
+	leaderEnv := map[string]string{"DATABASE_URL": pgtest.NewDatabaseURL(t), "WORLDS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t)}
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), leaderEnv)
+	want := writeWorlds(t, worldsApp, 2, 5)
+	handler, err := httplog.NewHandler(worldsApp.Log(), httplog.HandlerOptions{Tokens: []string{"t"}, Watcher: worldsApp})
+	require.NoError(t, err)
+	server := &logServer{addr: "127.0.0.1:0", handler: handler}
+	server.start(t)
+	defer func() { _ = server.srv.Close() }()
+
+	countersApp, trackedAtLeast := remoteFollower(t, "http://"+server.addr, "t", time.Hour)
+	require.Eventually(t, trackedAtLeast(10), time.Minute, 10*time.Millisecond, "what was there at the start")
+	for i, n := range []int64{15, 20, 25} {
+		if i > 0 {
+			server.stop(t)
+		}
+		for what, n := range writeWorlds(t, worldsApp, 1, 5) {
+			want[what] += n
+		}
+		if i == 2 {
+			time.Sleep(3 * time.Second) // longer than the client's 5 attempts take (at most 1.5 s)
+		}
+		if i > 0 {
+			server.start(t)
+		}
+		require.Eventually(t, trackedAtLeast(n), 10*time.Second, 10*time.Millisecond, "woken (not polled, nor answered at the end of a wait of 15 s)")
+	}
+	requireExactlyOnce(t, worldsApp, countersApp, want)
+}
+
+// A log server that cannot wait (an older one, which answers 400 to
+// GET /head?after=N&wait=D) is polled, and not asked to wait again.
+func TestRemoteFollowerPollsALogServerThatCannotWait(t *testing.T) {
+	t.Parallel()
+	leaderEnv := map[string]string{"DATABASE_URL": pgtest.NewDatabaseURL(t), "WORLDS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t)}
+	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), leaderEnv)
+	want := writeWorlds(t, worldsApp, 2, 5)
+	handler, err := httplog.NewHandler(worldsApp.Log(), httplog.HandlerOptions{Tokens: []string{"t"}})
+	require.NoError(t, err)
+	var waits atomic.Int64
+	server := &logServer{addr: "127.0.0.1:0", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("wait") {
+			waits.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error": "the head takes no query parameters"}`))
+			return
+		}
+		handler.ServeHTTP(w, r)
+	})}
+	server.start(t)
+	defer func() { _ = server.srv.Close() }()
+
+	countersApp, trackedAtLeast := remoteFollower(t, "http://"+server.addr, "t", 20*time.Millisecond)
+	require.Eventually(t, trackedAtLeast(10), time.Minute, 10*time.Millisecond)
+	for what, n := range writeWorlds(t, worldsApp, 2, 5) {
+		want[what] += n
+	}
+	require.Eventually(t, trackedAtLeast(20), time.Minute, 10*time.Millisecond, "polled")
+	requireExactlyOnce(t, worldsApp, countersApp, want)
+	require.EqualValues(t, 1, waits.Load(), "asked to wait once")
 }
 
 // A bad URL for a remote leader is a configuration error naming the
@@ -138,7 +209,7 @@ func TestRemoteFollowerThroughANetworkCut(t *testing.T) {
 	cut := startProxy(t, server.addr)
 	cut.Forward()
 
-	countersApp, trackedAtLeast := remoteFollower(t, "http://"+cut.Addr(), "t")
+	countersApp, trackedAtLeast := remoteFollower(t, "http://"+cut.Addr(), "t", 20*time.Millisecond)
 	require.Eventually(t, trackedAtLeast(100), time.Minute, 10*time.Millisecond)
 
 	cut.Blackhole()

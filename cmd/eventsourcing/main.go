@@ -27,7 +27,9 @@
 // application's name); it serves plain HTTP: put it behind TLS to cross a
 // network you do not trust. The application's schema is configured as for
 // the application itself (<NAME>_POSTGRES_SCHEMA, else its name in snake
-// case).
+// case). It answers a follower's wait for new notifications as soon as the
+// application records some (LISTEN on one connection for all waits), and
+// ends the waits when it is interrupted.
 //
 // The database is named by DATABASE_URL or, when it is not set, by
 // POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
@@ -173,7 +175,7 @@ func serve(ctx context.Context, name string, env config.Environment, stdout, std
 		return fail(err)
 	}
 	defer a.Close()
-	handler, err := httplog.NewHandler(a.Log(), httplog.HandlerOptions{Tokens: []string{token}})
+	handler, err := httplog.NewHandler(a.Log(), httplog.HandlerOptions{Tokens: []string{token}, Watcher: a})
 	if err != nil {
 		return fail(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -183,8 +184,44 @@ func TestServe(t *testing.T) {
 	require.ErrorAs(t, err, &status)
 	require.Equal(t, 401, status.StatusCode)
 
+	// A follower's wait ends as soon as the leader records events.
+	woken := make(chan struct{}, 10)
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go func() { _ = client.Watch(watchCtx, func() { woken <- struct{}{} }) }()
+	awake := func() {
+		t.Helper()
+		select {
+		case <-woken:
+		case <-time.After(10 * time.Second): // a wait lasts 15 s
+			t.Fatal("not woken")
+		}
+	}
+	awake() // once it has read the head
+	_, err = counters.MakeWorlds(ctx, leader, 1)
+	require.NoError(t, err)
+	awake()
+
+	// Interrupted while a follower waits, it stops without waiting for the
+	// wait (a shutdown waits at most 10 s, and fails), and answers it.
+	answered := make(chan error, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/head?after=1000&wait=1m", nil)
+		if err == nil {
+			req.Header.Set("Authorization", "Bearer secret")
+			var resp *http.Response
+			if resp, err = http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+		answered <- err
+	}()
+	time.Sleep(500 * time.Millisecond) // for the request to be under way
 	stop()
 	require.Equal(t, 0, <-code, errOut.String())
+	if err := <-answered; err != nil {
+		t.Logf("the wait had not begun when serve stopped: %v", err)
+	}
 
 	// Without a token, serve refuses to start.
 	delete(env, "WORLDS_NOTIFICATION_LOG_TOKEN")
