@@ -62,7 +62,7 @@ func runBank(ctx context.Context, env config.Environment, out io.Writer) (err er
 		return err
 	}
 	defer bank.Close()
-	handler, err := httplog.NewHandler(bank.Log(), httplog.HandlerOptions{Tokens: []string{token}})
+	handler, err := httplog.NewHandler(bank.Log(), httplog.HandlerOptions{Tokens: []string{token}, Watcher: bank})
 	if err != nil {
 		return err
 	}

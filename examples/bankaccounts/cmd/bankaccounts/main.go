@@ -42,11 +42,12 @@
 // per notification of BankAccounts, so that each is processed exactly
 // once, also when the process is killed and started again. With
 // BANK_ACCOUNTS_NOTIFICATION_LOG_URL (and _TOKEN) set it reads
-// BankAccounts over HTTP, polling the log, and never connects to the
-// BankAccounts database; without them it reads BankAccounts in its own
-// database (schema "bank_accounts"). It prints the ledger whenever it has
-// processed more, and logs what goes wrong and is retried (the log server
-// being unreachable, say).
+// BankAccounts over HTTP, woken by the bank's log server as soon as the
+// bank records events (a long poll; polling as the fallback), and never
+// connects to the BankAccounts database; without them it reads
+// BankAccounts in its own database (schema "bank_accounts"). It prints the
+// ledger whenever it has processed more, and logs what goes wrong and is
+// retried (the log server being unreachable, say).
 //
 // With BANK_ACCOUNTS_CIPHER_KEY set (see codec.CreateAESKey), the bank
 // stores its events encrypted and serves them as stored; the ledger then

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts"
 	"github.com/eventsourcing-go/eventsourcing/httplog"
@@ -189,9 +190,36 @@ func TestBankServesItsLogAndLedgerFollowsInTheDatabase(t *testing.T) {
 	require.ErrorAs(t, err, &status)
 	require.Equal(t, 401, status.StatusCode)
 
+	// A follower waiting on the log is woken as soon as the bank records
+	// events, by any process: here a second BankAccounts on its database.
+	// Its waits last 30 s, so only waking answers within the test's 10 s.
+	client, err = httplog.NewClient(url, httplog.ClientOptions{Token: "the token", WatchWait: 30 * time.Second})
+	require.NoError(t, err)
+	wakes := make(chan struct{}, 16)
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	watchDone := make(chan error, 1)
+	go func() { watchDone <- client.Watch(watchCtx, func() { wakes <- struct{}{} }) }()
+	waitWake := func(what string) {
+		t.Helper()
+		select {
+		case <-wakes:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the watching client was not woken %s", what)
+		}
+	}
+	waitWake("when it started")
+	other, err := bankaccounts.NewBankAccounts(ctx, app.Options{Env: env.Values, Lookup: env.Lookup})
+	require.NoError(t, err)
+	defer other.Close()
+	_, err = other.OpenAccount(ctx, "Carol", "carol@example.com")
+	require.NoError(t, err)
+	waitWake("by a save")
+	stopWatching()
+	require.NoError(t, <-watchDone)
+
 	go func() { ledgerDone <- runLedger(ctx, env, &ledgerOut) }()
 	require.Eventually(t, func() bool {
-		return strings.Contains(ledgerOut.String(), "processed BankAccounts up to notification 14; ledger: 4 accounts, 8 transactions, 200.00 in the bank\n")
+		return strings.Contains(ledgerOut.String(), "processed BankAccounts up to notification 15; ledger: 5 accounts, 8 transactions, 200.00 in the bank\n")
 	}, time.Minute, 10*time.Millisecond, "the ledger catches up; output:\n%s", &ledgerOut)
 	require.Contains(t, ledgerOut.String(), "Ledger (schema "+env.Values["LEDGER_POSTGRES_SCHEMA"]+") follows BankAccounts at its database;")
 	stop()
