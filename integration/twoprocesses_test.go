@@ -15,6 +15,7 @@ import (
 
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts"
+	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts/bankaccountstest"
 	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 )
 
@@ -47,70 +48,6 @@ func startBankAccounts(t *testing.T, bin, mode string, env map[string]string, ou
 		}
 	})
 	return cmd
-}
-
-// lastTrackedOf returns the last notification of BankAccounts that the
-// Ledger application ledger tracked.
-func lastTrackedOf(t *testing.T, ledger *app.Application) int64 {
-	t.Helper()
-	id, err := ledger.Recorder().MaxTrackingID(t.Context(), bankaccounts.Name)
-	require.NoError(t, err)
-	return id
-}
-
-// requireLedgerExactlyOnce checks that ledger processed every
-// notification of bank exactly once: it tracked each notification ID once
-// and no other, and counts every Opened and every TransactionAppended
-// once, with one event each, its total the sum of the transactions.
-func requireLedgerExactlyOnce(t *testing.T, bank *bankaccounts.BankAccounts, ledger *app.Application) {
-	t.Helper()
-	ctx := t.Context()
-	var ids []int64
-	var opened, transactions, amounts int64
-	for start := int64(1); ; {
-		page, err := bank.Log().ReadNotifications(ctx, start, app.MaxReadLimit)
-		require.NoError(t, err)
-		if len(page) == 0 {
-			break
-		}
-		for _, n := range page {
-			ids = append(ids, n.ID)
-			event, err := bank.Mapper().ToDomainEvent(n.StoredEvent)
-			require.NoError(t, err)
-			switch e := event.Data.(type) {
-			case bankaccounts.Opened:
-				opened++
-			case bankaccounts.TransactionAppended:
-				transactions++
-				amounts += e.Amount
-			}
-		}
-		start = page[len(page)-1].ID + 1
-	}
-	rows, err := ledger.Pool().Query(ctx, "SELECT notification_id FROM tracking WHERE application_name = $1 ORDER BY 1", bankaccounts.Name)
-	require.NoError(t, err)
-	var tracked []int64
-	for rows.Next() {
-		var id int64
-		require.NoError(t, rows.Scan(&id))
-		tracked = append(tracked, id)
-	}
-	require.NoError(t, rows.Err())
-	require.Equal(t, ids, tracked, "every notification tracked once, and nothing else")
-	l, err := bankaccounts.GetLedger(ctx, ledger)
-	require.NoError(t, err)
-	require.Equal(t, opened, l.Accounts)
-	require.Equal(t, transactions, l.Transactions)
-	require.Equal(t, amounts, l.TotalCents)
-	require.Equal(t, 1+opened+transactions, l.Version(), "LedgerStarted and one event per account and transaction: none twice")
-}
-
-// hasSchema reports whether the database of a has the schema name.
-func hasSchema(t *testing.T, a *app.Application, name string) bool {
-	t.Helper()
-	var n int
-	require.NoError(t, a.Pool().QueryRow(t.Context(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", name).Scan(&n))
-	return n > 0
 }
 
 // The bank accounts example as two OS processes (the built command's bank
@@ -170,7 +107,7 @@ func TestBankAndLedgerInTwoProcessesOnTwoContainers(t *testing.T) {
 	total := int64(7 * rounds)
 	behind := 0 // kills while the bank's log had notifications the ledger had not processed
 	for kill := 1; kill <= 3; kill++ {
-		before := lastTrackedOf(t, ledger)
+		before := bankaccountstest.LastTracked(t, ledger)
 		progress := int64(50 + rng.IntN(250))
 		cmd := startBankAccounts(t, bin, "ledger", ledgerEnv, &ledgerOut)
 		require.True(t, eventually(max(time.Until(deadline), time.Second), time.Millisecond, func() bool {
@@ -184,7 +121,7 @@ func TestBankAndLedgerInTwoProcessesOnTwoContainers(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, cmd.Process.Kill())
 		_ = cmd.Wait()
-		at := lastTrackedOf(t, ledger)
+		at := bankaccountstest.LastTracked(t, ledger)
 		if at < head {
 			behind++
 		}
@@ -204,9 +141,9 @@ func TestBankAndLedgerInTwoProcessesOnTwoContainers(t *testing.T) {
 	require.NoError(t, cmd.Wait(), "a stopped ledger exits cleanly")
 	require.Contains(t, ledgerOut.String(), "Ledger (schema ledger) follows BankAccounts at "+url+";")
 
-	requireLedgerExactlyOnce(t, bank, ledger)
-	require.False(t, hasSchema(t, bank.Application, "ledger"), "nothing of the Ledger in the bank's database")
-	require.False(t, hasSchema(t, ledger, "bank_accounts"), "nothing of BankAccounts in the ledger's database")
+	bankaccountstest.RequireLedgerExactlyOnce(t, bank, ledger)
+	require.False(t, bankaccountstest.HasSchema(t, bank.Application, "ledger"), "nothing of the Ledger in the bank's database")
+	require.False(t, bankaccountstest.HasSchema(t, ledger, "bank_accounts"), "nothing of BankAccounts in the ledger's database")
 	require.NoError(t, bankCmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, bankCmd.Wait(), "a stopped bank exits cleanly")
 }

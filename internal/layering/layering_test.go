@@ -38,8 +38,10 @@ type pkg struct {
 //  3. Non-test code imports no test library (testify, goleak) and no
 //     test-support package. The test-support packages are internal/pgtest
 //     and its subpackages (a throwaway PostgreSQL; pgrun is its command),
-//     internal/proctest (re-running a test binary as a worker) and
-//     persistence/recordertest (the recorder conformance suite): they exist
+//     internal/proctest (re-running a test binary as a worker),
+//     persistence/recordertest (the recorder conformance suite) and
+//     examples/bankaccounts/bankaccountstest (the checks of the bank
+//     accounts example's multi-process tests): they exist
 //     only for tests, so they may import testify and each other, and only
 //     test files may import them.
 //  4. Nothing in this module imports testcontainers, test files included:
@@ -157,7 +159,7 @@ func violations(pkgs map[string]pkg, p pkg) []string {
 // tests (rule 3).
 func testSupport(path string) bool {
 	return under(path, module+"/internal/pgtest") || path == module+"/internal/proctest" ||
-		path == module+"/persistence/recordertest"
+		path == module+"/persistence/recordertest" || path == module+"/examples/bankaccounts/bankaccountstest"
 }
 
 // under reports whether path is root or a package below it.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"math/rand/v2"
 	"os/exec"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts"
+	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts/bankaccountstest"
 	"github.com/eventsourcing-go/eventsourcing/httplog"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
@@ -36,82 +36,6 @@ func startMode(t *testing.T, switchEnv string, env map[string]string, out *proct
 		}
 	})
 	return cmd
-}
-
-// trackedIDs returns the notification IDs of BankAccounts that the Ledger
-// application ledger tracked, in order.
-func trackedIDs(ctx context.Context, ledger *app.Application) ([]int64, error) {
-	rows, err := ledger.Pool().Query(ctx, "SELECT notification_id FROM tracking WHERE application_name = $1 ORDER BY 1", bankaccounts.Name)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-// lastTracked returns the last notification of BankAccounts that the
-// Ledger tracked.
-func lastTracked(t *testing.T, ledger *app.Application) int64 {
-	t.Helper()
-	id, err := ledger.Recorder().MaxTrackingID(t.Context(), bankaccounts.Name)
-	require.NoError(t, err)
-	return id
-}
-
-// requireLedgerExact checks that ledger processed every notification of
-// bank exactly once: it tracked each notification ID once and no other,
-// counts every Opened and every TransactionAppended once, with one event
-// each, and its total is the sum of the transactions.
-func requireLedgerExact(t *testing.T, bank *bankaccounts.BankAccounts, ledger *app.Application) {
-	t.Helper()
-	ctx := t.Context()
-	var ids []int64
-	var opened, transactions, amounts int64
-	for start := int64(1); ; {
-		page, err := bank.Log().ReadNotifications(ctx, start, app.MaxReadLimit)
-		require.NoError(t, err)
-		if len(page) == 0 {
-			break
-		}
-		for _, n := range page {
-			ids = append(ids, n.ID)
-			event, err := bank.Mapper().ToDomainEvent(n.StoredEvent)
-			require.NoError(t, err)
-			switch e := event.Data.(type) {
-			case bankaccounts.Opened:
-				opened++
-			case bankaccounts.TransactionAppended:
-				transactions++
-				amounts += e.Amount
-			}
-		}
-		start = page[len(page)-1].ID + 1
-	}
-	tracked, err := trackedIDs(ctx, ledger)
-	require.NoError(t, err)
-	require.Equal(t, ids, tracked, "every notification tracked once, and nothing else")
-	l, err := bankaccounts.GetLedger(ctx, ledger)
-	require.NoError(t, err)
-	require.Equal(t, opened, l.Accounts)
-	require.Equal(t, transactions, l.Transactions)
-	require.Equal(t, amounts, l.TotalCents)
-	require.Equal(t, 1+opened+transactions, l.Version(), "LedgerStarted and one event per account and transaction: none twice")
-}
-
-// schemaExists reports whether the database of a has the schema name.
-func schemaExists(t *testing.T, a *app.Application, name string) bool {
-	t.Helper()
-	var n int
-	require.NoError(t, a.Pool().QueryRow(t.Context(), "SELECT count(*) FROM pg_namespace WHERE nspname = $1", name).Scan(&n))
-	return n > 0
 }
 
 // The bank and the ledger modes run as two OS processes, each with a
@@ -170,7 +94,7 @@ func TestBankAndLedgerInTwoProcessesWithTwoClusters(t *testing.T) {
 	total := int64(7 * rounds)
 	behind := 0 // kills while the bank's log had notifications the ledger had not processed
 	for kill := 1; kill <= 3; kill++ {
-		before := lastTracked(t, ledger)
+		before := bankaccountstest.LastTracked(t, ledger)
 		progress := int64(50 + rng.IntN(250))
 		cmd := startMode(t, ledgerProcessEnv, ledgerEnv, &ledgerOut)
 		require.Eventually(t, func() bool {
@@ -184,7 +108,7 @@ func TestBankAndLedgerInTwoProcessesWithTwoClusters(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, cmd.Process.Kill())
 		_ = cmd.Wait()
-		at := lastTracked(t, ledger)
+		at := bankaccountstest.LastTracked(t, ledger)
 		if at < head {
 			behind++
 		}
@@ -232,9 +156,9 @@ func TestBankAndLedgerInTwoProcessesWithTwoClusters(t *testing.T) {
 	require.Contains(t, ledgerOut.String(), "Ledger (schema ledger) follows BankAccounts at "+url+";")
 	require.True(t, strings.HasSuffix(ledgerOut.String(), "stopped\n"))
 
-	requireLedgerExact(t, bank, ledger)
-	require.False(t, schemaExists(t, bank.Application, "ledger"), "nothing of the Ledger in the bank's database")
-	require.False(t, schemaExists(t, ledger, "bank_accounts"), "nothing of BankAccounts in the ledger's database")
+	bankaccountstest.RequireLedgerExactlyOnce(t, bank, ledger)
+	require.False(t, bankaccountstest.HasSchema(t, bank.Application, "ledger"), "nothing of the Ledger in the bank's database")
+	require.False(t, bankaccountstest.HasSchema(t, ledger, "bank_accounts"), "nothing of BankAccounts in the ledger's database")
 	require.NoError(t, bankCmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, bankCmd.Wait(), "a stopped bank exits cleanly")
 }
