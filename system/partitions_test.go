@@ -102,13 +102,7 @@ func requireEachOnce(t *testing.T, worldsApp, countersApp *app.Application, want
 		require.NoError(t, err)
 		require.Equal(t, n, got, name)
 	}
-	max, err := worldsApp.Recorder().MaxNotificationID(ctx)
-	require.NoError(t, err)
-	var rows, low, high int64
-	require.NoError(t, countersApp.Pool().QueryRow(ctx,
-		"SELECT count(*), min(notification_id), max(notification_id) FROM tracking WHERE application_name = 'Worlds'").Scan(&rows, &low, &high))
-	require.Equal(t, max, rows, "one tracking record per notification: no holes, no repeats")
-	require.Equal(t, []int64{1, max}, []int64{low, high})
+	requireTrackedOnce(t, worldsApp, countersApp)
 	ns, err := worldsApp.Recorder().SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 1 << 30})
 	require.NoError(t, err)
 	for _, n := range ns {

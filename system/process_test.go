@@ -91,14 +91,7 @@ func requireExactlyOnce(t *testing.T, worldsApp, countersApp *app.Application, w
 		require.NoError(t, err)
 		require.Equal(t, n, got, what)
 	}
-	max, err := worldsApp.Recorder().MaxNotificationID(ctx)
-	require.NoError(t, err)
-	var rows, low, high int64
-	require.NoError(t, countersApp.Pool().QueryRow(ctx,
-		"SELECT count(*), min(notification_id), max(notification_id) FROM tracking WHERE application_name = 'Worlds'").Scan(&rows, &low, &high))
-	require.Equal(t, max, rows, "one tracking record per notification: no holes, no repeats")
-	require.Equal(t, int64(1), low)
-	require.Equal(t, max, high)
+	requireTrackedOnce(t, worldsApp, countersApp)
 	// One CounterIncremented per SomethingHappened, one CounterCreated per counter.
 	// Count the events rather than read the last id: a conflict between two
 	// instances may leave a gap in the ids.
@@ -109,6 +102,20 @@ func requireExactlyOnce(t *testing.T, worldsApp, countersApp *app.Application, w
 		total += n
 	}
 	require.Len(t, events, total+len(want), "no event was recorded twice")
+}
+
+// requireTrackedOnce checks that Counters tracked every notification of
+// Worlds once: no holes, no repeats.
+func requireTrackedOnce(t *testing.T, worldsApp, countersApp *app.Application) {
+	t.Helper()
+	ctx := t.Context()
+	max, err := worldsApp.Recorder().MaxNotificationID(ctx)
+	require.NoError(t, err)
+	var rows, low, high int64
+	require.NoError(t, countersApp.Pool().QueryRow(ctx,
+		"SELECT count(*), min(notification_id), max(notification_id) FROM tracking WHERE application_name = 'Worlds'").Scan(&rows, &low, &high))
+	require.Equal(t, max, rows, "one tracking record per notification: no holes, no repeats")
+	require.Equal(t, []int64{1, max}, []int64{low, high})
 }
 
 // Two instances of the same process application race on the same
