@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -229,15 +230,16 @@ func benchFollowerLatency(b *testing.B, store string) {
 
 // BenchmarkFollowerInstances measures 1, 2 and 4 instances of one follower
 // (RunProcess, in goroutines of this process, on PostgreSQL) catching up
-// with b.N notifications recorded beforehand, with the one-event policy:
-// instances that stand by for each other (the default), and instances
-// that divide the log in 8 partitions (RunnerOptions.Partitions). The
-// clock includes starting the instances; "writers" is the number of
-// instances.
+// with b.N notifications, with the one-event policy: instances that stand
+// by for each other (the default), and instances that divide the log in 8
+// partitions (RunnerOptions.Partitions). The instances start on an empty
+// log and, when dividing, settle their shares first; the notifications
+// are recorded while the policy waits at a gate, which opens when the
+// clock starts. "writers" is the number of instances.
 func BenchmarkFollowerInstances(b *testing.B) {
 	for _, partitions := range []int{1, 8} {
 		for _, n := range []int{1, 2, 4} {
-			name := fmt.Sprintf("postgres/instances=%d", n)
+			name := fmt.Sprintf("postgres/standby/instances=%d", n)
 			if partitions > 1 {
 				name = fmt.Sprintf("postgres/partitions=%d/instances=%d", partitions, n)
 			}
@@ -251,9 +253,10 @@ func benchFollowerInstances(b *testing.B, instances, partitions int) {
 	env := storeEnv(b, storePostgres, "UPSTREAM,RECEIPTS")
 	leader := openApp(b, app.Options{Name: leaderName, Registry: registry(), Env: env})
 	follower := openApp(b, app.Options{Name: "Receipts", Registry: receiptRegistry(), Env: env})
-	writeUpstream(b, leader, b.N)
 	var runs atomic.Int64
+	gate := make(chan struct{})
 	counted := func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
+		<-gate
 		runs.Add(1)
 		return issueReceipt(ctx, p, e, pe)
 	}
@@ -265,18 +268,25 @@ func benchFollowerInstances(b *testing.B, instances, partitions int) {
 		b.Fatal(err)
 	}
 
-	b.ResetTimer()
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for range instances {
 		wg.Go(func() {
 			err := system.RunProcess(runCtx, sys, "Receipts", system.ProcessOptions{
-				RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, ProgressInterval: -1, Partitions: partitions}})
+				RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, ProgressInterval: -1, Partitions: partitions},
+				Logger:        slog.New(slog.DiscardHandler)})
 			if err != nil {
 				b.Error(err)
 			}
 		})
 	}
+	if partitions > 1 {
+		waitSettled(b, follower, instances, partitions)
+	}
+	writeUpstream(b, leader, b.N)
+
+	b.ResetTimer()
+	close(gate)
 	for {
 		tracked, err := caughtUpTo(ctx, follower, partitions)
 		if err != nil {
@@ -301,6 +311,24 @@ func benchFollowerInstances(b *testing.B, instances, partitions int) {
 	resultsMu.Lock()
 	runsPerNotification[key] = perNotification
 	resultsMu.Unlock()
+}
+
+// waitSettled waits until the instances of follower hold the partitions
+// in fair shares.
+func waitSettled(b *testing.B, follower *app.Application, instances, partitions int) {
+	b.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var owners, held int
+		err := follower.Pool().QueryRow(context.Background(),
+			"SELECT count(DISTINCT owner), count(owner) FROM partition_leases WHERE expires_at > now()").Scan(&owners, &held)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if owners == instances && held == partitions {
+			return
+		}
+	}
+	b.Fatalf("%d instances did not settle their shares of %d partitions", instances, partitions)
 }
 
 // caughtUpTo returns the notification up to which the follower has
