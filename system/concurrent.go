@@ -57,6 +57,9 @@ func (r *ConcurrentRunner) Start(ctx context.Context) error {
 	if r.apps != nil {
 		return ErrRunnerStarted
 	}
+	if err := r.opts.checkDivision(); err != nil {
+		return err
+	}
 	built, err := buildApps(ctx, r.sys, r.opts)
 	if err != nil {
 		return err

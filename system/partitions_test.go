@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
@@ -377,4 +378,40 @@ func TestDividedFollowerProcessesKilledMidWorkResumeExactlyOnce(t *testing.T) {
 		require.NoError(t, f.Wait(), "a stopped follower exits cleanly")
 	}
 	requireEachOnce(t, worldsApp, countersApp, want, 6)
+}
+
+// A partition count or lease time that cannot be honoured is refused by
+// every runner before anything starts.
+func TestDivisionSettingsAreChecked(t *testing.T) {
+	t.Parallel()
+	memory := map[string]string{"PERSISTENCE_MODULE": "memory"}
+	for _, tc := range []struct {
+		name string
+		opts system.RunnerOptions
+		want string
+	}{
+		{"negative partitions", system.RunnerOptions{Partitions: -1}, "system.RunnerOptions.Partitions"},
+		{"too many partitions", system.RunnerOptions{Partitions: system.MaxPartitions + 1}, "system.RunnerOptions.Partitions"},
+		{"negative lease", system.RunnerOptions{Partitions: 4, LeaseTime: -time.Second}, "system.RunnerOptions.LeaseTime"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Env, tc.opts.Lookup = memory, noEnv
+			var cfgErr *config.Error
+			require.ErrorAs(t, system.NewConcurrentRunner(countersWith(countPerWorld), tc.opts).Start(t.Context()), &cfgErr)
+			require.Equal(t, tc.want, cfgErr.Var)
+			require.ErrorAs(t, system.NewSingleThreadedRunner(countersWith(countPerWorld), tc.opts).Start(t.Context()), &cfgErr)
+			require.Equal(t, tc.want, cfgErr.Var)
+			require.ErrorAs(t, system.RunProcess(t.Context(), countersWith(countPerWorld), "Counters", system.ProcessOptions{RunnerOptions: tc.opts}), &cfgErr)
+			require.Equal(t, tc.want, cfgErr.Var)
+		})
+	}
+	// The single-threaded runner divides nothing.
+	var cfgErr *config.Error
+	err := system.NewSingleThreadedRunner(countersWith(countPerWorld), system.RunnerOptions{Env: memory, Lookup: noEnv, Partitions: 2}).Start(t.Context())
+	require.ErrorAs(t, err, &cfgErr)
+	require.ErrorIs(t, err, config.ErrInvalid)
+	require.Equal(t, "system.RunnerOptions.Partitions", cfgErr.Var)
+	runner := system.NewSingleThreadedRunner(countersWith(countPerWorld), system.RunnerOptions{Env: memory, Lookup: noEnv, Partitions: 1})
+	require.NoError(t, runner.Start(t.Context()), "one partition is the undivided log")
+	runner.Stop()
 }

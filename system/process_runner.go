@@ -65,6 +65,9 @@ func RunProcess(ctx context.Context, sys *System, name string, opts ProcessOptio
 	if !ok || spec.Policy == nil {
 		return fmt.Errorf("run process %q: %w: not a process application of the system", name, ErrSystem)
 	}
+	if err := opts.checkDivision(); err != nil {
+		return err
+	}
 	poll := opts.pollInterval()
 	logger := opts.Logger
 	if logger == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,10 +51,13 @@ type RunnerOptions struct {
 	// count, which cannot change once the first instance recorded it
 	// (persistence.ErrPartitionCount). 0 or 1: the logs are not divided;
 	// one instance processes and the others stand by. See docs/system.md.
+	// A count below 0 or above MaxPartitions is a *config.Error, and so is
+	// any count above 1 for a SingleThreadedRunner.
 	Partitions int
 	// LeaseTime is how long an instance's leases on partitions last
-	// (DefaultLeaseTime when zero): the partitions of an instance that
-	// died are taken over after it. Leases are renewed every third of it.
+	// (DefaultLeaseTime when zero; negative is a *config.Error): the
+	// partitions of an instance that died are taken over after it. Leases
+	// are renewed every third of it.
 	LeaseTime time.Duration
 	// RetryMin and RetryMax bound the delay before RunProcess, or a
 	// follower of a ConcurrentRunner, retries after a database error: the
@@ -79,6 +83,23 @@ func (o RunnerOptions) progressInterval() time.Duration {
 		return DefaultProgressInterval
 	}
 	return o.ProgressInterval
+}
+
+// MaxPartitions is the most partitions a follower's logs may be divided
+// in (RunnerOptions.Partitions).
+const MaxPartitions = 1024
+
+// checkDivision returns a *config.Error for a partition count or lease
+// time that cannot be honoured.
+func (o RunnerOptions) checkDivision() error {
+	if o.Partitions < 0 || o.Partitions > MaxPartitions {
+		return &config.Error{Var: "system.RunnerOptions.Partitions", Value: strconv.Itoa(o.Partitions),
+			Reason: fmt.Sprintf("0 to %d partitions are expected", MaxPartitions)}
+	}
+	if o.LeaseTime < 0 {
+		return &config.Error{Var: "system.RunnerOptions.LeaseTime", Value: o.LeaseTime.String(), Reason: "a lease time cannot be negative"}
+	}
+	return nil
 }
 
 func (o RunnerOptions) leaseTime() time.Duration {
@@ -185,8 +206,17 @@ func NewSingleThreadedRunner(sys *System, opts RunnerOptions) *SingleThreadedRun
 // processes whatever the followers have not processed yet (with durable
 // persistence, events recorded before this start). It returns
 // ErrRunnerStarted when called twice, and the errors of app.New and of
-// processing.
+// processing. Its followers process in the callers' goroutines, so it
+// cannot divide their logs among instances: RunnerOptions.Partitions above
+// 1 is refused (a *config.Error).
 func (r *SingleThreadedRunner) Start(ctx context.Context) error {
+	if err := r.opts.checkDivision(); err != nil {
+		return err
+	}
+	if r.opts.Partitions > 1 {
+		return &config.Error{Var: "system.RunnerOptions.Partitions", Value: strconv.Itoa(r.opts.Partitions),
+			Reason: "the single-threaded runner processes in the callers' goroutines and divides nothing; use a ConcurrentRunner or RunProcess"}
+	}
 	r.mu.Lock()
 	if r.apps != nil {
 		r.mu.Unlock()
