@@ -413,5 +413,5 @@ func TestDivisionSettingsAreChecked(t *testing.T) {
 	require.Equal(t, "system.RunnerOptions.Partitions", cfgErr.Var)
 	runner := system.NewSingleThreadedRunner(countersWith(countPerWorld), system.RunnerOptions{Env: memory, Lookup: noEnv, Partitions: 1})
 	require.NoError(t, runner.Start(t.Context()), "one partition is the undivided log")
-	runner.Stop()
+	require.NoError(t, runner.Stop())
 }
