@@ -350,7 +350,7 @@ func TestDividedFollowerProcessesKilledMidWorkResumeExactlyOnce(t *testing.T) {
 				return
 			}
 			want[w.ID().String()] = perWorld - 1
-			time.Sleep(time.Duration(rng.IntN(10)) * time.Millisecond)
+			time.Sleep(time.Duration(rand.IntN(10)) * time.Millisecond) // not rng: this goroutine's own
 		}
 		written <- nil
 	}()
