@@ -43,6 +43,19 @@ func (q *Queries) PartitionLeasesClaim(ctx context.Context, db DBTX, arg Partiti
 	return held, err
 }
 
+const partitionLeasesExists = `-- name: PartitionLeasesExists :one
+SELECT (to_regclass('partition_leases') IS NOT NULL)::boolean AS exists
+`
+
+// Reports whether partition_leases is on the search path: false in a
+// schema migrated before 00005, whose logs are not divided.
+func (q *Queries) PartitionLeasesExists(ctx context.Context, db DBTX) (bool, error) {
+	row := db.QueryRow(ctx, partitionLeasesExists)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const partitionLeasesRelease = `-- name: PartitionLeasesRelease :exec
 SELECT partition_leases_release($1::uuid)
 `

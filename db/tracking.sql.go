@@ -78,6 +78,41 @@ func (q *Queries) TrackingMaxID(ctx context.Context, db DBTX, applicationName st
 	return max_id, err
 }
 
+const trackingMaxIDs = `-- name: TrackingMaxIDs :many
+SELECT application_name::text AS application_name, max(notification_id)::bigint AS max_id
+FROM tracking
+GROUP BY application_name
+ORDER BY application_name
+`
+
+type TrackingMaxIDsRow struct {
+	ApplicationName string
+	MaxID           int64
+}
+
+// Returns the largest tracked id of each upstream application tracked: its
+// position when the follower does not divide its logs. Unlike
+// TrackingPositions, it reads no table of migration 00005.
+func (q *Queries) TrackingMaxIDs(ctx context.Context, db DBTX) ([]TrackingMaxIDsRow, error) {
+	rows, err := db.Query(ctx, trackingMaxIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TrackingMaxIDsRow{}
+	for rows.Next() {
+		var i TrackingMaxIDsRow
+		if err := rows.Scan(&i.ApplicationName, &i.MaxID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const trackingPositions = `-- name: TrackingPositions :many
 SELECT u.application_name::text AS application_name, coalesce(CASE
     WHEN d.partitions IS NULL THEN

@@ -21,6 +21,10 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
+// eventStoreTables are the tables of a schema with every migration applied.
+var eventStoreTables = []string{"eventsourcing_migrations", "snapshots", "stored_events", "tracking",
+	"partition_leases", "follower_instances", "partition_positions"}
+
 // The goose migrations apply to a fresh schema of the container, report
 // their status and version, are idempotent, take turns when several
 // applications open one schema at once, and roll back.
@@ -62,7 +66,7 @@ func TestMigrationsOnContainer(t *testing.T) {
 	version, err := m.Version(ctx)
 	require.NoError(t, err)
 	require.Equal(t, status[len(status)-1].Source.Version, version)
-	require.ElementsMatch(t, []string{"eventsourcing_migrations", "snapshots", "stored_events", "tracking"}, tables(t, s, schema))
+	require.ElementsMatch(t, eventStoreTables, tables(t, s, schema))
 
 	again, err := m.Up(ctx)
 	require.NoError(t, err)
@@ -94,7 +98,7 @@ func TestMigrationsOnContainer(t *testing.T) {
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
-	require.ElementsMatch(t, []string{"eventsourcing_migrations", "snapshots", "stored_events", "tracking"}, tables(t, s, concurrent))
+	require.ElementsMatch(t, eventStoreTables, tables(t, s, concurrent))
 }
 
 func tables(t *testing.T, s *server, schema string) []string {

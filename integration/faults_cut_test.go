@@ -448,6 +448,19 @@ func (p *partitionProxy) partition() {
 	p.cut = true
 }
 
+// restore ends the partition as a long one ends: the connections that went
+// silent are reset (as TCP does once it gives up on them), and new ones
+// are forwarded again.
+func (p *partitionProxy) restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
 // heal ends the proxy: it closes the listener and every connection.
 func (p *partitionProxy) heal() {
 	p.ln.Close()

@@ -21,6 +21,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
+	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
@@ -189,9 +190,144 @@ func (r *tailingReader) run(ctx context.Context, rec persistence.ApplicationReco
 	}
 }
 
-// instances is how many instances of the process application follow the
-// leader in TestDatabaseRestartsUnderLoad.
-const instances = 2
+// worldWriters create worlds in Worlds and save each in three batches,
+// retrying as saveRetrying does, until they are stopped.
+type worldWriters struct {
+	writes   *ledgerOfWrites
+	stopping chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	errs     []error // per writer
+}
+
+func startWorldWriters(ctx context.Context, worldsApp *app.Application, writers int) *worldWriters {
+	w := &worldWriters{writes: newLedgerOfWrites(), stopping: make(chan struct{}), errs: make([]error, writers)}
+	for i := range writers {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			w.errs[i] = w.write(ctx, worldsApp, i)
+		}()
+	}
+	return w
+}
+
+// write is writer i's loop.
+func (w *worldWriters) write(ctx context.Context, worldsApp *app.Application, i int) error {
+	for n := 0; ; n++ {
+		select {
+		case <-w.stopping:
+			return nil
+		default:
+		}
+		world, err := worlds.NewWorld(fmt.Sprintf("world %d.%d", i, n))
+		if err != nil {
+			return err
+		}
+		for batch := 0; batch < 3; batch++ {
+			for j := 0; j < 3; j++ {
+				_ = world.MakeItSo(fmt.Sprintf("thing-%d", (i+n+j)%7))
+			}
+			if err := saveRetrying(ctx, worldsApp, world, w.writes); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// progress waits until the writers have made more saves; it fails t, with
+// the server's log, if they make none for 90 seconds.
+func (w *worldWriters) progress(t *testing.T, s *server, more int, what string) {
+	t.Helper()
+	target := w.writes.count() + more
+	if !eventually(90*time.Second, 20*time.Millisecond, func() bool { return w.writes.count() >= target }) {
+		w.stop()
+		t.Fatalf("%s: the writers made no progress (%d saves); server log:\n%s", what, w.writes.count(), s.logs())
+	}
+}
+
+func (w *worldWriters) stop() { w.stopOnce.Do(func() { close(w.stopping) }) }
+
+// finish stops the writers, waits for them and requires that none failed.
+func (w *worldWriters) finish(t *testing.T) {
+	t.Helper()
+	w.stop()
+	w.wg.Wait()
+	for i, err := range w.errs {
+		require.NoError(t, err, "writer %d", i)
+	}
+}
+
+// restartUnderLoad restarts the server twice while the writers save: once
+// stopped cleanly (fast shutdown), once killed (crash recovery), each time
+// for a moment; the writers must make progress after each start.
+func restartUnderLoad(t *testing.T, s *server, w *worldWriters) {
+	t.Helper()
+	t.Logf("before the outages: %d saves", w.writes.count())
+	s.stop(t)
+	time.Sleep(1500 * time.Millisecond) // the outage: clients meet a stopped server
+	s.start(t)
+	w.progress(t, s, 60, "after a clean restart")
+	t.Logf("after a clean restart: %d saves", w.writes.count())
+	s.kill(t)
+	time.Sleep(time.Second) // the outage after the crash
+	s.start(t)
+	w.progress(t, s, 60, "after a crash")
+	t.Logf("after a crash and recovery: %d saves", w.writes.count())
+}
+
+// followers are instances of the Counters process application, each run
+// by system.RunProcess in this process until stop; they log to one
+// buffer.
+type followers struct {
+	cancels []context.CancelFunc
+	done    chan error
+	log     proctest.Output
+}
+
+func newFollowers() *followers { return &followers{done: make(chan error, 16)} }
+
+// start starts an instance of Counters of sys with opts, until ctx ends
+// or stop.
+func (f *followers) start(ctx context.Context, sys *system.System, opts system.RunnerOptions) {
+	ctx, cancel := context.WithCancel(ctx)
+	f.cancels = append(f.cancels, cancel)
+	logger := slog.New(slog.NewTextHandler(&f.log, nil))
+	go func() {
+		f.done <- system.RunProcess(ctx, sys, "Counters", system.ProcessOptions{RunnerOptions: opts, Logger: logger})
+	}()
+}
+
+// waitTracked waits until Counters has tracked n notifications of Worlds;
+// it fails t, with the followers' log, if an instance ends first or if
+// they do not within timeout.
+func (f *followers) waitTracked(t *testing.T, countersApp *app.Application, n int64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for trackedBy(t, countersApp) < n {
+		select {
+		case err := <-f.done:
+			t.Fatalf("RunProcess ended before Counters tracked %d notifications: %v\n%s", n, err, f.log.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the followers did not catch up: tracked %d of %d\n%s", trackedBy(t, countersApp), n, f.log.String())
+		}
+	}
+}
+
+// stop stops the instances, requires that each ended cleanly and returns
+// how many retries they logged.
+func (f *followers) stop(t *testing.T) int {
+	t.Helper()
+	for _, cancel := range f.cancels {
+		cancel()
+	}
+	for range f.cancels {
+		require.NoError(t, <-f.done, "RunProcess ends cleanly when its context ends")
+	}
+	return strings.Count(f.log.String(), "retrying")
+}
 
 // The database restarts twice while writers save and a reader tails the
 // notification log and a process application (RunProcess, two instances,
@@ -206,38 +342,15 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	s := newServer(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	env := map[string]string{
-		"PERSISTENCE_MODULE":       "postgres",
-		"DATABASE_URL":             s.URL(),
-		"WORLDS_POSTGRES_SCHEMA":   s.newSchema(t),
-		"COUNTERS_POSTGRES_SCHEMA": s.newSchema(t),
-		"POSTGRES_POOL_SIZE":       "8",
-		"POSTGRES_CONNECT_TIMEOUT": "2",
-	}
-	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
+	env, worldsApp, countersApp := faultApps(t, s)
 	readerApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
-	newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema before the follower starts
-	writes := newLedgerOfWrites()
 
-	// The process application, in this process, retrying on its own.
-	var processLog bytes.Buffer
-	var processLogMu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		processLogMu.Lock()
-		defer processLogMu.Unlock()
-		return processLog.Write(p)
-	}), nil))
-	// Two instances: one processes, the other stands by and takes over
+	// Two instances of the process application, in this process, retrying
+	// on their own: one processes, the other stands by and takes over
 	// whenever the first loses its session.
-	processCtx, stopProcess := context.WithCancel(ctx)
-	processDone := make(chan error, instances)
-	for range instances {
-		go func() {
-			processDone <- system.RunProcess(processCtx, counters.System(), "Counters", system.ProcessOptions{
-				RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 200 * time.Millisecond},
-				Logger:        logger,
-			})
-		}()
+	f := newFollowers()
+	for range 2 {
+		f.start(ctx, counters.System(), system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: 200 * time.Millisecond})
 	}
 
 	// The tailing reader.
@@ -250,75 +363,13 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 		reader.run(ctx, readerApp.Recorder(), func() (int64, bool) { return final.Load(), writersDone.Load() })
 	}()
 
-	// The writers: each creates worlds and saves them in several batches.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	writerErrs := make([]error, 4)
-	for i := range writerErrs {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				w, err := worlds.NewWorld(fmt.Sprintf("world %d.%d", i, n))
-				if err != nil {
-					writerErrs[i] = err
-					return
-				}
-				for batch := 0; batch < 3; batch++ {
-					for j := 0; j < 3; j++ {
-						_ = w.MakeItSo(fmt.Sprintf("thing-%d", (i+n+j)%7))
-					}
-					if err := saveRetrying(ctx, worldsApp, w, writes); err != nil {
-						writerErrs[i] = err
-						return
-					}
-				}
-			}
-		}(i)
-	}
-
-	progress := func(more int, what string) {
-		t.Helper()
-		target := writes.count() + more
-		if !eventually(90*time.Second, 20*time.Millisecond, func() bool { return writes.count() >= target }) {
-			close(stop)
-			t.Fatalf("%s: the writers made no progress (%d saves); server log:\n%s", what, writes.count(), s.logs())
-		}
-	}
-
-	progress(60, "before the outages")
+	w := startWorldWriters(ctx, worldsApp, 4)
+	w.progress(t, s, 60, "before the outages")
 	// The process application is running before the first outage (it
 	// retries database errors once running; see RunProcess).
-	countersApp := newApp(t, "Counters", counters.NewRegistry(), env)
-	for trackedBy(t, countersApp) == 0 {
-		select {
-		case err := <-processDone:
-			close(stop)
-			t.Fatalf("RunProcess ended before the outages: %v\n%s", err, processLog.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Logf("before the outages: %d saves", writes.count())
-	s.stop(t)
-	time.Sleep(1500 * time.Millisecond) // the outage: writers, reader and follower meet a stopped server
-	s.start(t)
-	progress(60, "after a clean restart")
-	t.Logf("after a clean restart: %d saves", writes.count())
-	s.kill(t)
-	time.Sleep(time.Second) // the outage after the crash
-	s.start(t)
-	progress(60, "after a crash")
-	t.Logf("after a crash and recovery: %d saves", writes.count())
-	close(stop)
-	wg.Wait()
-	for i, err := range writerErrs {
-		require.NoError(t, err, "writer %d", i)
-	}
+	f.waitTracked(t, countersApp, 1, 90*time.Second)
+	restartUnderLoad(t, s, w)
+	w.finish(t)
 
 	max, err := worldsApp.Recorder().MaxNotificationID(ctx)
 	require.NoError(t, err)
@@ -326,6 +377,7 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	writersDone.Store(true)
 	<-readerDone
 
+	writes := w.writes
 	writes.mu.Lock()
 	defer writes.mu.Unlock()
 	t.Logf("saves: %d acknowledged, %d recorded though the reply was lost; writers' errors by kind: %v", writes.acked, writes.ambiguous, writes.errorKinds)
@@ -357,58 +409,43 @@ func TestDatabaseRestartsUnderLoad(t *testing.T) {
 	require.Equal(t, stored, reader.seen, "the tailing reader missed nothing and saw nothing twice")
 
 	// The process application caught up by itself, exactly once.
-	deadline := time.Now().Add(2 * time.Minute)
-	for trackedMax(t, countersApp) < max {
-		select {
-		case err := <-processDone:
-			processLogMu.Lock()
-			t.Fatalf("RunProcess ended before catching up: %v\n%s", err, processLog.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			processLogMu.Lock()
-			t.Fatalf("the process application did not catch up: tracked %d of %d\n%s", trackedMax(t, countersApp), max, processLog.String())
-		}
-	}
-	stopProcess()
-	for range instances {
-		require.NoError(t, <-processDone, "RunProcess ends cleanly when its context ends")
-	}
-	processLogMu.Lock()
-	retried := strings.Count(processLog.String(), "retrying")
-	processLogMu.Unlock()
-	t.Logf("the process application logged %d retries", retried)
-	requireExactlyOnce(t, worldsApp, countersApp, wantCounts(t, worldsApp))
+	f.waitTracked(t, countersApp, int64(len(stored)), 2*time.Minute)
+	t.Logf("the process application logged %d retries", f.stop(t))
+	requireExactlyOnce(t, worldsApp, countersApp, wantCounts(t, worldsApp, byThing))
 }
 
-// trackedBy returns how many notifications of Worlds Counters tracked.
+// faultApps configures Worlds and Counters on s, in fresh schemas, for
+// the fault tests (a pool of 8 connections, connection attempts of 2
+// seconds), and opens one of each, Counters migrating its schema before
+// any follower starts.
+func faultApps(t *testing.T, s *server) (env map[string]string, worldsApp, countersApp *app.Application) {
+	t.Helper()
+	env = map[string]string{
+		"PERSISTENCE_MODULE":       "postgres",
+		"DATABASE_URL":             s.URL(),
+		"WORLDS_POSTGRES_SCHEMA":   s.newSchema(t),
+		"COUNTERS_POSTGRES_SCHEMA": s.newSchema(t),
+		"POSTGRES_POOL_SIZE":       "8",
+		"POSTGRES_CONNECT_TIMEOUT": "2",
+	}
+	return env, newApp(t, "Worlds", worlds.NewRegistry(), env), newApp(t, "Counters", counters.NewRegistry(), env)
+}
+
+// trackedBy returns how many notifications of Worlds Counters tracked,
+// retrying operational errors.
 func trackedBy(t testing.TB, countersApp *app.Application) int64 {
 	t.Helper()
-	var n int64
-	require.NoError(t, countersApp.Pool().QueryRow(t.Context(),
-		"SELECT count(*) FROM tracking WHERE application_name = 'Worlds'").Scan(&n))
-	return n
-}
-
-// trackedMax returns the last notification of Worlds Counters tracked,
-// retrying operational errors.
-func trackedMax(t testing.TB, countersApp *app.Application) int64 {
-	t.Helper()
 	for {
-		n, err := countersApp.Recorder().MaxTrackingID(t.Context(), "Worlds")
+		n, err := tracked(t.Context(), countersApp)
 		if err == nil {
 			return n
 		}
 		if !isOperational(err) {
-			t.Fatalf("max tracking id: %v", err)
+			t.Fatalf("count tracking records: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond) // a pause before retrying
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // notificationIDs returns every notification ID of a's schema, in order.
 func notificationIDs(t testing.TB, a *app.Application) []int64 {
@@ -425,24 +462,38 @@ func notificationIDs(t testing.TB, a *app.Application) []int64 {
 	return ids
 }
 
-// wantCounts counts the things that happened in every world recorded.
-func wantCounts(t testing.TB, worldsApp *app.Application) map[string]int {
+// eachNotification calls fn with every notification of worldsApp, in
+// order.
+func eachNotification(t testing.TB, worldsApp *app.Application, fn func(persistence.Notification)) {
 	t.Helper()
-	want := map[string]int{}
 	var last int64
 	for {
 		ns, err := worldsApp.Log().Select(t.Context(), last+1, worldsApp.Log().SectionSize())
 		require.NoError(t, err)
 		if len(ns) == 0 {
-			return want
+			return
 		}
 		for _, n := range ns {
-			e, err := worldsApp.Mapper().ToDomainEvent(n.StoredEvent)
-			require.NoError(t, err)
-			if h, ok := e.Data.(worlds.SomethingHappened); ok {
-				want[h.What]++
-			}
+			fn(n)
 			last = n.ID
 		}
 	}
 }
+
+// wantCounts counts the things that happened in every world recorded,
+// under the name of their counter: key names it.
+func wantCounts(t testing.TB, worldsApp *app.Application, key func(domain.Event, worlds.SomethingHappened) string) map[string]int {
+	t.Helper()
+	want := map[string]int{}
+	eachNotification(t, worldsApp, func(n persistence.Notification) {
+		e, err := worldsApp.Mapper().ToDomainEvent(n.StoredEvent)
+		require.NoError(t, err)
+		if h, ok := e.Data.(worlds.SomethingHappened); ok {
+			want[key(e, h)]++
+		}
+	})
+	return want
+}
+
+// byThing names the counter of counters.Policy: what happened.
+func byThing(_ domain.Event, h worlds.SomethingHappened) string { return h.What }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
@@ -90,13 +91,8 @@ func TestStatus(t *testing.T) {
 // it is processed, though later notifications are tracked.
 func TestStatusOfDividedFollower(t *testing.T) {
 	ctx := t.Context()
-	worldsSchema, followerSchema := pgtest.NewSchemaName(t), pgtest.NewSchemaName(t)
-	env := map[string]string{"DATABASE_URL": pgtest.ServerURL(t), "WORLDS_POSTGRES_SCHEMA": worldsSchema}
-	leader, err := app.New(ctx, app.Options{Name: counters.WorldsName, Registry: worlds.NewRegistry(), Env: env, Lookup: noEnv})
-	require.NoError(t, err)
-	t.Cleanup(leader.Close)
-	_, err = counters.MakeWorlds(ctx, leader, 3) // 9 notifications
-	require.NoError(t, err)
+	env, worldsSchema := nineWorldsNotifications(t)
+	followerSchema := pgtest.NewSchemaName(t)
 
 	pool, err := postgres.Open(ctx, postgres.Config{ConnString: pgtest.ServerURL(t), Schema: followerSchema, PoolSize: 2, CreateTable: true})
 	require.NoError(t, err)
@@ -110,29 +106,71 @@ func TestStatusOfDividedFollower(t *testing.T) {
 	tracked := func(id int64, partition int) persistence.Tracking {
 		return persistence.Tracking{ApplicationName: counters.WorldsName, NotificationID: id, Partition: partition}
 	}
-	statusLine := func() string {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		code := run(ctx, []string{"status"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, &out, &errOut)
-		require.Equal(t, 0, code, errOut.String())
-		for _, line := range strings.Split(out.String(), "\n") {
-			if strings.HasPrefix(line, followerSchema+" ") {
-				fields := strings.Fields(line)
-				return strings.Join(fields[:6], " ") // without the age
-			}
-		}
-		t.Fatalf("no line for %s in\n%s", followerSchema, out.String())
-		return ""
-	}
 
 	track(tracked(1, 0), tracked(2, 0))
-	require.Equal(t, followerSchema+" Worlds "+worldsSchema+" 2 9 7", statusLine(), "not divided: the largest tracked")
+	require.Equal(t, followerSchema+" Worlds "+worldsSchema+" 2 9 7", statusLine(t, env, followerSchema), "not divided: the largest tracked")
 	_, err = rec.ClaimPartitions(ctx, uuid.New(), 3, time.Minute) // every partition starts at 2
 	require.NoError(t, err)
 	track(tracked(3, 0), tracked(4, 1), tracked(6, 1), tracked(5, 2))
 	require.NoError(t, rec.AdvancePartitions(ctx, counters.WorldsName, []int{0}, 7))
 	// Partition 0 is at 7, 1 at 6, 2 at 5.
-	require.Equal(t, followerSchema+" Worlds "+worldsSchema+" 5 9 4", statusLine())
+	require.Equal(t, followerSchema+" Worlds "+worldsSchema+" 5 9 4", statusLine(t, env, followerSchema))
+}
+
+// status reports a follower whose schema is still at migration 00004,
+// without the partition tables, as a follower that does not divide its
+// log: at the largest notification it tracked.
+func TestStatusOfSchemaBeforePartitions(t *testing.T) {
+	ctx := t.Context()
+	env, worldsSchema := nineWorldsNotifications(t)
+	followerSchema := pgtest.NewSchemaName(t)
+
+	m, err := postgres.NewMigrator(postgres.Config{ConnString: pgtest.ServerURL(t), Schema: followerSchema})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	for range 4 {
+		_, err := m.UpByOne(ctx)
+		require.NoError(t, err)
+	}
+	conn, err := pgx.Connect(ctx, pgtest.ServerURL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	_, err = conn.Exec(ctx, "INSERT INTO "+pgx.Identifier{followerSchema, "tracking"}.Sanitize()+
+		" (application_name, notification_id) VALUES ('Worlds', 1), ('Worlds', 2)")
+	require.NoError(t, err)
+
+	require.Equal(t, followerSchema+" Worlds "+worldsSchema+" 2 9 7", statusLine(t, env, followerSchema))
+}
+
+// nineWorldsNotifications records 3 worlds, 9 notifications, in a Worlds
+// application of a schema of its own, and returns the environment that
+// configures it, and the schema.
+func nineWorldsNotifications(t *testing.T) (env map[string]string, schema string) {
+	t.Helper()
+	schema = pgtest.NewSchemaName(t)
+	env = map[string]string{"DATABASE_URL": pgtest.ServerURL(t), "WORLDS_POSTGRES_SCHEMA": schema}
+	leader, err := app.New(t.Context(), app.Options{Name: counters.WorldsName, Registry: worlds.NewRegistry(), Env: env, Lookup: noEnv})
+	require.NoError(t, err)
+	t.Cleanup(leader.Close)
+	_, err = counters.MakeWorlds(t.Context(), leader, 3)
+	require.NoError(t, err)
+	return env, schema
+}
+
+// statusLine runs status with env and returns the line of the follower
+// in schema, without the age.
+func statusLine(t *testing.T, env map[string]string, schema string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"status"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	for _, line := range strings.Split(out.String(), "\n") {
+		if fields := strings.Fields(line); len(fields) > 1 && fields[0] == schema && fields[1] == counters.WorldsName {
+			return strings.Join(fields[:6], " ")
+		}
+	}
+	t.Fatalf("no line for %s in\n%s", schema, out.String())
+	return ""
 }
 
 func TestStatusUsageAndConfiguration(t *testing.T) {

@@ -51,7 +51,7 @@ func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema f
 	for _, schema := range schemas {
 		var rows []db.TrackingPositionsRow
 		err := inReadOnlySchema(ctx, pool, schema, func(tx pgx.Tx) (err error) {
-			rows, err = queries.TrackingPositions(ctx, tx)
+			rows, err = trackingPositions(ctx, queries, tx)
 			return err
 		})
 		if err != nil {
@@ -69,6 +69,28 @@ func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema f
 		}
 	}
 	return out, nil
+}
+
+// trackingPositions returns the tracking positions of the schema of tx.
+// In a schema migrated before the partition tables (00005) no log is
+// divided: each position is the largest tracked ID.
+func trackingPositions(ctx context.Context, queries *db.Queries, tx pgx.Tx) ([]db.TrackingPositionsRow, error) {
+	divisible, err := queries.PartitionLeasesExists(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if divisible {
+		return queries.TrackingPositions(ctx, tx)
+	}
+	maxIDs, err := queries.TrackingMaxIDs(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]db.TrackingPositionsRow, len(maxIDs))
+	for i, r := range maxIDs {
+		rows[i] = db.TrackingPositionsRow(r)
+	}
+	return rows, nil
 }
 
 // readHead reads pos.Head and pos.Next from pos.UpstreamSchema.

@@ -28,3 +28,8 @@ ORDER BY p.n;
 -- Records that every notification of an upstream application up to
 -- position is processed in each of partitions.
 SELECT partition_positions_advance(@application_name::text, @partitions::integer[], @position::bigint);
+
+-- name: PartitionLeasesExists :one
+-- Reports whether partition_leases is on the search path: false in a
+-- schema migrated before 00005, whose logs are not divided.
+SELECT (to_regclass('partition_leases') IS NOT NULL)::boolean AS exists;

@@ -33,6 +33,15 @@ FROM (SELECT application_name FROM tracking UNION SELECT application_name FROM p
 CROSS JOIN (SELECT max(partitions) AS partitions FROM partition_leases) AS d
 ORDER BY u.application_name;
 
+-- name: TrackingMaxIDs :many
+-- Returns the largest tracked id of each upstream application tracked: its
+-- position when the follower does not divide its logs. Unlike
+-- TrackingPositions, it reads no table of migration 00005.
+SELECT application_name::text AS application_name, max(notification_id)::bigint AS max_id
+FROM tracking
+GROUP BY application_name
+ORDER BY application_name;
+
 -- name: EventStoreSchemas :many
 -- Returns the schemas of the database that hold an event store with
 -- tracking records (stored_events and tracking tables) visible to the
