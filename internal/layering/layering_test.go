@@ -33,8 +33,9 @@ type pkg struct {
 //  1. domain's non-test code imports only the standard library and
 //     github.com/google/uuid, directly or through another package of this
 //     module.
-//  2. Only persistence/postgres imports db (test files included): db is
-//     generated, outside semantic versioning, and wrapped by the adapter.
+//  2. Only persistence/postgres imports db, and only persistence/sqlite
+//     imports db/sqlitedb (test files included): they are generated,
+//     outside semantic versioning, and wrapped by their adapter.
 //  3. Non-test code imports no test library (testify, goleak) and no
 //     test-support package. The test-support packages are internal/pgtest
 //     and its subpackages (a throwaway PostgreSQL; pgrun is its command),
@@ -79,7 +80,7 @@ func TestLayering(t *testing.T) {
 // mustHave lists the packages the rules name, so that a rename cannot
 // switch a rule off without notice.
 var mustHave = []string{
-	"domain", "db", "codec", "config", "persistence", "persistence/postgres",
+	"domain", "db", "db/sqlitedb", "codec", "config", "persistence", "persistence/postgres",
 	"persistence/memory", "persistence/recordertest", "internal/pgtest",
 	"internal/proctest", "app", "system",
 }
@@ -121,6 +122,9 @@ func violations(pkgs map[string]pkg, p pkg) []string {
 	// Rule 2.
 	if name != "db" && name != "persistence/postgres" {
 		forbid(all, "imports", func(imp string) bool { return imp == module+"/db" })
+	}
+	if name != "db/sqlitedb" && name != "persistence/sqlite" {
+		forbid(all, "imports", func(imp string) bool { return imp == module+"/db/sqlitedb" })
 	}
 	// Rule 3.
 	if !testSupport(p.ImportPath) {
