@@ -7,7 +7,6 @@ package sqlitedb
 
 import (
 	"context"
-	"strings"
 )
 
 const notificationsMaxID = `-- name: NotificationsMaxID :one
@@ -29,14 +28,17 @@ SELECT notification_id, originator_id, originator_version, topic, state,
 FROM stored_events
 WHERE notification_id >= ?1
   AND (CAST(?2 AS INTEGER) IS NULL OR notification_id <= CAST(?2 AS INTEGER))
+  AND (CAST(?3 AS TEXT) IS NULL
+       OR topic IN (SELECT value FROM json_each(CAST(?3 AS TEXT))))
 ORDER BY notification_id ASC
-LIMIT ?3
+LIMIT ?4
 `
 
 type NotificationsSelectParams struct {
-	Start int64
-	Stop  *int64
-	Lim   int64
+	Start  int64
+	Stop   *int64
+	Topics *string
+	Lim    int64
 }
 
 type NotificationsSelectRow struct {
@@ -49,9 +51,15 @@ type NotificationsSelectRow struct {
 }
 
 // Selects notifications with ids from start, up to stop (inclusive) when
-// not NULL, in id order.
+// not NULL, with one of topics (a JSON array of strings) when not NULL, in
+// id order.
 func (q *Queries) NotificationsSelect(ctx context.Context, db DBTX, arg NotificationsSelectParams) ([]NotificationsSelectRow, error) {
-	rows, err := db.QueryContext(ctx, notificationsSelect, arg.Start, arg.Stop, arg.Lim)
+	rows, err := db.QueryContext(ctx, notificationsSelect,
+		arg.Start,
+		arg.Stop,
+		arg.Topics,
+		arg.Lim,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -59,78 +67,6 @@ func (q *Queries) NotificationsSelect(ctx context.Context, db DBTX, arg Notifica
 	items := []NotificationsSelectRow{}
 	for rows.Next() {
 		var i NotificationsSelectRow
-		if err := rows.Scan(
-			&i.NotificationID,
-			&i.OriginatorID,
-			&i.OriginatorVersion,
-			&i.Topic,
-			&i.State,
-			&i.WellTyped,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const notificationsSelectTopics = `-- name: NotificationsSelectTopics :many
-SELECT notification_id, originator_id, originator_version, topic, state,
-       CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
-            AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
-FROM stored_events
-WHERE notification_id >= ?1
-  AND (CAST(?2 AS INTEGER) IS NULL OR notification_id <= CAST(?2 AS INTEGER))
-  AND topic IN (/*SLICE:topics*/?)
-ORDER BY notification_id ASC
-LIMIT ?4
-`
-
-type NotificationsSelectTopicsParams struct {
-	Start  int64
-	Stop   *int64
-	Topics []string
-	Lim    int64
-}
-
-type NotificationsSelectTopicsRow struct {
-	NotificationID    int64
-	OriginatorID      string
-	OriginatorVersion int64
-	Topic             string
-	State             []byte
-	WellTyped         int64
-}
-
-// Like NotificationsSelect, of the notifications with one of topics.
-func (q *Queries) NotificationsSelectTopics(ctx context.Context, db DBTX, arg NotificationsSelectTopicsParams) ([]NotificationsSelectTopicsRow, error) {
-	query := notificationsSelectTopics
-	var queryParams []interface{}
-	queryParams = append(queryParams, arg.Start)
-	queryParams = append(queryParams, arg.Stop)
-	if len(arg.Topics) > 0 {
-		for _, v := range arg.Topics {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:topics*/?", strings.Repeat(",?", len(arg.Topics))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:topics*/?", "NULL", 1)
-	}
-	queryParams = append(queryParams, arg.Lim)
-	rows, err := db.QueryContext(ctx, query, queryParams...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []NotificationsSelectTopicsRow{}
-	for rows.Next() {
-		var i NotificationsSelectTopicsRow
 		if err := rows.Scan(
 			&i.NotificationID,
 			&i.OriginatorID,

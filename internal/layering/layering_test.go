@@ -49,10 +49,12 @@ type pkg struct {
 //     Docker-backed tests live in integration/, a module of its own.
 //  5. codec, config and persistence (the storage contract, not its
 //     subpackages) depend on no application layer (app, system) and no
-//     adapter (persistence/postgres, persistence/memory), even indirectly
-//     through another package, and their test files import none of them.
-//  6. The adapters persistence/postgres and persistence/memory depend on
-//     neither app, system nor codec, under the same terms.
+//     adapter (persistence/postgres, persistence/memory,
+//     persistence/sqlite), even indirectly through another package, and
+//     their test files import none of them.
+//  6. The adapters persistence/postgres, persistence/memory and
+//     persistence/sqlite depend on neither app, system nor codec, under
+//     the same terms.
 //  7. Within this module, codec depends only on domain and persistence
 //     (the storage contract), and persistence on no other package: the
 //     environment is read by app, not by the codec.
@@ -81,7 +83,7 @@ func TestLayering(t *testing.T) {
 // switch a rule off without notice.
 var mustHave = []string{
 	"domain", "db", "db/sqlitedb", "codec", "config", "persistence", "persistence/postgres",
-	"persistence/memory", "persistence/recordertest", "internal/pgtest",
+	"persistence/memory", "persistence/sqlite", "persistence/recordertest", "internal/pgtest",
 	"internal/proctest", "app", "system",
 }
 
@@ -138,8 +140,8 @@ func violations(pkgs map[string]pkg, p pkg) []string {
 	var layers []string
 	switch name {
 	case "codec", "config", "persistence":
-		layers = []string{"app", "system", "persistence/postgres", "persistence/memory"}
-	case "persistence/postgres", "persistence/memory":
+		layers = []string{"app", "system", "persistence/postgres", "persistence/memory", "persistence/sqlite"}
+	case "persistence/postgres", "persistence/memory", "persistence/sqlite":
 		layers = []string{"app", "system", "codec"}
 	}
 	if layers != nil {

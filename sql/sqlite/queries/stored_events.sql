@@ -32,25 +32,16 @@ LIMIT sqlc.arg(lim);
 
 -- name: NotificationsSelect :many
 -- Selects notifications with ids from start, up to stop (inclusive) when
--- not NULL, in id order.
+-- not NULL, with one of topics (a JSON array of strings) when not NULL, in
+-- id order.
 SELECT notification_id, originator_id, originator_version, topic, state,
        CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
             AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
 FROM stored_events
 WHERE notification_id >= sqlc.arg(start)
   AND (CAST(sqlc.narg(stop) AS INTEGER) IS NULL OR notification_id <= CAST(sqlc.narg(stop) AS INTEGER))
-ORDER BY notification_id ASC
-LIMIT sqlc.arg(lim);
-
--- name: NotificationsSelectTopics :many
--- Like NotificationsSelect, of the notifications with one of topics.
-SELECT notification_id, originator_id, originator_version, topic, state,
-       CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
-            AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
-FROM stored_events
-WHERE notification_id >= sqlc.arg(start)
-  AND (CAST(sqlc.narg(stop) AS INTEGER) IS NULL OR notification_id <= CAST(sqlc.narg(stop) AS INTEGER))
-  AND topic IN (sqlc.slice(topics))
+  AND (CAST(sqlc.narg(topics) AS TEXT) IS NULL
+       OR topic IN (SELECT value FROM json_each(CAST(sqlc.narg(topics) AS TEXT))))
 ORDER BY notification_id ASC
 LIMIT sqlc.arg(lim);
 
