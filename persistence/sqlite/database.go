@@ -79,8 +79,10 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 // file database in WAL mode) and reads the file's header.
 func (d *Database) check(ctx context.Context) error {
 	var n int64
-	err := d.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n)
-	return d.fail("open", err)
+	if err := d.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+		return fmt.Errorf("open %s: %w", describe(d.name), classify(err))
+	}
+	return nil
 }
 
 // Close closes the database's connections; an in-memory database is
