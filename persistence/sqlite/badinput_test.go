@@ -281,3 +281,26 @@ func TestNoTables(t *testing.T) {
 	_, err = r.MaxNotificationID(ctx)
 	requireNamed(t, err, persistence.ErrProgramming, path)
 }
+
+// Open waits for the write lock to migrate a new file up to the lock
+// timeout (and goose retries three times), then fails with a retryable error naming the file.
+func TestOpenLockedPastTheTimeout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.db")
+	first, err := sqlite.Open(ctx, sqlite.Config{DBName: path})
+	require.NoError(t, err)
+	defer first.Close()
+	conn, err := sqlite.SQLDB(first).Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+	require.NoError(t, err)
+
+	_, err = sqlite.Open(ctx, sqlite.Config{DBName: path, LockTimeout: 100 * time.Millisecond, CreateTable: true})
+	requireNamed(t, err, persistence.ErrOperational, path)
+	require.True(t, persistence.IsRetryable(err))
+	_, err = conn.ExecContext(ctx, "ROLLBACK")
+	require.NoError(t, err)
+	open(t, sqlite.Config{DBName: path})
+}

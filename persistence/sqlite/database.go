@@ -85,9 +85,10 @@ func (d *Database) check(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database's connections; an in-memory database is
-// gone. Operations in progress fail, and later ones return an error
-// wrapping persistence.ErrConnection.
+// Close waits for the operations in progress and closes the database's
+// connections: an in-memory database is gone, unless another Database of
+// the process shares it. Later operations return an error wrapping
+// persistence.ErrConnection.
 func (d *Database) Close() error {
 	d.closed.Store(true)
 	return d.db.Close()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/recordertest"
 	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
 )
 
@@ -102,6 +104,51 @@ func TestSharedInMemoryDatabases(t *testing.T) {
 	max, err := sqlite.NewRecorder(other).MaxNotificationID(ctx)
 	require.NoError(t, err)
 	require.Zero(t, max)
+}
+
+// A named in-memory database is gone when its last Database closes.
+func TestNamedInMemoryGoneWhenClosed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	name := fmt.Sprintf("file:%s?mode=memory&cache=shared", uuid.NewString())
+	d, err := sqlite.Open(ctx, sqlite.Config{DBName: name, CreateTable: true})
+	require.NoError(t, err)
+	_, err = sqlite.NewRecorder(d).InsertNotifications(ctx, []persistence.StoredEvent{event(uuid.New(), 1)})
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+	max, err := sqlite.NewRecorder(open(t, sqlite.Config{DBName: name})).MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.Zero(t, max)
+}
+
+// A "file:" URI that is not in memory names a file, in WAL mode.
+func TestFileURI(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "events.db")
+	d := open(t, sqlite.Config{DBName: "file:" + path + "?cache=private"})
+	require.FileExists(t, path)
+	var mode string
+	require.NoError(t, sqlite.SQLDB(d).QueryRow("PRAGMA journal_mode").Scan(&mode))
+	require.Equal(t, "wal", mode)
+}
+
+// Writers on two Databases of one file, as two processes would be, and a
+// reader on a third tailing the log: SQLite's write lock makes insert
+// order commit order across them, so the reader misses nothing.
+func TestTwoDatabasesOnOneFileTailingReader(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.db")
+	writers := []*sqlite.Recorder{sqlite.NewRecorder(open(t, sqlite.Config{DBName: path})), sqlite.NewRecorder(open(t, sqlite.Config{DBName: path}))}
+	reader := sqlite.NewRecorder(open(t, sqlite.Config{DBName: path}))
+	var n atomic.Int64
+	insert := func(ctx context.Context, events []persistence.StoredEvent) ([]int64, error) {
+		return writers[n.Add(1)%2].InsertNotifications(ctx, events)
+	}
+	missed, acknowledged, err := recordertest.TailingReaderMisses(ctx, reader, insert, 6, 30)
+	require.NoError(t, err)
+	require.Positive(t, acknowledged)
+	require.Empty(t, missed)
 }
 
 // A private in-memory database is gone when closed.

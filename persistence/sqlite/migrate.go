@@ -21,7 +21,9 @@ type MigrationResult = goose.MigrationResult
 // Migrator applies the migrations of sql/sqlite/migrations to a Database.
 // It is built on goose's Provider with the global registry disabled and
 // its own version table. Each migration runs in a BEGIN IMMEDIATE
-// transaction. It is not safe for concurrent use.
+// transaction, which waits for other writers up to the lock timeout
+// (goose tries three times, a second apart, to create its version table).
+// It is not safe for concurrent use.
 type Migrator struct {
 	d        *Database
 	provider *goose.Provider

@@ -113,14 +113,15 @@ func (r *Recorder) PartitionCount(ctx context.Context) (int, error) {
 }
 
 // PartitionPositions returns the positions of an upstream's partitions;
-// see persistence.PartitionRecorder. It reads the tracking records and the
-// recorded positions in one read transaction, so that they agree. A
-// negative count is an error wrapping persistence.ErrProgramming.
+// see persistence.PartitionRecorder. A negative count is an error wrapping
+// persistence.ErrProgramming.
 func (r *Recorder) PartitionPositions(ctx context.Context, applicationName string, partitions int) ([]int64, error) {
 	op := "partition positions of " + applicationName
 	if partitions < 0 {
 		return nil, fmt.Errorf("%s: %d partitions: %w", op, partitions, persistence.ErrProgramming)
 	}
+	// One read transaction (a plain BEGIN: _txlock applies to writers
+	// only), so that the tracking records and the positions agree.
 	tx, err := r.d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, r.d.fail(op, err)
