@@ -1,13 +1,55 @@
 package sqlite
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
+
+// The environment variables ConfigFromEnv reads, as the Python library
+// names them.
+const (
+	EnvDBName      = "SQLITE_DBNAME"
+	EnvLockTimeout = "SQLITE_LOCK_TIMEOUT"
+	EnvCreateTable = "CREATE_TABLE"
+)
+
+// maxLockTimeoutSeconds is the largest SQLITE_LOCK_TIMEOUT: SQLite's
+// busy_timeout is an int of milliseconds.
+const maxLockTimeoutSeconds = (1<<31 - 1) / 1000
+
+// ConfigFromEnv reads a Config from env: SQLITE_DBNAME (required),
+// SQLITE_LOCK_TIMEOUT (whole seconds; unset, empty or 0 means
+// DefaultLockTimeout) and CREATE_TABLE (a truth value, true by default).
+// A missing or bad value gives a *config.Error naming the variable.
+func ConfigFromEnv(env config.Environment) (Config, error) {
+	name, dbName, _ := env.Find(EnvDBName)
+	if strings.TrimSpace(dbName) == "" {
+		return Config{}, &config.Error{Var: name, Value: dbName,
+			Reason: "required: the SQLite database name, a file path, :memory: or a file: URI"}
+	}
+	seconds, err := env.Int(EnvLockTimeout, 0, 0)
+	if err == nil && seconds > maxLockTimeoutSeconds {
+		name, value, _ := env.Find(EnvLockTimeout)
+		err = &config.Error{Var: name, Value: value}
+	}
+	var cfgErr *config.Error
+	if errors.As(err, &cfgErr) {
+		cfgErr.Reason = fmt.Sprintf("if set, a whole number of seconds from 0 (the default, %s) to %d, or an empty string, is expected",
+			DefaultLockTimeout, maxLockTimeoutSeconds)
+		return Config{}, cfgErr
+	}
+	createTable, err := env.Bool(EnvCreateTable, true)
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{DBName: dbName, LockTimeout: time.Duration(seconds) * time.Second, CreateTable: createTable}, nil
+}
 
 // DefaultLockTimeout is the lock timeout of a Config that sets none, as in
 // the Python library (SQLITE_LOCK_TIMEOUT).

@@ -14,7 +14,8 @@
 //
 // Typical use:
 //
-//	d, err := sqlite.Open(ctx, sqlite.Config{DBName: "bank.db", CreateTable: true})
+//	cfg, err := sqlite.ConfigFromEnv(config.Environment{Name: "Bank"}) // SQLITE_DBNAME, …
+//	d, err := sqlite.Open(ctx, cfg) // or sqlite.Config{DBName: "bank.db", CreateTable: true}
 //	defer d.Close()
 //	rec := sqlite.NewRecorder(d)            // events, notifications, tracking
 //	snapshots := sqlite.NewSnapshotRecorder(d)
