@@ -243,3 +243,27 @@ func TestMigrationsRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, max, "the tables are new")
 }
+
+// Processes that open a new file at once, each migrating it, all succeed:
+// the first migrates and the others find it migrated.
+func TestConcurrentFirstOpens(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for range 2 {
+		path := filepath.Join(t.TempDir(), "events.db")
+		errs := make(chan error, 4)
+		for range cap(errs) {
+			go func() {
+				d, err := sqlite.Open(ctx, sqlite.Config{DBName: path, CreateTable: true})
+				if err == nil {
+					_, err = sqlite.NewRecorder(d).MaxNotificationID(ctx)
+					err = errors.Join(err, d.Close())
+				}
+				errs <- err
+			}()
+		}
+		for range cap(errs) {
+			require.NoError(t, <-errs)
+		}
+	}
+}

@@ -45,9 +45,17 @@ func NewMigrator(d *Database) (*Migrator, error) {
 }
 
 // Up applies every pending migration. With none pending it changes
-// nothing.
+// nothing. When another process migrates the same file at the same time,
+// each migration is applied by one of them, and Up succeeds for all.
 func (m *Migrator) Up(ctx context.Context) ([]*MigrationResult, error) {
 	res, err := m.provider.Up(ctx)
+	if err != nil {
+		// Both read the version before either took the write lock: the
+		// other applied the migration that failed here.
+		if pending, pendingErr := m.provider.HasPending(ctx); pendingErr == nil && !pending {
+			return res, nil
+		}
+	}
 	return res, m.d.fail("migrate up", err)
 }
 
