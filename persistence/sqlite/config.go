@@ -93,7 +93,7 @@ func (c Config) parse() (target, time.Duration, error) {
 		timeout = DefaultLockTimeout
 	}
 	if timeout < time.Millisecond || timeout.Milliseconds() > 1<<31-1 {
-		return target{}, 0, fmt.Errorf("sqlite: lock timeout %s is not between 1ms and 2147483647ms: %w", c.LockTimeout, persistence.ErrProgramming)
+		return target{}, 0, fmt.Errorf("sqlite database %q: lock timeout %s is not between 1ms and 2147483647ms: %w", c.DBName, c.LockTimeout, persistence.ErrProgramming)
 	}
 	if c.DBName == "" {
 		return target{}, 0, fmt.Errorf("sqlite: no database name (a file path, or :memory:): %w", persistence.ErrProgramming)

@@ -9,8 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	// The driver registers itself as "sqlite".
-	"modernc.org/sqlite"
+	"modernc.org/sqlite" // registers the driver "sqlite"
 
 	"github.com/eventsourcing-go/eventsourcing/db/sqlitedb"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -45,15 +44,15 @@ type Database struct {
 // not a database or cannot be written; ErrOperational for a database
 // locked past the lock timeout. The caller must Close the Database.
 func Open(ctx context.Context, cfg Config) (*Database, error) {
-	d, timeout, err := cfg.parse()
+	target, timeout, err := cfg.parse()
 	if err != nil {
 		return nil, err
 	}
-	sqlDB, err := sql.Open("sqlite", d.dsn)
+	sqlDB, err := sql.Open("sqlite", target.dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", describe(cfg.DBName), classify(err))
 	}
-	if d.memory {
+	if target.memory {
 		sqlDB.SetMaxOpenConns(1)
 		sqlDB.SetMaxIdleConns(1)
 		sqlDB.SetConnMaxLifetime(0)
