@@ -304,3 +304,18 @@ func TestOpenLockedPastTheTimeout(t *testing.T) {
 	require.NoError(t, err)
 	open(t, sqlite.Config{DBName: path})
 }
+
+func TestPartitionArgumentsOutOfRange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := sqlite.NewRecorder(open(t, sqlite.Config{DBName: ":memory:"}))
+	_, err := r.ClaimPartitions(ctx, uuid.New(), 0, time.Minute)
+	require.ErrorIs(t, err, persistence.ErrProgramming)
+	_, err = r.ClaimPartitions(ctx, uuid.New(), 4, 0)
+	require.ErrorIs(t, err, persistence.ErrProgramming)
+	_, err = r.PartitionPositions(ctx, "upstream", -1)
+	require.ErrorIs(t, err, persistence.ErrProgramming)
+	count, err := r.PartitionCount(ctx)
+	require.NoError(t, err)
+	require.Zero(t, count, "nothing recorded")
+}
