@@ -11,7 +11,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: generate
-generate: ## Regenerate the sqlc accessors in db/ from sql/
+generate: ## Regenerate the sqlc accessors in db/ and db/sqlitedb/ from sql/
 	find db -name '*.go' ! -name doc.go -delete
 	$(SQLC) generate
 

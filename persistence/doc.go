@@ -3,9 +3,10 @@
 // tracking records, the three kinds of recorder (aggregate, application
 // and process) and the errors recorders return.
 //
-// Two implementations exist: package memory, the embedded in-memory
-// default, and package postgres, which keeps the rules that make event
-// sourcing correct inside PostgreSQL as schema and stored procedures. Both
-// pass the same conformance suite (package persistence/recordertest).
+// Three implementations exist: package memory, the embedded in-memory
+// default; package postgres, which keeps the rules that make event
+// sourcing correct inside PostgreSQL as schema and stored procedures; and
+// package sqlite, an embedded, durable store in an SQLite file. All pass
+// the same conformance suite (package persistence/recordertest).
 // Converting domain events to stored events is package codec's work.
 package persistence

@@ -33,8 +33,9 @@ type pkg struct {
 //  1. domain's non-test code imports only the standard library and
 //     github.com/google/uuid, directly or through another package of this
 //     module.
-//  2. Only persistence/postgres imports db (test files included): db is
-//     generated, outside semantic versioning, and wrapped by the adapter.
+//  2. Only persistence/postgres imports db, and only persistence/sqlite
+//     imports db/sqlitedb (test files included): they are generated,
+//     outside semantic versioning, and wrapped by their adapter.
 //  3. Non-test code imports no test library (testify, goleak) and no
 //     test-support package. The test-support packages are internal/pgtest
 //     and its subpackages (a throwaway PostgreSQL; pgrun is its command),
@@ -48,10 +49,12 @@ type pkg struct {
 //     Docker-backed tests live in integration/, a module of its own.
 //  5. codec, config and persistence (the storage contract, not its
 //     subpackages) depend on no application layer (app, system) and no
-//     adapter (persistence/postgres, persistence/memory), even indirectly
-//     through another package, and their test files import none of them.
-//  6. The adapters persistence/postgres and persistence/memory depend on
-//     neither app, system nor codec, under the same terms.
+//     adapter (persistence/postgres, persistence/memory,
+//     persistence/sqlite), even indirectly through another package, and
+//     their test files import none of them.
+//  6. The adapters persistence/postgres, persistence/memory and
+//     persistence/sqlite depend on neither app, system nor codec, under
+//     the same terms.
 //  7. Within this module, codec depends only on domain and persistence
 //     (the storage contract), and persistence on no other package: the
 //     environment is read by app, not by the codec.
@@ -79,8 +82,8 @@ func TestLayering(t *testing.T) {
 // mustHave lists the packages the rules name, so that a rename cannot
 // switch a rule off without notice.
 var mustHave = []string{
-	"domain", "db", "codec", "config", "persistence", "persistence/postgres",
-	"persistence/memory", "persistence/recordertest", "internal/pgtest",
+	"domain", "db", "db/sqlitedb", "codec", "config", "persistence", "persistence/postgres",
+	"persistence/memory", "persistence/sqlite", "persistence/recordertest", "internal/pgtest",
 	"internal/proctest", "app", "system",
 }
 
@@ -122,6 +125,9 @@ func violations(pkgs map[string]pkg, p pkg) []string {
 	if name != "db" && name != "persistence/postgres" {
 		forbid(all, "imports", func(imp string) bool { return imp == module+"/db" })
 	}
+	if name != "db/sqlitedb" && name != "persistence/sqlite" {
+		forbid(all, "imports", func(imp string) bool { return imp == module+"/db/sqlitedb" })
+	}
 	// Rule 3.
 	if !testSupport(p.ImportPath) {
 		forbid(p.Imports, "imports, outside its test files,", func(imp string) bool {
@@ -134,8 +140,8 @@ func violations(pkgs map[string]pkg, p pkg) []string {
 	var layers []string
 	switch name {
 	case "codec", "config", "persistence":
-		layers = []string{"app", "system", "persistence/postgres", "persistence/memory"}
-	case "persistence/postgres", "persistence/memory":
+		layers = []string{"app", "system", "persistence/postgres", "persistence/memory", "persistence/sqlite"}
+	case "persistence/postgres", "persistence/memory", "persistence/sqlite":
 		layers = []string{"app", "system", "codec"}
 	}
 	if layers != nil {

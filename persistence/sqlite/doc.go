@@ -1,0 +1,22 @@
+// Package sqlite implements the recorders of package persistence on an
+// embedded SQLite database, through database/sql and modernc.org/sqlite
+// (pure Go, no cgo).
+//
+// The schema is the goose migration of sql/sqlite/migrations: STRICT
+// tables, the notification id as the events table's row id, a unique
+// (originator id, version), a tracking table keyed by (upstream name,
+// notification id), and the partition tables. Every write is one
+// BEGIN IMMEDIATE transaction, which takes SQLite's database write lock
+// first, so writers are serialised and notification ids commit in
+// insertion order; tracking records are inserted in the same transaction
+// as the events. This package reaches the database only through the
+// sqlc-generated accessors in package db/sqlitedb.
+//
+// Typical use:
+//
+//	cfg, err := sqlite.ConfigFromEnv(config.Environment{Name: "Bank"}) // SQLITE_DBNAME, …
+//	d, err := sqlite.Open(ctx, cfg) // or sqlite.Config{DBName: "bank.db", CreateTable: true}
+//	defer d.Close()
+//	rec := sqlite.NewRecorder(d)            // events, notifications, tracking
+//	snapshots := sqlite.NewSnapshotRecorder(d)
+package sqlite

@@ -1,0 +1,78 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/eventsourcing-go/eventsourcing/db/sqlitedb"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+)
+
+// SnapshotRecorder is the SQLite aggregate recorder for snapshots, kept in
+// the snapshots table of its Database, apart from the events. It is safe
+// for concurrent use.
+type SnapshotRecorder struct {
+	d *Database
+}
+
+var _ persistence.AggregateRecorder = (*SnapshotRecorder)(nil)
+
+// NewSnapshotRecorder returns a SnapshotRecorder on d, whose tables must
+// exist (see Config.CreateTable).
+func NewSnapshotRecorder(d *Database) *SnapshotRecorder {
+	return &SnapshotRecorder{d: d}
+}
+
+// InsertEvents records snapshots atomically, in one write transaction;
+// see persistence.AggregateRecorder.
+func (r *SnapshotRecorder) InsertEvents(ctx context.Context, events []persistence.StoredEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	return r.d.write(ctx, recordOp("snapshot", len(events), false), func(tx *sql.Tx) error {
+		for _, e := range events {
+			err := r.d.queries.SnapshotsInsert(ctx, tx, sqlitedb.SnapshotsInsertParams(columns(e)))
+			if isKeyViolation(err) {
+				return &persistence.ConcurrencyError{OriginatorID: e.OriginatorID, Version: e.OriginatorVersion, Err: err}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SelectEvents returns snapshots of one aggregate; see
+// persistence.AggregateRecorder.
+func (r *SnapshotRecorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q persistence.EventQuery) ([]persistence.StoredEvent, error) {
+	op := "select snapshots of " + originatorID.String()
+	arg := sqlitedb.SnapshotsSelectParams{OriginatorID: originatorID.String(), Gt: q.Gt, Lte: q.Lte, Lim: limit(q.Limit)}
+	var rows []sqlitedb.SnapshotsSelectRow
+	var err error
+	if q.Desc {
+		var desc []sqlitedb.SnapshotsSelectDescRow
+		desc, err = r.d.queries.SnapshotsSelectDesc(ctx, r.d.db, sqlitedb.SnapshotsSelectDescParams(arg))
+		for _, x := range desc {
+			rows = append(rows, sqlitedb.SnapshotsSelectRow(x))
+		}
+	} else {
+		rows, err = r.d.queries.SnapshotsSelect(ctx, r.d.db, arg)
+	}
+	if err != nil {
+		return nil, r.d.failRead(op, err)
+	}
+	out := make([]persistence.StoredEvent, len(rows))
+	for i, x := range rows {
+		e, err := storedEvent(row{x.OriginatorID, x.OriginatorVersion, x.Topic, x.State}, x.WellTyped,
+			fmt.Sprintf("version %d", x.OriginatorVersion))
+		if err != nil {
+			return nil, r.d.fail(op, err)
+		}
+		out[i] = e
+	}
+	return out, nil
+}
