@@ -464,11 +464,11 @@ func TestEncryptedAndCompressedState(t *testing.T) {
 func TestBadConfigurationNamesVariable(t *testing.T) {
 	t.Parallel()
 	for variable, value := range map[string]string{
-		"PERSISTENCE_MODULE":     "sqlite",
+		"PERSISTENCE_MODULE":     "mongodb",
 		"CIPHER_KEY":             "not base64!",
 		"COMPRESSOR_TOPIC":       "lz4",
 		"TZINFO_TOPIC":           "Europe/London",
-		"INFRASTRUCTURE_FACTORY": "eventsourcing.sqlite:Factory",
+		"INFRASTRUCTURE_FACTORY": "eventsourcing.axonserver:Factory",
 	} {
 		_, err := app.New(context.Background(), app.Options{Name: "Worlds", Registry: registry(), Env: map[string]string{variable: value}, Lookup: noEnv})
 		var cfgErr *config.Error

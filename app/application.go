@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,6 +18,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
 )
 
 // EnvSnapshottingEnabled names the variable that turns snapshotting on.
@@ -48,7 +50,7 @@ type Options struct {
 
 	// Module selects the persistence module (PERSISTENCE_MODULE). Zero
 	// means: Postgres when Pool, DatabaseURL or a connection variable is
-	// set, else Memory.
+	// set, SQLite when SQLiteDBName or SQLITE_DBNAME is, else Memory.
 	Module Module
 	// Pool is a PostgreSQL pool of the caller's to record with (so it
 	// keeps the caller's tracer, hooks and limits, and may be shared),
@@ -63,6 +65,12 @@ type Options struct {
 	// Schema is the application's Postgres schema (POSTGRES_SCHEMA);
 	// the default is Name in snake case.
 	Schema string
+	// SQLiteDBName names the SQLite database to record in
+	// (SQLITE_DBNAME): a file path, ":memory:", or a "file:" URI such as
+	// "file::memory:?mode=memory&cache=shared"; see sqlite.Config. It
+	// implies the SQLite module when Module is zero. Each application
+	// needs a database of its own.
+	SQLiteDBName string
 
 	// CipherKey is a base64 AES key of 16, 24 or 32 bytes that encrypts
 	// the stored state (CIPHER_KEY; see codec.CreateAESKey).
@@ -130,6 +138,7 @@ func (o Options) settings() map[string]config.Setting {
 		EnvPersistenceModule:    {Name: "app.Options.Module", Value: string(o.Module)},
 		postgres.EnvDatabaseURL: {Name: "app.Options.DatabaseURL", Value: o.DatabaseURL},
 		postgres.EnvSchema:      {Name: "app.Options.Schema", Value: o.Schema},
+		sqlite.EnvDBName:        {Name: "app.Options.SQLiteDBName", Value: o.SQLiteDBName},
 		EnvCipherKey:            {Name: "app.Options.CipherKey", Value: o.CipherKey},
 	} {
 		if s.Value != "" {
@@ -138,6 +147,9 @@ func (o Options) settings() map[string]config.Setting {
 	}
 	if o.DatabaseURL != "" && o.Module == "" {
 		set[EnvPersistenceModule] = config.Setting{Name: "app.Options.DatabaseURL", Value: string(Postgres)}
+	}
+	if o.SQLiteDBName != "" && o.Module == "" && o.DatabaseURL == "" { // both: ModuleFromEnv asks which
+		set[EnvPersistenceModule] = config.Setting{Name: "app.Options.SQLiteDBName", Value: string(SQLite)}
 	}
 	return set
 }
@@ -421,8 +433,10 @@ func (a *Application) OnRecorded(f RecordedFunc) {
 // if that session is lost, fn's context is canceled within about a second
 // and Exclusive returns an error that is errors.Is(err,
 // persistence.ErrConnection), since another caller may then run. With the
-// in-memory module, whose store no other process shares, it runs fn
-// directly. Runners use it so that, of several instances of a process
+// in-memory module, whose store no other process shares, and with SQLite,
+// which has no such lock, it runs fn directly (instances of a process
+// application on one SQLite database then race: each notification is
+// still recorded once, and the loser's policy runs are thrown away). Runners use it so that, of several instances of a process
 // application, one processes at a time and the others stand by.
 func (a *Application) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) error {
 	if a.infra.pool == nil {
@@ -437,12 +451,26 @@ func (a *Application) Exclusive(ctx context.Context, name string, fn func(ctx co
 // application's store by any process (on PostgreSQL, from the insert
 // procedure's NOTIFY, listened to on a connection of its own; in memory,
 // after each save of this application, the only one that records in its
-// store), and once when it starts listening, until ctx ends (then it
-// returns nil) or the connection is lost (an error: watch again, and
-// meanwhile poll). wake runs on Watch's goroutine and should not block.
+// store; with SQLite, after each save of this application, and when the
+// database's last notification ID changes, which it checks every
+// SQLiteWatchInterval, since SQLite tells no other process of a commit),
+// and once when it starts listening, until ctx ends (then it returns nil)
+// or the connection is lost (an error: watch again, and meanwhile poll).
+// wake runs on Watch's goroutine and should not block.
 func (a *Application) Watch(ctx context.Context, wake func()) error {
 	if a.infra.pool != nil {
 		return a.infra.watch(ctx, wake)
+	}
+	var tick <-chan time.Time
+	var last int64
+	if a.infra.module == SQLite {
+		t := time.NewTicker(SQLiteWatchInterval)
+		defer t.Stop()
+		tick = t.C
+		var err error
+		if last, err = a.infra.recorder.MaxNotificationID(ctx); err != nil {
+			return err
+		}
 	}
 	signal := make(chan struct{}, 1)
 	a.mu.Lock()
@@ -463,9 +491,25 @@ func (a *Application) Watch(ctx context.Context, wake func()) error {
 			return nil
 		case <-signal:
 			wake()
+		case <-tick:
+			max, err := a.infra.recorder.MaxNotificationID(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			if max != last {
+				last = max
+				wake()
+			}
 		}
 	}
 }
+
+// SQLiteWatchInterval is how often Watch checks an SQLite database for
+// events recorded by other processes.
+const SQLiteWatchInterval = 100 * time.Millisecond
 
 func pending(aggs []domain.Aggregate) []domain.Event {
 	var events []domain.Event

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/memory"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
 )
 
 // The variables that select the persistence module.
@@ -34,22 +36,27 @@ const (
 	Memory Module = "memory"
 	// Postgres records in PostgreSQL.
 	Postgres Module = "postgres"
+	// SQLite records in an SQLite database (SQLITE_DBNAME): a file, or in
+	// memory, embedded in the process.
+	SQLite Module = "sqlite"
 )
 
 // ModuleFromEnv returns the module named by PERSISTENCE_MODULE: "memory"
-// (also the Python library's "popo" and "eventsourcing.popo") or
-// "postgres" (also "eventsourcing.postgres"). INFRASTRUCTURE_FACTORY is
-// accepted too, with the topics of these two factories
-// ("eventsourcing.popo:Factory", "eventsourcing.postgres:Factory"); set
+// (also the Python library's "popo" and "eventsourcing.popo"), "postgres"
+// (also "eventsourcing.postgres") or "sqlite" (also
+// "eventsourcing.sqlite"). INFRASTRUCTURE_FACTORY is accepted too, with
+// the topics of these factories ("eventsourcing.popo:Factory",
+// "eventsourcing.postgres:Factory", "eventsourcing.sqlite:Factory"); set
 // together, the two variables must agree. Any other value gives a
 // *config.Error naming the variable.
 //
 // When neither is set (or both are empty), a PostgreSQL connection
 // variable that is set and not empty (DATABASE_URL, POSTGRES_HOST,
 // POSTGRES_PORT, POSTGRES_DBNAME, POSTGRES_USER or POSTGRES_PASSWORD, with
-// or without the application's prefix) selects "postgres", so that pointing
-// an application at a database is enough to persist its events; otherwise
-// the module is "memory". An explicit memory module with a connection
+// or without the application's prefix) selects "postgres", and
+// SQLITE_DBNAME selects "sqlite" (both is a *config.Error: say which), so
+// that pointing an application at a database is enough to persist its
+// events; otherwise the module is "memory". An explicit memory module with a connection
 // variable set is allowed, and logged once per process as a warning
 // (slog.Default), since events kept in memory are lost.
 func ModuleFromEnv(env config.Environment) (Module, error) {
@@ -60,13 +67,13 @@ func moduleFromEnv(env config.Environment, logger *slog.Logger) (Module, error) 
 	name, v, _ := env.Find(EnvPersistenceModule)
 	module, ok := moduleNames[strings.ToLower(strings.TrimSpace(v))]
 	if !ok {
-		return "", &config.Error{Var: name, Value: v, Reason: `"memory" or "postgres" is expected`}
+		return "", &config.Error{Var: name, Value: v, Reason: `"memory", "postgres" or "sqlite" is expected`}
 	}
 	if fName, f, _ := env.Find(EnvInfrastructureFactory); f != "" {
 		byFactory, ok := factoryTopics[strings.TrimSpace(f)]
 		if !ok {
 			return "", &config.Error{Var: fName, Value: f,
-				Reason: `"eventsourcing.popo:Factory" or "eventsourcing.postgres:Factory" is expected (or set PERSISTENCE_MODULE to "memory" or "postgres"); no other infrastructure is available`}
+				Reason: `"eventsourcing.popo:Factory", "eventsourcing.postgres:Factory" or "eventsourcing.sqlite:Factory" is expected (or set PERSISTENCE_MODULE to "memory", "postgres" or "sqlite"); no other infrastructure is available`}
 		}
 		if module != "" && module != byFactory {
 			return "", &config.Error{Var: fName, Value: f,
@@ -75,9 +82,15 @@ func moduleFromEnv(env config.Environment, logger *slog.Logger) (Module, error) 
 		module = byFactory
 	}
 	connection := connectionVariable(env)
+	sqliteName, sqliteDB, _ := env.Find(sqlite.EnvDBName)
 	switch {
+	case module == "" && connection != "" && sqliteDB != "":
+		return "", &config.Error{Var: EnvPersistenceModule,
+			Reason: fmt.Sprintf("both %s (PostgreSQL) and %s (SQLite) are set: set %s to say which", connection, sqliteName, EnvPersistenceModule)}
 	case module == "" && connection != "":
 		return Postgres, nil
+	case module == "" && sqliteDB != "":
+		return SQLite, nil
 	case module == "":
 		return Memory, nil
 	case module == Memory && connection != "":
@@ -94,12 +107,14 @@ func moduleFromEnv(env config.Environment, logger *slog.Logger) (Module, error) 
 var moduleNames = map[string]Module{
 	"": "", "memory": Memory, "popo": Memory, "eventsourcing.popo": Memory,
 	"postgres": Postgres, "postgresql": Postgres, "eventsourcing.postgres": Postgres,
+	"sqlite": SQLite, "sqlite3": SQLite, "eventsourcing.sqlite": SQLite,
 }
 
 // factoryTopics are the values of INFRASTRUCTURE_FACTORY.
 var factoryTopics = map[string]Module{
 	"eventsourcing.popo:Factory":     Memory,
 	"eventsourcing.postgres:Factory": Postgres,
+	"eventsourcing.sqlite:Factory":   SQLite,
 }
 
 // memoryWithConnection logs the explicit memory module with a connection
@@ -135,6 +150,9 @@ type infrastructure struct {
 	schema      string
 	pgRecorder  *postgres.Recorder
 	pgSnapshots *postgres.SnapshotRecorder
+
+	// With the SQLite module:
+	sqliteDB *sqlite.Database
 }
 
 // openInfrastructure builds the infrastructure of an application from
@@ -167,6 +185,9 @@ func openInfrastructure(ctx context.Context, opts Options, env config.Environmen
 		return &infrastructure{module: Memory, recorder: memory.NewRecorder(), snapshots: memory.NewAggregateRecorder(),
 			store: fmt.Sprintf("memory:%p", &module)}, nil
 	}
+	if module == SQLite {
+		return openSQLite(ctx, env)
+	}
 	cfg, err := postgres.ConfigFromEnv(env)
 	if err != nil {
 		return nil, err
@@ -176,6 +197,37 @@ func openInfrastructure(ctx context.Context, opts Options, env config.Environmen
 		return nil, err
 	}
 	return newPostgresInfrastructure(pool, cfg.Schema, true), nil
+}
+
+// openSQLite opens the SQLite database that env names, and migrates it
+// unless CREATE_TABLE is false.
+func openSQLite(ctx context.Context, env config.Environment) (*infrastructure, error) {
+	cfg, err := sqlite.ConfigFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &infrastructure{module: SQLite, recorder: sqlite.NewRecorder(db), snapshots: sqlite.NewSnapshotRecorder(db),
+		sqliteDB: db, store: sqliteStore(cfg.DBName, db)}, nil
+}
+
+// sqliteStore names the store of the SQLite database name opened as db:
+// a file by its absolute path, a private in-memory database (":memory:")
+// by db, whatever else (shared in-memory databases, URIs) by its name.
+func sqliteStore(name string, db *sqlite.Database) string {
+	switch {
+	case name == ":memory:":
+		return fmt.Sprintf("sqlite::memory:%p", db)
+	case strings.HasPrefix(name, "file:"):
+		return "sqlite:" + name
+	}
+	if abs, err := filepath.Abs(name); err == nil {
+		name = abs
+	}
+	return "sqlite:" + name
 }
 
 func newPostgresInfrastructure(pool *pgxpool.Pool, schema string, own bool) *infrastructure {
@@ -243,5 +295,8 @@ func (i *infrastructure) watch(ctx context.Context, wake func()) error {
 func (i *infrastructure) close() {
 	if i.ownPool {
 		i.pool.Close()
+	}
+	if i.sqliteDB != nil {
+		_ = i.sqliteDB.Close() // nothing is pending: every write commits before it returns
 	}
 }

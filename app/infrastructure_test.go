@@ -28,6 +28,9 @@ func TestModuleFromEnv(t *testing.T) {
 		"eventsourcing.popo":     app.Memory,
 		"POSTGRES":               app.Postgres,
 		"eventsourcing.postgres": app.Postgres,
+		"sqlite":                 app.SQLite,
+		"SQLite3":                app.SQLite,
+		"eventsourcing.sqlite":   app.SQLite,
 	}
 	for value, want := range cases {
 		got, err := app.ModuleFromEnv(env("", map[string]string{app.EnvPersistenceModule: value}))
@@ -41,12 +44,12 @@ func TestModuleFromEnv(t *testing.T) {
 
 func TestPersistenceModuleUnknownIsError(t *testing.T) {
 	t.Parallel()
-	_, err := openEnv(t, context.Background(), env("", map[string]string{app.EnvPersistenceModule: "eventsourcing.sqlite"}))
+	_, err := openEnv(t, context.Background(), env("", map[string]string{app.EnvPersistenceModule: "eventsourcing.mongodb"}))
 	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, app.EnvPersistenceModule, cfgErr.Var)
 	require.Contains(t, err.Error(), "PERSISTENCE_MODULE")
-	require.Contains(t, err.Error(), "eventsourcing.sqlite")
+	require.Contains(t, err.Error(), "eventsourcing.mongodb")
 }
 
 func TestPersistenceModuleDefaultIsMemory(t *testing.T) {
@@ -131,6 +134,8 @@ func TestInfrastructureFactory(t *testing.T) {
 		{"eventsourcing.postgres:Factory", ""}:         app.Postgres,
 		{"eventsourcing.postgres:Factory", "postgres"}: app.Postgres,
 		{"eventsourcing.popo:Factory", "popo"}:         app.Memory,
+		{"eventsourcing.sqlite:Factory", ""}:           app.SQLite,
+		{"eventsourcing.sqlite:Factory", "sqlite"}:     app.SQLite,
 	} {
 		module, err := app.ModuleFromEnv(env("", map[string]string{
 			app.EnvInfrastructureFactory: values[0], app.EnvPersistenceModule: values[1]}))
@@ -138,8 +143,9 @@ func TestInfrastructureFactory(t *testing.T) {
 		require.Equal(t, want, module, values)
 	}
 	for _, values := range [][2]string{
-		{"eventsourcing.sqlite:Factory", ""},
+		{"eventsourcing.axonserver:Factory", ""},
 		{"eventsourcing.postgres", ""},
+		{"eventsourcing.sqlite:Factory", "postgres"},
 		{"eventsourcing.popo:Factory", "postgres"},
 	} {
 		_, err := app.ModuleFromEnv(env("", map[string]string{

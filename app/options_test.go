@@ -51,7 +51,7 @@ func TestTypedOptionsWinOverEnvironment(t *testing.T) {
 	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "app.Options.CipherKey", cfgErr.Var)
-	_, err = app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Module: "sqlite", Lookup: noEnv})
+	_, err = app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Module: "mongodb", Lookup: noEnv})
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "app.Options.Module", cfgErr.Var)
 }

@@ -2,6 +2,7 @@ package system_test
 
 import (
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,9 +26,13 @@ func TestFollowerStopsWhenItsLeaderIsBehind(t *testing.T) {
 		for k, v := range env {
 			leaderEnv[k] = v
 		}
-		if env["PERSISTENCE_MODULE"] == "postgres" {
+		switch env["PERSISTENCE_MODULE"] {
+		case "postgres":
 			env["WORLDS_POSTGRES_SCHEMA"] = pgtest.NewSchemaName(t)
 			leaderEnv["WORLDS_POSTGRES_SCHEMA"] = pgtest.NewSchemaName(t) // the leader after its reset
+		case "sqlite":
+			env["WORLDS_SQLITE_DBNAME"] = filepath.Join(t.TempDir(), "worlds.db")
+			leaderEnv["WORLDS_SQLITE_DBNAME"] = filepath.Join(t.TempDir(), "worlds-reset.db")
 		}
 		countersApp := system.NewProcessApplication(newApp(t, "Counters", counters.NewRegistry(), env), counters.Policy)
 		worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)

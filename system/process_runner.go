@@ -25,7 +25,8 @@ type ProcessOptions struct {
 }
 
 // RunProcess runs the process application name of sys in this OS process,
-// against PostgreSQL, until ctx ends (then it returns nil). It builds the
+// against PostgreSQL or SQLite files, until ctx ends (then it returns
+// nil). It builds the
 // application and, to read their notification logs through the database,
 // the applications it follows (or, for a leader whose
 // <LEADER>_NOTIFICATION_LOG_URL is set, an httplog client of its log
@@ -33,7 +34,8 @@ type ProcessOptions struct {
 // server); processes what is pending; then waits until a leader may have
 // new events, or PollInterval, and processes again, in the same loop as a
 // ConcurrentRunner's followers. It watches a leader in a database with
-// app.Application.Watch (LISTEN and NOTIFY on PostgreSQL), and a remote
+// app.Application.Watch (LISTEN and NOTIFY on PostgreSQL; SQLite is
+// checked every app.SQLiteWatchInterval), and a remote
 // one with httplog.Client.Watch (long polls, which the log server answers
 // as soon as the leader records events when it serves with a
 // HandlerOptions.Watcher); a watch that fails is logged and started again
@@ -136,9 +138,9 @@ func buildProcess(ctx context.Context, sys *System, name string, opts RunnerOpti
 		if err != nil {
 			return nil, fmt.Errorf("run process %s: %w", n, err)
 		}
-		if a.Module() != app.Postgres {
+		if a.Module() == app.Memory {
 			a.Close()
-			return nil, fmt.Errorf("run process %s: %w: applications in separate processes need the postgres module", n, persistence.ErrNotSupported)
+			return nil, fmt.Errorf("run process %s: %w: applications in separate processes need the postgres or the sqlite module", n, persistence.ErrNotSupported)
 		}
 		return a, nil
 	}
