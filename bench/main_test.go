@@ -65,6 +65,8 @@ const (
 	opRemoteLog
 	opFollowerLocal
 	opFollowerRemote
+	opMemoryLog
+	opMemoryReplay
 )
 
 // rawOf names the raw read baseline of each read row.
@@ -93,6 +95,8 @@ var opNames = map[operation]string{
 	opRemoteLog:         "log: read 10,000 along linked sections, over HTTP on loopback (writers = section size)",
 	opFollowerLocal:     "follower: catch up, 1 new event per notification, reading the local log (writers = page size)",
 	opFollowerRemote:    "follower: catch up, 1 new event per notification, reading the log over HTTP on loopback (writers = page size)",
+	opMemoryLog:         "memory: read 1,000,000 notifications, pages of 1,000 (httplog.Reader.Select)",
+	opMemoryReplay:      "memory: get of an aggregate of 100,000 events",
 }
 
 // rowKey names one row of the table.
@@ -472,6 +476,15 @@ func printTargets(w io.Writer) {
 	for _, op := range []operation{opGet, opLog1000, opLog100, opLog10} {
 		targets = append(targets, target{opNames[op] + " ≥ 0.8× its raw SELECT",
 			ratioAtLeast(rowKey{op, storePostgres, 1}, rowKey{rawOf[op], storePostgres, 1}, 0.8)})
+	}
+	for _, op := range []operation{opMemoryLog, opMemoryReplay} {
+		targets = append(targets, target{opNames[op] + ": peak heap growth under its bound", func() (string, bool, bool) {
+			h, ok := heapChecks[op]
+			if !ok {
+				return "", false, false
+			}
+			return fmt.Sprintf("%s of %s", mib(h.growth), mib(h.bound)), h.growth < h.bound, true
+		}})
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Targets (issues #6, #13, #14 and #17):")
