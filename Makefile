@@ -82,7 +82,7 @@ BENCHTIME ?= 2s
 .PHONY: bench
 bench: ## Run the benchmarks against a throwaway durable Postgres and print the table
 	go test -run '^$$' -bench 'Mapper|Recorder' -benchmem -count=1 ./codec ./persistence/memory
-	go test -run '^$$' -bench . -benchtime=$(BENCHTIME) -count=1 -timeout 30m ./bench
+	go test -run '^$$' -bench . -benchtime=$(BENCHTIME) -benchmem -count=1 -timeout 30m ./bench
 
 .PHONY: demo
 demo: ## Run the bank accounts demo (in memory; on Postgres when DATABASE_URL is set)

@@ -41,7 +41,7 @@ func benchSave(b *testing.B, store string, writers, events int) {
 	ctx := context.Background()
 	a := newApp(b, store, app.Options{})
 	xids := startXIDs(b, a.Pool())
-	b.ResetTimer()
+	allocs := startAllocs(b)
 	err := parallel(b.N, writers, func(n int) error {
 		for range n {
 			it, err := newItem(events)
@@ -63,9 +63,11 @@ func benchSave(b *testing.B, store string, writers, events int) {
 		op = opSave10
 	}
 	perCommit := xids.perCommit(b)
-	record(b, rowKey{op, store, writers}, float64(events), func(r result) string {
+	key := rowKey{op, store, writers}
+	record(b, key, float64(events), func(r result) string {
 		return perSecond("saves")(r) + perCommit
 	})
+	recordAllocs(b, key, allocs, float64(events))
 }
 
 // benchRawInsert inserts single rows into a table like stored_events, in

@@ -47,9 +47,14 @@ const (
 	opRawLocked
 	opSave1
 	opSave10
+	opGetRaw
 	opGet
 	opGetSnapshot
+	opLogRaw1000
 	opLog1000
+	opLogRaw100
+	opLog100
+	opLogRaw10
 	opLog10
 	opSystem
 	opFollower
@@ -60,16 +65,26 @@ const (
 	opRemoteLog
 	opFollowerLocal
 	opFollowerRemote
+	opMemoryLog
+	opMemoryReplay
 )
+
+// rawOf names the raw read baseline of each read row.
+var rawOf = map[operation]operation{opGet: opGetRaw, opLog1000: opLogRaw1000, opLog100: opLogRaw100, opLog10: opLogRaw10}
 
 var opNames = map[operation]string{
 	opRawInsert:         "raw INSERT, 1 row per commit, no lock (unsafe baseline)",
 	opRawLocked:         "raw INSERT, 1 row per commit, LOCK TABLE … IN EXCLUSIVE MODE",
 	opSave1:             "append: Save, 1 event per save",
 	opSave10:            "append: Save, 10 events per save",
+	opGetRaw:            "raw SELECT of the 100 events of a get, pgx only (read baseline)",
 	opGet:               "get: aggregate of 100 events",
 	opGetSnapshot:       "get: aggregate of 100 events, from a snapshot at 100",
+	opLogRaw1000:        "raw SELECT of 10,000 notifications, pages of 1,000, pgx only (read baseline)",
 	opLog1000:           "log: read 10,000 notifications, sections of 1,000",
+	opLogRaw100:         "raw SELECT of 10,000 notifications, pages of 100, pgx only (read baseline)",
+	opLog100:            "log: read 10,000 notifications, sections of 100",
+	opLogRaw10:          "raw SELECT of 10,000 notifications, pages of 10, pgx only (read baseline)",
 	opLog10:             "log: read 10,000 notifications, sections of 10 (default)",
 	opSystem:            "system: leader → follower, concurrent runner",
 	opFollower:          "follower: catch up, 1 new event per notification (writers = page size)",
@@ -80,6 +95,8 @@ var opNames = map[operation]string{
 	opRemoteLog:         "log: read 10,000 along linked sections, over HTTP on loopback (writers = section size)",
 	opFollowerLocal:     "follower: catch up, 1 new event per notification, reading the local log (writers = page size)",
 	opFollowerRemote:    "follower: catch up, 1 new event per notification, reading the log over HTTP on loopback (writers = page size)",
+	opMemoryLog:         "memory: read 1,000,000 notifications, pages of 1,000 (httplog.Reader.Select)",
+	opMemoryReplay:      "memory: get of an aggregate of 100,000 events",
 }
 
 // rowKey names one row of the table.
@@ -96,6 +113,7 @@ type result struct {
 	eventsPerOp float64
 	elapsed     time.Duration
 	other       string // further figures, e.g. aggregates/s and latencies
+	allocs      string // allocations and bytes per event, when measured
 }
 
 func (r result) eventsPerSecond() float64 {
@@ -121,6 +139,38 @@ func record(b *testing.B, key rowKey, eventsPerOp float64, other func(r result) 
 		r.other = other(r)
 	}
 	resultsMu.Lock()
+	results[key] = r
+	resultsMu.Unlock()
+}
+
+// allocStart holds the process's heap allocations, in objects and bytes,
+// when a timed run started.
+type allocStart struct{ objects, bytes uint64 }
+
+// startAllocs notes the allocations so far and resets b's timer: call it
+// where the timed run starts, and recordAllocs after record.
+func startAllocs(b *testing.B) allocStart {
+	b.Helper()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	b.ResetTimer()
+	return allocStart{m.Mallocs, m.TotalAlloc}
+}
+
+// recordAllocs reports the heap allocations per event since s, of the
+// whole process (pgx and the runtime included), and keeps them for the
+// row key, which record has recorded.
+func recordAllocs(b *testing.B, key rowKey, s allocStart, eventsPerOp float64) {
+	b.Helper()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	events := float64(b.N) * eventsPerOp
+	objects, bytes := float64(m.Mallocs-s.objects)/events, float64(m.TotalAlloc-s.bytes)/events
+	b.ReportMetric(objects, "allocs/event")
+	b.ReportMetric(bytes, "B/event")
+	resultsMu.Lock()
+	r := results[key]
+	r.allocs = fmt.Sprintf("%.1f, %s", objects, thousands(bytes))
 	results[key] = r
 	resultsMu.Unlock()
 }
@@ -306,12 +356,16 @@ func printReport(w io.Writer) {
 		fmt.Fprintf(w, "PostgreSQL: %s\n", server)
 	}
 	fmt.Fprintln(w, "× unsafe, × locked: events/s over the raw INSERT with no lock, and under the EXCLUSIVE lock, with the same number of writers (1 for reads and the system), same run, same database.")
+	fmt.Fprintln(w, "× raw: a read's events/s over the same SELECT of the same rows through pgx alone, same run. Allocations: heap objects and bytes per event of the whole process.")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| operation | store | writers | events/s | other | × unsafe | × locked |")
-	fmt.Fprintln(w, "|---|---|--:|--:|---|--:|--:|")
+	fmt.Fprintln(w, "| operation | store | writers | events/s | other | × unsafe | × locked | × raw | allocs, B per event |")
+	fmt.Fprintln(w, "|---|---|--:|--:|---|--:|--:|--:|--:|")
 	for _, k := range keys {
 		r := results[k]
-		unsafe, locked := "", ""
+		unsafe, locked, raw := "", "", ""
+		if base, ok := rawOf[k.op]; ok && k.store == storePostgres {
+			raw = ratio(r, rowKey{base, storePostgres, 1})
+		}
 		if k.store == storePostgres {
 			writers := k.writers
 			if k.op == opFollower || k.op == opFollowerInstances || k.op == opFollowerDivided || k.op == opLocalLog || k.op == opRemoteLog ||
@@ -321,8 +375,8 @@ func printReport(w io.Writer) {
 			unsafe = ratio(r, rowKey{opRawInsert, storePostgres, writers})
 			locked = ratio(r, rowKey{opRawLocked, storePostgres, writers})
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s |\n",
-			opNames[k.op], k.store, k.writers, thousands(r.eventsPerSecond()), r.other, unsafe, locked)
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s |\n",
+			opNames[k.op], k.store, k.writers, thousands(r.eventsPerSecond()), r.other, unsafe, locked, raw, r.allocs)
 	}
 	printTargets(w)
 }
@@ -336,8 +390,8 @@ func ratio(r result, base rowKey) string {
 	return fmt.Sprintf("%.2f", r.eventsPerSecond()/b.eventsPerSecond())
 }
 
-// printTargets prints the targets of issue #6 and whether this run reached
-// them. The caller holds resultsMu.
+// printTargets prints the targets of issues #6, #13, #14 and #17 and
+// whether this run reached them. The caller holds resultsMu.
 func printTargets(w io.Writer) {
 	type target struct {
 		text  string
@@ -419,8 +473,21 @@ func printTargets(w io.Writer) {
 			}
 			return ms(m), m < 50*time.Millisecond, true
 		}})
+	for _, op := range []operation{opGet, opLog1000, opLog100, opLog10} {
+		targets = append(targets, target{opNames[op] + " ≥ 0.8× its raw SELECT",
+			ratioAtLeast(rowKey{op, storePostgres, 1}, rowKey{rawOf[op], storePostgres, 1}, 0.8)})
+	}
+	for _, op := range []operation{opMemoryLog, opMemoryReplay} {
+		targets = append(targets, target{opNames[op] + ": peak heap growth under its bound", func() (string, bool, bool) {
+			h, ok := heapChecks[op]
+			if !ok {
+				return "", false, false
+			}
+			return fmt.Sprintf("%s of %s", mib(h.growth), mib(h.bound)), h.growth < h.bound, true
+		}})
+	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Targets (issues #6, #13 and #14):")
+	fmt.Fprintln(w, "Targets (issues #6, #13, #14 and #17):")
 	for _, t := range targets {
 		figure, reached, measured := t.value()
 		switch {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/domain"
 )
@@ -18,7 +20,12 @@ const aggregateEvents = 100
 // replayed from its events, and from a snapshot taken at version 100 (so
 // the get reads the snapshot and finds no events after it). One operation
 // is one get; events/s counts the aggregate's 100 events per get.
+//
+// On PostgreSQL, next to them, the raw baseline: the statement with which
+// the recorder loads an aggregate without a snapshot, sent through pgx
+// alone, its rows scanned into plain Go values.
 func BenchmarkGet(b *testing.B) {
+	b.Run(storePostgres+"/raw-select", benchRawGet)
 	for _, store := range stores {
 		for _, snapshot := range []bool{false, true} {
 			name := store + "/replay"
@@ -51,7 +58,7 @@ func benchGet(b *testing.B, store string, snapshot bool) {
 		b.Fatal(err)
 	}
 	durations := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
+	allocs := startAllocs(b)
 	for range b.N {
 		start := time.Now()
 		got, err := repo.Get(ctx, it.ID())
@@ -76,24 +83,146 @@ func benchGet(b *testing.B, store string, snapshot bool) {
 	record(b, key, aggregateEvents, func(r result) string {
 		return fmt.Sprintf("%s aggregates/s; median %s, p99 %s", thousands(float64(r.ops)/r.elapsed.Seconds()), ms(median), ms(p99))
 	})
+	recordAllocs(b, key, allocs, aggregateEvents)
+}
+
+// storedEventsSelect is the recorder's statement that selects an
+// aggregate's events (db.StoredEventsSelect, from
+// sql/queries/stored_events.sql).
+const storedEventsSelect = `SELECT originator_id, originator_version, topic, state
+FROM stored_events
+WHERE originator_id = $1
+  AND ($2::bigint IS NULL OR originator_version > $2::bigint)
+  AND ($3::bigint IS NULL OR originator_version <= $3::bigint)
+ORDER BY originator_version ASC
+LIMIT $4::bigint`
+
+// rawEvent is a row of stored_events in plain Go values.
+type rawEvent struct {
+	notificationID    int64
+	originatorID      [16]byte
+	originatorVersion int64
+	topic             string
+	state             []byte
+}
+
+// benchRawGet measures the raw baseline of a get: storedEventsSelect of
+// the 100 events of an aggregate saved by the library, with no bounds (as
+// a get without a snapshot sends it), through a plain pgx pool on the
+// application's schema.
+func benchRawGet(b *testing.B) {
+	ctx := context.Background()
+	a := newApp(b, storePostgres, app.Options{})
+	it, err := newItem(aggregateEvents)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := a.Save(ctx, it); err != nil {
+		b.Fatal(err)
+	}
+	pool := rawReadPool(b, a)
+	id := [16]byte(it.ID())
+	get := func() ([]rawEvent, error) {
+		rows, err := pool.Query(ctx, storedEventsSelect, id, nil, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var events []rawEvent
+		for rows.Next() {
+			var e rawEvent
+			if err := rows.Scan(&e.originatorID, &e.originatorVersion, &e.topic, &e.state); err != nil {
+				return nil, err
+			}
+			events = append(events, e)
+		}
+		return events, rows.Err()
+	}
+	if _, err := get(); err != nil { // before the timer: prepares the statement
+		b.Fatal(err)
+	}
+	durations := make([]time.Duration, 0, b.N)
+	allocs := startAllocs(b)
+	for range b.N {
+		start := time.Now()
+		events, err := get()
+		durations = append(durations, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(events) != aggregateEvents {
+			b.Fatalf("got %d events, want %d", len(events), aggregateEvents)
+		}
+	}
+	b.StopTimer()
+	median, p99 := latencies(durations)
+	b.ReportMetric(float64(median)/1e3, "µs-median")
+	key := rowKey{opGetRaw, storePostgres, 1}
+	record(b, key, aggregateEvents, func(r result) string {
+		return fmt.Sprintf("%s selects/s; median %s, p99 %s", thousands(float64(r.ops)/r.elapsed.Seconds()), ms(median), ms(p99))
+	})
+	recordAllocs(b, key, allocs, aggregateEvents)
+}
+
+// rawReadPool returns a pgx pool of poolSize connections, configured by
+// pgx alone (none of the library's hooks or codecs), whose search_path is
+// a's schema.
+func rawReadPool(b *testing.B, a *app.Application) *pgxpool.Pool {
+	b.Helper()
+	cfg, err := pgxpool.ParseConfig(serverURL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.MaxConns = poolSize
+	cfg.ConnConfig.RuntimeParams["search_path"] = a.Pool().Config().ConnConfig.RuntimeParams["search_path"]
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	warm(b, pool)
+	return pool
 }
 
 // logNotifications is the number of notifications BenchmarkLog reads.
 const logNotifications = 10_000
 
+// logOps are the rows of BenchmarkLog by section size: the library's and
+// the raw baseline's.
+var logOps = map[int][2]operation{1000: {opLog1000, opLogRaw1000}, 100: {opLog100, opLogRaw100}, 10: {opLog10, opLogRaw10}}
+
 // BenchmarkLog measures reading the notification log from the start to
 // its end, 10,000 notifications, with NotificationLog.Select in sections
-// of 1,000 and of 10 (the default section size), as a follower does. One
-// operation reads all 10,000; events/s counts notifications.
+// of 1,000, 100 and 10 (the default section size), as a follower does,
+// and on PostgreSQL, next to them, the raw baseline: the recorder's
+// notification statement in pages of the same sizes through pgx alone.
+// One operation reads all 10,000; events/s counts notifications.
 func BenchmarkLog(b *testing.B) {
 	for _, store := range stores {
-		for _, size := range []int{1000, app.DefaultSectionSize} {
-			b.Run(fmt.Sprintf("%s/section=%d", store, size), func(b *testing.B) { benchLog(b, store, size) })
+		for _, size := range []int{1000, 100, app.DefaultSectionSize} {
+			if store == storePostgres {
+				b.Run(fmt.Sprintf("%s/raw-section=%d", store, size), func(b *testing.B) { benchLog(b, store, size, true) })
+			}
+			b.Run(fmt.Sprintf("%s/section=%d", store, size), func(b *testing.B) { benchLog(b, store, size, false) })
 		}
 	}
 }
 
-func benchLog(b *testing.B, store string, sectionSize int) {
+// notificationsSelect is the recorder's statement that selects
+// notifications (db.NotificationsSelect, from
+// sql/queries/stored_events.sql).
+const notificationsSelect = `SELECT notification_id, originator_id, originator_version, topic, state
+FROM stored_events
+WHERE notification_id >= $1
+  AND ($2::bigint IS NULL OR notification_id <= $2::bigint)
+  AND (cardinality($3::text[]) = 0 OR topic = ANY($3::text[]))
+ORDER BY notification_id ASC
+LIMIT $4`
+
+// benchLog reads the log through the application, or with raw, through a
+// plain pgx pool on its schema with notificationsSelect (no stop, no
+// topics, as NotificationLog.Select sends it).
+func benchLog(b *testing.B, store string, sectionSize int, raw bool) {
 	ctx := context.Background()
 	a := newApp(b, store, app.Options{SectionSize: sectionSize})
 	// 100 aggregates of 100 events, saved 10 aggregates (1,000 events) at
@@ -111,20 +240,54 @@ func benchLog(b *testing.B, store string, sectionSize int) {
 			b.Fatal(err)
 		}
 	}
-	log := a.Log()
+	// page returns the ID of the last notification of the section from
+	// start, and how many the section holds.
+	var page func(start int64) (last int64, n int, err error)
+	if raw {
+		pool := rawReadPool(b, a)
+		topics := []string{}
+		page = func(start int64) (int64, int, error) {
+			rows, err := pool.Query(ctx, notificationsSelect, start, nil, topics, int32(sectionSize))
+			if err != nil {
+				return 0, 0, err
+			}
+			defer rows.Close()
+			var items []rawEvent
+			for rows.Next() {
+				var n rawEvent
+				if err := rows.Scan(&n.notificationID, &n.originatorID, &n.originatorVersion, &n.topic, &n.state); err != nil {
+					return 0, 0, err
+				}
+				items = append(items, n)
+			}
+			if err := rows.Err(); err != nil || len(items) == 0 {
+				return 0, 0, err
+			}
+			return items[len(items)-1].notificationID, len(items), nil
+		}
+	} else {
+		log := a.Log()
+		page = func(start int64) (int64, int, error) {
+			items, err := log.Select(ctx, start, sectionSize)
+			if err != nil || len(items) == 0 {
+				return 0, 0, err
+			}
+			return items[len(items)-1].ID, len(items), nil
+		}
+	}
 	read := func() (sections int, err error) {
 		n, start := 0, int64(1)
 		for {
-			items, err := log.Select(ctx, start, sectionSize)
+			last, count, err := page(start)
 			if err != nil {
 				return sections, err
 			}
 			sections++
-			n += len(items)
-			if len(items) < sectionSize {
+			n += count
+			if count < sectionSize {
 				break
 			}
-			start = items[len(items)-1].ID + 1
+			start = last + 1
 		}
 		if n != logNotifications {
 			return sections, fmt.Errorf("read %d notifications, want %d", n, logNotifications)
@@ -135,17 +298,18 @@ func benchLog(b *testing.B, store string, sectionSize int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
+	allocs := startAllocs(b)
 	for range b.N {
 		if _, err := read(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	op := opLog1000
-	if sectionSize != 1000 {
-		op = opLog10
+	key := rowKey{logOps[sectionSize][0], store, 1}
+	if raw {
+		key.op = logOps[sectionSize][1]
 	}
-	record(b, rowKey{op, store, 1}, logNotifications, func(r result) string {
+	record(b, key, logNotifications, func(r result) string {
 		return fmt.Sprintf("%s sections/s", thousands(float64(r.ops*sections)/r.elapsed.Seconds()))
 	})
+	recordAllocs(b, key, allocs, logNotifications)
 }
