@@ -7,6 +7,13 @@
 //	go run ./examples/bankaccounts/cmd/bankaccounts                              # in memory
 //	DATABASE_URL=postgres://... go run ./examples/bankaccounts/cmd/bankaccounts  # on PostgreSQL
 //
+// With SQLITE_DBNAME set (and no PostgreSQL connection variable) it
+// records in that SQLite file, and the Ledger in a file beside it (bank.db:
+// bank-ledger.db) unless LEDGER_SQLITE_DBNAME names one; each run opens
+// two new accounts, and the ledger counts those of every run:
+//
+//	SQLITE_DBNAME=bank.db go run ./examples/bankaccounts/cmd/bankaccounts
+//
 // With DATABASE_URL set and PERSISTENCE_MODULE unset it records in
 // PostgreSQL, in the schemas "bank_accounts" and "ledger"
 // (BANK_ACCOUNTS_POSTGRES_SCHEMA and LEDGER_POSTGRES_SCHEMA override; a
@@ -59,14 +66,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/google/uuid"
 
 	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/examples/bankaccounts"
+	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -111,7 +122,7 @@ func command(ctx context.Context, args []string, env config.Environment, stdout,
 // does to out.
 func run(ctx context.Context, env config.Environment, out io.Writer) (err error) {
 	env.Name = "" // the configuration of the whole system
-	bank, runner, err := bankaccounts.NewBankAccountsSystem(ctx, system.RunnerOptions{Env: env.Values, Lookup: env.Lookup})
+	bank, runner, err := bankaccounts.NewBankAccountsSystem(ctx, system.RunnerOptions{Env: withLedgerFile(env), Lookup: env.Lookup})
 	if err != nil {
 		return err
 	}
@@ -133,6 +144,25 @@ func run(ctx context.Context, env config.Environment, out io.Writer) (err error)
 	}
 	fmt.Fprintln(out, describeLedger(ledger))
 	return nil
+}
+
+// withLedgerFile returns the values of env, with LEDGER_SQLITE_DBNAME set
+// beside the one SQLite file that SQLITE_DBNAME names (bank.db:
+// bank-ledger.db) when the Ledger is given no file of its own: each
+// application records in a database of its own.
+func withLedgerFile(env config.Environment) map[string]string {
+	name, ok := env.Get(sqlite.EnvDBName)
+	ledger := config.Environment{Name: bankaccounts.LedgerName, Values: env.Values, Lookup: env.Lookup}
+	if found, _, _ := ledger.Find(sqlite.EnvDBName); !ok || found != sqlite.EnvDBName || strings.HasPrefix(name, "file:") || name == ":memory:" {
+		return env.Values
+	}
+	values := maps.Clone(env.Values)
+	if values == nil {
+		values = map[string]string{}
+	}
+	ext := filepath.Ext(name)
+	values["LEDGER_"+sqlite.EnvDBName] = strings.TrimSuffix(name, ext) + "-ledger" + ext
+	return values
 }
 
 // commands runs the example's commands on bank, writing what they do to

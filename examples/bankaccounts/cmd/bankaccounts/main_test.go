@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -87,6 +88,31 @@ func TestRunOnPostgresTwice(t *testing.T) {
 		checkOutput(t, out.String())
 		checkLedger(t, out.String(), i+1) // the ledger counts both runs
 	}
+}
+
+// With SQLITE_DBNAME alone, the bank records in that file and the Ledger
+// in one beside it, and both keep what they recorded across runs.
+func TestRunOnSQLiteTwice(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := only(map[string]string{"SQLITE_DBNAME": filepath.Join(dir, "bank.db")})
+	for i := range int64(2) {
+		var out bytes.Buffer
+		require.NoError(t, run(context.Background(), env, &out))
+		require.Contains(t, out.String(), "persistence module: sqlite\n")
+		checkOutput(t, out.String())
+		checkLedger(t, out.String(), i+1) // the ledger counts both runs
+	}
+	require.FileExists(t, filepath.Join(dir, "bank.db"))
+	require.FileExists(t, filepath.Join(dir, "bank-ledger.db"))
+
+	// A file of the Ledger's own is used as given.
+	env = only(map[string]string{"SQLITE_DBNAME": filepath.Join(dir, "other.db"), "LEDGER_SQLITE_DBNAME": filepath.Join(dir, "books.db")})
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), env, &out))
+	checkLedger(t, out.String(), 1)
+	require.FileExists(t, filepath.Join(dir, "books.db"))
+	require.NoFileExists(t, filepath.Join(dir, "other-ledger.db"))
 }
 
 // The applications need schemas of their own.
