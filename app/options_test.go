@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -158,6 +159,40 @@ func TestWatchInMemory(t *testing.T) {
 	createWorld(t, a)
 	awake()
 	require.Empty(t, woken, "woken once, by its own application's save")
+	stop()
+	require.NoError(t, <-done, "Watch returns nil when its context ends")
+}
+
+// On SQLite, Watch sees saves made through another connection to the
+// file (another process's, say), and its own.
+func TestWatchSQLite(t *testing.T) {
+	t.Parallel()
+	opts := app.Options{Name: "Worlds", Registry: registry(), Lookup: noEnv, SQLiteDBName: filepath.Join(t.TempDir(), "worlds.db")}
+	a, err := app.New(t.Context(), opts)
+	require.NoError(t, err)
+	defer a.Close()
+	require.Equal(t, app.SQLite, a.Module(), "SQLiteDBName implies the module")
+	other, err := app.New(t.Context(), opts)
+	require.NoError(t, err)
+	defer other.Close()
+
+	woken := make(chan struct{}, 10)
+	watchCtx, stop := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- a.Watch(watchCtx, func() { woken <- struct{}{} }) }()
+	awake := func(what string) {
+		t.Helper()
+		select {
+		case <-woken:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("not woken %s", what)
+		}
+	}
+	awake("when it starts")
+	createWorld(t, other)
+	awake("by the other connection's save")
+	createWorld(t, a)
+	awake("by its own save")
 	stop()
 	require.NoError(t, <-done, "Watch returns nil when its context ends")
 }
