@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -31,13 +32,19 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// The stores every operation is measured on.
+// The stores the operations are measured on.
 const (
 	storePostgres = "postgres"
 	storeMemory   = "memory"
+	storeSQLite   = "sqlite"
 )
 
-var stores = []string{storePostgres, storeMemory}
+// stores are the stores of appends, gets and log reads, in the order of
+// the table.
+var stores = []string{storePostgres, storeMemory, storeSQLite}
+
+// followerStores are the stores of the follower benchmarks.
+var followerStores = []string{storePostgres, storeMemory}
 
 // operation is a row kind of the table, in the order printed.
 type operation int
@@ -45,6 +52,8 @@ type operation int
 const (
 	opRawInsert operation = iota
 	opRawLocked
+	opRawSQLite
+	opRawSQLiteShared
 	opSave1
 	opSave10
 	opGetRaw
@@ -75,6 +84,8 @@ var rawOf = map[operation]operation{opGet: opGetRaw, opLog1000: opLogRaw1000, op
 var opNames = map[operation]string{
 	opRawInsert:         "raw INSERT, 1 row per commit, no lock (unsafe baseline)",
 	opRawLocked:         "raw INSERT, 1 row per commit, LOCK TABLE … IN EXCLUSIVE MODE",
+	opRawSQLite:         "raw INSERT, 1 row per commit, BEGIN IMMEDIATE, database/sql, a connection per writer (SQLite ceiling)",
+	opRawSQLiteShared:   "raw INSERT, 1 row per commit, BEGIN IMMEDIATE, database/sql, writers sharing 1 connection (SQLite ceiling)",
 	opSave1:             "append: Save, 1 event per save",
 	opSave10:            "append: Save, 10 events per save",
 	opGetRaw:            "raw SELECT of the 100 events of a get, pgx only (read baseline)",
@@ -125,6 +136,9 @@ var (
 	results   = map[rowKey]result{}
 	// server describes the PostgreSQL server, once a benchmark used it.
 	server string
+	// sqliteDesc describes SQLite and its settings, once the raw SQLite
+	// insert ran.
+	sqliteDesc string
 )
 
 // record stops the timer, reports events/s for b and keeps the result
@@ -309,10 +323,19 @@ func warm(b *testing.B, pool *pgxpool.Pool) {
 
 // storeEnv returns the configuration of applications on store; on
 // PostgreSQL each application named in schemasFor (upper snake case,
-// comma-separated; "" for a lone application) gets a fresh schema.
+// comma-separated; "" for a lone application) gets a fresh schema; on
+// SQLite the (lone) application gets a fresh database file in b's
+// temporary directory.
 func storeEnv(b *testing.B, store, schemasFor string) map[string]string {
 	b.Helper()
 	env := map[string]string{"PERSISTENCE_MODULE": store}
+	if store == storeSQLite {
+		if schemasFor != "" {
+			b.Fatalf("storeEnv: one application only on SQLite, not %s", schemasFor)
+		}
+		env["SQLITE_DBNAME"] = filepath.Join(b.TempDir(), "events.db")
+		return env
+	}
 	if store != storePostgres {
 		return env
 	}
@@ -355,8 +378,11 @@ func printReport(w io.Writer) {
 	if server != "" {
 		fmt.Fprintf(w, "PostgreSQL: %s\n", server)
 	}
+	if sqliteDesc != "" {
+		fmt.Fprintf(w, "SQLite: %s\n", sqliteDesc)
+	}
 	fmt.Fprintln(w, "× unsafe, × locked: events/s over the raw INSERT with no lock, and under the EXCLUSIVE lock, with the same number of writers (1 for reads and the system), same run, same database.")
-	fmt.Fprintln(w, "× raw: a read's events/s over the same SELECT of the same rows through pgx alone, same run. Allocations: heap objects and bytes per event of the whole process.")
+	fmt.Fprintln(w, "× raw: a read's events/s over the same SELECT of the same rows through pgx alone, same run; on SQLite, an append's events/s over the raw BEGIN IMMEDIATE insert through database/sql alone with the same number of writers, each on a connection of its own (and, in other, over the same with the writers sharing one connection), same run, each on a fresh file. Allocations: heap objects and bytes per event of the whole process.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| operation | store | writers | events/s | other | × unsafe | × locked | × raw | allocs, B per event |")
 	fmt.Fprintln(w, "|---|---|--:|--:|---|--:|--:|--:|--:|")
@@ -365,6 +391,11 @@ func printReport(w io.Writer) {
 		unsafe, locked, raw := "", "", ""
 		if base, ok := rawOf[k.op]; ok && k.store == storePostgres {
 			raw = ratio(r, rowKey{base, storePostgres, 1})
+		}
+		other := r.other
+		if (k.op == opSave1 || k.op == opSave10) && k.store == storeSQLite {
+			raw = ratio(r, rowKey{opRawSQLite, storeSQLite, k.writers})
+			other += "; " + ratio(r, rowKey{opRawSQLiteShared, storeSQLite, k.writers}) + "× shared raw"
 		}
 		if k.store == storePostgres {
 			writers := k.writers
@@ -376,7 +407,7 @@ func printReport(w io.Writer) {
 			locked = ratio(r, rowKey{opRawLocked, storePostgres, writers})
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s |\n",
-			opNames[k.op], k.store, k.writers, thousands(r.eventsPerSecond()), r.other, unsafe, locked, raw, r.allocs)
+			opNames[k.op], k.store, k.writers, thousands(r.eventsPerSecond()), other, unsafe, locked, raw, r.allocs)
 	}
 	printTargets(w)
 }
