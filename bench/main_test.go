@@ -88,14 +88,14 @@ var opNames = map[operation]string{
 	opRawSQLiteShared:   "raw INSERT, 1 row per commit, BEGIN IMMEDIATE, database/sql, writers sharing 1 connection (SQLite ceiling)",
 	opSave1:             "append: Save, 1 event per save",
 	opSave10:            "append: Save, 10 events per save",
-	opGetRaw:            "raw SELECT of the 100 events of a get, pgx only (read baseline)",
+	opGetRaw:            "raw SELECT of the 100 events of a get, pgx or database/sql only (read baseline)",
 	opGet:               "get: aggregate of 100 events",
 	opGetSnapshot:       "get: aggregate of 100 events, from a snapshot at 100",
-	opLogRaw1000:        "raw SELECT of 10,000 notifications, pages of 1,000, pgx only (read baseline)",
+	opLogRaw1000:        "raw SELECT of 10,000 notifications, pages of 1,000, pgx or database/sql only (read baseline)",
 	opLog1000:           "log: read 10,000 notifications, sections of 1,000",
-	opLogRaw100:         "raw SELECT of 10,000 notifications, pages of 100, pgx only (read baseline)",
+	opLogRaw100:         "raw SELECT of 10,000 notifications, pages of 100, pgx or database/sql only (read baseline)",
 	opLog100:            "log: read 10,000 notifications, sections of 100",
-	opLogRaw10:          "raw SELECT of 10,000 notifications, pages of 10, pgx only (read baseline)",
+	opLogRaw10:          "raw SELECT of 10,000 notifications, pages of 10, pgx or database/sql only (read baseline)",
 	opLog10:             "log: read 10,000 notifications, sections of 10 (default)",
 	opSystem:            "system: leader → follower, concurrent runner",
 	opFollower:          "follower: catch up, 1 new event per notification (writers = page size)",
@@ -278,6 +278,14 @@ func describeServer(url string) (string, error) {
 // PostgreSQL in a fresh schema of the test server, dropped after b.
 func newApp(b *testing.B, store string, opts app.Options) *app.Application {
 	b.Helper()
+	a, _ := newAppEnv(b, store, opts)
+	return a
+}
+
+// newAppEnv is newApp, and returns the application's configuration too
+// (on SQLite, SQLITE_DBNAME names its file).
+func newAppEnv(b *testing.B, store string, opts app.Options) (*app.Application, map[string]string) {
+	b.Helper()
 	opts.Env = storeEnv(b, store, "")
 	if opts.Name == "" {
 		opts.Name = "Bench"
@@ -285,7 +293,7 @@ func newApp(b *testing.B, store string, opts app.Options) *app.Application {
 	if opts.Registry == nil {
 		opts.Registry = registry()
 	}
-	return openApp(b, opts)
+	return openApp(b, opts), opts.Env
 }
 
 // openApp returns the application of opts, configured in code only (no
@@ -382,15 +390,15 @@ func printReport(w io.Writer) {
 		fmt.Fprintf(w, "SQLite: %s\n", sqliteDesc)
 	}
 	fmt.Fprintln(w, "× unsafe, × locked: events/s over the raw INSERT with no lock, and under the EXCLUSIVE lock, with the same number of writers (1 for reads and the system), same run, same database.")
-	fmt.Fprintln(w, "× raw: a read's events/s over the same SELECT of the same rows through pgx alone, same run; on SQLite, an append's events/s over the raw BEGIN IMMEDIATE insert through database/sql alone with the same number of writers, each on a connection of its own (and, in other, over the same with the writers sharing one connection), same run, each on a fresh file. Allocations: heap objects and bytes per event of the whole process.")
+	fmt.Fprintln(w, "× raw: a read's events/s over the same SELECT of the same rows through pgx alone (on SQLite, database/sql and modernc.org/sqlite alone), same run; on SQLite, an append's events/s over the raw BEGIN IMMEDIATE insert through database/sql alone with the same number of writers, each on a connection of its own (and, in other, over the same with the writers sharing one connection), same run, each on a fresh file. Allocations: heap objects and bytes per event of the whole process.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| operation | store | writers | events/s | other | × unsafe | × locked | × raw | allocs, B per event |")
 	fmt.Fprintln(w, "|---|---|--:|--:|---|--:|--:|--:|--:|")
 	for _, k := range keys {
 		r := results[k]
 		unsafe, locked, raw := "", "", ""
-		if base, ok := rawOf[k.op]; ok && k.store == storePostgres {
-			raw = ratio(r, rowKey{base, storePostgres, 1})
+		if base, ok := rawOf[k.op]; ok && (k.store == storePostgres || k.store == storeSQLite) {
+			raw = ratio(r, rowKey{base, k.store, 1})
 		}
 		other := r.other
 		if (k.op == opSave1 || k.op == opSave10) && k.store == storeSQLite {

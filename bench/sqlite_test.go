@@ -9,8 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
 
 	_ "modernc.org/sqlite" // registers the driver "sqlite"
 )
@@ -148,4 +151,136 @@ func describeSQLite(ctx context.Context, conn *sql.Conn, dir string) (string, er
 	}
 	return fmt.Sprintf("SQLite %s (modernc.org/sqlite); journal_mode=%s, synchronous=%s (%d), busy_timeout=%d ms; files under %s",
 		version, strings.ToUpper(journal), syncName, synchronous, busy, dir), nil
+}
+
+// The module's statements that select an aggregate's events and the
+// notifications (db/sqlitedb, from sql/sqlite/queries/stored_events.sql).
+const (
+	sqliteStoredEventsSelect = `SELECT originator_id, originator_version, topic, state,
+       CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
+            AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
+FROM stored_events
+WHERE originator_id = ?1
+  AND (CAST(?2 AS INTEGER) IS NULL OR originator_version > CAST(?2 AS INTEGER))
+  AND (CAST(?3 AS INTEGER) IS NULL OR originator_version <= CAST(?3 AS INTEGER))
+ORDER BY originator_version ASC
+LIMIT ?4`
+	sqliteNotificationsSelect = `SELECT notification_id, originator_id, originator_version, topic, state,
+       CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
+            AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
+FROM stored_events
+WHERE notification_id >= ?1
+  AND (CAST(?2 AS INTEGER) IS NULL OR notification_id <= CAST(?2 AS INTEGER))
+  AND (CAST(?3 AS TEXT) IS NULL
+       OR topic IN (SELECT value FROM json_each(CAST(?3 AS TEXT))))
+ORDER BY notification_id ASC
+LIMIT ?4`
+)
+
+// sqliteRow is a row of the module's stored_events in plain Go values.
+type sqliteRow struct {
+	notificationID    int64
+	originatorID      string
+	originatorVersion int64
+	topic             string
+	state             []byte
+	wellTyped         int64
+}
+
+// rawSQLiteReader opens the database file path with the module's
+// connection settings through database/sql alone, closed after b.
+func rawSQLiteReader(b *testing.B, path string) *sql.DB {
+	b.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?"+sqliteDSNParams)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// benchRawGetSQLite measures the raw baseline of a get on SQLite:
+// sqliteStoredEventsSelect of the 100 events of an aggregate saved by the
+// library, with no bounds and no limit (as a get without a snapshot sends
+// it), through database/sql alone on the application's file.
+func benchRawGetSQLite(b *testing.B) {
+	ctx := context.Background()
+	a, env := newAppEnv(b, storeSQLite, app.Options{})
+	it, err := newItem(aggregateEvents)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := a.Save(ctx, it); err != nil {
+		b.Fatal(err)
+	}
+	db := rawSQLiteReader(b, env["SQLITE_DBNAME"])
+	id := it.ID().String()
+	get := func() ([]sqliteRow, error) {
+		rows, err := db.QueryContext(ctx, sqliteStoredEventsSelect, id, nil, nil, int64(-1))
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var events []sqliteRow
+		for rows.Next() {
+			var e sqliteRow
+			if err := rows.Scan(&e.originatorID, &e.originatorVersion, &e.topic, &e.state, &e.wellTyped); err != nil {
+				return nil, err
+			}
+			events = append(events, e)
+		}
+		return events, rows.Err()
+	}
+	if _, err := get(); err != nil { // before the timer: opens the connection
+		b.Fatal(err)
+	}
+	durations := make([]time.Duration, 0, b.N)
+	allocs := startAllocs(b)
+	for range b.N {
+		start := time.Now()
+		events, err := get()
+		durations = append(durations, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(events) != aggregateEvents {
+			b.Fatalf("got %d events, want %d", len(events), aggregateEvents)
+		}
+	}
+	b.StopTimer()
+	median, p99 := latencies(durations)
+	b.ReportMetric(float64(median)/1e3, "µs-median")
+	key := rowKey{opGetRaw, storeSQLite, 1}
+	record(b, key, aggregateEvents, func(r result) string {
+		return fmt.Sprintf("%s selects/s; median %s, p99 %s", thousands(float64(r.ops)/r.elapsed.Seconds()), ms(median), ms(p99))
+	})
+	recordAllocs(b, key, allocs, aggregateEvents)
+}
+
+// rawSQLiteLogPage returns the page function of benchLog's raw baseline
+// on SQLite: sqliteNotificationsSelect with no stop and no topics through
+// database/sql alone on the database file path.
+func rawSQLiteLogPage(b *testing.B, path string, sectionSize int) func(start int64) (int64, int, error) {
+	b.Helper()
+	ctx := context.Background()
+	db := rawSQLiteReader(b, path)
+	return func(start int64) (int64, int, error) {
+		rows, err := db.QueryContext(ctx, sqliteNotificationsSelect, start, nil, nil, int64(sectionSize))
+		if err != nil {
+			return 0, 0, err
+		}
+		defer rows.Close()
+		var items []sqliteRow
+		for rows.Next() {
+			var n sqliteRow
+			if err := rows.Scan(&n.notificationID, &n.originatorID, &n.originatorVersion, &n.topic, &n.state, &n.wellTyped); err != nil {
+				return 0, 0, err
+			}
+			items = append(items, n)
+		}
+		if err := rows.Err(); err != nil || len(items) == 0 {
+			return 0, 0, err
+		}
+		return items[len(items)-1].notificationID, len(items), nil
+	}
 }
