@@ -6,7 +6,8 @@
 // system on the concurrent runner, each on PostgreSQL and in memory (the
 // appends, gets and log reads also on SQLite, each on a fresh database
 // file, beside two raw single-row inserts through database/sql alone on
-// a file like it: a connection per writer, and writers sharing one); and
+// a file like it, a connection per writer and writers sharing one, and
+// beside the module's SELECTs through database/sql alone); and
 // BenchmarkMemory, the peak heap of reading 1,000,000 notifications and of
 // getting an aggregate of 100,000 events, against stated bounds. Its one
 // test, TestGetRoundTrips, counts the statements and round trips of a get.

@@ -43,7 +43,8 @@ const (
 // the table.
 var stores = []string{storePostgres, storeMemory, storeSQLite}
 
-// followerStores are the stores of the follower benchmarks.
+// followerStores are the stores of the follower and system benchmarks,
+// which run several applications (one per SQLite file would be needed).
 var followerStores = []string{storePostgres, storeMemory}
 
 // operation is a row kind of the table, in the order printed.
