@@ -21,8 +21,11 @@ import (
 // writers, and on PostgreSQL, next to them in the same run, the raw
 // ceilings: a single-row INSERT per transaction with no lock (unsafe: ids
 // may commit out of order) and the same under LOCK TABLE … IN EXCLUSIVE
-// MODE (what the insert procedure does). Each operation is one save, or
-// one raw transaction; events/s counts the events saved.
+// MODE (what the insert procedure does); on SQLite, the raw ceilings
+// on a file like the application's, with the module's connection
+// settings (benchRawSQLiteInsert): writers on connections of their own,
+// waiting in SQLite's busy handler, and writers sharing one connection. Each operation is one save,
+// or one raw transaction; events/s counts the events saved.
 func BenchmarkAppend(b *testing.B) {
 	for _, store := range stores {
 		for _, writers := range []int{1, 16} {
@@ -30,6 +33,10 @@ func BenchmarkAppend(b *testing.B) {
 			if store == storePostgres {
 				b.Run(prefix+"unsafe-insert", func(b *testing.B) { benchRawInsert(b, writers, false) })
 				b.Run(prefix+"locked-insert", func(b *testing.B) { benchRawInsert(b, writers, true) })
+			}
+			if store == storeSQLite {
+				b.Run(prefix+"raw-insert", func(b *testing.B) { benchRawSQLiteInsert(b, writers, false) })
+				b.Run(prefix+"raw-shared-insert", func(b *testing.B) { benchRawSQLiteInsert(b, writers, true) })
 			}
 			b.Run(prefix+"save-1", func(b *testing.B) { benchSave(b, store, writers, 1) })
 			b.Run(prefix+"save-10", func(b *testing.B) { benchSave(b, store, writers, 10) })

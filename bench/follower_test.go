@@ -29,7 +29,7 @@ var pageSizes = []int{1, 10, 100, 1000}
 // page size: the row's "writers" column is the page size. events/s counts
 // upstream notifications processed.
 func BenchmarkFollower(b *testing.B) {
-	for _, store := range stores {
+	for _, store := range followerStores {
 		for _, size := range pageSizes {
 			b.Run(fmt.Sprintf("%s/page=%d", store, size), func(b *testing.B) { benchFollower(b, store, size) })
 		}
@@ -123,7 +123,7 @@ const latencyRate = 1000
 // latency runs from the return of the Save that recorded it to the
 // return of the follower's commit that tracked it.
 func BenchmarkFollowerLatency(b *testing.B) {
-	for _, store := range stores {
+	for _, store := range followerStores {
 		b.Run(store, func(b *testing.B) { benchFollowerLatency(b, store) })
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -31,13 +32,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// The stores every operation is measured on.
+// The stores the operations are measured on.
 const (
 	storePostgres = "postgres"
 	storeMemory   = "memory"
+	storeSQLite   = "sqlite"
 )
 
-var stores = []string{storePostgres, storeMemory}
+// stores are the stores of appends, gets and log reads, in the order of
+// the table.
+var stores = []string{storePostgres, storeMemory, storeSQLite}
+
+// followerStores are the stores of the follower and system benchmarks,
+// which run several applications (one per SQLite file would be needed).
+var followerStores = []string{storePostgres, storeMemory}
 
 // operation is a row kind of the table, in the order printed.
 type operation int
@@ -45,6 +53,8 @@ type operation int
 const (
 	opRawInsert operation = iota
 	opRawLocked
+	opRawSQLite
+	opRawSQLiteShared
 	opSave1
 	opSave10
 	opGetRaw
@@ -75,16 +85,18 @@ var rawOf = map[operation]operation{opGet: opGetRaw, opLog1000: opLogRaw1000, op
 var opNames = map[operation]string{
 	opRawInsert:         "raw INSERT, 1 row per commit, no lock (unsafe baseline)",
 	opRawLocked:         "raw INSERT, 1 row per commit, LOCK TABLE … IN EXCLUSIVE MODE",
+	opRawSQLite:         "raw INSERT, 1 row per commit, BEGIN IMMEDIATE, database/sql, a connection per writer (SQLite ceiling)",
+	opRawSQLiteShared:   "raw INSERT, 1 row per commit, BEGIN IMMEDIATE, database/sql, writers sharing 1 connection (SQLite ceiling)",
 	opSave1:             "append: Save, 1 event per save",
 	opSave10:            "append: Save, 10 events per save",
-	opGetRaw:            "raw SELECT of the 100 events of a get, pgx only (read baseline)",
+	opGetRaw:            "raw SELECT of the 100 events of a get, pgx or database/sql only (read baseline)",
 	opGet:               "get: aggregate of 100 events",
 	opGetSnapshot:       "get: aggregate of 100 events, from a snapshot at 100",
-	opLogRaw1000:        "raw SELECT of 10,000 notifications, pages of 1,000, pgx only (read baseline)",
+	opLogRaw1000:        "raw SELECT of 10,000 notifications, pages of 1,000, pgx or database/sql only (read baseline)",
 	opLog1000:           "log: read 10,000 notifications, sections of 1,000",
-	opLogRaw100:         "raw SELECT of 10,000 notifications, pages of 100, pgx only (read baseline)",
+	opLogRaw100:         "raw SELECT of 10,000 notifications, pages of 100, pgx or database/sql only (read baseline)",
 	opLog100:            "log: read 10,000 notifications, sections of 100",
-	opLogRaw10:          "raw SELECT of 10,000 notifications, pages of 10, pgx only (read baseline)",
+	opLogRaw10:          "raw SELECT of 10,000 notifications, pages of 10, pgx or database/sql only (read baseline)",
 	opLog10:             "log: read 10,000 notifications, sections of 10 (default)",
 	opSystem:            "system: leader → follower, concurrent runner",
 	opFollower:          "follower: catch up, 1 new event per notification (writers = page size)",
@@ -125,6 +137,9 @@ var (
 	results   = map[rowKey]result{}
 	// server describes the PostgreSQL server, once a benchmark used it.
 	server string
+	// sqliteDesc describes SQLite and its settings, once the raw SQLite
+	// insert ran.
+	sqliteDesc string
 )
 
 // record stops the timer, reports events/s for b and keeps the result
@@ -264,6 +279,14 @@ func describeServer(url string) (string, error) {
 // PostgreSQL in a fresh schema of the test server, dropped after b.
 func newApp(b *testing.B, store string, opts app.Options) *app.Application {
 	b.Helper()
+	a, _ := newAppEnv(b, store, opts)
+	return a
+}
+
+// newAppEnv is newApp, and returns the application's configuration too
+// (on SQLite, SQLITE_DBNAME names its file).
+func newAppEnv(b *testing.B, store string, opts app.Options) (*app.Application, map[string]string) {
+	b.Helper()
 	opts.Env = storeEnv(b, store, "")
 	if opts.Name == "" {
 		opts.Name = "Bench"
@@ -271,7 +294,7 @@ func newApp(b *testing.B, store string, opts app.Options) *app.Application {
 	if opts.Registry == nil {
 		opts.Registry = registry()
 	}
-	return openApp(b, opts)
+	return openApp(b, opts), opts.Env
 }
 
 // openApp returns the application of opts, configured in code only (no
@@ -309,10 +332,19 @@ func warm(b *testing.B, pool *pgxpool.Pool) {
 
 // storeEnv returns the configuration of applications on store; on
 // PostgreSQL each application named in schemasFor (upper snake case,
-// comma-separated; "" for a lone application) gets a fresh schema.
+// comma-separated; "" for a lone application) gets a fresh schema; on
+// SQLite the (lone) application gets a fresh database file in b's
+// temporary directory.
 func storeEnv(b *testing.B, store, schemasFor string) map[string]string {
 	b.Helper()
 	env := map[string]string{"PERSISTENCE_MODULE": store}
+	if store == storeSQLite {
+		if schemasFor != "" {
+			b.Fatalf("storeEnv: one application only on SQLite, not %s", schemasFor)
+		}
+		env["SQLITE_DBNAME"] = filepath.Join(b.TempDir(), "events.db")
+		return env
+	}
 	if store != storePostgres {
 		return env
 	}
@@ -355,16 +387,24 @@ func printReport(w io.Writer) {
 	if server != "" {
 		fmt.Fprintf(w, "PostgreSQL: %s\n", server)
 	}
+	if sqliteDesc != "" {
+		fmt.Fprintf(w, "SQLite: %s\n", sqliteDesc)
+	}
 	fmt.Fprintln(w, "× unsafe, × locked: events/s over the raw INSERT with no lock, and under the EXCLUSIVE lock, with the same number of writers (1 for reads and the system), same run, same database.")
-	fmt.Fprintln(w, "× raw: a read's events/s over the same SELECT of the same rows through pgx alone, same run. Allocations: heap objects and bytes per event of the whole process.")
+	fmt.Fprintln(w, "× raw: a read's events/s over the same SELECT of the same rows through pgx alone (on SQLite, database/sql and modernc.org/sqlite alone), same run; on SQLite, an append's events/s over the raw BEGIN IMMEDIATE insert through database/sql alone with the same number of writers, each on a connection of its own (and, in other, over the same with the writers sharing one connection), same run, each on a fresh file. Allocations: heap objects and bytes per event of the whole process.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| operation | store | writers | events/s | other | × unsafe | × locked | × raw | allocs, B per event |")
 	fmt.Fprintln(w, "|---|---|--:|--:|---|--:|--:|--:|--:|")
 	for _, k := range keys {
 		r := results[k]
 		unsafe, locked, raw := "", "", ""
-		if base, ok := rawOf[k.op]; ok && k.store == storePostgres {
-			raw = ratio(r, rowKey{base, storePostgres, 1})
+		if base, ok := rawOf[k.op]; ok && (k.store == storePostgres || k.store == storeSQLite) {
+			raw = ratio(r, rowKey{base, k.store, 1})
+		}
+		other := r.other
+		if (k.op == opSave1 || k.op == opSave10) && k.store == storeSQLite {
+			raw = ratio(r, rowKey{opRawSQLite, storeSQLite, k.writers})
+			other += "; " + ratio(r, rowKey{opRawSQLiteShared, storeSQLite, k.writers}) + "× shared raw"
 		}
 		if k.store == storePostgres {
 			writers := k.writers
@@ -376,7 +416,7 @@ func printReport(w io.Writer) {
 			locked = ratio(r, rowKey{opRawLocked, storePostgres, writers})
 		}
 		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s |\n",
-			opNames[k.op], k.store, k.writers, thousands(r.eventsPerSecond()), r.other, unsafe, locked, raw, r.allocs)
+			opNames[k.op], k.store, k.writers, thousands(r.eventsPerSecond()), other, unsafe, locked, raw, r.allocs)
 	}
 	printTargets(w)
 }

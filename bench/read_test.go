@@ -21,12 +21,18 @@ const aggregateEvents = 100
 // the get reads the snapshot and finds no events after it). One operation
 // is one get; events/s counts the aggregate's 100 events per get.
 //
-// On PostgreSQL, next to them, the raw baseline: the statement with which
-// the recorder loads an aggregate without a snapshot, sent through pgx
-// alone, its rows scanned into plain Go values.
+// On PostgreSQL and SQLite, next to them, the raw baseline: the statement
+// with which the recorder loads an aggregate without a snapshot, sent
+// through pgx (database/sql and modernc.org/sqlite) alone, its rows
+// scanned into plain Go values.
 func BenchmarkGet(b *testing.B) {
-	b.Run(storePostgres+"/raw-select", benchRawGet)
 	for _, store := range stores {
+		switch store {
+		case storePostgres:
+			b.Run(store+"/raw-select", benchRawGet)
+		case storeSQLite:
+			b.Run(store+"/raw-select", benchRawGetSQLite)
+		}
 		for _, snapshot := range []bool{false, true} {
 			name := store + "/replay"
 			if snapshot {
@@ -194,13 +200,14 @@ var logOps = map[int][2]operation{1000: {opLog1000, opLogRaw1000}, 100: {opLog10
 // BenchmarkLog measures reading the notification log from the start to
 // its end, 10,000 notifications, with NotificationLog.Select in sections
 // of 1,000, 100 and 10 (the default section size), as a follower does,
-// and on PostgreSQL, next to them, the raw baseline: the recorder's
-// notification statement in pages of the same sizes through pgx alone.
+// and on PostgreSQL and SQLite, next to them, the raw baseline: the
+// recorder's notification statement in pages of the same sizes through
+// pgx (database/sql and modernc.org/sqlite) alone.
 // One operation reads all 10,000; events/s counts notifications.
 func BenchmarkLog(b *testing.B) {
 	for _, store := range stores {
 		for _, size := range []int{1000, 100, app.DefaultSectionSize} {
-			if store == storePostgres {
+			if store == storePostgres || store == storeSQLite {
 				b.Run(fmt.Sprintf("%s/raw-section=%d", store, size), func(b *testing.B) { benchLog(b, store, size, true) })
 			}
 			b.Run(fmt.Sprintf("%s/section=%d", store, size), func(b *testing.B) { benchLog(b, store, size, false) })
@@ -220,11 +227,12 @@ ORDER BY notification_id ASC
 LIMIT $4`
 
 // benchLog reads the log through the application, or with raw, through a
-// plain pgx pool on its schema with notificationsSelect (no stop, no
-// topics, as NotificationLog.Select sends it).
+// plain pgx pool on its schema with notificationsSelect (on SQLite, a
+// plain database/sql pool on its file with sqliteNotificationsSelect; no
+// stop, no topics, as NotificationLog.Select sends it).
 func benchLog(b *testing.B, store string, sectionSize int, raw bool) {
 	ctx := context.Background()
-	a := newApp(b, store, app.Options{SectionSize: sectionSize})
+	a, env := newAppEnv(b, store, app.Options{SectionSize: sectionSize})
 	// 100 aggregates of 100 events, saved 10 aggregates (1,000 events) at
 	// a time.
 	for range logNotifications / 1000 {
@@ -243,7 +251,10 @@ func benchLog(b *testing.B, store string, sectionSize int, raw bool) {
 	// page returns the ID of the last notification of the section from
 	// start, and how many the section holds.
 	var page func(start int64) (last int64, n int, err error)
-	if raw {
+	switch {
+	case raw && store == storeSQLite:
+		page = rawSQLiteLogPage(b, env["SQLITE_DBNAME"], sectionSize)
+	case raw:
 		pool := rawReadPool(b, a)
 		topics := []string{}
 		page = func(start int64) (int64, int, error) {
@@ -265,7 +276,7 @@ func benchLog(b *testing.B, store string, sectionSize int, raw bool) {
 			}
 			return items[len(items)-1].notificationID, len(items), nil
 		}
-	} else {
+	default:
 		log := a.Log()
 		page = func(start int64) (int64, int, error) {
 			items, err := log.Select(ctx, start, sectionSize)
