@@ -144,26 +144,37 @@ func benchRawGet(b *testing.B) {
 		}
 		return events, rows.Err()
 	}
-	if _, err := get(); err != nil { // before the timer: prepares the statement
+	timeRawGets(b, storePostgres, func() (int, error) {
+		events, err := get()
+		return len(events), err
+	})
+}
+
+// timeRawGets runs get, a raw baseline of a get that returns how many
+// events it read, once before the timer (to prepare its statement or open
+// its connection) and then b.N times, and records its row for store.
+func timeRawGets(b *testing.B, store string, get func() (int, error)) {
+	b.Helper()
+	if _, err := get(); err != nil {
 		b.Fatal(err)
 	}
 	durations := make([]time.Duration, 0, b.N)
 	allocs := startAllocs(b)
 	for range b.N {
 		start := time.Now()
-		events, err := get()
+		n, err := get()
 		durations = append(durations, time.Since(start))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(events) != aggregateEvents {
-			b.Fatalf("got %d events, want %d", len(events), aggregateEvents)
+		if n != aggregateEvents {
+			b.Fatalf("got %d events, want %d", n, aggregateEvents)
 		}
 	}
 	b.StopTimer()
 	median, p99 := latencies(durations)
 	b.ReportMetric(float64(median)/1e3, "µs-median")
-	key := rowKey{opGetRaw, storePostgres, 1}
+	key := rowKey{opGetRaw, store, 1}
 	record(b, key, aggregateEvents, func(r result) string {
 		return fmt.Sprintf("%s selects/s; median %s, p99 %s", thousands(float64(r.ops)/r.elapsed.Seconds()), ms(median), ms(p99))
 	})

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -231,30 +230,10 @@ func benchRawGetSQLite(b *testing.B) {
 		}
 		return events, rows.Err()
 	}
-	if _, err := get(); err != nil { // before the timer: opens the connection
-		b.Fatal(err)
-	}
-	durations := make([]time.Duration, 0, b.N)
-	allocs := startAllocs(b)
-	for range b.N {
-		start := time.Now()
+	timeRawGets(b, storeSQLite, func() (int, error) {
 		events, err := get()
-		durations = append(durations, time.Since(start))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(events) != aggregateEvents {
-			b.Fatalf("got %d events, want %d", len(events), aggregateEvents)
-		}
-	}
-	b.StopTimer()
-	median, p99 := latencies(durations)
-	b.ReportMetric(float64(median)/1e3, "µs-median")
-	key := rowKey{opGetRaw, storeSQLite, 1}
-	record(b, key, aggregateEvents, func(r result) string {
-		return fmt.Sprintf("%s selects/s; median %s, p99 %s", thousands(float64(r.ops)/r.elapsed.Seconds()), ms(median), ms(p99))
+		return len(events), err
 	})
-	recordAllocs(b, key, allocs, aggregateEvents)
 }
 
 // rawSQLiteLogPage returns the page function of benchLog's raw baseline
