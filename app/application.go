@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -71,6 +72,10 @@ type Options struct {
 	// implies the SQLite module when Module is zero. Each application
 	// needs a database of its own.
 	SQLiteDBName string
+	// SQLiteLockTimeout bounds a writer's wait for the SQLite write lock
+	// (SQLITE_LOCK_TIMEOUT; 5 s when zero): a whole number of seconds, as
+	// the variable takes; anything else is a *config.Error naming it.
+	SQLiteLockTimeout time.Duration
 
 	// CipherKey is a base64 AES key of 16, 24 or 32 bytes that encrypts
 	// the stored state (CIPHER_KEY; see codec.CreateAESKey).
@@ -145,10 +150,17 @@ func (o Options) settings() map[string]config.Setting {
 			set[key] = s
 		}
 	}
-	if o.DatabaseURL != "" && o.Module == "" {
+	if o.DatabaseURL != "" && o.Module == "" && o.SQLiteDBName == "" { // both: ModuleFromEnv asks which
 		set[EnvPersistenceModule] = config.Setting{Name: "app.Options.DatabaseURL", Value: string(Postgres)}
 	}
-	if o.SQLiteDBName != "" && o.Module == "" && o.DatabaseURL == "" { // both: ModuleFromEnv asks which
+	if o.SQLiteLockTimeout != 0 {
+		value := o.SQLiteLockTimeout.String() // refused by the variable's parser
+		if o.SQLiteLockTimeout%time.Second == 0 {
+			value = strconv.FormatInt(int64(o.SQLiteLockTimeout/time.Second), 10)
+		}
+		set[sqlite.EnvLockTimeout] = config.Setting{Name: "app.Options.SQLiteLockTimeout", Value: value}
+	}
+	if o.SQLiteDBName != "" && o.Module == "" && o.DatabaseURL == "" {
 		set[EnvPersistenceModule] = config.Setting{Name: "app.Options.SQLiteDBName", Value: string(SQLite)}
 	}
 	return set

@@ -164,6 +164,12 @@ func openInfrastructure(ctx context.Context, opts Options, env config.Environmen
 	if err != nil {
 		return nil, err
 	}
+	if opts.SQLiteDBName != "" && (opts.Pool != nil || module == Postgres) {
+		return nil, &config.Error{Var: "app.Options.SQLiteDBName", Value: opts.SQLiteDBName, Reason: "the application records in PostgreSQL"}
+	}
+	if module == SQLite && opts.DatabaseURL != "" {
+		return nil, &config.Error{Var: "app.Options.DatabaseURL", Reason: "the application records in SQLite"}
+	}
 	if opts.Pool != nil {
 		if module == Memory && opts.Module == Memory {
 			return nil, &config.Error{Var: "app.Options.Module", Value: string(opts.Module), Reason: "Options.Pool is set: the postgres module is implied"}

@@ -163,6 +163,37 @@ func TestWatchInMemory(t *testing.T) {
 	require.NoError(t, <-done, "Watch returns nil when its context ends")
 }
 
+// The SQLite options are typed too; a lock timeout the variable could not
+// say is refused, naming the option.
+func TestSQLiteOptions(t *testing.T) {
+	t.Parallel()
+	name := filepath.Join(t.TempDir(), "worlds.db")
+	a, err := app.New(t.Context(), app.Options{Name: "Worlds", Registry: registry(), Lookup: noEnv, SQLiteDBName: name, SQLiteLockTimeout: 2 * time.Second})
+	require.NoError(t, err)
+	require.Equal(t, app.SQLite, a.Module())
+	require.Equal(t, "sqlite:"+name, a.Store())
+	a.Close()
+	for _, bad := range []time.Duration{1500 * time.Millisecond, -time.Second} {
+		_, err := app.New(t.Context(), app.Options{Name: "Worlds", Registry: registry(), Lookup: noEnv, SQLiteDBName: name, SQLiteLockTimeout: bad})
+		var cfgErr *config.Error
+		require.ErrorAs(t, err, &cfgErr, bad)
+		require.Equal(t, "app.Options.SQLiteLockTimeout", cfgErr.Var, bad)
+	}
+	// With a PostgreSQL URL too, the module must be said.
+	_, err = app.New(t.Context(), app.Options{Name: "Worlds", Registry: registry(), Lookup: noEnv, SQLiteDBName: name, DatabaseURL: "postgres://u@127.0.0.1:1/db"})
+	var cfgErr *config.Error
+	require.ErrorAs(t, err, &cfgErr)
+	require.Equal(t, app.EnvPersistenceModule, cfgErr.Var)
+	require.ErrorContains(t, err, "app.Options.SQLiteDBName")
+	// Nor is a store of the other module ignored when the module is said.
+	_, err = app.New(t.Context(), app.Options{Name: "Worlds", Registry: registry(), Lookup: noEnv, Module: app.Postgres, SQLiteDBName: name})
+	require.ErrorAs(t, err, &cfgErr)
+	require.Equal(t, "app.Options.SQLiteDBName", cfgErr.Var)
+	_, err = app.New(t.Context(), app.Options{Name: "Worlds", Registry: registry(), Lookup: noEnv, Module: app.SQLite, SQLiteDBName: name, DatabaseURL: "postgres://u@127.0.0.1:1/db"})
+	require.ErrorAs(t, err, &cfgErr)
+	require.Equal(t, "app.Options.DatabaseURL", cfgErr.Var)
+}
+
 // On SQLite, Watch sees saves made through another connection to the
 // file (another process's, say), and its own.
 func TestWatchSQLite(t *testing.T) {
