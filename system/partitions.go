@@ -189,7 +189,7 @@ func (s *share) partition(n persistence.Notification) int {
 // mine returns the notifications of items in active partitions that are
 // not processed yet.
 func (s *share) mine(items []persistence.Notification) []persistence.Notification {
-	if s.count == 1 {
+	if s.division == nil {
 		return items // items start after the one position
 	}
 	var out []persistence.Notification
