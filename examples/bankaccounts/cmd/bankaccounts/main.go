@@ -122,7 +122,7 @@ func command(ctx context.Context, args []string, env config.Environment, stdout,
 // does to out.
 func run(ctx context.Context, env config.Environment, out io.Writer) (err error) {
 	env.Name = "" // the configuration of the whole system
-	bank, runner, err := bankaccounts.NewBankAccountsSystem(ctx, system.RunnerOptions{Env: withLedgerFile(env), Lookup: env.Lookup})
+	bank, runner, err := bankaccounts.NewBankAccountsSystem(ctx, system.RunnerOptions{Env: withLedgerFile(env), Lookup: env.Lookup, ProgressInterval: -1})
 	if err != nil {
 		return err
 	}
