@@ -84,6 +84,21 @@ bench: ## Run the benchmarks against a throwaway durable Postgres and print the 
 	go test -run '^$$' -bench 'Mapper|Recorder' -benchmem -count=1 ./codec ./persistence/memory
 	go test -run '^$$' -bench . -benchtime=$(BENCHTIME) -benchmem -count=1 -timeout 30m ./bench
 
+# The scaling curves of issue 17: 1-event saves as the writers go 1 to 64
+# (beside the raw inserts) and gets as the aggregate goes 10 to 10,000
+# events, with and without a snapshot, each run SCALING_COUNT times; the
+# plot, scripts/benchplot, takes the median of the runs.
+SCALING_COUNT ?= 3
+SCALING_BENCH := ^Benchmark(Append|Get)$$/^postgres$$/^(writers=|length=|replay$$|snapshot$$)
+
+.PHONY: bench-plot
+bench-plot: ## Run the scaling benchmarks (PostgreSQL) and draw docs/scaling.svg
+	@mkdir -p bin
+	go test -run '^$$' -bench '$(SCALING_BENCH)' -benchtime=$(BENCHTIME) -benchmem -count=$(SCALING_COUNT) -timeout 30m -json ./bench > bin/scaling.json
+	go run ./scripts/benchplot -o docs/scaling.svg -table \
+	  -caption "$$(date -u +%Y-%m-%d), $$(nproc) CPUs, load average $$(cut -d' ' -f1-3 /proc/loadavg) at the end; -benchtime=$(BENCHTIME), median of $(SCALING_COUNT) runs; see docs/benchmarks.md" \
+	  bin/scaling.json
+
 .PHONY: demo
 demo: ## Run the bank accounts demo (in memory; on Postgres when DATABASE_URL is set)
 	go run ./examples/bankaccounts/cmd/bankaccounts

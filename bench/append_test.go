@@ -18,7 +18,9 @@ import (
 
 // BenchmarkAppend measures appends through Application.Save of new
 // aggregates with 1 and 10 events per save, with 1 and 16 concurrent
-// writers, and on PostgreSQL, next to them in the same run, the raw
+// writers (on PostgreSQL, 1 event per save also with the other writer
+// counts of curveWriters, the scaling curve of issue 17), and on
+// PostgreSQL, next to them in the same run, the raw
 // ceilings: a single-row INSERT per transaction with no lock (unsafe: ids
 // may commit out of order) and the same under LOCK TABLE … IN EXCLUSIVE
 // MODE (what the insert procedure does); on SQLite, the raw ceilings
@@ -28,7 +30,11 @@ import (
 // or one raw transaction; events/s counts the events saved.
 func BenchmarkAppend(b *testing.B) {
 	for _, store := range stores {
-		for _, writers := range []int{1, 16} {
+		writerCounts := []int{1, 16}
+		if store == storePostgres {
+			writerCounts = curveWriters
+		}
+		for _, writers := range writerCounts {
 			prefix := fmt.Sprintf("%s/writers=%d/", store, writers)
 			if store == storePostgres {
 				b.Run(prefix+"unsafe-insert", func(b *testing.B) { benchRawInsert(b, writers, false) })
@@ -39,14 +45,30 @@ func BenchmarkAppend(b *testing.B) {
 				b.Run(prefix+"raw-shared-insert", func(b *testing.B) { benchRawSQLiteInsert(b, writers, true) })
 			}
 			b.Run(prefix+"save-1", func(b *testing.B) { benchSave(b, store, writers, 1) })
-			b.Run(prefix+"save-10", func(b *testing.B) { benchSave(b, store, writers, 10) })
+			if writers == 1 || writers == 16 {
+				b.Run(prefix+"save-10", func(b *testing.B) { benchSave(b, store, writers, 10) })
+			}
 		}
 	}
 }
 
+// curveWriters are the writer counts of the scaling curve on PostgreSQL:
+// saves of 1 event and the raw inserts beside them.
+var curveWriters = []int{1, 2, 4, 8, 16, 32, 64}
+
+// poolFor returns the connection pool size for writers concurrent
+// writers: poolSize, or one connection per writer beyond it, so that the
+// raw inserts' writers never queue for a connection (nor the
+// application's, which, with group commit, needs far fewer).
+func poolFor(writers int) int { return max(poolSize, writers) }
+
 func benchSave(b *testing.B, store string, writers, events int) {
 	ctx := context.Background()
-	a := newApp(b, store, app.Options{})
+	env := storeEnv(b, store, "")
+	if store == storePostgres {
+		env["POSTGRES_POOL_SIZE"] = fmt.Sprint(poolFor(writers))
+	}
+	a := openApp(b, app.Options{Name: "Bench", Registry: registry(), Env: env})
 	xids := startXIDs(b, a.Pool())
 	allocs := startAllocs(b)
 	err := parallel(b.N, writers, func(n int) error {
@@ -83,7 +105,7 @@ func benchSave(b *testing.B, store string, writers, events int) {
 // with the lock BEGIN; LOCK TABLE … IN EXCLUSIVE MODE; INSERT; COMMIT.
 func benchRawInsert(b *testing.B, writers int, lock bool) {
 	ctx := context.Background()
-	pool := rawPool(b)
+	pool := rawPool(b, poolFor(writers))
 	topic, state := sampleState(b)
 	xids := startXIDs(b, pool)
 	const insert = `INSERT INTO stored_events (originator_id, originator_version, topic, state) VALUES ($1, $2, $3, $4)`
@@ -117,9 +139,9 @@ func benchRawInsert(b *testing.B, writers int, lock bool) {
 	})
 }
 
-// rawPool returns a pool of poolSize connections whose search_path is a
+// rawPool returns a pool of size connections whose search_path is a
 // fresh schema holding a table like the library's stored_events.
-func rawPool(b *testing.B) *pgxpool.Pool {
+func rawPool(b *testing.B, size int) *pgxpool.Pool {
 	b.Helper()
 	ctx := context.Background()
 	url := serverURL(b)
@@ -128,7 +150,7 @@ func rawPool(b *testing.B) *pgxpool.Pool {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg.MaxConns = poolSize
+	cfg.MaxConns = int32(size)
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -1,6 +1,8 @@
 // Package bench holds the library's end-to-end benchmarks: appends through
-// Application.Save, the raw insert ceilings of the same database, getting
-// an aggregate of 100 events with and without a snapshot, reading 10,000
+// Application.Save, the raw insert ceilings of the same database (on
+// PostgreSQL with 1, 2, 4, … 64 writers: the scaling curve), getting
+// an aggregate of 100 events with and without a snapshot (on PostgreSQL
+// also of 10, 1,000 and 10,000 events: the latency curve), reading 10,000
 // notifications in sections, the raw read baselines of both (the same
 // SELECT of the same rows through pgx alone), and a leader → follower
 // system on the concurrent runner, each on PostgreSQL and in memory (the
@@ -39,6 +41,9 @@
 // measure the tests' non-durable cluster instead. Without PostgreSQL the
 // PostgreSQL benchmarks skip and the table holds the in-memory and SQLite
 // rows only.
+//
+// make bench-plot runs the two curves' benchmarks three times and draws
+// docs/scaling.svg with scripts/benchplot.
 //
 // docs/benchmarks.md holds a recent run and what the profiles show.
 package bench

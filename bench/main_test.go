@@ -60,6 +60,8 @@ const (
 	opGetRaw
 	opGet
 	opGetSnapshot
+	opGetLength
+	opGetLengthSnapshot
 	opLogRaw1000
 	opLog1000
 	opLogRaw100
@@ -92,6 +94,8 @@ var opNames = map[operation]string{
 	opGetRaw:            "raw SELECT of the 100 events of a get, pgx or database/sql only (read baseline)",
 	opGet:               "get: aggregate of 100 events",
 	opGetSnapshot:       "get: aggregate of 100 events, from a snapshot at 100",
+	opGetLength:         "get: aggregate of N events, latency curve (writers = N)",
+	opGetLengthSnapshot: "get: aggregate of N events, from a snapshot at N, latency curve (writers = N)",
 	opLogRaw1000:        "raw SELECT of 10,000 notifications, pages of 1,000, pgx or database/sql only (read baseline)",
 	opLog1000:           "log: read 10,000 notifications, sections of 1,000",
 	opLogRaw100:         "raw SELECT of 10,000 notifications, pages of 100, pgx or database/sql only (read baseline)",
@@ -409,8 +413,8 @@ func printReport(w io.Writer) {
 		if k.store == storePostgres {
 			writers := k.writers
 			if k.op == opFollower || k.op == opFollowerInstances || k.op == opFollowerDivided || k.op == opLocalLog || k.op == opRemoteLog ||
-				k.op == opFollowerLocal || k.op == opFollowerRemote {
-				writers = 1 // one follower processes, whatever its page size or instances
+				k.op == opFollowerLocal || k.op == opFollowerRemote || k.op == opGetLength || k.op == opGetLengthSnapshot {
+				writers = 1 // one follower processes, whatever its page size or instances; one reader gets
 			}
 			unsafe = ratio(r, rowKey{opRawInsert, storePostgres, writers})
 			locked = ratio(r, rowKey{opRawLocked, storePostgres, writers})

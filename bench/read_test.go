@@ -38,15 +38,33 @@ func BenchmarkGet(b *testing.B) {
 			if snapshot {
 				name = store + "/snapshot"
 			}
-			b.Run(name, func(b *testing.B) { benchGet(b, store, snapshot) })
+			b.Run(name, func(b *testing.B) { benchGet(b, store, snapshot, aggregateEvents) })
+		}
+	}
+	// The latency curve of issue 17 on PostgreSQL: the same gets of
+	// shorter and longer aggregates (the 100-event point is the replay and
+	// snapshot rows above).
+	for _, length := range curveLengths {
+		for _, snapshot := range []bool{false, true} {
+			name := fmt.Sprintf("%s/length=%d/replay", storePostgres, length)
+			if snapshot {
+				name = fmt.Sprintf("%s/length=%d/snapshot", storePostgres, length)
+			}
+			b.Run(name, func(b *testing.B) { benchGet(b, storePostgres, snapshot, length) })
 		}
 	}
 }
 
-func benchGet(b *testing.B, store string, snapshot bool) {
+// curveLengths are the aggregate lengths of the get latency curve besides
+// aggregateEvents, which BenchmarkGet measures anyway.
+var curveLengths = []int{10, 1000, 10_000}
+
+// benchGet measures gets of an aggregate of events events, replayed or
+// from a snapshot at its last version.
+func benchGet(b *testing.B, store string, snapshot bool, events int) {
 	ctx := context.Background()
 	a := newApp(b, store, app.Options{SnapshottingEnabled: snapshot})
-	it, err := newItem(aggregateEvents)
+	it, err := newItem(events)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,7 +73,7 @@ func benchGet(b *testing.B, store string, snapshot bool) {
 	}
 	repo := app.NewRepository[Item](a)
 	if snapshot {
-		if err := repo.TakeSnapshot(ctx, it.ID(), aggregateEvents); err != nil {
+		if err := repo.TakeSnapshot(ctx, it.ID(), int64(events)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -72,24 +90,31 @@ func benchGet(b *testing.B, store string, snapshot bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if got.Version() != aggregateEvents {
-			b.Fatalf("got version %d, want %d", got.Version(), aggregateEvents)
+		if got.Version() != int64(events) {
+			b.Fatalf("got version %d, want %d", got.Version(), events)
 		}
 	}
 	b.StopTimer()
 	median, p99 := latencies(durations)
 	b.ReportMetric(float64(median)/1e3, "µs-median")
+	b.ReportMetric(float64(p99)/1e3, "µs-p99")
 	key := rowKey{opGet, store, 1}
 	if snapshot {
 		key.op = opGetSnapshot
 	}
+	if events != aggregateEvents {
+		key = rowKey{opGetLength, store, events}
+		if snapshot {
+			key.op = opGetLengthSnapshot
+		}
+	}
 	resultsMu.Lock()
 	medians[key] = median
 	resultsMu.Unlock()
-	record(b, key, aggregateEvents, func(r result) string {
+	record(b, key, float64(events), func(r result) string {
 		return fmt.Sprintf("%s aggregates/s; median %s, p99 %s", thousands(float64(r.ops)/r.elapsed.Seconds()), ms(median), ms(p99))
 	})
-	recordAllocs(b, key, allocs, aggregateEvents)
+	recordAllocs(b, key, allocs, float64(events))
 }
 
 // storedEventsSelect is the recorder's statement that selects an
