@@ -123,8 +123,8 @@ func benchGet(b *testing.B, store string, snapshot bool, events int) {
 const storedEventsSelect = `SELECT originator_id, originator_version, topic, state
 FROM stored_events
 WHERE originator_id = $1
-  AND ($2::bigint IS NULL OR originator_version > $2::bigint)
-  AND ($3::bigint IS NULL OR originator_version <= $3::bigint)
+  AND originator_version > coalesce($2::bigint, '-9223372036854775808'::bigint)
+  AND originator_version <= coalesce($3::bigint, '9223372036854775807'::bigint)
 ORDER BY originator_version ASC
 LIMIT $4::bigint`
 
@@ -257,7 +257,7 @@ func BenchmarkLog(b *testing.B) {
 const notificationsSelect = `SELECT notification_id, originator_id, originator_version, topic, state
 FROM stored_events
 WHERE notification_id >= $1
-  AND ($2::bigint IS NULL OR notification_id <= $2::bigint)
+  AND notification_id <= coalesce($2::bigint, '9223372036854775807'::bigint)
   AND (cardinality($3::text[]) = 0 OR topic = ANY($3::text[]))
 ORDER BY notification_id ASC
 LIMIT $4`

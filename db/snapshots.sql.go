@@ -72,8 +72,8 @@ const snapshotsSelect = `-- name: SnapshotsSelect :many
 SELECT originator_id, originator_version, topic, state
 FROM snapshots
 WHERE originator_id = $1
-  AND ($2::bigint IS NULL OR originator_version > $2::bigint)
-  AND ($3::bigint IS NULL OR originator_version <= $3::bigint)
+  AND originator_version > coalesce($2::bigint, '-9223372036854775808'::bigint)
+  AND originator_version <= coalesce($3::bigint, '9223372036854775807'::bigint)
 ORDER BY originator_version ASC
 LIMIT $4::bigint
 `
@@ -120,8 +120,8 @@ const snapshotsSelectDesc = `-- name: SnapshotsSelectDesc :many
 SELECT originator_id, originator_version, topic, state
 FROM snapshots
 WHERE originator_id = $1
-  AND ($2::bigint IS NULL OR originator_version > $2::bigint)
-  AND ($3::bigint IS NULL OR originator_version <= $3::bigint)
+  AND originator_version > coalesce($2::bigint, '-9223372036854775808'::bigint)
+  AND originator_version <= coalesce($3::bigint, '9223372036854775807'::bigint)
 ORDER BY originator_version DESC
 LIMIT $4::bigint
 `

@@ -40,7 +40,7 @@ const notificationsSelect = `-- name: NotificationsSelect :many
 SELECT notification_id, originator_id, originator_version, topic, state
 FROM stored_events
 WHERE notification_id >= $1
-  AND ($2::bigint IS NULL OR notification_id <= $2::bigint)
+  AND notification_id <= coalesce($2::bigint, '9223372036854775807'::bigint)
   AND (cardinality($3::text[]) = 0 OR topic = ANY($3::text[]))
 ORDER BY notification_id ASC
 LIMIT $4
@@ -208,8 +208,8 @@ const storedEventsSelect = `-- name: StoredEventsSelect :many
 SELECT originator_id, originator_version, topic, state
 FROM stored_events
 WHERE originator_id = $1
-  AND ($2::bigint IS NULL OR originator_version > $2::bigint)
-  AND ($3::bigint IS NULL OR originator_version <= $3::bigint)
+  AND originator_version > coalesce($2::bigint, '-9223372036854775808'::bigint)
+  AND originator_version <= coalesce($3::bigint, '9223372036854775807'::bigint)
 ORDER BY originator_version ASC
 LIMIT $4::bigint
 `
@@ -229,7 +229,10 @@ type StoredEventsSelectRow struct {
 }
 
 // Selects events of one aggregate in ascending version order; a NULL gt,
-// lte or lim means no bound.
+// lte or lim means no bound. The bounds are always range conditions (NULL
+// stands for the end of bigint), so that a generic plan of the prepared
+// statement still searches the primary key by version instead of
+// filtering every event of the aggregate.
 func (q *Queries) StoredEventsSelect(ctx context.Context, db DBTX, arg StoredEventsSelectParams) ([]StoredEventsSelectRow, error) {
 	rows, err := db.Query(ctx, storedEventsSelect,
 		arg.OriginatorID,
@@ -264,8 +267,8 @@ const storedEventsSelectDesc = `-- name: StoredEventsSelectDesc :many
 SELECT originator_id, originator_version, topic, state
 FROM stored_events
 WHERE originator_id = $1
-  AND ($2::bigint IS NULL OR originator_version > $2::bigint)
-  AND ($3::bigint IS NULL OR originator_version <= $3::bigint)
+  AND originator_version > coalesce($2::bigint, '-9223372036854775808'::bigint)
+  AND originator_version <= coalesce($3::bigint, '9223372036854775807'::bigint)
 ORDER BY originator_version DESC
 LIMIT $4::bigint
 `

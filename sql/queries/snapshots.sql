@@ -24,8 +24,8 @@ ON CONFLICT (originator_id, originator_version) DO NOTHING;
 SELECT originator_id, originator_version, topic, state
 FROM snapshots
 WHERE originator_id = @originator_id
-  AND (sqlc.narg(gt)::bigint IS NULL OR originator_version > sqlc.narg(gt)::bigint)
-  AND (sqlc.narg(lte)::bigint IS NULL OR originator_version <= sqlc.narg(lte)::bigint)
+  AND originator_version > coalesce(sqlc.narg(gt)::bigint, '-9223372036854775808'::bigint)
+  AND originator_version <= coalesce(sqlc.narg(lte)::bigint, '9223372036854775807'::bigint)
 ORDER BY originator_version ASC
 LIMIT sqlc.narg(lim)::bigint;
 
@@ -34,7 +34,7 @@ LIMIT sqlc.narg(lim)::bigint;
 SELECT originator_id, originator_version, topic, state
 FROM snapshots
 WHERE originator_id = @originator_id
-  AND (sqlc.narg(gt)::bigint IS NULL OR originator_version > sqlc.narg(gt)::bigint)
-  AND (sqlc.narg(lte)::bigint IS NULL OR originator_version <= sqlc.narg(lte)::bigint)
+  AND originator_version > coalesce(sqlc.narg(gt)::bigint, '-9223372036854775808'::bigint)
+  AND originator_version <= coalesce(sqlc.narg(lte)::bigint, '9223372036854775807'::bigint)
 ORDER BY originator_version DESC
 LIMIT sqlc.narg(lim)::bigint;

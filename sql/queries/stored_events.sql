@@ -26,12 +26,15 @@ SELECT stored_events_insert_tracked(
 
 -- name: StoredEventsSelect :many
 -- Selects events of one aggregate in ascending version order; a NULL gt,
--- lte or lim means no bound.
+-- lte or lim means no bound. The bounds are always range conditions (NULL
+-- stands for the end of bigint), so that a generic plan of the prepared
+-- statement still searches the primary key by version instead of
+-- filtering every event of the aggregate.
 SELECT originator_id, originator_version, topic, state
 FROM stored_events
 WHERE originator_id = @originator_id
-  AND (sqlc.narg(gt)::bigint IS NULL OR originator_version > sqlc.narg(gt)::bigint)
-  AND (sqlc.narg(lte)::bigint IS NULL OR originator_version <= sqlc.narg(lte)::bigint)
+  AND originator_version > coalesce(sqlc.narg(gt)::bigint, '-9223372036854775808'::bigint)
+  AND originator_version <= coalesce(sqlc.narg(lte)::bigint, '9223372036854775807'::bigint)
 ORDER BY originator_version ASC
 LIMIT sqlc.narg(lim)::bigint;
 
@@ -40,8 +43,8 @@ LIMIT sqlc.narg(lim)::bigint;
 SELECT originator_id, originator_version, topic, state
 FROM stored_events
 WHERE originator_id = @originator_id
-  AND (sqlc.narg(gt)::bigint IS NULL OR originator_version > sqlc.narg(gt)::bigint)
-  AND (sqlc.narg(lte)::bigint IS NULL OR originator_version <= sqlc.narg(lte)::bigint)
+  AND originator_version > coalesce(sqlc.narg(gt)::bigint, '-9223372036854775808'::bigint)
+  AND originator_version <= coalesce(sqlc.narg(lte)::bigint, '9223372036854775807'::bigint)
 ORDER BY originator_version DESC
 LIMIT sqlc.narg(lim)::bigint;
 
@@ -51,7 +54,7 @@ LIMIT sqlc.narg(lim)::bigint;
 SELECT notification_id, originator_id, originator_version, topic, state
 FROM stored_events
 WHERE notification_id >= @start
-  AND (sqlc.narg(stop)::bigint IS NULL OR notification_id <= sqlc.narg(stop)::bigint)
+  AND notification_id <= coalesce(sqlc.narg(stop)::bigint, '9223372036854775807'::bigint)
   AND (cardinality(@topics::text[]) = 0 OR topic = ANY(@topics::text[]))
 ORDER BY notification_id ASC
 LIMIT @lim;
