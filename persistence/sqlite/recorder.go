@@ -150,26 +150,34 @@ func limit(n int) int64 {
 func (r *Recorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q persistence.EventQuery) ([]persistence.StoredEvent, error) {
 	op := "select events of " + originatorID.String()
 	arg := sqlitedb.StoredEventsSelectParams{OriginatorID: originatorID.String(), Gt: q.Gt, Lte: q.Lte, Lim: limit(q.Limit)}
-	var rows []sqlitedb.StoredEventsSelectRow
-	var err error
 	if q.Desc {
-		var desc []sqlitedb.StoredEventsSelectDescRow
-		desc, err = r.d.queries.StoredEventsSelectDesc(ctx, r.d.db, sqlitedb.StoredEventsSelectDescParams(arg))
-		for _, x := range desc {
-			rows = append(rows, sqlitedb.StoredEventsSelectRow(x))
-		}
-	} else {
-		rows, err = r.d.queries.StoredEventsSelect(ctx, r.d.db, arg)
+		rows, err := r.d.queries.StoredEventsSelectDesc(ctx, r.d.db, sqlitedb.StoredEventsSelectDescParams(arg))
+		return aggregateEvents(r.d, op, rows, err)
 	}
+	rows, err := r.d.queries.StoredEventsSelect(ctx, r.d.db, arg)
+	return aggregateEvents(r.d, op, rows, err)
+}
+
+// aggregateRow is a row of a select of one aggregate's events or
+// snapshots: the generated row types of those selects are all alike.
+type aggregateRow interface {
+	sqlitedb.StoredEventsSelectRow | sqlitedb.StoredEventsSelectDescRow |
+		sqlitedb.SnapshotsSelectRow | sqlitedb.SnapshotsSelectDescRow
+}
+
+// aggregateEvents returns the stored events of rows, the result of the
+// select op (whose error is err).
+func aggregateEvents[R aggregateRow](d *Database, op string, rows []R, err error) ([]persistence.StoredEvent, error) {
 	if err != nil {
-		return nil, r.d.failRead(op, err)
+		return nil, d.failRead(op, err)
 	}
 	out := make([]persistence.StoredEvent, len(rows))
-	for i, x := range rows {
+	for i, r := range rows {
+		x := sqlitedb.StoredEventsSelectRow(r)
 		e, err := storedEvent(row{x.OriginatorID, x.OriginatorVersion, x.Topic, x.State}, x.WellTyped,
 			fmt.Sprintf("version %d", x.OriginatorVersion))
 		if err != nil {
-			return nil, r.d.fail(op, err)
+			return nil, d.fail(op, err)
 		}
 		out[i] = e
 	}

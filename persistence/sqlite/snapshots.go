@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
 	"github.com/google/uuid"
 
@@ -51,28 +50,10 @@ func (r *SnapshotRecorder) InsertEvents(ctx context.Context, events []persistenc
 func (r *SnapshotRecorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q persistence.EventQuery) ([]persistence.StoredEvent, error) {
 	op := "select snapshots of " + originatorID.String()
 	arg := sqlitedb.SnapshotsSelectParams{OriginatorID: originatorID.String(), Gt: q.Gt, Lte: q.Lte, Lim: limit(q.Limit)}
-	var rows []sqlitedb.SnapshotsSelectRow
-	var err error
 	if q.Desc {
-		var desc []sqlitedb.SnapshotsSelectDescRow
-		desc, err = r.d.queries.SnapshotsSelectDesc(ctx, r.d.db, sqlitedb.SnapshotsSelectDescParams(arg))
-		for _, x := range desc {
-			rows = append(rows, sqlitedb.SnapshotsSelectRow(x))
-		}
-	} else {
-		rows, err = r.d.queries.SnapshotsSelect(ctx, r.d.db, arg)
+		rows, err := r.d.queries.SnapshotsSelectDesc(ctx, r.d.db, sqlitedb.SnapshotsSelectDescParams(arg))
+		return aggregateEvents(r.d, op, rows, err)
 	}
-	if err != nil {
-		return nil, r.d.failRead(op, err)
-	}
-	out := make([]persistence.StoredEvent, len(rows))
-	for i, x := range rows {
-		e, err := storedEvent(row{x.OriginatorID, x.OriginatorVersion, x.Topic, x.State}, x.WellTyped,
-			fmt.Sprintf("version %d", x.OriginatorVersion))
-		if err != nil {
-			return nil, r.d.fail(op, err)
-		}
-		out[i] = e
-	}
-	return out, nil
+	rows, err := r.d.queries.SnapshotsSelect(ctx, r.d.db, arg)
+	return aggregateEvents(r.d, op, rows, err)
 }
