@@ -2,7 +2,6 @@ package integration
 
 import (
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -29,27 +28,6 @@ func buildBankAccounts(t *testing.T) string {
 	return bin
 }
 
-// startBankAccounts starts the command bin in mode with env added to the
-// environment, its output going to out, and kills it at the end of t if it
-// still runs.
-func startBankAccounts(t *testing.T, bin, mode string, env map[string]string, out *proctest.Output) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(bin, mode)
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return cmd
-}
-
 // The bank accounts example as two OS processes (the built command's bank
 // and ledger modes), each application in a PostgreSQL container of its
 // own, the Ledger following the BankAccounts' log over HTTP by
@@ -71,7 +49,7 @@ func TestBankAndLedgerInTwoProcessesOnTwoContainers(t *testing.T) {
 			t.Logf("the bank's output:\n%s\nthe ledger's output:\n%s", &bankOut, &ledgerOut)
 		}
 	}()
-	bankCmd := startBankAccounts(t, bin, "bank", map[string]string{
+	bankCmd := proctest.Start(t, exec.Command(bin, "bank"), map[string]string{
 		"DATABASE_URL":           bankServer.URL(),
 		"NOTIFICATION_LOG_ADDR":  "127.0.0.1:0",
 		"NOTIFICATION_LOG_TOKEN": token,
@@ -109,7 +87,7 @@ func TestBankAndLedgerInTwoProcessesOnTwoContainers(t *testing.T) {
 	for kill := 1; kill <= 3; kill++ {
 		before := bankaccountstest.LastTracked(t, ledger)
 		progress := int64(50 + rng.IntN(250))
-		cmd := startBankAccounts(t, bin, "ledger", ledgerEnv, &ledgerOut)
+		cmd := proctest.Start(t, exec.Command(bin, "ledger"), ledgerEnv, &ledgerOut)
 		require.True(t, eventually(max(time.Until(deadline), time.Second), time.Millisecond, func() bool {
 			// A random pause between polls, on purpose: the kill lands at
 			// random points of the ledger's work.
@@ -133,7 +111,7 @@ func TestBankAndLedgerInTwoProcessesOnTwoContainers(t *testing.T) {
 	require.True(t, eventually(max(time.Until(deadline), time.Second), 10*time.Millisecond, func() bool {
 		return strings.Contains(bankOut.String(), "ran the commands 600 times; the notification log's head is 4200;")
 	}), "the bank finishes")
-	cmd := startBankAccounts(t, bin, "ledger", ledgerEnv, &ledgerOut)
+	cmd := proctest.Start(t, exec.Command(bin, "ledger"), ledgerEnv, &ledgerOut)
 	require.True(t, eventually(max(time.Until(deadline), time.Second), 20*time.Millisecond, func() bool {
 		return strings.Contains(ledgerOut.String(), "processed BankAccounts up to notification 4200; ledger: 1200 accounts, 2400 transactions, 60000.00 in the bank\n")
 	}), "the ledger catches up")

@@ -5,6 +5,7 @@
 package proctest
 
 import (
+	"maps"
 	"os"
 	"os/exec"
 	"strings"
@@ -34,18 +35,32 @@ func (o *Output) String() string {
 }
 
 // StartSelf starts this test binary again, running no tests, with
-// switchEnv=1 and env added to its environment and its output going to
-// out. It fails t if the process cannot start.
+// switchEnv=1 and env added to its environment; see Start.
 func StartSelf(t testing.TB, switchEnv string, env map[string]string, out *Output) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), switchEnv+"=1")
+	withSwitch := map[string]string{switchEnv: "1"}
+	maps.Copy(withSwitch, env)
+	return Start(t, exec.Command(os.Args[0], "-test.run=^$"), withSwitch, out)
+}
+
+// Start starts cmd with env added to this process's environment and its
+// output going to out. It fails t if the process cannot start, and kills
+// the process at the end of t unless the test waited for it.
+func Start(t testing.TB, cmd *exec.Cmd, env map[string]string, out *Output) *exec.Cmd {
+	t.Helper()
+	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s as a worker process: %v", os.Args[0], err)
+		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
 	return cmd
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"math/rand/v2"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,21 +21,6 @@ import (
 // noEnv keeps the process environment out of the test's own views of
 // the applications.
 func noEnv(string) (string, bool) { return "", false }
-
-// startMode starts this test binary in the mode that switchEnv selects
-// (see TestMain), configured by env, and kills it at the end of t if it
-// still runs.
-func startMode(t *testing.T, switchEnv string, env map[string]string, out *proctest.Output) *exec.Cmd {
-	t.Helper()
-	cmd := proctest.StartSelf(t, switchEnv, env, out)
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return cmd
-}
 
 // The bank and the ledger modes run as two OS processes, each with a
 // PostgreSQL cluster of its own, the Ledger following the BankAccounts'
@@ -70,7 +54,7 @@ func TestBankAndLedgerInTwoProcessesWithTwoClusters(t *testing.T) {
 		"NOTIFICATION_LOG_TOKEN":   token,
 		"DEMO_ROUNDS":              "400",
 	}
-	bankCmd := startMode(t, bankProcessEnv, bankEnv, &bankOut)
+	bankCmd := proctest.StartSelf(t, bankProcessEnv, bankEnv, &bankOut)
 	url := servedURL(t, &bankOut)
 
 	// The test's own views of the two databases.
@@ -96,7 +80,7 @@ func TestBankAndLedgerInTwoProcessesWithTwoClusters(t *testing.T) {
 	for kill := 1; kill <= 3; kill++ {
 		before := bankaccountstest.LastTracked(t, ledger)
 		progress := int64(50 + rng.IntN(250))
-		cmd := startMode(t, ledgerProcessEnv, ledgerEnv, &ledgerOut)
+		cmd := proctest.StartSelf(t, ledgerProcessEnv, ledgerEnv, &ledgerOut)
 		require.Eventually(t, func() bool {
 			// A random pause between polls, on purpose: the kill lands at
 			// random points of the ledger's work.
@@ -120,7 +104,7 @@ func TestBankAndLedgerInTwoProcessesWithTwoClusters(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return strings.Contains(bankOut.String(), "ran the commands 400 times; the notification log's head is 2800;")
 	}, max(time.Until(deadline), time.Second), 10*time.Millisecond, "the bank finishes")
-	ledgerCmd := startMode(t, ledgerProcessEnv, ledgerEnv, &ledgerOut)
+	ledgerCmd := proctest.StartSelf(t, ledgerProcessEnv, ledgerEnv, &ledgerOut)
 	require.Eventually(t, func() bool {
 		return strings.Contains(ledgerOut.String(), "processed BankAccounts up to notification 2800; ledger: 800 accounts, 1600 transactions, 40000.00 in the bank\n")
 	}, max(time.Until(deadline), time.Second), 20*time.Millisecond, "the ledger catches up")
@@ -144,7 +128,7 @@ func TestBankAndLedgerInTwoProcessesWithTwoClusters(t *testing.T) {
 	bankEnv["NOTIFICATION_LOG_ADDR"] = strings.TrimPrefix(url, "http://")
 	bankEnv["DEMO_ROUNDS"] = "100"
 	var bankAgainOut proctest.Output
-	bankCmd = startMode(t, bankProcessEnv, bankEnv, &bankAgainOut)
+	bankCmd = proctest.StartSelf(t, bankProcessEnv, bankEnv, &bankAgainOut)
 	require.Eventually(t, func() bool {
 		return strings.Contains(bankAgainOut.String(), "ran the commands 100 times; the notification log's head is 3500;")
 	}, max(time.Until(deadline), time.Second), 10*time.Millisecond, "the bank records again; its output:\n%s", &bankAgainOut)
