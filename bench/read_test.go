@@ -269,21 +269,7 @@ LIMIT $4`
 func benchLog(b *testing.B, store string, sectionSize int, raw bool) {
 	ctx := context.Background()
 	a, env := newAppEnv(b, store, app.Options{SectionSize: sectionSize})
-	// 100 aggregates of 100 events, saved 10 aggregates (1,000 events) at
-	// a time.
-	for range logNotifications / 1000 {
-		aggs := make([]domain.Aggregate, 10)
-		for i := range aggs {
-			it, err := newItem(100)
-			if err != nil {
-				b.Fatal(err)
-			}
-			aggs[i] = it
-		}
-		if _, err := a.Save(ctx, aggs...); err != nil {
-			b.Fatal(err)
-		}
-	}
+	writeLog(b, a)
 	// page returns the ID of the last notification of the section from
 	// start, and how many the section holds.
 	var page func(start int64) (last int64, n int, err error)
@@ -359,4 +345,23 @@ func benchLog(b *testing.B, store string, sectionSize int, raw bool) {
 		return fmt.Sprintf("%s sections/s", thousands(float64(r.ops*sections)/r.elapsed.Seconds()))
 	})
 	recordAllocs(b, key, allocs, logNotifications)
+}
+
+// writeLog records logNotifications notifications in a: aggregates of 100
+// events, saved 10 aggregates (1,000 events) at a time.
+func writeLog(b *testing.B, a *app.Application) {
+	b.Helper()
+	for range logNotifications / 1000 {
+		aggs := make([]domain.Aggregate, 10)
+		for i := range aggs {
+			it, err := newItem(100)
+			if err != nil {
+				b.Fatal(err)
+			}
+			aggs[i] = it
+		}
+		if _, err := a.Save(context.Background(), aggs...); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

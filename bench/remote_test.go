@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
-	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/httplog"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
@@ -27,32 +26,10 @@ func BenchmarkRemoteLog(b *testing.B) {
 func benchRemoteLog(b *testing.B, where string, sectionSize int) {
 	ctx := context.Background()
 	a := newApp(b, storePostgres, app.Options{SectionSize: sectionSize})
-	for range logNotifications / 1000 {
-		aggs := make([]domain.Aggregate, 10)
-		for i := range aggs {
-			it, err := newItem(100)
-			if err != nil {
-				b.Fatal(err)
-			}
-			aggs[i] = it
-		}
-		if _, err := a.Save(ctx, aggs...); err != nil {
-			b.Fatal(err)
-		}
-	}
+	writeLog(b, a)
 	var log httplog.Log = a.Log()
 	if where == "remote" {
-		handler, err := httplog.NewHandler(a.Log(), httplog.HandlerOptions{Tokens: []string{"bench"}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		server := httptest.NewServer(handler)
-		b.Cleanup(server.Close)
-		client, err := httplog.NewClient(server.URL, httplog.ClientOptions{Token: "bench"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		log = client
+		log = serveLog(b, a)
 	}
 	reader := httplog.NewReader(log, httplog.ReaderOptions{PageSize: sectionSize})
 	read := func() error {
@@ -107,17 +84,7 @@ func benchFollowerRemote(b *testing.B, where string) {
 		follower.Follow(leader)
 	} else {
 		key.op = opFollowerRemote
-		handler, err := httplog.NewHandler(leader.Log(), httplog.HandlerOptions{Tokens: []string{"bench"}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		server := httptest.NewServer(handler)
-		b.Cleanup(server.Close)
-		client, err := httplog.NewClient(server.URL, httplog.ClientOptions{Token: "bench"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		follower.FollowLog(leaderName, client, leader.Mapper())
+		follower.FollowLog(leaderName, serveLog(b, leader), leader.Mapper())
 	}
 
 	b.ResetTimer()
@@ -137,4 +104,21 @@ func benchFollowerRemote(b *testing.B, where string) {
 		}
 		return other
 	})
+}
+
+// serveLog serves the notification log of a over HTTP on loopback until
+// the end of b, and returns a client of it.
+func serveLog(b *testing.B, a *app.Application) *httplog.Client {
+	b.Helper()
+	handler, err := httplog.NewHandler(a.Log(), httplog.HandlerOptions{Tokens: []string{"bench"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	server := httptest.NewServer(handler)
+	b.Cleanup(server.Close)
+	client, err := httplog.NewClient(server.URL, httplog.ClientOptions{Token: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return client
 }
