@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type FollowerInstance struct {
@@ -19,7 +18,7 @@ type FollowerInstance struct {
 type PartitionLease struct {
 	Partition  int32
 	Partitions int32
-	Owner      pgtype.UUID
+	Owner      *uuid.UUID
 	ExpiresAt  time.Time
 }
 
@@ -34,6 +33,8 @@ type SnapshotRow struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	HeadHash          []byte
+	EventHash         []byte
 }
 
 type StoredEventRow struct {
@@ -42,6 +43,11 @@ type StoredEventRow struct {
 	Topic             string
 	State             []byte
 	NotificationID    int64
+	EventID           *uuid.UUID
+	CorrelationID     *uuid.UUID
+	CausationID       *uuid.UUID
+	TraceContext      []byte
+	EventHash         []byte
 }
 
 type TrackingRow struct {

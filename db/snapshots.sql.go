@@ -12,12 +12,14 @@ import (
 )
 
 const snapshotsInsert = `-- name: SnapshotsInsert :exec
-INSERT INTO snapshots (originator_id, originator_version, topic, state)
+INSERT INTO snapshots (originator_id, originator_version, topic, state, head_hash, event_hash)
 SELECT
     unnest($1::uuid[]),
     unnest($2::bigint[]),
     unnest($3::text[]),
-    unnest($4::bytea[])
+    unnest($4::bytea[]),
+    unnest($5::bytea[]),
+    unnest($6::bytea[])
 `
 
 type SnapshotsInsertParams struct {
@@ -25,6 +27,8 @@ type SnapshotsInsertParams struct {
 	OriginatorVersions []int64
 	Topics             []string
 	States             [][]byte
+	HeadHashes         [][]byte
+	EventHashes        [][]byte
 }
 
 // Records snapshots; a repeated (originator_id, originator_version)
@@ -35,17 +39,21 @@ func (q *Queries) SnapshotsInsert(ctx context.Context, db DBTX, arg SnapshotsIns
 		arg.OriginatorVersions,
 		arg.Topics,
 		arg.States,
+		arg.HeadHashes,
+		arg.EventHashes,
 	)
 	return err
 }
 
 const snapshotsInsertNew = `-- name: SnapshotsInsertNew :exec
-INSERT INTO snapshots (originator_id, originator_version, topic, state)
+INSERT INTO snapshots (originator_id, originator_version, topic, state, head_hash, event_hash)
 SELECT
     unnest($1::uuid[]),
     unnest($2::bigint[]),
     unnest($3::text[]),
-    unnest($4::bytea[])
+    unnest($4::bytea[]),
+    unnest($5::bytea[]),
+    unnest($6::bytea[])
 ON CONFLICT (originator_id, originator_version) DO NOTHING
 `
 
@@ -54,6 +62,8 @@ type SnapshotsInsertNewParams struct {
 	OriginatorVersions []int64
 	Topics             []string
 	States             [][]byte
+	HeadHashes         [][]byte
+	EventHashes        [][]byte
 }
 
 // Records the snapshots not recorded already: one at an (originator_id,
@@ -64,12 +74,14 @@ func (q *Queries) SnapshotsInsertNew(ctx context.Context, db DBTX, arg Snapshots
 		arg.OriginatorVersions,
 		arg.Topics,
 		arg.States,
+		arg.HeadHashes,
+		arg.EventHashes,
 	)
 	return err
 }
 
 const snapshotsSelect = `-- name: SnapshotsSelect :many
-SELECT originator_id, originator_version, topic, state
+SELECT originator_id, originator_version, topic, state, head_hash, event_hash
 FROM snapshots
 WHERE originator_id = $1
   AND originator_version > coalesce($2::bigint, '-9223372036854775808'::bigint)
@@ -105,6 +117,8 @@ func (q *Queries) SnapshotsSelect(ctx context.Context, db DBTX, arg SnapshotsSel
 			&i.OriginatorVersion,
 			&i.Topic,
 			&i.State,
+			&i.HeadHash,
+			&i.EventHash,
 		); err != nil {
 			return nil, err
 		}
@@ -117,7 +131,7 @@ func (q *Queries) SnapshotsSelect(ctx context.Context, db DBTX, arg SnapshotsSel
 }
 
 const snapshotsSelectDesc = `-- name: SnapshotsSelectDesc :many
-SELECT originator_id, originator_version, topic, state
+SELECT originator_id, originator_version, topic, state, head_hash, event_hash
 FROM snapshots
 WHERE originator_id = $1
   AND originator_version > coalesce($2::bigint, '-9223372036854775808'::bigint)
@@ -153,6 +167,8 @@ func (q *Queries) SnapshotsSelectDesc(ctx context.Context, db DBTX, arg Snapshot
 			&i.OriginatorVersion,
 			&i.Topic,
 			&i.State,
+			&i.HeadHash,
+			&i.EventHash,
 		); err != nil {
 			return nil, err
 		}

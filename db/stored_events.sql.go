@@ -12,7 +12,7 @@ import (
 )
 
 const eventStoreReady = `-- name: EventStoreReady :one
-SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[])') IS NOT NULL)::boolean AS ready
+SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[])') IS NOT NULL)::boolean AS ready
 `
 
 // Reports whether the schema on the search path holds the event store at
@@ -37,20 +37,23 @@ func (q *Queries) NotificationsMaxID(ctx context.Context, db DBTX) (int64, error
 }
 
 const notificationsSelect = `-- name: NotificationsSelect :many
-SELECT notification_id, originator_id, originator_version, topic, state
+SELECT notification_id, originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash
 FROM stored_events
 WHERE notification_id >= $1
   AND notification_id <= coalesce($2::bigint, '9223372036854775807'::bigint)
   AND (cardinality($3::text[]) = 0 OR topic = ANY($3::text[]))
+  AND ($4::uuid IS NULL OR correlation_id = $4::uuid)
 ORDER BY notification_id ASC
-LIMIT $4
+LIMIT $5
 `
 
 type NotificationsSelectParams struct {
-	Start  int64
-	Stop   *int64
-	Topics []string
-	Lim    int32
+	Start         int64
+	Stop          *int64
+	Topics        []string
+	CorrelationID *uuid.UUID
+	Lim           int32
 }
 
 type NotificationsSelectRow struct {
@@ -59,15 +62,22 @@ type NotificationsSelectRow struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	EventID           *uuid.UUID
+	CorrelationID     *uuid.UUID
+	CausationID       *uuid.UUID
+	TraceContext      []byte
+	EventHash         []byte
 }
 
 // Selects notifications with ids from start, up to stop (inclusive) when
-// given, with one of topics when topics is not empty, in id order.
+// given, with one of topics when topics is not empty, and with the
+// correlation id when it is not NULL, in id order.
 func (q *Queries) NotificationsSelect(ctx context.Context, db DBTX, arg NotificationsSelectParams) ([]NotificationsSelectRow, error) {
 	rows, err := db.Query(ctx, notificationsSelect,
 		arg.Start,
 		arg.Stop,
 		arg.Topics,
+		arg.CorrelationID,
 		arg.Lim,
 	)
 	if err != nil {
@@ -83,6 +93,11 @@ func (q *Queries) NotificationsSelect(ctx context.Context, db DBTX, arg Notifica
 			&i.OriginatorVersion,
 			&i.Topic,
 			&i.State,
+			&i.EventID,
+			&i.CorrelationID,
+			&i.CausationID,
+			&i.TraceContext,
+			&i.EventHash,
 		); err != nil {
 			return nil, err
 		}
@@ -101,7 +116,12 @@ SELECT stored_events_insert(
     $3::text[],
     $4::bytea[],
     $5::text,
-    $6::bigint
+    $6::bigint,
+    $7::uuid[],
+    $8::uuid[],
+    $9::uuid[],
+    $10::bytea[],
+    $11::bytea[]
 )::bigint[] AS notification_ids
 `
 
@@ -112,6 +132,11 @@ type StoredEventsInsertParams struct {
 	States                  [][]byte
 	TrackingApplicationName *string
 	TrackingNotificationID  *int64
+	EventIds                []uuid.UUID
+	CorrelationIds          []uuid.UUID
+	CausationIds            []uuid.UUID
+	TraceContexts           [][]byte
+	EventHashes             [][]byte
 }
 
 // Records events (and the optional tracking record) through the insert
@@ -124,6 +149,11 @@ func (q *Queries) StoredEventsInsert(ctx context.Context, db DBTX, arg StoredEve
 		arg.States,
 		arg.TrackingApplicationName,
 		arg.TrackingNotificationID,
+		arg.EventIds,
+		arg.CorrelationIds,
+		arg.CausationIds,
+		arg.TraceContexts,
+		arg.EventHashes,
 	)
 	var notification_ids []int64
 	err := row.Scan(&notification_ids)
@@ -136,7 +166,12 @@ SELECT stored_events_insert_batch(
     $2::bigint[],
     $3::text[],
     $4::bytea[],
-    $5::int[]
+    $5::int[],
+    $6::uuid[],
+    $7::uuid[],
+    $8::uuid[],
+    $9::bytea[],
+    $10::bytea[]
 )::bigint[] AS results
 `
 
@@ -146,6 +181,11 @@ type StoredEventsInsertBatchParams struct {
 	Topics             []string
 	States             [][]byte
 	SaveNumbers        []int32
+	EventIds           []uuid.UUID
+	CorrelationIds     []uuid.UUID
+	CausationIds       []uuid.UUID
+	TraceContexts      [][]byte
+	EventHashes        [][]byte
 }
 
 // Records the events of several saves in one call (group commit); see the
@@ -158,6 +198,11 @@ func (q *Queries) StoredEventsInsertBatch(ctx context.Context, db DBTX, arg Stor
 		arg.Topics,
 		arg.States,
 		arg.SaveNumbers,
+		arg.EventIds,
+		arg.CorrelationIds,
+		arg.CausationIds,
+		arg.TraceContexts,
+		arg.EventHashes,
 	)
 	var results []int64
 	err := row.Scan(&results)
@@ -172,7 +217,12 @@ SELECT stored_events_insert_tracked(
     $4::bytea[],
     $5::text[],
     $6::bigint[],
-    $7::integer[]
+    $7::integer[],
+    $8::uuid[],
+    $9::uuid[],
+    $10::uuid[],
+    $11::bytea[],
+    $12::bytea[]
 )::bigint[] AS notification_ids
 `
 
@@ -184,6 +234,11 @@ type StoredEventsInsertTrackedParams struct {
 	TrackingApplicationNames []string
 	TrackingNotificationIds  []int64
 	TrackingPartitions       []int32
+	EventIds                 []uuid.UUID
+	CorrelationIds           []uuid.UUID
+	CausationIds             []uuid.UUID
+	TraceContexts            [][]byte
+	EventHashes              [][]byte
 }
 
 // Records events with the tracking records of a page of upstream
@@ -198,6 +253,11 @@ func (q *Queries) StoredEventsInsertTracked(ctx context.Context, db DBTX, arg St
 		arg.TrackingApplicationNames,
 		arg.TrackingNotificationIds,
 		arg.TrackingPartitions,
+		arg.EventIds,
+		arg.CorrelationIds,
+		arg.CausationIds,
+		arg.TraceContexts,
+		arg.EventHashes,
 	)
 	var notification_ids []int64
 	err := row.Scan(&notification_ids)
@@ -205,7 +265,8 @@ func (q *Queries) StoredEventsInsertTracked(ctx context.Context, db DBTX, arg St
 }
 
 const storedEventsSelect = `-- name: StoredEventsSelect :many
-SELECT originator_id, originator_version, topic, state
+SELECT originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash
 FROM stored_events
 WHERE originator_id = $1
   AND originator_version > coalesce($2::bigint, '-9223372036854775808'::bigint)
@@ -226,6 +287,11 @@ type StoredEventsSelectRow struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	EventID           *uuid.UUID
+	CorrelationID     *uuid.UUID
+	CausationID       *uuid.UUID
+	TraceContext      []byte
+	EventHash         []byte
 }
 
 // Selects events of one aggregate in ascending version order; a NULL gt,
@@ -252,6 +318,11 @@ func (q *Queries) StoredEventsSelect(ctx context.Context, db DBTX, arg StoredEve
 			&i.OriginatorVersion,
 			&i.Topic,
 			&i.State,
+			&i.EventID,
+			&i.CorrelationID,
+			&i.CausationID,
+			&i.TraceContext,
+			&i.EventHash,
 		); err != nil {
 			return nil, err
 		}
@@ -264,7 +335,8 @@ func (q *Queries) StoredEventsSelect(ctx context.Context, db DBTX, arg StoredEve
 }
 
 const storedEventsSelectDesc = `-- name: StoredEventsSelectDesc :many
-SELECT originator_id, originator_version, topic, state
+SELECT originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash
 FROM stored_events
 WHERE originator_id = $1
   AND originator_version > coalesce($2::bigint, '-9223372036854775808'::bigint)
@@ -285,6 +357,11 @@ type StoredEventsSelectDescRow struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	EventID           *uuid.UUID
+	CorrelationID     *uuid.UUID
+	CausationID       *uuid.UUID
+	TraceContext      []byte
+	EventHash         []byte
 }
 
 // Like StoredEventsSelect, in descending version order.
@@ -307,6 +384,11 @@ func (q *Queries) StoredEventsSelectDesc(ctx context.Context, db DBTX, arg Store
 			&i.OriginatorVersion,
 			&i.Topic,
 			&i.State,
+			&i.EventID,
+			&i.CorrelationID,
+			&i.CausationID,
+			&i.TraceContext,
+			&i.EventHash,
 		); err != nil {
 			return nil, err
 		}

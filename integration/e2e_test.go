@@ -133,7 +133,7 @@ func TestRecorderConformanceOnContainer(t *testing.T) {
 		})
 	})
 	t.Run("snapshot recorder", func(t *testing.T) {
-		recordertest.RunAggregate(t, func(t *testing.T) persistence.AggregateRecorder {
+		recordertest.RunSnapshots(t, func(t *testing.T) persistence.AggregateRecorder {
 			pool, err := postgres.Open(t.Context(), *open(t))
 			require.NoError(t, err)
 			t.Cleanup(pool.Close)

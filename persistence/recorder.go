@@ -33,6 +33,9 @@ type NotificationQuery struct {
 	// Topics, when not empty, returns only notifications with one of these
 	// topics. The limit counts matching notifications.
 	Topics []string
+	// CorrelationID, when not the zero UUID, returns only notifications
+	// with this correlation ID. The limit counts matching notifications.
+	CorrelationID uuid.UUID
 }
 
 // AggregateRecorder records stored events in aggregate sequences

@@ -27,6 +27,8 @@ type SnapshotRow struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	HeadHash          []byte
+	EventHash         []byte
 }
 
 type StoredEventRow struct {
@@ -35,6 +37,11 @@ type StoredEventRow struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	EventID           *string
+	CorrelationID     *string
+	CausationID       *string
+	TraceContext      []byte
+	EventHash         []byte
 }
 
 type TrackingRow struct {

@@ -10,8 +10,9 @@ import (
 )
 
 const snapshotsInsert = `-- name: SnapshotsInsert :exec
-INSERT INTO snapshots (originator_id, originator_version, topic, state)
-VALUES (?1, ?2, ?3, ?4)
+INSERT INTO snapshots (originator_id, originator_version, topic, state, head_hash, event_hash)
+VALUES (?1, ?2, ?3, ?4,
+        ?5, ?6)
 `
 
 type SnapshotsInsertParams struct {
@@ -19,6 +20,8 @@ type SnapshotsInsertParams struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	HeadHash          []byte
+	EventHash         []byte
 }
 
 // Records one snapshot; a recorded (originator_id, originator_version)
@@ -29,14 +32,18 @@ func (q *Queries) SnapshotsInsert(ctx context.Context, db DBTX, arg SnapshotsIns
 		arg.OriginatorVersion,
 		arg.Topic,
 		arg.State,
+		arg.HeadHash,
+		arg.EventHash,
 	)
 	return err
 }
 
 const snapshotsSelect = `-- name: SnapshotsSelect :many
 SELECT originator_id, originator_version, topic, state,
+       head_hash, event_hash,
        CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
-            AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
+            AND typeof(topic) = 'text' AND typeof(state) = 'blob'
+            AND typeof(head_hash) IN ('blob', 'null') AND typeof(event_hash) IN ('blob', 'null') AS INTEGER) AS well_typed
 FROM snapshots
 WHERE originator_id = ?1
   AND (CAST(?2 AS INTEGER) IS NULL OR originator_version > CAST(?2 AS INTEGER))
@@ -57,6 +64,8 @@ type SnapshotsSelectRow struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	HeadHash          []byte
+	EventHash         []byte
 	WellTyped         int64
 }
 
@@ -81,6 +90,8 @@ func (q *Queries) SnapshotsSelect(ctx context.Context, db DBTX, arg SnapshotsSel
 			&i.OriginatorVersion,
 			&i.Topic,
 			&i.State,
+			&i.HeadHash,
+			&i.EventHash,
 			&i.WellTyped,
 		); err != nil {
 			return nil, err
@@ -98,8 +109,10 @@ func (q *Queries) SnapshotsSelect(ctx context.Context, db DBTX, arg SnapshotsSel
 
 const snapshotsSelectDesc = `-- name: SnapshotsSelectDesc :many
 SELECT originator_id, originator_version, topic, state,
+       head_hash, event_hash,
        CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
-            AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
+            AND typeof(topic) = 'text' AND typeof(state) = 'blob'
+            AND typeof(head_hash) IN ('blob', 'null') AND typeof(event_hash) IN ('blob', 'null') AS INTEGER) AS well_typed
 FROM snapshots
 WHERE originator_id = ?1
   AND (CAST(?2 AS INTEGER) IS NULL OR originator_version > CAST(?2 AS INTEGER))
@@ -120,6 +133,8 @@ type SnapshotsSelectDescRow struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	HeadHash          []byte
+	EventHash         []byte
 	WellTyped         int64
 }
 
@@ -143,6 +158,8 @@ func (q *Queries) SnapshotsSelectDesc(ctx context.Context, db DBTX, arg Snapshot
 			&i.OriginatorVersion,
 			&i.Topic,
 			&i.State,
+			&i.HeadHash,
+			&i.EventHash,
 			&i.WellTyped,
 		); err != nil {
 			return nil, err

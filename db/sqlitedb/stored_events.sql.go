@@ -23,22 +23,28 @@ func (q *Queries) NotificationsMaxID(ctx context.Context, db DBTX) (int64, error
 
 const notificationsSelect = `-- name: NotificationsSelect :many
 SELECT notification_id, originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash,
        CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
-            AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
+            AND typeof(topic) = 'text' AND typeof(state) = 'blob'
+            AND typeof(event_id) IN ('text', 'null') AND typeof(correlation_id) IN ('text', 'null')
+            AND typeof(causation_id) IN ('text', 'null') AND typeof(trace_context) IN ('blob', 'null')
+            AND typeof(event_hash) IN ('blob', 'null') AS INTEGER) AS well_typed
 FROM stored_events
 WHERE notification_id >= ?1
   AND (CAST(?2 AS INTEGER) IS NULL OR notification_id <= CAST(?2 AS INTEGER))
   AND (CAST(?3 AS TEXT) IS NULL
        OR topic IN (SELECT value FROM json_each(CAST(?3 AS TEXT))))
+  AND (CAST(?4 AS TEXT) IS NULL OR correlation_id = CAST(?4 AS TEXT))
 ORDER BY notification_id ASC
-LIMIT ?4
+LIMIT ?5
 `
 
 type NotificationsSelectParams struct {
-	Start  int64
-	Stop   *int64
-	Topics *string
-	Lim    int64
+	Start         int64
+	Stop          *int64
+	Topics        *string
+	CorrelationID *string
+	Lim           int64
 }
 
 type NotificationsSelectRow struct {
@@ -47,17 +53,23 @@ type NotificationsSelectRow struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	EventID           *string
+	CorrelationID     *string
+	CausationID       *string
+	TraceContext      []byte
+	EventHash         []byte
 	WellTyped         int64
 }
 
 // Selects notifications with ids from start, up to stop (inclusive) when
 // not NULL, with one of topics (a JSON array of strings) when not NULL, in
-// id order.
+// id order, with the correlation id when it is not NULL.
 func (q *Queries) NotificationsSelect(ctx context.Context, db DBTX, arg NotificationsSelectParams) ([]NotificationsSelectRow, error) {
 	rows, err := db.QueryContext(ctx, notificationsSelect,
 		arg.Start,
 		arg.Stop,
 		arg.Topics,
+		arg.CorrelationID,
 		arg.Lim,
 	)
 	if err != nil {
@@ -73,6 +85,11 @@ func (q *Queries) NotificationsSelect(ctx context.Context, db DBTX, arg Notifica
 			&i.OriginatorVersion,
 			&i.Topic,
 			&i.State,
+			&i.EventID,
+			&i.CorrelationID,
+			&i.CausationID,
+			&i.TraceContext,
+			&i.EventHash,
 			&i.WellTyped,
 		); err != nil {
 			return nil, err
@@ -89,8 +106,11 @@ func (q *Queries) NotificationsSelect(ctx context.Context, db DBTX, arg Notifica
 }
 
 const storedEventsInsert = `-- name: StoredEventsInsert :execlastid
-INSERT INTO stored_events (originator_id, originator_version, topic, state)
-VALUES (?1, ?2, ?3, ?4)
+INSERT INTO stored_events (originator_id, originator_version, topic, state,
+                           event_id, correlation_id, causation_id, trace_context, event_hash)
+VALUES (?1, ?2, ?3, ?4,
+        ?5, ?6, ?7,
+        ?8, ?9)
 `
 
 type StoredEventsInsertParams struct {
@@ -98,6 +118,11 @@ type StoredEventsInsertParams struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	EventID           *string
+	CorrelationID     *string
+	CausationID       *string
+	TraceContext      []byte
+	EventHash         []byte
 }
 
 // Records one event; its notification id is the row id. A recorded
@@ -108,6 +133,11 @@ func (q *Queries) StoredEventsInsert(ctx context.Context, db DBTX, arg StoredEve
 		arg.OriginatorVersion,
 		arg.Topic,
 		arg.State,
+		arg.EventID,
+		arg.CorrelationID,
+		arg.CausationID,
+		arg.TraceContext,
+		arg.EventHash,
 	)
 	if err != nil {
 		return 0, err
@@ -117,8 +147,12 @@ func (q *Queries) StoredEventsInsert(ctx context.Context, db DBTX, arg StoredEve
 
 const storedEventsSelect = `-- name: StoredEventsSelect :many
 SELECT originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash,
        CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
-            AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
+            AND typeof(topic) = 'text' AND typeof(state) = 'blob'
+            AND typeof(event_id) IN ('text', 'null') AND typeof(correlation_id) IN ('text', 'null')
+            AND typeof(causation_id) IN ('text', 'null') AND typeof(trace_context) IN ('blob', 'null')
+            AND typeof(event_hash) IN ('blob', 'null') AS INTEGER) AS well_typed
 FROM stored_events
 WHERE originator_id = ?1
   AND (CAST(?2 AS INTEGER) IS NULL OR originator_version > CAST(?2 AS INTEGER))
@@ -139,6 +173,11 @@ type StoredEventsSelectRow struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	EventID           *string
+	CorrelationID     *string
+	CausationID       *string
+	TraceContext      []byte
+	EventHash         []byte
 	WellTyped         int64
 }
 
@@ -164,6 +203,11 @@ func (q *Queries) StoredEventsSelect(ctx context.Context, db DBTX, arg StoredEve
 			&i.OriginatorVersion,
 			&i.Topic,
 			&i.State,
+			&i.EventID,
+			&i.CorrelationID,
+			&i.CausationID,
+			&i.TraceContext,
+			&i.EventHash,
 			&i.WellTyped,
 		); err != nil {
 			return nil, err
@@ -181,8 +225,12 @@ func (q *Queries) StoredEventsSelect(ctx context.Context, db DBTX, arg StoredEve
 
 const storedEventsSelectDesc = `-- name: StoredEventsSelectDesc :many
 SELECT originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash,
        CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
-            AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
+            AND typeof(topic) = 'text' AND typeof(state) = 'blob'
+            AND typeof(event_id) IN ('text', 'null') AND typeof(correlation_id) IN ('text', 'null')
+            AND typeof(causation_id) IN ('text', 'null') AND typeof(trace_context) IN ('blob', 'null')
+            AND typeof(event_hash) IN ('blob', 'null') AS INTEGER) AS well_typed
 FROM stored_events
 WHERE originator_id = ?1
   AND (CAST(?2 AS INTEGER) IS NULL OR originator_version > CAST(?2 AS INTEGER))
@@ -203,6 +251,11 @@ type StoredEventsSelectDescRow struct {
 	OriginatorVersion int64
 	Topic             string
 	State             []byte
+	EventID           *string
+	CorrelationID     *string
+	CausationID       *string
+	TraceContext      []byte
+	EventHash         []byte
 	WellTyped         int64
 }
 
@@ -226,6 +279,11 @@ func (q *Queries) StoredEventsSelectDesc(ctx context.Context, db DBTX, arg Store
 			&i.OriginatorVersion,
 			&i.Topic,
 			&i.State,
+			&i.EventID,
+			&i.CorrelationID,
+			&i.CausationID,
+			&i.TraceContext,
+			&i.EventHash,
 			&i.WellTyped,
 		); err != nil {
 			return nil, err

@@ -76,7 +76,7 @@ func compareVersion(e persistence.StoredEvent, version int64) int {
 // add records events whose versions were checked. The caller holds the lock.
 func (r *AggregateRecorder) add(events []persistence.StoredEvent) {
 	for _, e := range events {
-		e.State = slices.Clone(e.State)
+		e = e.Clone()
 		seq := r.byOriginator[e.OriginatorID]
 		i, _ := slices.BinarySearchFunc(seq, e.OriginatorVersion, compareVersion)
 		r.byOriginator[e.OriginatorID] = slices.Insert(seq, i, e)
@@ -101,7 +101,7 @@ func (r *AggregateRecorder) SelectEvents(ctx context.Context, originatorID uuid.
 		if (q.Gt != nil && e.OriginatorVersion <= *q.Gt) || (q.Lte != nil && e.OriginatorVersion > *q.Lte) {
 			continue
 		}
-		e.State = slices.Clone(e.State)
+		e = e.Clone()
 		out = append(out, e)
 		if q.Limit > 0 && len(out) == q.Limit {
 			break
@@ -188,7 +188,7 @@ func (r *Recorder) insert(ctx context.Context, events []persistence.StoredEvent,
 	r.add(events)
 	var ids []int64
 	for _, e := range events {
-		e.State = slices.Clone(e.State)
+		e = e.Clone()
 		r.notifications = append(r.notifications, e)
 		ids = append(ids, int64(len(r.notifications)))
 	}
@@ -222,10 +222,11 @@ func (r *Recorder) SelectNotifications(ctx context.Context, q persistence.Notifi
 			break
 		}
 		e := r.notifications[id-1]
-		if len(q.Topics) > 0 && !slices.Contains(q.Topics, e.Topic) {
+		if len(q.Topics) > 0 && !slices.Contains(q.Topics, e.Topic) ||
+			q.CorrelationID != uuid.Nil && e.CorrelationID != q.CorrelationID {
 			continue
 		}
-		e.State = slices.Clone(e.State)
+		e = e.Clone()
 		out = append(out, persistence.Notification{ID: id, StoredEvent: e})
 		if len(out) == q.Limit {
 			break

@@ -19,7 +19,7 @@ func TestConformance(t *testing.T) {
 
 func TestSnapshotConformance(t *testing.T) {
 	t.Parallel()
-	recordertest.RunAggregate(t, func(*testing.T) persistence.AggregateRecorder { return memory.NewAggregateRecorder() })
+	recordertest.RunSnapshots(t, func(*testing.T) persistence.AggregateRecorder { return memory.NewAggregateRecorder() })
 }
 
 func TestNotificationIDsGapless(t *testing.T) {

@@ -179,6 +179,7 @@ func (g *groupCommit) record(ctx context.Context, batch []*saveRequest) {
 	c := toColumns(all)
 	results, err := g.queries.StoredEventsInsertBatch(ctx, g.pool, db.StoredEventsInsertBatchParams{
 		OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states, SaveNumbers: saves,
+		EventIds: c.eventIDs, CorrelationIds: c.correlationIDs, CausationIds: c.causationIDs, TraceContexts: c.traceContexts, EventHashes: c.hashes,
 	})
 	if err == nil && len(results) != len(all) {
 		err = fmt.Errorf("the insert procedure returned %d results for %d events", len(results), len(all))

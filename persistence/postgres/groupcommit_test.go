@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/db"
@@ -48,6 +49,8 @@ func TestInsertBatchProcedureIsolatesConflictingSaves(t *testing.T) {
 			arg.Topics = append(arg.Topics, e.Topic)
 			arg.States = append(arg.States, e.State)
 			arg.SaveNumbers = append(arg.SaveNumbers, int32(i+1))
+			arg.CorrelationIds = append(arg.CorrelationIds, uuid.UUID{byte(i + 1)})
+			arg.EventHashes = append(arg.EventHashes, []byte{byte(i + 1)})
 		}
 	}
 	results, err := db.New().StoredEventsInsertBatch(ctx, pool, arg)
@@ -59,6 +62,12 @@ func TestInsertBatchProcedureIsolatesConflictingSaves(t *testing.T) {
 	var keys []string
 	for _, n := range ns {
 		keys = append(keys, fmt.Sprintf("%d:%s@%d", n.ID, n.OriginatorID, n.OriginatorVersion))
+		if n.ID > 1 { // the metadata of each row is its own save's
+			save := map[uuid.UUID]byte{a: 1, c: 5, d: 6}[n.OriginatorID]
+			assert.Equal(t, uuid.UUID{save}, n.CorrelationID, "notification %d", n.ID)
+			assert.Equal(t, []byte{save}, n.Hash, "notification %d", n.ID)
+			assert.Equal(t, uuid.Nil, n.EventID, "a NULL array records NULL")
+		}
 	}
 	require.Equal(t, []string{
 		fmt.Sprintf("1:%s@1", b), fmt.Sprintf("2:%s@1", a), fmt.Sprintf("3:%s@2", a),

@@ -172,8 +172,9 @@ func (m *Migrator) UpByOne(ctx context.Context) (*MigrationResult, error) {
 
 // ErrWouldDropEvents is returned, wrapped, by Migrator.DownTo when a
 // migration it would roll back drops a table (stored_events, snapshots,
-// tracking, or the partition tables of 00005) that holds rows. The error counts the rows; DownToForce drops
-// them.
+// tracking, or the partition tables of 00005) that holds rows, or a column
+// that may be NULL (the event metadata of 00006) and holds values. The
+// error counts the rows; DownToForce drops them.
 var ErrWouldDropEvents = errors.New("refusing to drop tables that hold rows")
 
 // DownTo rolls back migrations until version is the latest applied; 0
@@ -250,15 +251,28 @@ func (m *Migrator) ensureSchema(ctx context.Context) error {
 	return nil
 }
 
-// downDrops gives, for each migration version, the tables its Down
-// section drops, read from the migration files.
-var downDrops = func() map[int64][]string {
-	drops := map[int64][]string{}
+// dropped is a table, or a column of one, that a migration's Down section
+// drops.
+type dropped struct{ table, column string }
+
+func (d dropped) String() string {
+	if d.column == "" {
+		return d.table
+	}
+	return d.table + "." + d.column
+}
+
+// downDrops gives, for each migration version, the tables and columns its
+// Down section drops, read from the migration files.
+var downDrops = func() map[int64][]dropped {
+	drops := map[int64][]dropped{}
 	names, err := fs.Glob(migrations.FS, "*.sql")
 	if err != nil {
 		panic(err) // the pattern is valid
 	}
 	dropTable := regexp.MustCompile(`(?im)^\s*DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)`)
+	alterTable := regexp.MustCompile(`(?is)\bALTER\s+TABLE\s+(\w+)([^;]*);`)
+	dropColumn := regexp.MustCompile(`(?i)\bDROP\s+COLUMN\s+(?:IF\s+EXISTS\s+)?(\w+)`)
 	for _, name := range names {
 		prefix, _, _ := strings.Cut(name, "_")
 		version, err := strconv.ParseInt(prefix, 10, 64)
@@ -271,14 +285,20 @@ var downDrops = func() map[int64][]string {
 		}
 		_, down, _ := strings.Cut(string(text), "-- +goose Down")
 		for _, match := range dropTable.FindAllStringSubmatch(down, -1) {
-			drops[version] = append(drops[version], match[1])
+			drops[version] = append(drops[version], dropped{table: match[1]})
+		}
+		for _, alter := range alterTable.FindAllStringSubmatch(down, -1) {
+			for _, match := range dropColumn.FindAllStringSubmatch(alter[2], -1) {
+				drops[version] = append(drops[version], dropped{table: alter[1], column: match[1]})
+			}
 		}
 	}
 	return drops
 }()
 
 // refuseDrops returns an error wrapping ErrWouldDropEvents when rolling
-// back to version would drop a table that holds rows.
+// back to version would drop a table that holds rows or a column that may
+// be NULL and holds values.
 func (m *Migrator) refuseDrops(ctx context.Context, version int64) error {
 	st, err := m.provider.Status(ctx)
 	if err != nil {
@@ -289,16 +309,16 @@ func (m *Migrator) refuseDrops(ctx context.Context, version int64) error {
 		if s.State != goose.StateApplied || s.Source.Version <= version {
 			continue
 		}
-		for _, table := range downDrops[s.Source.Version] {
-			n, err := m.countRows(ctx, table)
+		for _, d := range downDrops[s.Source.Version] {
+			n, err := m.countRows(ctx, d)
 			if err != nil {
-				return m.failed(mapError(fmt.Sprintf("migrate %s down to %d: count the rows of %s", m.schema, version, table), err, nil))
+				return m.failed(mapError(fmt.Sprintf("migrate %s down to %d: count the rows of %s", m.schema, version, d), err, nil))
 			}
 			switch {
 			case n == 1:
-				lost = append(lost, table+": 1 row")
+				lost = append(lost, d.String()+": 1 row")
 			case n > 1:
-				lost = append(lost, fmt.Sprintf("%s: %d rows", table, n))
+				lost = append(lost, fmt.Sprintf("%s: %d rows", d, n))
 			}
 		}
 	}
@@ -309,15 +329,23 @@ func (m *Migrator) refuseDrops(ctx context.Context, version int64) error {
 		m.schema, version, ErrWouldDropEvents, strings.Join(lost, ", "), version)
 }
 
-// countRows counts the rows of a table of the schema; 0 if there is no
-// such table.
-func (m *Migrator) countRows(ctx context.Context, table string) (int64, error) {
-	name := pgx.Identifier{m.schema, table}.Sanitize()
+// countRows counts the rows of a table of the schema, or, for a column
+// that may be NULL, the rows where it is not; 0 if there is no such table
+// or column, or the column is NOT NULL.
+func (m *Migrator) countRows(ctx context.Context, d dropped) (int64, error) {
+	name := pgx.Identifier{m.schema, d.table}.Sanitize()
 	var exists bool
-	if err := m.db.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL", name).Scan(&exists); err != nil || !exists {
+	err := m.db.QueryRowContext(ctx, `SELECT CASE WHEN $2 = '' THEN to_regclass($1) IS NOT NULL
+		ELSE EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2
+		             AND NOT attnotnull AND NOT attisdropped) END`, name, d.column).Scan(&exists)
+	if err != nil || !exists {
 		return 0, err
 	}
+	query := "SELECT count(*) FROM " + name
+	if d.column != "" {
+		query += " WHERE " + pgx.Identifier{d.column}.Sanitize() + " IS NOT NULL"
+	}
 	var n int64
-	err := m.db.QueryRowContext(ctx, "SELECT count(*) FROM "+name).Scan(&n)
+	err = m.db.QueryRowContext(ctx, query).Scan(&n)
 	return n, err
 }

@@ -390,3 +390,60 @@ func TestMigration00005DownRestores00004(t *testing.T) {
 	_, err = m.Up(ctx)
 	require.NoError(t, err, "up again")
 }
+
+// 00006 gives the new insert procedures to the roles that could execute
+// the old ones. Rolling it back restores the schema of 00005 (but for
+// those grants); it is refused while a metadata column holds values.
+func TestMigration00006DownRestores00005(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	schema := pgtest.NewSchemaName(t)
+	conn := migrateTestConn(t)
+	m := newMigrator(t, schema)
+	for range 5 {
+		_, err := m.UpByOne(ctx)
+		require.NoError(t, err)
+	}
+	at5 := migrateTestCatalog(t, conn, schema)
+	role := "r_" + schema
+	_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" NOLOGIN")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize())
+	})
+	_, err = conn.Exec(ctx, "GRANT EXECUTE ON FUNCTION "+pgx.Identifier{schema}.Sanitize()+
+		".stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[]) TO "+pgx.Identifier{role}.Sanitize())
+	require.NoError(t, err)
+
+	_, err = m.Up(ctx)
+	require.NoError(t, err)
+	may := func(procedure string) bool {
+		var ok bool
+		require.NoError(t, conn.QueryRow(ctx, "SELECT has_function_privilege($1, $2, 'EXECUTE')", role,
+			pgx.Identifier{schema}.Sanitize()+"."+procedure).Scan(&ok))
+		return ok
+	}
+	assert.True(t, may("stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[])"),
+		"the grant carried over to the new procedure")
+	assert.False(t, may("stored_events_insert(uuid[], bigint[], text[], bytea[], text, bigint, uuid[], uuid[], uuid[], bytea[], bytea[])"),
+		"no grant where there was none")
+
+	table := pgx.Identifier{schema, "stored_events"}.Sanitize()
+	_, err = conn.Exec(ctx, "INSERT INTO "+table+" (originator_id, originator_version, topic, state, correlation_id) VALUES (gen_random_uuid(), 1, 't', '', gen_random_uuid())")
+	require.NoError(t, err)
+	_, err = m.DownTo(ctx, 5)
+	require.ErrorIs(t, err, postgres.ErrWouldDropEvents)
+	assert.Contains(t, err.Error(), "stored_events.correlation_id: 1 row")
+	v, err := m.Version(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 6, v, "nothing rolled back")
+
+	_, err = conn.Exec(ctx, "UPDATE "+table+" SET correlation_id = NULL")
+	require.NoError(t, err)
+	_, err = m.DownTo(ctx, 5)
+	require.NoError(t, err, "the event itself stays: no metadata is lost")
+	assert.Equal(t, at5, migrateTestCatalog(t, conn, schema))
+	_, err = m.Up(ctx)
+	require.NoError(t, err, "up again")
+}

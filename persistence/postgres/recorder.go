@@ -138,7 +138,8 @@ func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []
 	var err error
 	var one *persistence.Tracking
 	if len(trackings) == 0 || (len(trackings) == 1 && trackings[0].Partition == 0) {
-		arg := db.StoredEventsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
+		arg := db.StoredEventsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states,
+			EventIds: c.eventIDs, CorrelationIds: c.correlationIDs, CausationIds: c.causationIDs, TraceContexts: c.traceContexts, EventHashes: c.hashes}
 		if len(trackings) == 1 {
 			one = &trackings[0]
 			arg.TrackingApplicationName = &one.ApplicationName
@@ -147,6 +148,7 @@ func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []
 		ids, err = queries.StoredEventsInsert(ctx, conn, arg)
 	} else {
 		arg := db.StoredEventsInsertTrackedParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states,
+			EventIds: c.eventIDs, CorrelationIds: c.correlationIDs, CausationIds: c.causationIDs, TraceContexts: c.traceContexts, EventHashes: c.hashes,
 			TrackingApplicationNames: make([]string, len(trackings)), TrackingNotificationIds: make([]int64, len(trackings)),
 			TrackingPartitions: make([]int32, len(trackings))}
 		for i, t := range trackings {
@@ -187,7 +189,9 @@ func (r *Recorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q p
 		return nil, mapError("select events of "+originatorID.String(), err, nil)
 	}
 	return convertRows(rows, func(x db.StoredEventsSelectRow) persistence.StoredEvent {
-		return persistence.StoredEvent{OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State}
+		e := persistence.StoredEvent{OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State}
+		metadata(&e, x.EventID, x.CorrelationID, x.CausationID, x.TraceContext, x.EventHash)
+		return e
 	}), nil
 }
 
@@ -201,16 +205,20 @@ func (r *Recorder) SelectNotifications(ctx context.Context, q persistence.Notifi
 	if topics == nil {
 		topics = []string{}
 	}
-	rows, err := r.queries.NotificationsSelect(ctx, r.pool, db.NotificationsSelectParams{
-		Start: q.Start, Stop: q.Stop, Topics: topics, Lim: int32(min(q.Limit, 1<<31-1)),
-	})
+	arg := db.NotificationsSelectParams{Start: q.Start, Stop: q.Stop, Topics: topics, Lim: int32(min(q.Limit, 1<<31-1))}
+	if q.CorrelationID != uuid.Nil {
+		arg.CorrelationID = &q.CorrelationID
+	}
+	rows, err := r.queries.NotificationsSelect(ctx, r.pool, arg)
 	if err != nil {
 		return nil, mapError(fmt.Sprintf("select notifications from %d", q.Start), err, nil)
 	}
 	return convertRows(rows, func(x db.NotificationsSelectRow) persistence.Notification {
-		return persistence.Notification{ID: x.NotificationID, StoredEvent: persistence.StoredEvent{
+		n := persistence.Notification{ID: x.NotificationID, StoredEvent: persistence.StoredEvent{
 			OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State,
 		}}
+		metadata(&n.StoredEvent, x.EventID, x.CorrelationID, x.CausationID, x.TraceContext, x.EventHash)
+		return n
 	}), nil
 }
 
@@ -245,20 +253,29 @@ func (r *Recorder) HasTrackingID(ctx context.Context, applicationName string, no
 }
 
 // columns holds a batch of events as the column arrays that the insert
-// statements unnest.
+// statements unnest. A metadata array that would hold only zero values is
+// nil, sent as NULL, which records NULL in every row.
 type columns struct {
 	ids      []uuid.UUID
 	versions []int64
 	topics   []string
 	states   [][]byte
+
+	eventIDs       []uuid.UUID
+	correlationIDs []uuid.UUID
+	causationIDs   []uuid.UUID
+	traceContexts  [][]byte
+	hashes         [][]byte
+	headHashes     [][]byte
 }
 
 func toColumns(events []persistence.StoredEvent) columns {
+	n := len(events)
 	c := columns{
-		ids:      make([]uuid.UUID, len(events)),
-		versions: make([]int64, len(events)),
-		topics:   make([]string, len(events)),
-		states:   make([][]byte, len(events)),
+		ids:      make([]uuid.UUID, n),
+		versions: make([]int64, n),
+		topics:   make([]string, n),
+		states:   make([][]byte, n),
 	}
 	for i, e := range events {
 		c.ids[i], c.versions[i], c.topics[i], c.states[i] = e.OriginatorID, e.OriginatorVersion, e.Topic, e.State
@@ -266,8 +283,41 @@ func toColumns(events []persistence.StoredEvent) columns {
 			// The state column is NOT NULL; a nil slice would be sent as NULL.
 			c.states[i] = []byte{}
 		}
+		setColumn(&c.eventIDs, n, i, e.EventID, e.EventID == uuid.Nil)
+		setColumn(&c.correlationIDs, n, i, e.CorrelationID, e.CorrelationID == uuid.Nil)
+		setColumn(&c.causationIDs, n, i, e.CausationID, e.CausationID == uuid.Nil)
+		setColumn(&c.traceContexts, n, i, e.TraceContext, e.TraceContext == nil)
+		setColumn(&c.hashes, n, i, e.Hash, e.Hash == nil)
+		setColumn(&c.headHashes, n, i, e.HeadHash, e.HeadHash == nil)
 	}
 	return c
+}
+
+// setColumn sets row i of the n rows of a metadata column to v, making the
+// column on its first value that is not zero.
+func setColumn[T any](column *[]T, n, i int, v T, zero bool) {
+	if zero {
+		return
+	}
+	if *column == nil {
+		*column = make([]T, n)
+	}
+	(*column)[i] = v
+}
+
+// metadata returns the metadata columns of a selected row as a stored
+// event's fields.
+func metadata(e *persistence.StoredEvent, eventID, correlationID, causationID *uuid.UUID, traceContext, hash []byte) {
+	if eventID != nil {
+		e.EventID = *eventID
+	}
+	if correlationID != nil {
+		e.CorrelationID = *correlationID
+	}
+	if causationID != nil {
+		e.CausationID = *causationID
+	}
+	e.TraceContext, e.Hash = traceContext, hash
 }
 
 // limit is the LIMIT parameter of a select: NULL (no limit) when n <= 0.

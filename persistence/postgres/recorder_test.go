@@ -26,7 +26,7 @@ func TestConformance(t *testing.T) {
 
 func TestSnapshotConformance(t *testing.T) {
 	t.Parallel()
-	recordertest.RunAggregate(t, func(t *testing.T) persistence.AggregateRecorder {
+	recordertest.RunSnapshots(t, func(t *testing.T) persistence.AggregateRecorder {
 		return postgres.NewSnapshotRecorder(openPool(t, testConfig(t)))
 	})
 }
@@ -81,7 +81,7 @@ func TestInsertTakesExclusiveLock(t *testing.T) {
 	require.NoError(t, err)
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	first := persistence.StoredEvent{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t:E", State: []byte("1")}
-	_, err = tx.Exec(ctx, "SELECT stored_events_insert(ARRAY[$1::uuid], ARRAY[1::bigint], ARRAY['t:E'], ARRAY['\\x31'::bytea], NULL, NULL)", first.OriginatorID)
+	_, err = tx.Exec(ctx, "SELECT stored_events_insert(ARRAY[$1::uuid], ARRAY[1::bigint], ARRAY['t:E'], ARRAY['\\x31'::bytea], NULL, NULL, NULL, NULL, NULL, NULL, NULL)", first.OriginatorID)
 	require.NoError(t, err)
 
 	// A reader is not blocked by the open transaction holding the lock.

@@ -34,7 +34,8 @@ func (r *SnapshotRecorder) InsertEvents(ctx context.Context, events []persistenc
 		return nil
 	}
 	c := toColumns(events)
-	arg := db.SnapshotsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
+	arg := db.SnapshotsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states,
+		HeadHashes: c.headHashes, EventHashes: c.hashes}
 	if err := r.queries.SnapshotsInsert(ctx, r.pool, arg); err != nil {
 		schema := r.pool.Config().ConnConfig.RuntimeParams["search_path"]
 		return mapError(recordOp("snapshot", len(events), false, schema), err, nil)
@@ -51,7 +52,8 @@ func (r *SnapshotRecorder) InsertTx(ctx context.Context, tx pgx.Tx, snapshots []
 		return nil
 	}
 	c := toColumns(snapshots)
-	arg := db.SnapshotsInsertNewParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states}
+	arg := db.SnapshotsInsertNewParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states,
+		HeadHashes: c.headHashes, EventHashes: c.hashes}
 	return inSchema(ctx, r.queries, tx, r.searchPath, recordOp("snapshot", len(snapshots), false, r.searchPath), func() error {
 		return classify(r.queries.SnapshotsInsertNew(ctx, tx, arg), nil)
 	})
@@ -72,6 +74,7 @@ func (r *SnapshotRecorder) SelectEvents(ctx context.Context, originatorID uuid.U
 		return nil, mapError("select snapshots of "+originatorID.String(), err, nil)
 	}
 	return convertRows(rows, func(x db.SnapshotRow) persistence.StoredEvent {
-		return persistence.StoredEvent{OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State}
+		return persistence.StoredEvent{OriginatorID: x.OriginatorID, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State,
+			HeadHash: x.HeadHash, Hash: x.EventHash}
 	}), nil
 }

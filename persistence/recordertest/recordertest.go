@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +38,8 @@ func Run(t *testing.T, newRecorder func(t *testing.T) persistence.ProcessRecorde
 		{"SelectNotificationsStopInclusive", testSelectNotificationsStop},
 		{"SelectNotificationsTopicsFilterBeforeLimit", testSelectNotificationsTopics},
 		{"SelectNotificationsRejectsNonPositiveLimit", testSelectNotificationsLimitRequired},
+		{"SelectNotificationsByCorrelation", testSelectNotificationsCorrelation},
+		{"MetadataRoundTrips", testMetadataRoundTrips},
 		{"GapAfterRollbackIsTolerated", testGapAfterRollbackIsTolerated},
 		{"TrackingRecordedWithEvents", testTrackingRecordedWithEvents},
 		{"TrackingWithoutEventsIsRecorded", testTrackingWithoutEvents},
@@ -644,4 +647,125 @@ func storedEvents(ns []persistence.Notification) []persistence.StoredEvent {
 		out[i] = n.StoredEvent
 	}
 	return out
+}
+
+// RunSnapshots runs RunAggregate and the cases of a snapshot store, whose
+// snapshots also record their hash and head hash. newRecorder must return
+// a new, empty recorder each time.
+func RunSnapshots(t *testing.T, newRecorder func(t *testing.T) persistence.AggregateRecorder) {
+	RunAggregate(t, newRecorder)
+	t.Run("SnapshotHashesRoundTrip", func(t *testing.T) {
+		t.Parallel()
+		r := newRecorder(t)
+		id := uuid.New()
+		plain, hashed := event(id, 1), event(id, 2)
+		hashed.Hash, hashed.HeadHash = []byte{1, 0xaa, 0xbb}, []byte{1, 0xcc}
+		require.NoError(t, r.InsertEvents(context.Background(), []persistence.StoredEvent{plain, hashed}))
+		got, err := r.SelectEvents(context.Background(), id, persistence.EventQuery{})
+		require.NoError(t, err)
+		requireEvents(t, []persistence.StoredEvent{plain, hashed}, got)
+	})
+}
+
+// withMetadata returns e with every metadata field of an event set, from
+// seed, or only some of them when partial.
+func withMetadata(e persistence.StoredEvent, seed byte, partial bool) persistence.StoredEvent {
+	e.EventID = uuid.New()
+	e.CorrelationID = uuid.UUID{seed, 1}
+	if partial {
+		return e
+	}
+	e.CausationID = uuid.New()
+	e.TraceContext = []byte{0, seed, 2}
+	e.Hash = []byte{1, seed, 3}
+	return e
+}
+
+// Every insert path records the events' metadata, and reads give it back;
+// events without it read back the zero values.
+func testMetadataRoundTrips(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	var want []persistence.StoredEvent
+	id := uuid.New()
+	plain := event(id, 1)
+	full := withMetadata(event(id, 2), 7, false)
+	partial := withMetadata(event(id, 3), 8, true)
+	_, err := r.InsertNotifications(ctx, []persistence.StoredEvent{plain, full, partial})
+	require.NoError(t, err)
+	want = append(want, plain, full, partial)
+	tracked := withMetadata(event(id, 4), 9, false)
+	_, err = r.InsertTracked(ctx, []persistence.StoredEvent{tracked}, persistence.Tracking{ApplicationName: "up", NotificationID: 1})
+	require.NoError(t, err)
+	page := withMetadata(event(id, 5), 10, false)
+	_, err = r.InsertTrackedPage(ctx, []persistence.StoredEvent{page}, []persistence.Tracking{
+		{ApplicationName: "up", NotificationID: 2}, {ApplicationName: "up", NotificationID: 3, Partition: 1}})
+	require.NoError(t, err)
+	want = append(want, tracked, page)
+
+	// Concurrent saves, which a recorder may record together.
+	var wg sync.WaitGroup
+	concurrent := make([]persistence.StoredEvent, 8)
+	errs := make([]error, len(concurrent))
+	for i := range concurrent {
+		concurrent[i] = withMetadata(event(uuid.New(), 1), byte(20+i), i%2 == 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = r.InsertNotifications(ctx, concurrent[i:i+1])
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+
+	got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
+	require.NoError(t, err)
+	requireEvents(t, want, got)
+	got, err = r.SelectEvents(ctx, id, persistence.EventQuery{Desc: true, Limit: 1})
+	require.NoError(t, err)
+	requireEvents(t, want[len(want)-1:], got)
+	ns := selectAll(t, r)
+	byKey := map[[2]any]persistence.StoredEvent{}
+	for _, n := range ns {
+		byKey[[2]any{n.OriginatorID, n.OriginatorVersion}] = n.StoredEvent
+	}
+	require.Len(t, byKey, len(want)+len(concurrent))
+	for _, e := range append(want, concurrent...) {
+		got := byKey[[2]any{e.OriginatorID, e.OriginatorVersion}]
+		require.Truef(t, e.Equal(got), "notification of %s v%d: want %+v, got %+v", e.OriginatorID, e.OriginatorVersion, e, got)
+	}
+}
+
+// The correlation ID filters notifications, before the limit, with the
+// other conditions.
+func testSelectNotificationsCorrelation(t *testing.T, r persistence.ProcessRecorder) {
+	ctx := context.Background()
+	story := uuid.New()
+	var ids []int64
+	for i := range 6 {
+		e := event(uuid.New(), 1)
+		if i%2 == 1 {
+			e.CorrelationID = story
+		} else if i == 2 {
+			e.CorrelationID = uuid.New()
+		}
+		got, err := r.InsertNotifications(ctx, []persistence.StoredEvent{e})
+		require.NoError(t, err)
+		if i%2 == 1 {
+			ids = append(ids, got...)
+		}
+	}
+	ns, err := r.SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 2, CorrelationID: story})
+	require.NoError(t, err)
+	require.Equal(t, ids[:2], notificationIDs(ns), "the limit counts matching notifications")
+	ns, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: ids[0] + 1, Limit: 10, CorrelationID: story, Topics: []string{"recordertest:Event"}})
+	require.NoError(t, err)
+	require.Equal(t, ids[1:], notificationIDs(ns))
+	ns, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 10, CorrelationID: uuid.New()})
+	require.NoError(t, err)
+	require.Empty(t, ns)
+	ns, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, ns, 6, "the nil UUID selects every correlation, and none")
 }

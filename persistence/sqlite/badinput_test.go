@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,6 +193,15 @@ func TestCorruptRow(t *testing.T) {
 	require.Contains(t, err.Error(), "notification 1")
 	require.False(t, persistence.IsRetryable(err))
 
+	// An ID of the metadata that is not a UUID.
+	id := uuid.New()
+	_, err = sqlite.SQLDB(d).ExecContext(ctx,
+		"INSERT INTO stored_events (originator_id, originator_version, topic, state, correlation_id) VALUES (?, 1, 't', x'00', 'nope')", id.String())
+	require.NoError(t, err)
+	_, err = r.SelectEvents(ctx, id, persistence.EventQuery{})
+	requireNamed(t, err, persistence.ErrData, path)
+	require.Contains(t, err.Error(), `the correlation ID "nope" is not a UUID`)
+
 	// The STRICT, NOT NULL tables refuse a NULL or a wrongly typed state.
 	for _, state := range []string{"NULL", "42", "'text'"} {
 		_, err = sqlite.SQLDB(d).ExecContext(ctx,
@@ -210,15 +220,21 @@ func TestCorruptRowInTablesNotStrict(t *testing.T) {
 		"integer state": "(?, 1, 't', 42)",
 		"text version":  "(?, 'one', 't', x'00')",
 		"null topic":    "(?, 1, NULL, x'00')",
+		"text hash":     "(?, 1, 't', x'00', NULL, 'hash')",
+		"integer id":    "(?, 1, 't', x'00', 7, NULL)",
 	} {
+		if strings.Count(values, ",") == 3 {
+			values = strings.TrimSuffix(values, ")") + ", NULL, NULL)"
+		}
 		path := filepath.Join(t.TempDir(), "events.db")
 		d, err := sqlite.Open(ctx, sqlite.Config{DBName: path})
 		require.NoError(t, err)
 		_, err = sqlite.SQLDB(d).ExecContext(ctx, `CREATE TABLE stored_events (notification_id INTEGER PRIMARY KEY,
-			originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB)`)
+			originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB,
+			event_id TEXT, correlation_id TEXT, causation_id TEXT, trace_context BLOB, event_hash BLOB)`)
 		require.NoError(t, err)
 		id := uuid.New()
-		_, err = sqlite.SQLDB(d).ExecContext(ctx, "INSERT INTO stored_events (originator_id, originator_version, topic, state) VALUES "+values, id.String())
+		_, err = sqlite.SQLDB(d).ExecContext(ctx, "INSERT INTO stored_events (originator_id, originator_version, topic, state, event_id, event_hash) VALUES "+values, id.String())
 		require.NoError(t, err)
 		r := sqlite.NewRecorder(d)
 		_, err = r.SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 10})

@@ -90,7 +90,12 @@ func (r *Recorder) insert(ctx context.Context, events []persistence.StoredEvent,
 func insertEvents(ctx context.Context, queries *sqlitedb.Queries, tx *sql.Tx, events []persistence.StoredEvent) ([]int64, error) {
 	var ids []int64
 	for _, e := range events {
-		id, err := queries.StoredEventsInsert(ctx, tx, sqlitedb.StoredEventsInsertParams(columns(e)))
+		c := columns(e)
+		id, err := queries.StoredEventsInsert(ctx, tx, sqlitedb.StoredEventsInsertParams{
+			OriginatorID: c.OriginatorID, OriginatorVersion: c.OriginatorVersion, Topic: c.Topic, State: c.State,
+			EventID: optionalID(e.EventID), CorrelationID: optionalID(e.CorrelationID), CausationID: optionalID(e.CausationID),
+			TraceContext: e.TraceContext, EventHash: e.Hash,
+		})
 		if isKeyViolation(err) {
 			return nil, &persistence.ConcurrencyError{OriginatorID: e.OriginatorID, Version: e.OriginatorVersion, Err: err}
 		}
@@ -120,14 +125,23 @@ func columns(e persistence.StoredEvent) row {
 	return row{OriginatorID: e.OriginatorID.String(), OriginatorVersion: e.OriginatorVersion, Topic: e.Topic, State: state}
 }
 
+// optionalID is id as recorded in a column of ids that may be NULL: NULL
+// for the nil UUID.
+func optionalID(id uuid.UUID) *string {
+	if id == uuid.Nil {
+		return nil
+	}
+	return ptr(id.String())
+}
+
 // errCorruptRow is the cause of an ErrData for a row that the recorders
 // cannot have recorded.
 var errCorruptRow = errors.New("corrupt row")
 
 // storedEvent converts a selected row. A row with a wrong type (which only
-// a table other than the migrations' STRICT ones can hold) or an
-// originator ID that is not a UUID is an error wrapping
-// persistence.ErrData; where names the row.
+// a table other than the migrations' STRICT ones can hold) or an ID that
+// is not a UUID is an error wrapping persistence.ErrData; where names the
+// row.
 func storedEvent(x row, wellTyped int64, where string) (persistence.StoredEvent, error) {
 	id, err := uuid.Parse(x.OriginatorID)
 	if wellTyped == 0 || err != nil {
@@ -135,6 +149,28 @@ func storedEvent(x row, wellTyped int64, where string) (persistence.StoredEvent,
 			Err: fmt.Errorf("%w: %s: the originator ID, version, topic and state must be a UUID as text, an integer, text and a blob", errCorruptRow, where)}
 	}
 	return persistence.StoredEvent{OriginatorID: id, OriginatorVersion: x.OriginatorVersion, Topic: x.Topic, State: x.State}, nil
+}
+
+// withMetadata sets the metadata of e from the columns of its row: IDs
+// that are not UUIDs are an error wrapping persistence.ErrData.
+func withMetadata(e persistence.StoredEvent, eventID, correlationID, causationID *string, traceContext, hash []byte, where string) (persistence.StoredEvent, error) {
+	for _, c := range []struct {
+		name string
+		text *string
+		id   *uuid.UUID
+	}{{"event", eventID, &e.EventID}, {"correlation", correlationID, &e.CorrelationID}, {"causation", causationID, &e.CausationID}} {
+		if c.text == nil {
+			continue
+		}
+		id, err := uuid.Parse(*c.text)
+		if err != nil {
+			return persistence.StoredEvent{}, &persistence.DatabaseError{Kind: persistence.ErrData,
+				Err: fmt.Errorf("%w: %s: the %s ID %q is not a UUID", errCorruptRow, where, c.name, *c.text)}
+		}
+		*c.id = id
+	}
+	e.TraceContext, e.Hash = traceContext, hash
+	return e, nil
 }
 
 // limit is the LIMIT parameter of a select: -1 (no limit) when n <= 0.
@@ -158,24 +194,20 @@ func (r *Recorder) SelectEvents(ctx context.Context, originatorID uuid.UUID, q p
 	return aggregateEvents(r.d, op, rows, err)
 }
 
-// aggregateRow is a row of a select of one aggregate's events or
-// snapshots: the generated row types of those selects are all alike.
-type aggregateRow interface {
-	sqlitedb.StoredEventsSelectRow | sqlitedb.StoredEventsSelectDescRow |
-		sqlitedb.SnapshotsSelectRow | sqlitedb.SnapshotsSelectDescRow
-}
-
 // aggregateEvents returns the stored events of rows, the result of the
 // select op (whose error is err).
-func aggregateEvents[R aggregateRow](d *Database, op string, rows []R, err error) ([]persistence.StoredEvent, error) {
+func aggregateEvents[R sqlitedb.StoredEventsSelectRow | sqlitedb.StoredEventsSelectDescRow](d *Database, op string, rows []R, err error) ([]persistence.StoredEvent, error) {
 	if err != nil {
 		return nil, d.failRead(op, err)
 	}
 	out := make([]persistence.StoredEvent, len(rows))
 	for i, r := range rows {
 		x := sqlitedb.StoredEventsSelectRow(r)
-		e, err := storedEvent(row{x.OriginatorID, x.OriginatorVersion, x.Topic, x.State}, x.WellTyped,
-			fmt.Sprintf("version %d", x.OriginatorVersion))
+		where := fmt.Sprintf("version %d", x.OriginatorVersion)
+		e, err := storedEvent(row{x.OriginatorID, x.OriginatorVersion, x.Topic, x.State}, x.WellTyped, where)
+		if err == nil {
+			e, err = withMetadata(e, x.EventID, x.CorrelationID, x.CausationID, x.TraceContext, x.EventHash, where)
+		}
 		if err != nil {
 			return nil, d.fail(op, err)
 		}
@@ -196,14 +228,18 @@ func (r *Recorder) SelectNotifications(ctx context.Context, q persistence.Notifi
 		topics, _ := json.Marshal(q.Topics) // a []string always marshals
 		arg.Topics = ptr(string(topics))
 	}
+	arg.CorrelationID = optionalID(q.CorrelationID)
 	rows, err := r.d.queries.NotificationsSelect(ctx, r.d.db, arg)
 	if err != nil {
 		return nil, r.d.failRead(op, err)
 	}
 	out := make([]persistence.Notification, len(rows))
 	for i, x := range rows {
-		e, err := storedEvent(row{x.OriginatorID, x.OriginatorVersion, x.Topic, x.State}, x.WellTyped,
-			fmt.Sprintf("notification %d", x.NotificationID))
+		where := fmt.Sprintf("notification %d", x.NotificationID)
+		e, err := storedEvent(row{x.OriginatorID, x.OriginatorVersion, x.Topic, x.State}, x.WellTyped, where)
+		if err == nil {
+			e, err = withMetadata(e, x.EventID, x.CorrelationID, x.CausationID, x.TraceContext, x.EventHash, where)
+		}
 		if err != nil {
 			return nil, r.d.fail(op, err)
 		}

@@ -48,7 +48,7 @@ func TestSnapshotConformance(t *testing.T) {
 	for name, dbName := range forms {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			recordertest.RunAggregate(t, func(t *testing.T) persistence.AggregateRecorder {
+			recordertest.RunSnapshots(t, func(t *testing.T) persistence.AggregateRecorder {
 				return sqlite.NewSnapshotRecorder(open(t, sqlite.Config{DBName: dbName(t)}))
 			})
 		})

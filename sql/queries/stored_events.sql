@@ -7,7 +7,12 @@ SELECT stored_events_insert(
     @topics::text[],
     @states::bytea[],
     sqlc.narg(tracking_application_name)::text,
-    sqlc.narg(tracking_notification_id)::bigint
+    sqlc.narg(tracking_notification_id)::bigint,
+    @event_ids::uuid[],
+    @correlation_ids::uuid[],
+    @causation_ids::uuid[],
+    @trace_contexts::bytea[],
+    @event_hashes::bytea[]
 )::bigint[] AS notification_ids;
 
 -- name: StoredEventsInsertTracked :one
@@ -21,7 +26,12 @@ SELECT stored_events_insert_tracked(
     @states::bytea[],
     @tracking_application_names::text[],
     @tracking_notification_ids::bigint[],
-    @tracking_partitions::integer[]
+    @tracking_partitions::integer[],
+    @event_ids::uuid[],
+    @correlation_ids::uuid[],
+    @causation_ids::uuid[],
+    @trace_contexts::bytea[],
+    @event_hashes::bytea[]
 )::bigint[] AS notification_ids;
 
 -- name: StoredEventsSelect :many
@@ -30,7 +40,8 @@ SELECT stored_events_insert_tracked(
 -- stands for the end of bigint), so that a generic plan of the prepared
 -- statement still searches the primary key by version instead of
 -- filtering every event of the aggregate.
-SELECT originator_id, originator_version, topic, state
+SELECT originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash
 FROM stored_events
 WHERE originator_id = @originator_id
   AND originator_version > coalesce(sqlc.narg(gt)::bigint, '-9223372036854775808'::bigint)
@@ -40,7 +51,8 @@ LIMIT sqlc.narg(lim)::bigint;
 
 -- name: StoredEventsSelectDesc :many
 -- Like StoredEventsSelect, in descending version order.
-SELECT originator_id, originator_version, topic, state
+SELECT originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash
 FROM stored_events
 WHERE originator_id = @originator_id
   AND originator_version > coalesce(sqlc.narg(gt)::bigint, '-9223372036854775808'::bigint)
@@ -50,12 +62,15 @@ LIMIT sqlc.narg(lim)::bigint;
 
 -- name: NotificationsSelect :many
 -- Selects notifications with ids from start, up to stop (inclusive) when
--- given, with one of topics when topics is not empty, in id order.
-SELECT notification_id, originator_id, originator_version, topic, state
+-- given, with one of topics when topics is not empty, and with the
+-- correlation id when it is not NULL, in id order.
+SELECT notification_id, originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash
 FROM stored_events
 WHERE notification_id >= @start
   AND notification_id <= coalesce(sqlc.narg(stop)::bigint, '9223372036854775807'::bigint)
   AND (cardinality(@topics::text[]) = 0 OR topic = ANY(@topics::text[]))
+  AND (sqlc.narg(correlation_id)::uuid IS NULL OR correlation_id = sqlc.narg(correlation_id)::uuid)
 ORDER BY notification_id ASC
 LIMIT @lim;
 
@@ -72,10 +87,15 @@ SELECT stored_events_insert_batch(
     @originator_versions::bigint[],
     @topics::text[],
     @states::bytea[],
-    @save_numbers::int[]
+    @save_numbers::int[],
+    @event_ids::uuid[],
+    @correlation_ids::uuid[],
+    @causation_ids::uuid[],
+    @trace_contexts::bytea[],
+    @event_hashes::bytea[]
 )::bigint[] AS results;
 
 -- name: EventStoreReady :one
 -- Reports whether the schema on the search path holds the event store at
 -- its latest migration (the newest procedure exists).
-SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[])') IS NOT NULL)::boolean AS ready;
+SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[])') IS NOT NULL)::boolean AS ready;
