@@ -145,7 +145,8 @@ func (m *Mapper) ToStoredEvent(e domain.Event) (persistence.StoredEvent, error) 
 	if err != nil {
 		return fail(reg.topic, err)
 	}
-	return persistence.StoredEvent{OriginatorID: e.OriginatorID, OriginatorVersion: e.OriginatorVersion, Topic: reg.topic, State: state}, nil
+	return persistence.StoredEvent{OriginatorID: e.OriginatorID, OriginatorVersion: e.OriginatorVersion, Topic: reg.topic, State: state,
+		EventID: e.ID, CorrelationID: e.CorrelationID, CausationID: e.CausationID}, nil
 }
 
 // ToStoredEvents converts events with ToStoredEvent, stopping at the first
@@ -201,7 +202,8 @@ func (m *Mapper) ToDomainEvent(s persistence.StoredEvent) (domain.Event, error) 
 			return fail(err)
 		}
 	}
-	e := domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: st.Timestamp, Data: ptr.Elem().Interface()}
+	e := domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: st.Timestamp, Data: ptr.Elem().Interface(),
+		ID: s.EventID, CorrelationID: s.CorrelationID, CausationID: s.CausationID}
 	if st.OriginatorTopic != "" {
 		aggReg, err := m.Registry.byName(st.OriginatorTopic)
 		if err != nil {

@@ -93,6 +93,23 @@ func TestMapperRoundTrip(t *testing.T) {
 	require.Equal(t, e, back)
 }
 
+// The event's IDs are metadata beside its state, not in it.
+func TestMapperCarriesTheEventIDs(t *testing.T) {
+	t.Parallel()
+	m := newMapper()
+	e := deposit()
+	e.ID, e.CorrelationID, e.CausationID = uuid.New(), uuid.New(), uuid.New()
+	stored, err := m.ToStoredEvent(e)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{e.ID, e.CorrelationID, e.CausationID}, []uuid.UUID{stored.EventID, stored.CorrelationID, stored.CausationID})
+	for _, id := range []uuid.UUID{e.ID, e.CorrelationID, e.CausationID} {
+		require.NotContains(t, string(stored.State), id.String())
+	}
+	back, err := m.ToDomainEvent(stored)
+	require.NoError(t, err)
+	require.Equal(t, e, back)
+}
+
 func TestMapperStateOmitsIDAndVersionAndIsReadable(t *testing.T) {
 	t.Parallel()
 	e := deposit()

@@ -21,6 +21,17 @@ type Event struct {
 	// recorded with the event, and nil on the other events. Replay
 	// refuses to rebuild an aggregate of another type from its events.
 	OriginatorType reflect.Type
+
+	// ID identifies the event. CorrelationID is shared by every event
+	// that one command started, in every application that processed
+	// them, and CausationID is the ID of the upstream event whose
+	// processing recorded this one (the nil UUID for an event recorded by
+	// a command). The application sets them when it saves the event (see
+	// package app); they are the nil UUID on an event not saved yet, and
+	// on events recorded before the store kept them.
+	ID            uuid.UUID
+	CorrelationID uuid.UUID
+	CausationID   uuid.UUID
 }
 
 // Discarding is implemented by event types that discard their aggregate:
