@@ -284,6 +284,10 @@ func (a *Application) SnapshottingEnabled() bool { return a.snapshots }
 // stored) they stay pending. After recording, it takes the snapshots due
 // by Options.SnapshottingIntervals.
 //
+// Each event is recorded with a new ID, and with the correlation ID of ctx
+// (WithCorrelationID, WithCause) or else one new correlation ID shared by
+// the events of this save.
+//
 // Then it calls the functions given to OnRecorded. If one fails, Save
 // returns the IDs, because the events are recorded, with a *NotifyError.
 //
@@ -373,6 +377,7 @@ func (a *Application) checkTx(tx pgx.Tx) error {
 // snapshots due and, outside a caller's transaction, calls the
 // OnRecorded functions.
 func (a *Application) record(ctx context.Context, tx pgx.Tx, trackings []persistence.Tracking, events []domain.Event, aggs []domain.Aggregate) ([]int64, error) {
+	events = identify(ctx, events)
 	stored, err := a.mapper.ToStoredEvents(events)
 	if err != nil {
 		return nil, a.saveError(events, trackings, err)

@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/google/uuid"
 )
 
 // Section is a section of the notification log: up to a section size of
@@ -96,6 +98,21 @@ func (l *NotificationLog) ReadNotifications(ctx context.Context, start int64, li
 		return nil, fmt.Errorf("read notifications: limit %d is not between 1 and %d", limit, MaxReadLimit)
 	}
 	return l.recorder.SelectNotifications(ctx, persistence.NotificationQuery{Start: start, Limit: limit, Topics: topics})
+}
+
+// ReadCorrelated returns up to limit notifications from start, in ID
+// order, of the events with the correlation ID correlationID: the story
+// one command started in this application (see WithCorrelationID). A
+// limit below 1 or above MaxReadLimit, or the nil UUID, is an error. The
+// stores filter as they scan the log from start; no index serves it.
+func (l *NotificationLog) ReadCorrelated(ctx context.Context, correlationID uuid.UUID, start int64, limit int) ([]persistence.Notification, error) {
+	if limit > MaxReadLimit || limit < 1 {
+		return nil, fmt.Errorf("read notifications of correlation %s: limit %d is not between 1 and %d", correlationID, limit, MaxReadLimit)
+	}
+	if correlationID == uuid.Nil {
+		return nil, errors.New("read notifications of a correlation: the correlation ID is the nil UUID")
+	}
+	return l.recorder.SelectNotifications(ctx, persistence.NotificationQuery{Start: start, Limit: limit, CorrelationID: correlationID})
 }
 
 // MaxNotificationID returns the largest notification ID, or 0 when the log

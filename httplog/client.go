@@ -15,6 +15,7 @@ import (
 
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/google/uuid"
 )
 
 // The defaults of ClientOptions.
@@ -173,6 +174,35 @@ func (c *Client) ReadNotifications(ctx context.Context, start int64, limit int, 
 	ns := fromItems(body.Items)
 	if err := checkOrder(ns, start, limit); err != nil {
 		return nil, fmt.Errorf("read notifications from %d: %w", start, err)
+	}
+	return ns, nil
+}
+
+// ReadCorrelated returns up to limit notifications from start, in ID
+// order, of the events with the correlation ID correlationID: see
+// app.NotificationLog.ReadCorrelated. A limit below 1 or above
+// app.MaxReadLimit, or the nil UUID, is an error that sends no request.
+func (c *Client) ReadCorrelated(ctx context.Context, correlationID uuid.UUID, start int64, limit int) ([]persistence.Notification, error) {
+	if limit > app.MaxReadLimit || limit < 1 {
+		return nil, fmt.Errorf("read notifications of correlation %s: limit %d is not between 1 and %d", correlationID, limit, app.MaxReadLimit)
+	}
+	if correlationID == uuid.Nil {
+		return nil, errors.New("read notifications of a correlation: the correlation ID is the nil UUID")
+	}
+	start = max(start, 0)
+	q := url.Values{"start": {strconv.FormatInt(start, 10)}, "limit": {strconv.Itoa(limit)}, "correlation_id": {correlationID.String()}}
+	var body notificationsBody
+	if err := c.get(ctx, "/notifications", q, &body); err != nil {
+		return nil, err
+	}
+	ns := fromItems(body.Items)
+	if err := checkOrder(ns, start, limit); err != nil {
+		return nil, fmt.Errorf("read notifications of correlation %s from %d: %w", correlationID, start, err)
+	}
+	for _, n := range ns {
+		if n.CorrelationID != correlationID {
+			return nil, fmt.Errorf("read notifications of correlation %s: the log sent notification %d of correlation %s", correlationID, n.ID, n.CorrelationID)
+		}
 	}
 	return ns, nil
 }

@@ -17,7 +17,7 @@
 //
 //	GET /sections/{first},{last}
 //	    {"section_id": "1,10", "items": [ITEM, ...], "next_id": "11,20"}
-//	GET /notifications?start=N&limit=M[&topics=T1,T2]
+//	GET /notifications?start=N&limit=M[&topics=T1,T2 | &correlation_id=UUID]
 //	    {"items": [ITEM, ...]}
 //	GET /head
 //	    {"max_notification_id": N}
@@ -27,7 +27,12 @@
 // where each ITEM is
 //
 //	{"id": 1, "originator_id": "UUID", "originator_version": 1,
-//	 "topic": "worlds:World.Created", "state": "BASE64"}
+//	 "topic": "worlds:World.Created", "state": "BASE64",
+//	 "event_id": "UUID", "correlation_id": "UUID", "causation_id": "UUID",
+//	 "trace_context": "BASE64", "event_hash": "BASE64"}
+//
+// whose last five members, the event's metadata (see
+// persistence.StoredEvent), are left out where the event has none.
 //
 // A section is app.NotificationLog.Section of the id in the path: first
 // and last are decimal integers from 0 to 2^63-1; section_id names the
@@ -36,7 +41,8 @@
 // for now). Ids may have gaps. /notifications is
 // app.NotificationLog.ReadNotifications: start from 0 to 2^63-1, limit from
 // 1 to app.MaxReadLimit, topics optional (comma-separated, or the
-// parameter repeated). /head gives 0 for an empty log.
+// parameter repeated); with correlation_id instead of topics it is
+// app.NotificationLog.ReadCorrelated. /head gives 0 for an empty log.
 //
 // The state is the stored bytes in standard base64 (RFC 4648 with
 // padding), exactly as recorded: still compressed and encrypted when the

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/google/uuid"
 )
 
 // ErrNoCredentials is returned by NewHandler when its options admit no
@@ -211,8 +213,8 @@ func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	for k, vs := range q {
 		switch {
-		case k != "start" && k != "limit" && k != "topics":
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown query parameter %q: expected start, limit and topics", k))
+		case k != "start" && k != "limit" && k != "topics" && k != "correlation_id":
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown query parameter %q: expected start, limit, topics and correlation_id", k))
 			return
 		case k != "topics" && len(vs) > 1:
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("query parameter %q given %d times", k, len(vs)))
@@ -241,7 +243,17 @@ func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	ns, err := h.log.ReadNotifications(r.Context(), start, limit, topics...)
+	var ns []persistence.Notification
+	if q.Has("correlation_id") {
+		id, err := uuid.Parse(q.Get("correlation_id"))
+		if err != nil || id == uuid.Nil || len(topics) > 0 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid correlation_id %q: expected a UUID other than the nil UUID, without topics", q.Get("correlation_id")))
+			return
+		}
+		ns, err = h.log.ReadCorrelated(r.Context(), id, start, limit)
+	} else {
+		ns, err = h.log.ReadNotifications(r.Context(), start, limit, topics...)
+	}
 	if err != nil {
 		h.internalError(w, r, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
@@ -79,6 +80,9 @@ func TestBadInput(t *testing.T) {
 		{"/notifications?start=1&limit=1.5", 400},
 		{"/notifications?start=1&limit=10&limit=20", 400},
 		{"/notifications?start=1&limit=10&topic=x", 400},
+		{"/notifications?start=1&limit=10&correlation_id=x", 400},
+		{"/notifications?start=1&limit=10&correlation_id=00000000-0000-0000-0000-000000000000", 400},
+		{"/notifications?start=1&limit=10&correlation_id=" + uuid.NewString() + "&topics=x", 400},
 		{"/head?x=1", 400},
 		{"/", 404},
 		{"/nope", 404},
@@ -213,4 +217,36 @@ func TestCaching(t *testing.T) {
 		resp, _ := get(t, srv.URL+"/sections/1,5", auth)
 		require.Equal(t, "public, max-age=31536000, immutable", resp.Header.Get("Cache-Control"))
 	}
+}
+
+// The events' metadata crosses the wire, and a client reads one
+// correlation of the remote log.
+func TestMetadataAndCorrelations(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	a := memoryWorlds(t, 2)
+	story := uuid.New()
+	_, err := counters.CreateWorld(app.WithCorrelationID(ctx, story), a, "told")
+	require.NoError(t, err)
+	local, err := a.Log().ReadNotifications(ctx, 1, 100)
+	require.NoError(t, err)
+	srv := serve(t, a.Log(), httplog.HandlerOptions{}, nil)
+	c := newClient(t, srv.URL, httplog.ClientOptions{})
+
+	remote, err := c.ReadNotifications(ctx, 1, 100)
+	require.NoError(t, err)
+	require.Len(t, remote, len(local))
+	for i := range local {
+		require.Truef(t, local[i].StoredEvent.Equal(remote[i].StoredEvent), "notification %d: %+v != %+v", local[i].ID, local[i], remote[i])
+		require.NotEqual(t, uuid.Nil, remote[i].EventID)
+	}
+	told, err := c.ReadCorrelated(ctx, story, 1, 10)
+	require.NoError(t, err)
+	require.Len(t, told, 1)
+	require.Equal(t, local[len(local)-1].ID, told[0].ID)
+	_, err = c.ReadCorrelated(ctx, uuid.Nil, 1, 10)
+	require.Error(t, err)
+	none, err := c.ReadCorrelated(ctx, uuid.New(), 1, 10)
+	require.NoError(t, err)
+	require.Empty(t, none)
 }

@@ -7,13 +7,19 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
-// item is a notification on the wire; State is base64 in JSON.
+// item is a notification on the wire; State and the other byte strings
+// are base64 in JSON. The metadata is left out where there is none.
 type item struct {
 	ID                int64     `json:"id"`
 	OriginatorID      uuid.UUID `json:"originator_id"`
 	OriginatorVersion int64     `json:"originator_version"`
 	Topic             string    `json:"topic"`
 	State             []byte    `json:"state"`
+	EventID           uuid.UUID `json:"event_id,omitzero"`
+	CorrelationID     uuid.UUID `json:"correlation_id,omitzero"`
+	CausationID       uuid.UUID `json:"causation_id,omitzero"`
+	TraceContext      []byte    `json:"trace_context,omitempty"`
+	EventHash         []byte    `json:"event_hash,omitempty"`
 }
 
 type sectionBody struct {
@@ -37,7 +43,8 @@ type errorBody struct {
 func toItems(ns []persistence.Notification) []item {
 	items := make([]item, len(ns))
 	for i, n := range ns {
-		items[i] = item{ID: n.ID, OriginatorID: n.OriginatorID, OriginatorVersion: n.OriginatorVersion, Topic: n.Topic, State: n.State}
+		items[i] = item{ID: n.ID, OriginatorID: n.OriginatorID, OriginatorVersion: n.OriginatorVersion, Topic: n.Topic, State: n.State,
+			EventID: n.EventID, CorrelationID: n.CorrelationID, CausationID: n.CausationID, TraceContext: n.TraceContext, EventHash: n.Hash}
 	}
 	return items
 }
@@ -54,6 +61,7 @@ func fromItems(items []item) []persistence.Notification {
 		}
 		ns[i] = persistence.Notification{ID: it.ID, StoredEvent: persistence.StoredEvent{
 			OriginatorID: it.OriginatorID, OriginatorVersion: it.OriginatorVersion, Topic: it.Topic, State: state,
+			EventID: it.EventID, CorrelationID: it.CorrelationID, CausationID: it.CausationID, TraceContext: it.TraceContext, Hash: it.EventHash,
 		}}
 	}
 	return ns

@@ -25,7 +25,10 @@ import (
 // the event's notification. Events it ignores need no Save. It should get
 // aggregates with app.NewRepository(...).Get(ctx, id) using the ctx it is
 // given, which carries the page's app.UnitOfWork (see Paging): then it sees
-// what the page's earlier notifications changed. An error stops processing
+// what the page's earlier notifications changed. The ctx also carries the
+// event as the cause of what the policy saves (app.WithCause), and the
+// events handed to pe.Save are recorded with the event's ID as their
+// causation ID and its correlation ID as theirs. An error stops processing
 // at this notification, records nothing for it (the page's notifications
 // before it are recorded), and is returned as a *PolicyError; processing
 // resumes there next time.
@@ -365,9 +368,10 @@ func (p *ProcessApplication) processPage(ctx context.Context, up *upstream, item
 		}
 		pe := &ProcessEvent{Tracking: persistence.Tracking{ApplicationName: up.name, NotificationID: n.ID, Partition: s.partition(n)}}
 		if p.policy != nil {
-			if err := p.policy(pageCtx, p, event, pe); err != nil {
+			if err := p.policy(app.WithCause(pageCtx, event), p, event, pe); err != nil {
 				return p.recordPage(ctx, &pg, &PolicyError{Application: p.Name(), Upstream: up.name, Notification: n.ID, Err: err})
 			}
+			app.Stamp(pe.events, event)
 		}
 		if !pg.add(pe) {
 			break
