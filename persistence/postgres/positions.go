@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventsourcing-go/eventsourcing/db"
@@ -35,7 +37,8 @@ type FollowerPosition struct {
 // store is in the database of pool, for each upstream application it
 // tracks, in schema and upstream order. upstreamSchema names the schema of
 // an upstream application by its name (as the application's own
-// POSTGRES_SCHEMA setting would). It reads each schema in a read-only
+// POSTGRES_SCHEMA setting would). A schema dropped after it was listed is
+// left out. It reads each schema in a read-only
 // transaction of its own.
 func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema func(upstream string) string) ([]FollowerPosition, error) {
 	queries := db.New()
@@ -54,6 +57,9 @@ func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema f
 			rows, err = trackingPositions(ctx, queries, tx)
 			return err
 		})
+		if vanished(err) {
+			continue // dropped since it was listed: no longer an event store
+		}
 		if err != nil {
 			return nil, mapError("read tracking of schema "+schema, err, nil)
 		}
@@ -69,6 +75,13 @@ func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema f
 		}
 	}
 	return out, nil
+}
+
+// vanished reports whether err says that a table or the schema read does
+// not exist (SQLSTATE 42P01, 3F000): another session dropped it.
+func vanished(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000")
 }
 
 // trackingPositions returns the tracking positions of the schema of tx.
