@@ -108,7 +108,9 @@ func benchRawInsert(b *testing.B, writers int, lock bool) {
 	pool := rawPool(b, poolFor(writers))
 	topic, state := sampleState(b)
 	xids := startXIDs(b, pool)
-	const insert = `INSERT INTO stored_events (originator_id, originator_version, topic, state) VALUES ($1, $2, $3, $4)`
+	// The row a save records: its event and correlation IDs too.
+	const insert = `INSERT INTO stored_events (originator_id, originator_version, topic, state, event_id, correlation_id)
+		VALUES ($1, $2, $3, $4, $5, $6)`
 	b.ResetTimer()
 	err := parallel(b.N, writers, func(n int) error {
 		for range n {
@@ -117,7 +119,7 @@ func benchRawInsert(b *testing.B, writers int, lock bool) {
 			if lock {
 				batch.Queue("LOCK TABLE stored_events IN EXCLUSIVE MODE")
 			}
-			batch.Queue(insert, uuid.New(), int64(1), topic, state)
+			batch.Queue(insert, uuid.New(), int64(1), topic, state, uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()))
 			batch.Queue("COMMIT")
 			if err := pool.SendBatch(ctx, batch).Close(); err != nil {
 				return err
@@ -165,6 +167,11 @@ func rawPool(b *testing.B, size int) *pgxpool.Pool {
 			topic              text      NOT NULL,
 			state              bytea     NOT NULL,
 			notification_id    bigserial NOT NULL,
+			event_id           uuid      NULL,
+			correlation_id     uuid      NULL,
+			causation_id       uuid      NULL,
+			trace_context      bytea     NULL,
+			event_hash         bytea     NULL,
 			CONSTRAINT stored_events_pkey PRIMARY KEY (originator_id, originator_version))`,
 		"CREATE UNIQUE INDEX stored_events_notification_id_idx ON stored_events (notification_id)",
 	} {

@@ -40,13 +40,16 @@ func benchRawSQLiteInsert(b *testing.B, writers int, shared bool) {
 	}
 	db := rawSQLite(b, conns)
 	topic, state := sampleState(b)
-	const insert = `INSERT INTO stored_events (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)`
+	// The row a save records: its event and correlation IDs too.
+	const insert = `INSERT INTO stored_events (originator_id, originator_version, topic, state, event_id, correlation_id)
+		VALUES (?, ?, ?, ?, ?, ?)`
 	one := func() error {
 		tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, insert, uuid.New().String(), int64(1), topic, state); err != nil {
+		if _, err := tx.ExecContext(ctx, insert, uuid.New().String(), int64(1), topic, state,
+			uuid.Must(uuid.NewV7()).String(), uuid.Must(uuid.NewV7()).String()); err != nil {
 			_ = tx.Rollback()
 			return err
 		}
@@ -94,6 +97,11 @@ func rawSQLite(b *testing.B, conns int) *sql.DB {
 		originator_version INTEGER NOT NULL,
 		topic              TEXT    NOT NULL,
 		state              BLOB    NOT NULL,
+		event_id           TEXT,
+		correlation_id     TEXT,
+		causation_id       TEXT,
+		trace_context      BLOB,
+		event_hash         BLOB,
 		CONSTRAINT stored_events_key UNIQUE (originator_id, originator_version)
 	) STRICT`); err != nil {
 		b.Fatal(err)
