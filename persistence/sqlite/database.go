@@ -34,6 +34,10 @@ type Database struct {
 	// transaction.
 	writeLock chan struct{}
 	closed    atomic.Bool
+	// file is the database file's absolute path, and shared the name of
+	// a shared in-memory database (see target); Exclusive keys its locks
+	// by them.
+	file, shared string
 }
 
 // Open opens the database cfg names, creating a file database that does
@@ -58,7 +62,8 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 		sqlDB.SetConnMaxLifetime(0)
 		sqlDB.SetConnMaxIdleTime(0)
 	}
-	db := &Database{name: cfg.DBName, db: sqlDB, queries: sqlitedb.New(), timeout: timeout, writeLock: make(chan struct{}, 1)}
+	db := &Database{name: cfg.DBName, db: sqlDB, queries: sqlitedb.New(), timeout: timeout, writeLock: make(chan struct{}, 1),
+		file: target.file, shared: target.shared}
 	if err := db.check(ctx); err != nil {
 		return nil, errors.Join(err, sqlDB.Close())
 	}
