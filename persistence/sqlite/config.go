@@ -74,6 +74,11 @@ type Config struct {
 	// CreateTable makes Open apply the migrations (CREATE_TABLE); tables
 	// that exist are left as they are.
 	CreateTable bool
+	// MustExist makes Open fail, rather than create the file, when the
+	// database file does not exist (for tools that only read or roll
+	// back); an in-memory database, which Open would create empty, is
+	// refused too.
+	MustExist bool
 }
 
 // target is a Config's name as the driver takes it, and what kind it is.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -218,7 +219,22 @@ func TestMigrationsRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, res, "nothing pending")
 
-	_, err = m.DownTo(ctx, 0)
+	st, err := m.Status(ctx)
+	require.NoError(t, err)
+	require.NotEmpty(t, st)
+	for _, s := range st {
+		require.Equal(t, goose.StateApplied, s.State, s.Source.Path)
+	}
+
+	res, err = m.DownTo(ctx, 0)
+	require.ErrorIs(t, err, sqlite.ErrWouldDropEvents)
+	require.Contains(t, err.Error(), "stored_events: 1 row")
+	require.Contains(t, err.Error(), path)
+	require.Empty(t, res)
+	v, err = m.Version(ctx)
+	require.NoError(t, err)
+	require.NotZero(t, v, "nothing rolled back")
+	_, err = m.DownToForce(ctx, 0)
 	require.NoError(t, err)
 	v, err = m.Version(ctx)
 	require.NoError(t, err)
@@ -266,4 +282,29 @@ func TestConcurrentFirstOpens(t *testing.T) {
 			require.NoError(t, <-errs)
 		}
 	}
+}
+
+// With Config.MustExist, Open refuses a missing file (naming it, and
+// creating nothing) and an in-memory database, and opens a file that
+// exists.
+func TestOpenMustExist(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "missing.db")
+	_, err := sqlite.Open(ctx, sqlite.Config{DBName: path, MustExist: true})
+	requireNamed(t, err, persistence.ErrProgramming, path)
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	require.NoFileExists(t, path)
+	_, err = sqlite.Open(ctx, sqlite.Config{DBName: "file:" + path + "?mode=rwc", MustExist: true})
+	require.ErrorIs(t, err, fs.ErrNotExist)
+
+	for _, name := range []string{":memory:", "file:x?mode=memory&cache=shared"} {
+		_, err = sqlite.Open(ctx, sqlite.Config{DBName: name, MustExist: true})
+		requireNamed(t, err, persistence.ErrProgramming, name)
+	}
+
+	open(t, sqlite.Config{DBName: path})
+	d, err := sqlite.Open(ctx, sqlite.Config{DBName: path, MustExist: true})
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
 }
