@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/pressly/goose/v3"
@@ -307,4 +308,36 @@ func TestOpenMustExist(t *testing.T) {
 	d, err := sqlite.Open(ctx, sqlite.Config{DBName: path, MustExist: true})
 	require.NoError(t, err)
 	require.NoError(t, d.Close())
+}
+
+// TrackingPositions lists each upstream tracked with its position: the
+// largest tracked ID, or, once the log is divided in partitions, the
+// lowest partition position.
+func TestTrackingPositions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := sqlite.NewRecorder(open(t, sqlite.Config{DBName: filepath.Join(t.TempDir(), "events.db")}))
+	got, err := r.TrackingPositions(ctx)
+	require.NoError(t, err)
+	require.Empty(t, got)
+
+	for _, tr := range []persistence.Tracking{{ApplicationName: "Worlds", NotificationID: 3}, {ApplicationName: "Worlds", NotificationID: 7},
+		{ApplicationName: "Elsewhere", NotificationID: 42}} {
+		_, err := r.InsertTracked(ctx, nil, tr)
+		require.NoError(t, err)
+	}
+	got, err = r.TrackingPositions(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []sqlite.TrackingPosition{{Upstream: "Elsewhere", Tracked: 42}, {Upstream: "Worlds", Tracked: 7}}, got)
+
+	_, err = r.ClaimPartitions(ctx, uuid.New(), 2, time.Minute) // positions start at the largest tracked ID
+	require.NoError(t, err)
+	require.NoError(t, r.AdvancePartitions(ctx, "Worlds", []int{0}, 9))
+	got, err = r.TrackingPositions(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []sqlite.TrackingPosition{{Upstream: "Elsewhere", Tracked: 42}, {Upstream: "Worlds", Tracked: 7}}, got, "partition 1 is at 7")
+	require.NoError(t, r.AdvancePartitions(ctx, "Worlds", []int{1}, 8))
+	got, err = r.TrackingPositions(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []sqlite.TrackingPosition{{Upstream: "Elsewhere", Tracked: 42}, {Upstream: "Worlds", Tracked: 8}}, got)
 }
