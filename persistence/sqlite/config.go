@@ -168,3 +168,11 @@ func absolute(path string) string {
 	}
 	return path
 }
+
+// InMemory reports whether c names an in-memory database (":memory:", or
+// a "file:" URI with mode=memory or the name ":memory:"), which lives
+// only as long as the process's connections to it.
+func (c Config) InMemory() bool {
+	t, _, err := c.parse()
+	return err == nil && t.memory
+}

@@ -28,6 +28,8 @@ func TestExclusionTargets(t *testing.T) {
 	} {
 		d, _, err := Config{DBName: name}.parse()
 		require.NoError(t, err, name)
+		require.Equal(t, d.memory, Config{DBName: name}.InMemory(), name)
+		require.Equal(t, want.file == "", d.memory, name)
 		require.Equal(t, want.file, d.file, name)
 		require.Equal(t, want.shared, d.shared, name)
 	}
