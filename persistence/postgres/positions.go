@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventsourcing-go/eventsourcing/db"
@@ -36,7 +39,8 @@ type FollowerPosition struct {
 // tracks, in schema and upstream order. upstreamSchema names the schema of
 // an upstream application by its name (as the application's own
 // POSTGRES_SCHEMA setting would). It reads each schema in a read-only
-// transaction of its own.
+// transaction of its own; a schema dropped after it was listed is left
+// out (as a follower) or taken as not in the database (as an upstream).
 func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema func(upstream string) string) ([]FollowerPosition, error) {
 	queries := db.New()
 	schemas, err := queries.EventStoreSchemas(ctx, pool)
@@ -54,6 +58,9 @@ func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema f
 			rows, err = trackingPositions(ctx, queries, tx)
 			return err
 		})
+		if dropped(ctx, pool, schema, err) {
+			continue
+		}
 		if err != nil {
 			return nil, mapError("read tracking of schema "+schema, err, nil)
 		}
@@ -61,7 +68,10 @@ func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema f
 			pos := FollowerPosition{Schema: schema, Upstream: r.ApplicationName, Tracked: r.MaxID}
 			if up := upstreamSchema(r.ApplicationName); stores[up] {
 				pos.UpstreamSchema = up
-				if err := readHead(ctx, pool, queries, &pos); err != nil {
+				err := readHead(ctx, pool, queries, &pos)
+				if dropped(ctx, pool, up, err) {
+					pos = FollowerPosition{Schema: schema, Upstream: r.ApplicationName, Tracked: r.MaxID}
+				} else if err != nil {
 					return nil, mapError(fmt.Sprintf("read the head of schema %s", up), err, nil)
 				}
 			}
@@ -124,4 +134,16 @@ func inReadOnlySchema(ctx context.Context, pool *pgxpool.Pool, schema string, fn
 		}
 		return fn(tx)
 	})
+}
+
+// dropped reports whether err, from reading schema, says that a table
+// does not exist (SQLSTATE 42P01) because the schema, listed with its
+// event store a moment before, no longer holds one (it was dropped).
+func dropped(ctx context.Context, pool *pgxpool.Pool, schema string, err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42P01" {
+		return false
+	}
+	schemas, listErr := db.New().EventStoreSchemas(ctx, pool)
+	return listErr == nil && !slices.Contains(schemas, schema)
 }
