@@ -444,19 +444,29 @@ func (a *Application) OnRecorded(f RecordedFunc) {
 
 // Exclusive runs fn while no other caller of Exclusive with the same name
 // on the same store (see Store), in this or any other process, runs its
-// own: the others wait for it, until their ctx ends. On PostgreSQL (where
-// the name is taken with the application's schema, in its database) the
-// exclusion is a session-level advisory lock on a connection of its own;
-// if that session is lost, fn's context is canceled within about a second
-// and Exclusive returns an error that is errors.Is(err,
-// persistence.ErrConnection), since another caller may then run. With the
-// in-memory module, whose store no other process shares, and with SQLite,
-// which has no such lock, it runs fn directly (instances of a process
-// application on one SQLite database then race: each notification is
-// still recorded once, and the loser's policy runs are thrown away). Runners use it so that, of several instances of a process
-// application, one processes at a time and the others stand by.
+// own: the others wait for it, until their ctx ends (then they return an
+// error wrapping ctx.Err()). On PostgreSQL (where the name is taken with
+// the application's schema, in its database) the exclusion is a
+// session-level advisory lock on a connection of its own; if that
+// session is lost, fn's context is canceled within about a second and
+// Exclusive returns an error that is errors.Is(err,
+// persistence.ErrConnection), since another caller may then run. On an
+// SQLite file (on Unix) it is an advisory file lock (flock) on a lock
+// file beside the database, which the kernel releases when the holder's
+// process ends, however it ends (see sqlite.Database.Exclusive); on other
+// systems it holds only among the goroutines of one process, and
+// instances of a process application in several processes on one file
+// then race (each notification is still recorded once, and the loser's
+// policy runs are thrown away). With an in-memory SQLite database, which
+// no other process sees, it holds among the goroutines of the process.
+// With the in-memory module, whose store no other application shares, it
+// runs fn directly. Runners use it so that, of several instances of a
+// process application, one processes at a time and the others stand by.
 func (a *Application) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) error {
-	if a.infra.pool == nil {
+	switch {
+	case a.infra.sqliteDB != nil:
+		return a.infra.sqliteDB.Exclusive(ctx, name, fn)
+	case a.infra.pool == nil:
 		return fn(ctx)
 	}
 	h := fnv.New64a()

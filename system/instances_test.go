@@ -12,16 +12,27 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
+	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
-// Of several instances of a follower, one processes at a time and the
-// others stand by: each policy runs once per notification. When the
-// active instance stops, a standby takes over where the tracking records
-// say, and still runs each policy once.
+// Of several instances of a follower, on PostgreSQL or on one SQLite
+// file, one processes at a time and the others stand by: each policy runs
+// once per notification. When the active instance stops, a standby takes
+// over where the tracking records say, and still runs each policy once.
 func TestInstancesOfAFollowerStandBy(t *testing.T) {
 	t.Parallel()
-	env := postgresEnv(t)
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		testInstancesStandBy(t, postgresEnv(t))
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		testInstancesStandBy(t, pgtest.SQLiteEnv(t, "WORLDS", "COUNTERS"))
+	})
+}
+
+func testInstancesStandBy(t *testing.T, env map[string]string) {
 	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
 	countersApp := newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema
 	want := writeWorlds(t, worldsApp, 20, 25)                         // 500 notifications

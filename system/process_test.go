@@ -304,15 +304,26 @@ func TestRunProcessRetriesWhileTheDatabaseIsUnreachable(t *testing.T) {
 	require.GreaterOrEqual(t, strings.Count(logs.String(), "starting failed; retrying"), 2)
 }
 
-// Two follower processes run at once, one active and one standing by;
-// one of them, at random, is killed with SIGKILL at random points while
-// they process 2,000 notifications, and replaced, six times. Whenever the
-// active one dies the other takes over; in the end every notification has
-// been processed exactly once.
+// Two follower processes run at once, one active and one standing by, on
+// PostgreSQL or on SQLite files; one of them, at random, is killed with
+// SIGKILL at random points while they process 2,000 notifications, and
+// replaced, six times. Whenever the active one dies the other takes over
+// (on SQLite, the kernel releases the dead one's file lock); in the end
+// every notification has been processed exactly once.
 func TestStandbyFollowerProcessesKilledMidWorkResumeExactlyOnce(t *testing.T) {
 	t.Parallel()
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		testStandbyFollowersKilled(t, postgresEnv(t))
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		testStandbyFollowersKilled(t, pgtest.SQLiteEnv(t, "WORLDS", "COUNTERS"))
+	})
+}
+
+func testStandbyFollowersKilled(t *testing.T, env map[string]string) {
 	ctx := t.Context()
-	env := postgresEnv(t)
 	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), env)
 	countersApp := newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema
 	want := writeWorlds(t, worldsApp, 100, 20)

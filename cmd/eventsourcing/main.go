@@ -1,9 +1,9 @@
 // Command eventsourcing reports on the event stores of a PostgreSQL
-// database.
+// database, or of SQLite database files.
 //
 // Usage:
 //
-//	eventsourcing status
+//	eventsourcing status [FILE...]
 //	eventsourcing serve NAME
 //
 // status prints, as a table, every process application whose event store
@@ -18,6 +18,17 @@
 // upstream's name if they differ between applications); "?" means the
 // event could not be read.
 //
+// On SQLite each application records in a database file of its own, so
+// status reads the files of the followers: the FILE arguments or, with
+// none, the file SQLITE_DBNAME names (when the configuration selects
+// SQLite, as for applications: SQLITE_DBNAME, or PERSISTENCE_MODULE=sqlite).
+// An upstream application is looked for in the file its own configuration
+// names with the prefix of its name, <NAME>_SQLITE_DBNAME (such as
+// WORLDS_SQLITE_DBNAME=worlds.db); without one its head is shown as "-".
+// The columns are those of PostgreSQL with files in place of schemas. A
+// file that does not exist, or is not an SQLite database with an event
+// store, is an error naming it; status creates no file.
+//
 // serve serves the notification log of the application NAME over HTTP
 // (package httplog), until it is interrupted (SIGINT or SIGTERM), so that
 // followers in other databases can follow it (with
@@ -29,10 +40,10 @@
 // the application itself (<NAME>_POSTGRES_SCHEMA, else its name in snake
 // case). It answers a follower's wait for new notifications as soon as the
 // application records some (LISTEN on one connection for all waits), and
-// ends the waits when it is interrupted.
+// ends the waits when it is interrupted. serve speaks PostgreSQL only.
 //
-// The database is named by DATABASE_URL or, when it is not set, by
-// POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
+// The PostgreSQL database is named by DATABASE_URL or, when it is not
+// set, by POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
 // POSTGRES_USER and POSTGRES_PASSWORD, as for cmd/migrate. The exit status
 // is 0 on success, 1 when the configuration is bad or the database cannot
 // be read, and 2 when the command line is wrong.
@@ -46,6 +57,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -56,20 +69,27 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/httplog"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
 )
 
-const usage = `usage: eventsourcing status | serve NAME
+const usage = `usage: eventsourcing status [FILE...] | serve NAME
 
 commands:
   status       the position of every process application in the database
                on each application it follows: tracked, head, behind, age
+  status FILE...
+               the same for the applications of SQLite database files; an
+               upstream NAME is read in the file <NAME>_SQLITE_DBNAME
   serve NAME   serve the notification log of the application NAME over
                HTTP on NOTIFICATION_LOG_ADDR (default 127.0.0.1:8080), to
                requests with the bearer token NOTIFICATION_LOG_TOKEN
 
 The database is DATABASE_URL, else POSTGRES_HOST, POSTGRES_PORT,
-POSTGRES_DBNAME, POSTGRES_USER and POSTGRES_PASSWORD.
+POSTGRES_DBNAME, POSTGRES_USER and POSTGRES_PASSWORD; or, with no FILE,
+the SQLite file SQLITE_DBNAME (SQLITE_DBNAME, or PERSISTENCE_MODULE=sqlite,
+selects SQLite).
 `
 
 func main() {
@@ -85,9 +105,32 @@ func run(ctx context.Context, args []string, env config.Environment, now func() 
 	switch {
 	case len(args) == 2 && args[0] == "serve":
 		return serve(ctx, args[1], env, stdout, stderr)
-	case len(args) != 1 || args[0] != "status":
+	case len(args) == 0 || args[0] != "status" || slices.ContainsFunc(args[1:], func(a string) bool { return strings.HasPrefix(a, "-") }):
 		fmt.Fprint(stderr, usage)
 		return 2
+	}
+	files := args[1:]
+	if len(files) == 0 {
+		module, err := app.ModuleFromEnv(env)
+		if err != nil {
+			fmt.Fprintln(stderr, "eventsourcing:", err)
+			return 1
+		}
+		if module == app.SQLite {
+			cfg, err := sqlite.ConfigFromEnv(env)
+			if err != nil {
+				fmt.Fprintln(stderr, "eventsourcing:", err)
+				return 1
+			}
+			files = []string{cfg.DBName}
+		}
+	}
+	if len(files) > 0 {
+		if err := sqliteStatus(ctx, files, env, now, stdout); err != nil {
+			fmt.Fprintln(stderr, "eventsourcing: status:", err)
+			return 1
+		}
+		return 0
 	}
 	cfg, err := postgres.ConfigFromEnv(env)
 	if err != nil {
@@ -134,17 +177,83 @@ func status(ctx context.Context, pool *pgxpool.Pool, env config.Environment, now
 			age = "0s"
 		}
 		if p.Next != nil {
-			age = "?"
-			mapper, err := app.NewMapper(app.Options{Name: p.Upstream, Env: env.Values, Lookup: env.Lookup})
-			if err == nil {
-				if at, err := mapper.Timestamp(p.Next.StoredEvent); err == nil {
-					age = now().Sub(at).Round(time.Millisecond).String()
-				}
-			}
+			age = ageOf(p.Upstream, p.Next, env, now)
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Schema, p.Upstream, upstreamSchema, p.Tracked, head, behind, age)
 	}
 	return w.Flush()
+}
+
+// ageOf returns the age of the notification next of the application
+// upstream, read with the upstream's mapper, or "?".
+func ageOf(upstream string, next *persistence.Notification, env config.Environment, now func() time.Time) string {
+	mapper, err := app.NewMapper(app.Options{Name: upstream, Env: env.Values, Lookup: env.Lookup})
+	if err != nil {
+		return "?"
+	}
+	at, err := mapper.Timestamp(next.StoredEvent)
+	if err != nil {
+		return "?"
+	}
+	return now().Sub(at).Round(time.Millisecond).String()
+}
+
+// sqliteStatus prints the table of follower positions of the SQLite
+// databases files, each upstream read in the file that its
+// <NAME>_SQLITE_DBNAME names, if any.
+func sqliteStatus(ctx context.Context, files []string, env config.Environment, now func() time.Time, out io.Writer) error {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "DATABASE\tUPSTREAM\tUPSTREAM DATABASE\tTRACKED\tHEAD\tBEHIND\tAGE")
+	for _, file := range files {
+		positions, err := readSQLite(ctx, file, func(d *sqlite.Database) ([]sqlite.TrackingPosition, error) {
+			return sqlite.NewRecorder(d).TrackingPositions(ctx)
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range positions {
+			upstreamFile, head, behind, age := "-", "-", "-", "-"
+			upstreamEnv := config.Environment{Name: p.Upstream, Values: env.Values, Lookup: env.Lookup}
+			if variable, path, _ := upstreamEnv.Find(sqlite.EnvDBName); path != "" && variable != sqlite.EnvDBName {
+				type headAndNext struct {
+					head int64
+					next *persistence.Notification
+				}
+				h, err := readSQLite(ctx, path, func(d *sqlite.Database) (h headAndNext, err error) {
+					r := sqlite.NewRecorder(d)
+					if h.head, err = r.MaxNotificationID(ctx); err != nil || h.head <= p.Tracked {
+						return h, err
+					}
+					next, err := r.SelectNotifications(ctx, persistence.NotificationQuery{Start: p.Tracked + 1, Limit: 1})
+					if len(next) > 0 {
+						h.next = &next[0]
+					}
+					return h, err
+				})
+				if err != nil {
+					return fmt.Errorf("upstream %s of %s (%s): %w", p.Upstream, file, variable, err)
+				}
+				upstreamFile, head, behind, age = path, fmt.Sprint(h.head), fmt.Sprint(max(0, h.head-p.Tracked)), "0s"
+				if h.next != nil {
+					age = ageOf(p.Upstream, h.next, env, now)
+				}
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", file, p.Upstream, upstreamFile, p.Tracked, head, behind, age)
+		}
+	}
+	return w.Flush()
+}
+
+// readSQLite opens the SQLite database file, which must exist, calls read
+// with it and closes it. The errors name the file.
+func readSQLite[T any](ctx context.Context, file string, read func(d *sqlite.Database) (T, error)) (T, error) {
+	var zero T
+	d, err := sqlite.Open(ctx, sqlite.Config{DBName: file, MustExist: true})
+	if err != nil {
+		return zero, err
+	}
+	defer d.Close()
+	return read(d)
 }
 
 // The variables of serve.

@@ -267,3 +267,26 @@ func TestServe(t *testing.T) {
 	require.Equal(t, 1, run(ctx, []string{"serve", "Worlds"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, io.Discard, &errOut2))
 	require.Contains(t, errOut2.String(), "NOTIFICATION_LOG_TOKEN")
 }
+
+// A schema whose event store lacks a table status reads (here
+// partition_positions, beside partition_leases) is an error naming it:
+// status leaves out only schemas dropped while it reads (which it checks
+// by listing them again), not broken ones.
+func TestStatusOfBrokenSchema(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.NewDatabaseURL(t) // status reads every schema of the database: a database of its own
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	_, err = conn.Exec(ctx, `CREATE SCHEMA broken;
+		CREATE TABLE broken.stored_events (notification_id bigint);
+		CREATE TABLE broken.tracking (application_name text, notification_id bigint, partition int);
+		CREATE TABLE broken.partition_leases (partitions int);
+		INSERT INTO broken.tracking VALUES ('Worlds', 1, 0)`)
+	require.NoError(t, err)
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"status"}, config.Environment{Values: map[string]string{"DATABASE_URL": url}, Lookup: noEnv}, time.Now, &out, &errOut)
+	require.Equal(t, 1, code, out.String())
+	require.Contains(t, errOut.String(), "schema broken")
+	require.Contains(t, errOut.String(), "partition_positions")
+}

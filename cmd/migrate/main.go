@@ -1,5 +1,6 @@
-// Command migrate applies the event store's migrations (sql/migrations) to
-// the schema of one application.
+// Command migrate applies the event store's migrations to the schema of
+// one application in PostgreSQL (sql/migrations), or to one application's
+// SQLite database (sql/sqlite/migrations).
 //
 // Usage:
 //
@@ -7,7 +8,8 @@
 //
 // The commands are:
 //
-//	up         apply every pending migration, creating the schema if need be
+//	up         apply every pending migration, creating the schema (or the
+//	           SQLite file) if need be
 //	down-to N  roll back migrations until version N is the latest applied;
 //	           0 rolls back all of them. It refuses, rolling back nothing,
 //	           when that would drop a table holding events, snapshots or
@@ -15,13 +17,25 @@
 //	status     list each migration with the time it was applied, or "pending"
 //	version    print the latest applied migration version (0 if none)
 //
-// The database is named by DATABASE_URL or, when it is not set, by
-// POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
+// The database is chosen as applications choose it (app.ModuleFromEnv):
+// SQLITE_DBNAME, or PERSISTENCE_MODULE=sqlite, selects SQLite, and
+// DATABASE_URL or a POSTGRES_* variable selects PostgreSQL; both SQLite
+// and PostgreSQL variables set with no PERSISTENCE_MODULE to say which is
+// an error.
+//
+// PostgreSQL: the database is named by DATABASE_URL or, when it is not
+// set, by POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
 // POSTGRES_USER and POSTGRES_PASSWORD. POSTGRES_CONNECT_TIMEOUT (seconds,
 // 0 to 3600, default 5) bounds each attempt to connect; a connect_timeout
 // parameter in DATABASE_URL wins over it. The schema is --schema, else
 // POSTGRES_SCHEMA, else "public"; reserved words such as "order" are fine,
 // names beginning with "pg_" are refused.
+//
+// SQLite: the database is the file SQLITE_DBNAME names (a path or a
+// "file:" URI; each application records in a file of its own, so migrate
+// each file), and SQLITE_LOCK_TIMEOUT bounds each wait for the write
+// lock. up creates a missing file; the other commands refuse one. An
+// in-memory database is refused, as is --schema.
 //
 // Errors are written to standard error. The exit status is 0 on success, 1
 // when the configuration is bad or the migration fails, and 2 when the
@@ -34,6 +48,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
@@ -45,8 +60,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
 )
 
 const usage = `usage: migrate [--schema NAME] [--force] <command>
@@ -58,9 +75,12 @@ commands:
   status      show each migration and when it was applied
   version     print the current migration version
 
-The database is DATABASE_URL, else POSTGRES_HOST, POSTGRES_PORT,
-POSTGRES_DBNAME, POSTGRES_USER and POSTGRES_PASSWORD. The schema is
---schema, else POSTGRES_SCHEMA, else "public".
+PostgreSQL: the database is DATABASE_URL, else POSTGRES_HOST,
+POSTGRES_PORT, POSTGRES_DBNAME, POSTGRES_USER and POSTGRES_PASSWORD. The
+schema is --schema, else POSTGRES_SCHEMA, else "public".
+
+SQLite (SQLITE_DBNAME set, or PERSISTENCE_MODULE=sqlite): the database
+is the file SQLITE_DBNAME; up creates it if missing. No --schema.
 `
 
 func main() {
@@ -131,18 +151,50 @@ func run(ctx context.Context, args []string, env config.Environment, stdout, std
 		}
 	}
 
-	cfg, err := postgres.ConfigFromEnv(env)
+	module, err := app.ModuleFromEnv(env)
 	if err != nil {
 		return fail(err)
 	}
-	if *schema != "" {
-		cfg.Schema = *schema
+	var m migrator
+	var explain func(error) error
+	if module == app.SQLite {
+		if *schema != "" {
+			return usageError("--schema applies to PostgreSQL; an SQLite database file holds one application")
+		}
+		cfg, err := sqlite.ConfigFromEnv(env)
+		if err != nil {
+			return fail(err)
+		}
+		if cfg.InMemory() {
+			return fail(fmt.Errorf("%s %q: an in-memory database lives only in the process that opens it: name a file", sqlite.EnvDBName, cfg.DBName))
+		}
+		cfg.CreateTable = false // up applies the migrations below, and reports them
+		cfg.MustExist = command != "up"
+		d, err := sqlite.Open(ctx, cfg)
+		if err != nil {
+			return fail(explainSQLite(err))
+		}
+		defer d.Close()
+		sm, err := sqlite.NewMigrator(d)
+		if err != nil {
+			return fail(err)
+		}
+		m, explain = sm, explainSQLite
+	} else {
+		cfg, err := postgres.ConfigFromEnv(env)
+		if err != nil {
+			return fail(err)
+		}
+		if *schema != "" {
+			cfg.Schema = *schema
+		}
+		pm, err := postgres.NewMigrator(cfg)
+		if err != nil {
+			return fail(err)
+		}
+		defer pm.Close()
+		m, explain = pm, func(err error) error { return explainPostgres(err, cfg) }
 	}
-	m, err := postgres.NewMigrator(cfg)
-	if err != nil {
-		return fail(err)
-	}
-	defer m.Close()
 
 	switch command {
 	case "up":
@@ -152,7 +204,7 @@ func run(ctx context.Context, args []string, env config.Environment, stdout, std
 			fmt.Fprintln(stdout, "no pending migrations")
 		}
 		if err != nil {
-			return fail(explain(err, cfg))
+			return fail(explain(err))
 		}
 	case "down-to":
 		downTo := m.DownTo
@@ -165,12 +217,12 @@ func run(ctx context.Context, args []string, env config.Environment, stdout, std
 			fmt.Fprintln(stdout, "no migrations to roll back")
 		}
 		if err != nil {
-			return fail(explain(err, cfg))
+			return fail(explain(err))
 		}
 	case "status":
 		st, err := m.Status(ctx)
 		if err != nil {
-			return fail(explain(err, cfg))
+			return fail(explain(err))
 		}
 		w := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 		fmt.Fprintln(w, "VERSION\tFILE\tAPPLIED AT")
@@ -185,11 +237,21 @@ func run(ctx context.Context, args []string, env config.Environment, stdout, std
 	case "version":
 		v, err := m.Version(ctx)
 		if err != nil {
-			return fail(explain(err, cfg))
+			return fail(explain(err))
 		}
 		fmt.Fprintln(stdout, v)
 	}
 	return 0
+}
+
+// migrator is what the commands need of postgres.Migrator and
+// sqlite.Migrator.
+type migrator interface {
+	Up(ctx context.Context) ([]*postgres.MigrationResult, error)
+	DownTo(ctx context.Context, version int64) ([]*postgres.MigrationResult, error)
+	DownToForce(ctx context.Context, version int64) ([]*postgres.MigrationResult, error)
+	Status(ctx context.Context) ([]*postgres.MigrationStatus, error)
+	Version(ctx context.Context) (int64, error)
 }
 
 // printResults prints one line per migration applied or rolled back.
@@ -199,9 +261,19 @@ func printResults(w io.Writer, verb string, res []*postgres.MigrationResult) {
 	}
 }
 
-// explain rewrites the errors a user can act on: a failure to connect names
-// the server (without its password), and a missing schema says so.
-func explain(err error, cfg postgres.Config) error {
+// explainSQLite adds to the error of a missing database file what makes
+// one; the errors name the file already.
+func explainSQLite(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w; migrate up creates it", err)
+	}
+	return err
+}
+
+// explainPostgres rewrites the errors a user can act on: a failure to
+// connect names the server (without its password), and a missing schema
+// says so.
+func explainPostgres(err error, cfg postgres.Config) error {
 	var connectErr *pgconn.ConnectError
 	if errors.As(err, &connectErr) {
 		// pgx joins the errors of its attempts (with and without TLS, say),

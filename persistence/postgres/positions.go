@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,9 +38,9 @@ type FollowerPosition struct {
 // store is in the database of pool, for each upstream application it
 // tracks, in schema and upstream order. upstreamSchema names the schema of
 // an upstream application by its name (as the application's own
-// POSTGRES_SCHEMA setting would). A schema dropped after it was listed is
-// left out. It reads each schema in a read-only
-// transaction of its own.
+// POSTGRES_SCHEMA setting would). It reads each schema in a read-only
+// transaction of its own; a schema dropped after it was listed is left
+// out (as a follower) or taken as not in the database (as an upstream).
 func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema func(upstream string) string) ([]FollowerPosition, error) {
 	queries := db.New()
 	schemas, err := queries.EventStoreSchemas(ctx, pool)
@@ -57,8 +58,8 @@ func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema f
 			rows, err = trackingPositions(ctx, queries, tx)
 			return err
 		})
-		if vanished(err) {
-			continue // dropped since it was listed: no longer an event store
+		if schemaDropped(ctx, pool, schema, err) {
+			continue
 		}
 		if err != nil {
 			return nil, mapError("read tracking of schema "+schema, err, nil)
@@ -67,7 +68,10 @@ func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema f
 			pos := FollowerPosition{Schema: schema, Upstream: r.ApplicationName, Tracked: r.MaxID}
 			if up := upstreamSchema(r.ApplicationName); stores[up] {
 				pos.UpstreamSchema = up
-				if err := readHead(ctx, pool, queries, &pos); err != nil {
+				err := readHead(ctx, pool, queries, &pos)
+				if schemaDropped(ctx, pool, up, err) {
+					pos = FollowerPosition{Schema: schema, Upstream: r.ApplicationName, Tracked: r.MaxID}
+				} else if err != nil {
 					return nil, mapError(fmt.Sprintf("read the head of schema %s", up), err, nil)
 				}
 			}
@@ -75,13 +79,6 @@ func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema f
 		}
 	}
 	return out, nil
-}
-
-// vanished reports whether err says that a table or the schema read does
-// not exist (SQLSTATE 42P01, 3F000): another session dropped it.
-func vanished(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000")
 }
 
 // trackingPositions returns the tracking positions of the schema of tx.
@@ -137,4 +134,16 @@ func inReadOnlySchema(ctx context.Context, pool *pgxpool.Pool, schema string, fn
 		}
 		return fn(tx)
 	})
+}
+
+// schemaDropped reports whether err, from reading schema, says that a table
+// does not exist (SQLSTATE 42P01) because the schema, listed with its
+// event store a moment before, no longer holds one (it was dropped).
+func schemaDropped(ctx context.Context, pool *pgxpool.Pool, schema string, err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42P01" {
+		return false
+	}
+	schemas, listErr := db.New().EventStoreSchemas(ctx, pool)
+	return listErr == nil && !slices.Contains(schemas, schema)
 }

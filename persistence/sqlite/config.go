@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -73,6 +74,11 @@ type Config struct {
 	// CreateTable makes Open apply the migrations (CREATE_TABLE); tables
 	// that exist are left as they are.
 	CreateTable bool
+	// MustExist makes Open fail, rather than create the file, when the
+	// database file does not exist (for tools that only read or roll
+	// back); an in-memory database, which Open would create empty, is
+	// refused too.
+	MustExist bool
 }
 
 // target is a Config's name as the driver takes it, and what kind it is.
@@ -83,6 +89,13 @@ type target struct {
 	// memory is true for the in-memory forms, which get no WAL and one
 	// connection (see Open).
 	memory bool
+	// file is the absolute path of a file database, beside which
+	// Exclusive keeps its lock files; "" for the in-memory forms.
+	file string
+	// shared names a shared in-memory database (a "mode=memory" or
+	// "file::memory:" URI with cache=shared) by its URI without the
+	// query, which is what SQLite identifies it by; "" for the others.
+	shared string
 }
 
 // parse validates c and returns the database it names. Its errors wrap
@@ -109,17 +122,57 @@ func (c Config) parse() (target, time.Duration, error) {
 			return target{}, 0, fmt.Errorf("sqlite: database name %q: %v: %w", c.DBName, err, persistence.ErrProgramming)
 		}
 		d = target{dsn: c.DBName + "?", memory: params.Get("mode") == "memory" || uri == "file::memory:"}
+		switch {
+		case !d.memory:
+			d.file = absolute(uriPath(uri))
+		case params.Get("cache") == "shared":
+			d.shared = uri
+		}
 		if query != "" {
 			d.dsn = c.DBName + "&"
 		}
 	default:
 		// A path: as a URI, with the characters that URIs give a meaning
 		// escaped, so that a path holding '?', '#' or '%' names that file.
-		d = target{dsn: "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(c.DBName) + "?"}
+		d = target{dsn: "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(c.DBName) + "?",
+			file: absolute(c.DBName)}
 	}
 	d.dsn += fmt.Sprintf("_busy_timeout=%d&_txlock=immediate", timeout.Milliseconds())
 	if !d.memory {
 		d.dsn += "&_journal_mode=WAL"
 	}
 	return d, timeout, nil
+}
+
+// uriPath returns the file path of an SQLite "file:" URI without its
+// query: "file:data/x.db" is data/x.db, "file:///srv/x.db" and
+// "file://localhost/srv/x.db" are /srv/x.db, with %-escapes decoded.
+func uriPath(uri string) string {
+	path := strings.TrimPrefix(uri, "file:")
+	if rest, ok := strings.CutPrefix(path, "//"); ok {
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			path = rest[i:] // the authority is empty or "localhost"
+		}
+	}
+	path, _, _ = strings.Cut(path, "#")
+	if decoded, err := url.PathUnescape(path); err == nil {
+		path = decoded
+	}
+	return path
+}
+
+// absolute returns path made absolute, or path if that fails.
+func absolute(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+// InMemory reports whether c names an in-memory database (":memory:", or
+// a "file:" URI with mode=memory or the name ":memory:"), which lives
+// only as long as the process's connections to it.
+func (c Config) InMemory() bool {
+	t, _, err := c.parse()
+	return err == nil && t.memory
 }

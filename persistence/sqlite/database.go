@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -34,19 +35,31 @@ type Database struct {
 	// transaction.
 	writeLock chan struct{}
 	closed    atomic.Bool
+	// file is the database file's absolute path, and shared the name of
+	// a shared in-memory database (see target); Exclusive keys its locks
+	// by them.
+	file, shared string
 }
 
 // Open opens the database cfg names, creating a file database that does
-// not exist, checks that it can be read (a file that is not an SQLite
-// database fails here), and applies the migrations when cfg.CreateTable
-// is set. Its errors name the database and wrap a persistence error kind:
-// ErrProgramming for a bad Config, a missing directory, a file that is
-// not a database or cannot be written; ErrOperational for a database
-// locked past the lock timeout. The caller must Close the Database.
+// not exist (unless cfg.MustExist is set), checks that it can be read (a
+// file that is not an SQLite database fails here), and applies the
+// migrations when cfg.CreateTable is set. Its errors name the database and
+// wrap a persistence error kind: ErrProgramming for a bad Config, a
+// missing directory, a file that is not a database or cannot be written,
+// and, with cfg.MustExist, a missing file (also errors.Is(err,
+// fs.ErrNotExist)) or an in-memory database; ErrOperational for a
+// database locked past the lock timeout. The caller must Close the
+// Database.
 func Open(ctx context.Context, cfg Config) (*Database, error) {
 	target, timeout, err := cfg.parse()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.MustExist {
+		if err := target.exists(); err != nil {
+			return nil, fmt.Errorf("open %s: %w", describe(cfg.DBName), err)
+		}
 	}
 	sqlDB, err := sql.Open("sqlite", target.dsn)
 	if err != nil {
@@ -58,7 +71,8 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 		sqlDB.SetConnMaxLifetime(0)
 		sqlDB.SetConnMaxIdleTime(0)
 	}
-	db := &Database{name: cfg.DBName, db: sqlDB, queries: sqlitedb.New(), timeout: timeout, writeLock: make(chan struct{}, 1)}
+	db := &Database{name: cfg.DBName, db: sqlDB, queries: sqlitedb.New(), timeout: timeout, writeLock: make(chan struct{}, 1),
+		file: target.file, shared: target.shared}
 	if err := db.check(ctx); err != nil {
 		return nil, errors.Join(err, sqlDB.Close())
 	}
@@ -72,6 +86,27 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 		}
 	}
 	return db, nil
+}
+
+// errInMemory is the cause of the error of Open with Config.MustExist for
+// an in-memory database.
+var errInMemory = errors.New("an in-memory database exists only in the process that opens it")
+
+// exists returns nil if t is a file database whose file exists, and
+// otherwise an error wrapping persistence.ErrProgramming (and, for a
+// missing file, fs.ErrNotExist).
+func (t target) exists() error {
+	if t.file == "" {
+		return &persistence.DatabaseError{Kind: persistence.ErrProgramming, Err: errInMemory}
+	}
+	info, err := os.Stat(t.file)
+	switch {
+	case err != nil:
+		return &persistence.DatabaseError{Kind: persistence.ErrProgramming, Err: fmt.Errorf("no database file: %w", err)}
+	case info.IsDir():
+		return &persistence.DatabaseError{Kind: persistence.ErrProgramming, Err: fmt.Errorf("%s is a directory", t.file)}
+	}
+	return nil
 }
 
 // check reads the database's schema, which opens a connection (and puts a

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/pressly/goose/v3"
@@ -218,7 +220,22 @@ func TestMigrationsRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, res, "nothing pending")
 
-	_, err = m.DownTo(ctx, 0)
+	st, err := m.Status(ctx)
+	require.NoError(t, err)
+	require.NotEmpty(t, st)
+	for _, s := range st {
+		require.Equal(t, goose.StateApplied, s.State, s.Source.Path)
+	}
+
+	res, err = m.DownTo(ctx, 0)
+	require.ErrorIs(t, err, sqlite.ErrWouldDropEvents)
+	require.Contains(t, err.Error(), "stored_events: 1 row")
+	require.Contains(t, err.Error(), path)
+	require.Empty(t, res)
+	v, err = m.Version(ctx)
+	require.NoError(t, err)
+	require.NotZero(t, v, "nothing rolled back")
+	_, err = m.DownToForce(ctx, 0)
 	require.NoError(t, err)
 	v, err = m.Version(ctx)
 	require.NoError(t, err)
@@ -266,4 +283,61 @@ func TestConcurrentFirstOpens(t *testing.T) {
 			require.NoError(t, <-errs)
 		}
 	}
+}
+
+// With Config.MustExist, Open refuses a missing file (naming it, and
+// creating nothing) and an in-memory database, and opens a file that
+// exists.
+func TestOpenMustExist(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "missing.db")
+	_, err := sqlite.Open(ctx, sqlite.Config{DBName: path, MustExist: true})
+	requireNamed(t, err, persistence.ErrProgramming, path)
+	require.ErrorIs(t, err, fs.ErrNotExist)
+	require.NoFileExists(t, path)
+	_, err = sqlite.Open(ctx, sqlite.Config{DBName: "file:" + path + "?mode=rwc", MustExist: true})
+	require.ErrorIs(t, err, fs.ErrNotExist)
+
+	for _, name := range []string{":memory:", "file:x?mode=memory&cache=shared"} {
+		_, err = sqlite.Open(ctx, sqlite.Config{DBName: name, MustExist: true})
+		requireNamed(t, err, persistence.ErrProgramming, name)
+	}
+
+	open(t, sqlite.Config{DBName: path})
+	d, err := sqlite.Open(ctx, sqlite.Config{DBName: path, MustExist: true})
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+}
+
+// TrackingPositions lists each upstream tracked with its position: the
+// largest tracked ID, or, once the log is divided in partitions, the
+// lowest partition position.
+func TestTrackingPositions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := sqlite.NewRecorder(open(t, sqlite.Config{DBName: filepath.Join(t.TempDir(), "events.db")}))
+	got, err := r.TrackingPositions(ctx)
+	require.NoError(t, err)
+	require.Empty(t, got)
+
+	for _, tr := range []persistence.Tracking{{ApplicationName: "Worlds", NotificationID: 3}, {ApplicationName: "Worlds", NotificationID: 7},
+		{ApplicationName: "Elsewhere", NotificationID: 42}} {
+		_, err := r.InsertTracked(ctx, nil, tr)
+		require.NoError(t, err)
+	}
+	got, err = r.TrackingPositions(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []sqlite.TrackingPosition{{Upstream: "Elsewhere", Tracked: 42}, {Upstream: "Worlds", Tracked: 7}}, got)
+
+	_, err = r.ClaimPartitions(ctx, uuid.New(), 2, time.Minute) // positions start at the largest tracked ID
+	require.NoError(t, err)
+	require.NoError(t, r.AdvancePartitions(ctx, "Worlds", []int{0}, 9))
+	got, err = r.TrackingPositions(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []sqlite.TrackingPosition{{Upstream: "Elsewhere", Tracked: 42}, {Upstream: "Worlds", Tracked: 7}}, got, "partition 1 is at 7")
+	require.NoError(t, r.AdvancePartitions(ctx, "Worlds", []int{1}, 8))
+	got, err = r.TrackingPositions(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []sqlite.TrackingPosition{{Upstream: "Elsewhere", Tracked: 42}, {Upstream: "Worlds", Tracked: 8}}, got)
 }

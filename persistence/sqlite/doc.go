@@ -12,6 +12,13 @@
 // as the events. This package reaches the database only through the
 // sqlc-generated accessors in package db/sqlitedb.
 //
+// Database.Exclusive runs a function while no other caller with the same
+// name on the same database runs its own: on Unix, across processes, by
+// an advisory lock (flock) on a lock file beside a file database, which
+// the kernel releases when its holder dies; within the process for an
+// in-memory database. Instances of a process application take it so that
+// one processes at a time and the others stand by.
+//
 // Typical use:
 //
 //	cfg, err := sqlite.ConfigFromEnv(config.Environment{Name: "Bank"}) // SQLITE_DBNAME, …

@@ -29,6 +29,10 @@ func TestMain(m *testing.M) {
 		fmt.Println(writeOnce())
 		os.Exit(0)
 	}
+	if os.Getenv(holderProcessEnv) != "" {
+		fmt.Println(holdExclusive())
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 

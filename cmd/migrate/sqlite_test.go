@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
+	migrations "github.com/eventsourcing-go/eventsourcing/sql/sqlite/migrations"
+)
+
+// sqliteMigrations returns the files of sql/sqlite/migrations, in order.
+func sqliteMigrations(t *testing.T) []string {
+	t.Helper()
+	files, err := fs.Glob(migrations.FS, "*.sql")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	return files
+}
+
+// With SQLITE_DBNAME, migrate applies the SQLite migrations to that file:
+// up creates it, then status, version, down-to (refusing to drop events
+// unless --force) and up again.
+func TestSQLiteRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "worlds.db")
+	vars := map[string]string{"SQLITE_DBNAME": path}
+	files := sqliteMigrations(t)
+	last := fmt.Sprint(len(files))
+
+	code, out, _ := runWith(t, vars, "up")
+	require.Equal(t, 0, code)
+	for i, f := range files {
+		assert.Contains(t, out, fmt.Sprintf("applied %d %s", i+1, f))
+	}
+	require.FileExists(t, path)
+
+	code, out, _ = runWith(t, vars, "up")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "no pending migrations\n", out)
+
+	code, out, _ = runWith(t, vars, "status")
+	require.Equal(t, 0, code)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, len(files)+1)
+	assert.Regexp(t, `^VERSION\s+FILE\s+APPLIED AT$`, lines[0])
+	for i, f := range files {
+		assert.Regexp(t, fmt.Sprintf(`^%d\s+%s\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, i+1, regexp.QuoteMeta(f)), lines[i+1])
+	}
+
+	code, out, _ = runWith(t, vars, "version")
+	require.Equal(t, 0, code)
+	assert.Equal(t, last+"\n", out)
+
+	// An event recorded: down-to refuses to drop it.
+	d, err := sqlite.Open(context.Background(), sqlite.Config{DBName: path})
+	require.NoError(t, err)
+	_, err = sqlite.NewRecorder(d).InsertNotifications(context.Background(),
+		[]persistence.StoredEvent{{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t", State: []byte("s")}})
+	require.NoError(t, err)
+	require.NoError(t, d.Close())
+	code, out, stderr := runWith(t, vars, "down-to", "0")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	assert.Contains(t, stderr, "stored_events: 1 row")
+	assert.Contains(t, stderr, "--force")
+	assert.Contains(t, stderr, path)
+	code, out, _ = runWith(t, vars, "version")
+	require.Equal(t, 0, code)
+	assert.Equal(t, last+"\n", out, "nothing rolled back")
+
+	code, out, _ = runWith(t, vars, "--force", "down-to", "0")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "rolled back 1 "+files[0])
+	code, out, _ = runWith(t, vars, "down-to", "0")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "no migrations to roll back\n", out)
+	code, out, _ = runWith(t, vars, "status")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `\n1\s+`+regexp.QuoteMeta(files[0])+`\s+pending\n`, out)
+
+	// PERSISTENCE_MODULE=sqlite picks SQLite when PostgreSQL is named too.
+	code, out, _ = runWith(t, map[string]string{"PERSISTENCE_MODULE": "sqlite", "SQLITE_DBNAME": path,
+		"DATABASE_URL": "postgres://u:secret@127.0.0.1:1/db"}, "up")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "applied 1 "+files[0])
+}
+
+// The commands other than up refuse a missing file, naming it and
+// creating nothing; every command refuses a file that is not an SQLite
+// database, naming it.
+func TestSQLiteBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.db")
+	for _, command := range [][]string{{"status"}, {"version"}, {"down-to", "0"}} {
+		code, stdout, stderr := runWith(t, map[string]string{"SQLITE_DBNAME": missing}, command...)
+		assert.Equal(t, 1, code, command)
+		assert.Empty(t, stdout, command)
+		assert.Contains(t, stderr, `sqlite database "`+missing+`"`, command)
+		assert.Contains(t, stderr, "no such file", command)
+		assert.Contains(t, stderr, "migrate up creates it", command)
+		assert.NoFileExists(t, missing, command)
+	}
+
+	notes := filepath.Join(dir, "notes.txt")
+	require.NoError(t, os.WriteFile(notes, []byte(strings.Repeat("these are notes, not an SQLite database. ", 10)), 0o644))
+	for _, command := range [][]string{{"up"}, {"status"}, {"version"}, {"down-to", "0"}} {
+		code, stdout, stderr := runWith(t, map[string]string{"SQLITE_DBNAME": notes}, command...)
+		assert.Equal(t, 1, code, command)
+		assert.Empty(t, stdout, command)
+		assert.Contains(t, stderr, `sqlite database "`+notes+`"`, command)
+		assert.Contains(t, stderr, "not a database", command)
+	}
+
+	for _, memory := range []string{":memory:", "file:x?mode=memory&cache=shared"} {
+		code, _, stderr := runWith(t, map[string]string{"SQLITE_DBNAME": memory}, "up")
+		assert.Equal(t, 1, code, memory)
+		assert.Contains(t, stderr, `SQLITE_DBNAME "`+memory+`"`, memory)
+		assert.Contains(t, stderr, "in-memory", memory)
+	}
+}
+
+// SQLite and PostgreSQL both named, with no PERSISTENCE_MODULE to say
+// which, is refused, naming both; --schema is refused on SQLite, and
+// PERSISTENCE_MODULE=sqlite needs SQLITE_DBNAME.
+func TestSQLiteConfigurationErrors(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	code, stdout, stderr := runWith(t, map[string]string{"SQLITE_DBNAME": path, "DATABASE_URL": "postgres://u:secret@127.0.0.1:1/db"}, "up")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+	assert.Contains(t, stderr, "DATABASE_URL")
+	assert.Contains(t, stderr, "SQLITE_DBNAME")
+	assert.Contains(t, stderr, "PERSISTENCE_MODULE")
+	assert.NotContains(t, stderr, "secret")
+	assert.NoFileExists(t, path)
+
+	code, _, stderr = runWith(t, map[string]string{"SQLITE_DBNAME": path}, "--schema", "worlds", "up")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--schema applies to PostgreSQL")
+	assert.NoFileExists(t, path)
+
+	code, _, stderr = runWith(t, map[string]string{"PERSISTENCE_MODULE": "sqlite"}, "up")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "SQLITE_DBNAME")
+}
