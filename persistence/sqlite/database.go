@@ -111,12 +111,25 @@ func (t target) exists() error {
 
 // check reads the database's schema, which opens a connection (and puts a
 // file database in WAL mode) and reads the file's header.
+//
+// A connection's first statements set the journal mode; two connections
+// that switch a new file to WAL at once can deadlock on its locks, and
+// SQLite then fails one with SQLITE_BUSY at once, without waiting in the
+// busy handler: check tries again, for up to the lock timeout.
 func (d *Database) check(ctx context.Context) error {
-	var n int64
-	if err := d.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
-		return fmt.Errorf("open %s: %w", describe(d.name), classify(err))
+	deadline := time.Now().Add(d.timeout)
+	for {
+		var n int64
+		err := d.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n)
+		if err == nil {
+			return nil
+		}
+		err = classify(err)
+		if !persistence.IsRetryable(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return fmt.Errorf("open %s: %w", describe(d.name), err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return nil
 }
 
 // Close waits for the operations in progress and closes the database's
