@@ -99,7 +99,7 @@ type Options struct {
 	// application hashes and verifies nothing.
 	HashChain bool
 	// HashSalt keys the hashes (SALT_FOR_DATA_INTEGRITY, standard base64);
-	// set, it implies HashChain. Keep it secret: who has it can forge a
+	// not nil (even empty), it implies HashChain. Keep it secret: who has it can forge a
 	// chain.
 	HashSalt []byte
 	// HashScheme is the scheme of new hashes (HASH_SCHEME): 1 or 2, the

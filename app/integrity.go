@@ -38,6 +38,9 @@ func (o Options) hashSettings(set map[string]config.Setting) {
 	}
 	if o.HashSalt != nil {
 		set[EnvSaltForDataIntegrity] = config.Setting{Name: "app.Options.HashSalt", Value: base64.StdEncoding.EncodeToString(o.HashSalt)}
+		if len(o.HashSalt) == 0 { // the empty salt, given: as set as any other
+			set[EnvHashChain] = config.Setting{Name: "app.Options.HashSalt", Value: "true"}
+		}
 	}
 	if o.HashScheme != 0 {
 		set[EnvHashScheme] = config.Setting{Name: "app.Options.HashScheme", Value: strconv.Itoa(o.HashScheme)}
