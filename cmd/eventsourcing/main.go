@@ -5,6 +5,7 @@
 //
 //	eventsourcing status
 //	eventsourcing serve NAME
+//	eventsourcing verify NAME
 //
 // status prints, as a table, every process application whose event store
 // is in the database and each upstream application it follows: the last
@@ -30,6 +31,13 @@
 // case). It answers a follower's wait for new notifications as soon as the
 // application records some (LISTEN on one connection for all waits), and
 // ends the waits when it is interrupted.
+//
+// verify checks the hash chains of the events, and the seals of the
+// snapshots, of the application NAME (see docs/integrity.md): on
+// PostgreSQL in the database, by the SQL functions of the schema; on SQLite
+// (SQLITE_DBNAME) in Go. The hashes are keyed by SALT_FOR_DATA_INTEGRITY
+// (may be prefixed with the application's name). It prints each problem
+// and what it checked, and exits with status 1 when it finds a problem.
 //
 // The database is named by DATABASE_URL or, when it is not set, by
 // POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
@@ -59,7 +67,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 )
 
-const usage = `usage: eventsourcing status | serve NAME
+const usage = `usage: eventsourcing status | serve NAME | verify NAME
 
 commands:
   status       the position of every process application in the database
@@ -67,6 +75,8 @@ commands:
   serve NAME   serve the notification log of the application NAME over
                HTTP on NOTIFICATION_LOG_ADDR (default 127.0.0.1:8080), to
                requests with the bearer token NOTIFICATION_LOG_TOKEN
+  verify NAME  verify the hash chains of the application NAME's events
+               and its snapshots' seals, with SALT_FOR_DATA_INTEGRITY
 
 The database is DATABASE_URL, else POSTGRES_HOST, POSTGRES_PORT,
 POSTGRES_DBNAME, POSTGRES_USER and POSTGRES_PASSWORD.
@@ -85,6 +95,8 @@ func run(ctx context.Context, args []string, env config.Environment, now func() 
 	switch {
 	case len(args) == 2 && args[0] == "serve":
 		return serve(ctx, args[1], env, stdout, stderr)
+	case len(args) == 2 && args[0] == "verify":
+		return verify(ctx, args[1], env, stdout, stderr)
 	case len(args) != 1 || args[0] != "status":
 		fmt.Fprint(stderr, usage)
 		return 2
