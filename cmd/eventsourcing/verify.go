@@ -73,14 +73,21 @@ func verify(ctx context.Context, name string, env config.Environment, stdout, st
 	if err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(stdout, "checked %d aggregates: %d events (%d without a hash, recorded before hash-chaining: not covered), %d snapshots (%d unsealed: not used)\n",
+	fmt.Fprintf(stdout, "checked %d aggregates: %d events (%d without a hash), %d snapshots (%d unsealed)\n",
 		sum.Aggregates, sum.Events, sum.UnhashedEvents, sum.Snapshots, sum.UnsealedSnapshots)
-	if sum.Problems > 0 {
-		fmt.Fprintf(stdout, "%d problems found\n", sum.Problems)
-		return 1
+	if sum.UnhashedEvents > 0 {
+		fmt.Fprintln(stdout, "events without a hash before the first hashed event of their aggregate were recorded before the application hash-chained its events: they are not covered")
 	}
-	fmt.Fprintln(stdout, "no problems found")
-	return 0
+	switch sum.Problems {
+	case 0:
+		fmt.Fprintln(stdout, "no problems found")
+		return 0
+	case 1:
+		fmt.Fprintln(stdout, "1 problem found")
+	default:
+		fmt.Fprintf(stdout, "%d problems found\n", sum.Problems)
+	}
+	return 1
 }
 
 // verifyInPostgres verifies a's schema in the database, page by page.
@@ -121,7 +128,7 @@ func verifyInGo(ctx context.Context, a *app.Application, salt []byte, stdout, st
 		return integrity.Summary{}, err
 	}
 	return h.VerifyLog(ctx, a.Recorder(), a.Snapshots(), verifyPage,
-		func(p integrity.Problem) { fmt.Fprintln(stdout, p.Err) },
+		func(p integrity.Problem) { fmt.Fprintln(stdout, strings.TrimPrefix(p.Err.Error(), "integrity: ")) },
 		func(s integrity.Summary) {
 			fmt.Fprintf(stderr, "verified %d aggregates, %d events\n", s.Aggregates, s.Events)
 		})
