@@ -44,7 +44,7 @@ var ErrUnknownScheme = errors.New("unknown hash scheme")
 type Hasher struct {
 	salt   []byte
 	scheme int
-	pool   sync.Pool // of hash.Hash keyed by salt
+	pool   sync.Pool // of *mac keyed by salt
 }
 
 // NewHasher returns a hasher keyed by salt that writes hashes of scheme
@@ -58,7 +58,7 @@ func NewHasher(salt []byte, scheme int) (*Hasher, error) {
 		return nil, fmt.Errorf("integrity: scheme %d: %w (%d and %d are known)", scheme, ErrUnknownScheme, Scheme1, Scheme2)
 	}
 	h := &Hasher{salt: append([]byte(nil), salt...), scheme: scheme}
-	h.pool.New = func() any { return hmac.New(sha256.New, h.salt) }
+	h.pool.New = func() any { return &mac{h: hmac.New(sha256.New, h.salt)} }
 	return h, nil
 }
 
@@ -91,27 +91,39 @@ func (h *Hasher) check(e persistence.StoredEvent, previous []byte, snapshot bool
 
 // sum computes the hash of scheme over e and previous.
 func (h *Hasher) sum(scheme int, e persistence.StoredEvent, previous []byte) []byte {
-	mac := h.pool.Get().(hash.Hash)
-	defer h.pool.Put(mac)
-	mac.Reset()
-	var buf [8]byte
-	mac.Write(e.OriginatorID[:])
-	binary.BigEndian.PutUint64(buf[:], uint64(e.OriginatorVersion))
-	mac.Write(buf[:8])
-	for _, field := range [][]byte{[]byte(e.Topic), e.State, previous} {
-		binary.BigEndian.PutUint32(buf[:4], uint32(len(field)))
-		mac.Write(buf[:4])
-		mac.Write(field)
-	}
+	m := h.pool.Get().(*mac)
+	defer h.pool.Put(m)
+	b := append(m.buf[:0], e.OriginatorID[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.OriginatorVersion))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Topic)))
+	b = append(b, e.Topic...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.State)))
+	b = append(b, e.State...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(previous)))
+	b = append(b, previous...)
 	if scheme >= Scheme2 {
-		for _, id := range []uuid.UUID{e.EventID, e.CorrelationID, e.CausationID} {
-			mac.Write(id[:])
-		}
+		b = append(b, e.EventID[:]...)
+		b = append(b, e.CorrelationID[:]...)
+		b = append(b, e.CausationID[:]...)
 	}
+	if cap(b) <= maxPooledMessage {
+		m.buf = b
+	}
+	m.h.Reset()
+	m.h.Write(b)
 	out := make([]byte, 1, Size)
 	out[0] = byte(scheme)
-	return mac.Sum(out)
+	return m.h.Sum(out)
 }
+
+// mac is an HMAC keyed by a Hasher's salt and a buffer for the messages.
+type mac struct {
+	h   hash.Hash
+	buf []byte
+}
+
+// maxPooledMessage bounds the message buffers kept for reuse.
+const maxPooledMessage = 64 << 10
 
 // SchemeError reports a recorded hash whose scheme is unknown, or whose
 // length is not Size: written by a newer version, or damaged. It matches
