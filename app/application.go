@@ -99,8 +99,8 @@ type Options struct {
 	// application hashes and verifies nothing.
 	HashChain bool
 	// HashSalt keys the hashes (SALT_FOR_DATA_INTEGRITY, standard base64);
-	// not nil (even empty), it implies HashChain. Keep it secret: who has it can forge a
-	// chain.
+	// not nil (even empty), it implies HashChain. Keep it secret: whoever
+	// has it can forge a chain.
 	HashSalt []byte
 	// HashScheme is the scheme of new hashes (HASH_SCHEME): 1 or 2, the
 	// default; every known scheme is verified.
@@ -240,13 +240,13 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 		return nil, err
 	}
 	a := &Application{
-		hasher:    hasher,
 		name:      opts.Name,
 		infra:     infra,
 		mapper:    mapper,
 		snapshots: snapshotting,
 		intervals: opts.SnapshottingIntervals,
 		log:       &NotificationLog{recorder: infra.recorder, sectionSize: opts.SectionSize},
+		hasher:    hasher,
 	}
 	if a.log.sectionSize <= 0 {
 		a.log.sectionSize = DefaultSectionSize
