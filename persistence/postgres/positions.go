@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventsourcing-go/eventsourcing/db"
@@ -36,7 +38,7 @@ type FollowerPosition struct {
 // tracks, in schema and upstream order. upstreamSchema names the schema of
 // an upstream application by its name (as the application's own
 // POSTGRES_SCHEMA setting would). It reads each schema in a read-only
-// transaction of its own.
+// transaction of its own; a schema dropped meanwhile is left out.
 func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema func(upstream string) string) ([]FollowerPosition, error) {
 	queries := db.New()
 	schemas, err := queries.EventStoreSchemas(ctx, pool)
@@ -54,6 +56,9 @@ func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema f
 			rows, err = trackingPositions(ctx, queries, tx)
 			return err
 		})
+		if vanished(err) {
+			continue // dropped while this read the list: no event store now
+		}
 		if err != nil {
 			return nil, mapError("read tracking of schema "+schema, err, nil)
 		}
@@ -69,6 +74,13 @@ func FollowerPositions(ctx context.Context, pool *pgxpool.Pool, upstreamSchema f
 		}
 	}
 	return out, nil
+}
+
+// vanished reports whether err says that a schema, or its tracking
+// table, does not exist (any more).
+func vanished(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "42P01" || pgErr.Code == "3F000") // undefined_table, invalid_schema_name
 }
 
 // trackingPositions returns the tracking positions of the schema of tx.
