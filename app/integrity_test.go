@@ -450,3 +450,44 @@ func TestHashChainSaltSchemesAndSnapshotsInSQL(t *testing.T) {
 	assert.EqualValues(t, 1, snapshots)
 	assert.EqualValues(t, 1, problems)
 }
+
+// Automatic snapshots of an application that hash-chains its events are
+// sealed with their aggregate's head, and gets from them verify the
+// events after them; a changed seal is refused.
+func TestHashChainAutomaticSnapshots(t *testing.T) {
+	t.Parallel()
+	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
+		ctx := context.Background()
+		a := newApp(app.Options{HashChain: true, SnapshottingIntervals: map[string]int64{"test:World": 2}})
+		w := createWorld(t, a, "dinosaurs", "trucks", "internet") // versions 1-4: a snapshot at 4
+		snaps, err := a.Snapshots().SelectEvents(ctx, w.ID(), persistence.EventQuery{})
+		require.NoError(t, err)
+		require.Len(t, snaps, 1)
+		require.EqualValues(t, 4, snaps[0].OriginatorVersion)
+		stored := storedEvents(t, a, w.ID())
+		assert.Equal(t, stored[3].Hash, snaps[0].HeadHash)
+		require.NoError(t, a.Hasher().VerifySnapshot(snaps[0]))
+
+		repo := app.NewRepository[World](a)
+		got, err := repo.Get(ctx, w.ID())
+		require.NoError(t, err)
+		require.NoError(t, domain.Trigger(got, SomethingHappened{What: "robots"}))
+		_, err = a.Save(ctx, got)
+		require.NoError(t, err)
+		got, err = repo.Get(ctx, w.ID())
+		require.NoError(t, err)
+		assert.Equal(t, []string{"dinosaurs", "trucks", "internet", "robots"}, got.History)
+		require.NoError(t, a.Hasher().Verify(storedEvents(t, a, w.ID())))
+
+		// A snapshot recorded behind the application's back, at version
+		// 5 with a seal that is not its own, is refused.
+		forged := snaps[0].Clone()
+		forged.OriginatorVersion = 5
+		require.NoError(t, a.Snapshots().InsertEvents(ctx, []persistence.StoredEvent{forged}))
+		_, err = repo.Get(ctx, w.ID())
+		kind, id, version := integrityError(err)
+		assert.Equal(t, "snapshot", kind, "%v", err)
+		assert.Equal(t, w.ID(), id)
+		assert.EqualValues(t, 5, version)
+	})
+}
