@@ -17,6 +17,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/config"
 	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/integrity"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
@@ -91,6 +92,20 @@ type Options struct {
 	// whenever its version passes a multiple of the interval given for
 	// its type's topic. Non-empty intervals imply SnapshottingEnabled.
 	SnapshottingIntervals map[string]int64
+	// HashChain hash-chains the application's events (HASH_CHAIN): each
+	// event recorded carries a hash of its contents and of its
+	// aggregate's previous event, and events and snapshots read are
+	// verified; see package integrity and docs/integrity.md. Off, the
+	// application hashes and verifies nothing.
+	HashChain bool
+	// HashSalt keys the hashes (SALT_FOR_DATA_INTEGRITY, standard base64);
+	// not nil (even empty), it implies HashChain. Keep it secret: whoever
+	// has it can forge a chain.
+	HashSalt []byte
+	// HashScheme is the scheme of new hashes (HASH_SCHEME): 1 or 2, the
+	// default; every known scheme is verified.
+	HashScheme int
+
 	// SectionSize is the notification log's section size (default 10).
 	SectionSize int
 	// Logger receives the application's warnings; nil means
@@ -163,6 +178,7 @@ func (o Options) settings() map[string]config.Setting {
 	if o.SQLiteDBName != "" && o.Module == "" && o.DatabaseURL == "" {
 		set[EnvPersistenceModule] = config.Setting{Name: "app.Options.SQLiteDBName", Value: string(SQLite)}
 	}
+	o.hashSettings(set)
 	return set
 }
 
@@ -177,6 +193,7 @@ type Application struct {
 	snapshots bool
 	intervals map[string]int64
 	log       *NotificationLog
+	hasher    *integrity.Hasher // nil when the events are not hash-chained
 
 	mu       sync.RWMutex
 	hooks    []RecordedFunc
@@ -214,6 +231,10 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 	if err != nil {
 		return nil, err
 	}
+	hasher, err := hasherFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
 	infra, err := openInfrastructure(ctx, opts, env, logger)
 	if err != nil {
 		return nil, err
@@ -225,6 +246,7 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 		snapshots: snapshotting,
 		intervals: opts.SnapshottingIntervals,
 		log:       &NotificationLog{recorder: infra.recorder, sectionSize: opts.SectionSize},
+		hasher:    hasher,
 	}
 	if a.log.sectionSize <= 0 {
 		a.log.sectionSize = DefaultSectionSize
@@ -382,11 +404,19 @@ func (a *Application) record(ctx context.Context, tx pgx.Tx, trackings []persist
 	if err != nil {
 		return nil, a.saveError(events, trackings, err)
 	}
+	if a.hasher != nil {
+		if err := a.hashEvents(ctx, stored, aggs); err != nil {
+			return nil, a.saveError(events, trackings, err)
+		}
+	}
 	ids, err := a.infra.insert(ctx, tx, stored, trackings)
 	if err != nil {
 		return nil, a.saveError(events, trackings, err)
 	}
 	collect(aggs)
+	if a.hasher != nil {
+		setHeads(aggs, stored)
+	}
 	if err := a.snapshotDue(ctx, tx, aggs, events); err != nil {
 		return ids, err
 	}
@@ -572,6 +602,9 @@ func (a *Application) snapshotDue(ctx context.Context, tx pgx.Tx, aggs []domain.
 		for _, e := range saved {
 			if e.OriginatorID == agg.ID() && e.OriginatorVersion%interval == 0 {
 				s, err := a.mapper.ToStoredSnapshot(domain.TakeSnapshot(agg))
+				if err == nil && a.hasher != nil {
+					err = a.sealSnapshot(ctx, agg, &s)
+				}
 				if err != nil {
 					return fmt.Errorf("automatic snapshot: %w", err)
 				}
@@ -586,14 +619,20 @@ func (a *Application) snapshotDue(ctx context.Context, tx pgx.Tx, aggs []domain.
 	return nil
 }
 
-// putSnapshot records s; one recorded already is not an error.
-func (a *Application) putSnapshot(ctx context.Context, s domain.Snapshot) error {
+// putSnapshot records s, a snapshot of agg; one recorded already is not
+// an error.
+func (a *Application) putSnapshot(ctx context.Context, agg domain.Aggregate, s domain.Snapshot) error {
 	if !a.snapshots {
 		return ErrSnapshottingDisabled
 	}
 	stored, err := a.mapper.ToStoredSnapshot(s)
 	if err != nil {
 		return err
+	}
+	if a.hasher != nil {
+		if err := a.sealSnapshot(ctx, agg, &stored); err != nil {
+			return err
+		}
 	}
 	return a.infra.insertSnapshots(ctx, nil, []persistence.StoredEvent{stored})
 }

@@ -11,9 +11,16 @@
 // snapshotting. Typed Options win; the environment fills in what they leave
 // zero (PERSISTENCE_MODULE or INFRASTRUCTURE_FACTORY, DATABASE_URL,
 // POSTGRES_*, CIPHER_KEY, CIPHER_TOPIC, COMPRESSOR_TOPIC,
-// COMPRESSOR_MAX_DECOMPRESSED_SIZE, IS_SNAPSHOTTING_ENABLED, TZINFO_TOPIC;
-// the README's configuration table says what each does), values given in
-// code (Options.Env) taking precedence over the process environment.
+// COMPRESSOR_MAX_DECOMPRESSED_SIZE, IS_SNAPSHOTTING_ENABLED, TZINFO_TOPIC,
+// HASH_CHAIN, SALT_FOR_DATA_INTEGRITY, HASH_SCHEME; the README's
+// configuration table says what each does), values given in code
+// (Options.Env) taking precedence over the process environment.
+//
+// An application may hash-chain its events (Options.HashChain; see
+// package integrity and docs/integrity.md): each event recorded carries a
+// hash of its contents chained to its aggregate's previous event, and
+// Repository.Get refuses a chain that does not verify with an error that
+// is errors.Is(err, domain.ErrDataIntegrity).
 //
 // Every save (Save, SaveTracked, SaveTx, SaveTrackedTx) takes one write
 // path: the events are mapped once and recorded by one call of the

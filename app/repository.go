@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/integrity"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
@@ -35,7 +36,11 @@ func NewRepository[T any, PT aggregatePtr[T]](a *Application) *Repository[T, PT]
 // returns an *AggregateNotFoundError if there are no events for id or the
 // aggregate is discarded, a *domain.WrongAggregateTypeError (errors.Is
 // domain.ErrWrongAggregateType) if id is an aggregate of another type, and
-// a *codec.MappingError if a stored event cannot be decoded.
+// a *codec.MappingError if a stored event cannot be decoded. When the
+// application hash-chains its events (Options.HashChain), a snapshot or
+// event that does not verify is an error that is errors.Is(err,
+// domain.ErrDataIntegrity), naming the aggregate and version (see package
+// integrity), and the aggregate's Head is the hash of its last event.
 //
 // When ctx carries a UnitOfWork of the application that holds id, Get
 // returns that aggregate, with the changes not yet recorded.
@@ -66,7 +71,7 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 	if lte != nil {
 		version = *lte
 	}
-	agg, err := r.fromSnapshot(ctx, id, lte)
+	agg, snap, err := r.fromSnapshot(ctx, id, lte)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +83,12 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 	stored, err := r.app.infra.recorder.SelectEvents(ctx, id, q)
 	if err != nil {
 		return nil, err
+	}
+	var chain *integrity.Chain
+	if r.app.hasher != nil {
+		if chain, err = r.app.verifyEvents(id, snap, stored); err != nil {
+			return nil, fmt.Errorf("get: %w", err) // names the aggregate and the version
+		}
 	}
 	events := make([]domain.Event, len(stored))
 	for i, se := range stored {
@@ -99,24 +110,42 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 	if agg.IsDiscarded() {
 		return nil, &AggregateNotFoundError{ID: id, Version: version}
 	}
+	if chain != nil {
+		if hash, v, ok := chain.Head(); ok {
+			domain.SetHead(agg, v, hash)
+		}
+	}
 	return agg, nil
 }
 
 // fromSnapshot returns the aggregate from its latest snapshot at or below
-// lte, or nil when snapshotting is off or there is none.
-func (r *Repository[T, PT]) fromSnapshot(ctx context.Context, id uuid.UUID, lte *int64) (PT, error) {
+// lte, and the stored snapshot, or nils when snapshotting is off or there
+// is none. When the application hash-chains its events, it verifies the
+// snapshot's seal, and ignores a snapshot without one (taken before the
+// application hash-chained its events, or stripped of its seal: either
+// way the events are replayed instead).
+func (r *Repository[T, PT]) fromSnapshot(ctx context.Context, id uuid.UUID, lte *int64) (PT, *persistence.StoredEvent, error) {
 	if !r.app.snapshots {
-		return nil, nil
+		return nil, nil, nil
 	}
 	stored, err := r.app.infra.snapshots.SelectEvents(ctx, id, persistence.EventQuery{Lte: lte, Desc: true, Limit: 1})
 	if err != nil || len(stored) == 0 {
-		return nil, err
+		return nil, nil, err
+	}
+	if r.app.hasher != nil {
+		if stored[0].Hash == nil {
+			return nil, nil, nil
+		}
+		if err := r.app.hasher.VerifySnapshot(stored[0]); err != nil {
+			return nil, nil, fmt.Errorf("get from snapshot: %w", err)
+		}
 	}
 	snap, err := r.app.mapper.ToSnapshot(stored[0])
 	if err != nil {
-		return nil, fmt.Errorf("get from snapshot: %w", err) // a *codec.MappingError names the aggregate
+		return nil, nil, fmt.Errorf("get from snapshot: %w", err) // a *codec.MappingError names the aggregate
 	}
-	return domain.FromSnapshot[T, PT](snap)
+	agg, err := domain.FromSnapshot[T, PT](snap)
+	return agg, &stored[0], err
 }
 
 // TakeSnapshot records a snapshot of the aggregate id as recorded at
@@ -136,7 +165,7 @@ func (r *Repository[T, PT]) TakeSnapshot(ctx context.Context, id uuid.UUID, vers
 	if err != nil {
 		return err
 	}
-	if err := r.app.putSnapshot(ctx, domain.TakeSnapshot(agg)); err != nil {
+	if err := r.app.putSnapshot(ctx, agg, domain.TakeSnapshot(agg)); err != nil {
 		return fmt.Errorf("take snapshot of %s: %w", id, err)
 	}
 	return nil

@@ -11,7 +11,9 @@
 // a file like it, a connection per writer and writers sharing one, and
 // beside the module's SELECTs through database/sql alone); and
 // BenchmarkMemory, the peak heap of reading 1,000,000 notifications and of
-// getting an aggregate of 100,000 events, against stated bounds. Its one
+// getting an aggregate of 100,000 events, against stated bounds; and
+// BenchmarkHashChain, saves and gets by an application that hash-chains
+// its events beside one that does not, taking turns in the same run. Its one
 // test, TestGetRoundTrips, counts the statements and round trips of a get.
 // The package has no code of its own; all is in its _test.go files.
 //

@@ -79,6 +79,10 @@ const (
 	opFollowerRemote
 	opMemoryLog
 	opMemoryReplay
+	opHashSaveOff
+	opHashSaveOn
+	opHashGetOff
+	opHashGetOn
 )
 
 // rawOf names the raw read baseline of each read row.
@@ -113,6 +117,10 @@ var opNames = map[operation]string{
 	opFollowerRemote:    "follower: catch up, 1 new event per notification, reading the log over HTTP on loopback (writers = page size)",
 	opMemoryLog:         "memory: read 1,000,000 notifications, pages of 1,000 (httplog.Reader.Select)",
 	opMemoryReplay:      "memory: get of an aggregate of 100,000 events",
+	opHashSaveOff:       "hash chain: Save, 10 events per save, not hash-chained",
+	opHashSaveOn:        "hash chain: Save, 10 events per save, hash-chained",
+	opHashGetOff:        "hash chain: get of an aggregate of 100 events, not hash-chained",
+	opHashGetOn:         "hash chain: get of an aggregate of 100 events, hash-chained (verified)",
 }
 
 // rowKey names one row of the table.

@@ -44,6 +44,14 @@ type Base struct {
 	modifiedOn time.Time
 	pending    []Event
 	discarded  bool
+
+	// head is the hash of the aggregate's event at headVersion, for
+	// applications that hash-chain their events (see SetHead); headKnown
+	// says whether it was set (an empty head before the first event is
+	// known too).
+	head        []byte
+	headVersion int64
+	headKnown   bool
 }
 
 // base gives this package the Base inside any Aggregate.
@@ -69,6 +77,13 @@ func (b *Base) IsDiscarded() bool { return b.discarded }
 // PendingEvents returns the events triggered since the aggregate was
 // created, replayed or last collected, in order, without collecting them.
 func (b *Base) PendingEvents() []Event { return append([]Event(nil), b.pending...) }
+
+// Head returns the hash of the aggregate's last recorded event, for
+// applications that hash-chain their events (see package integrity): set
+// when the aggregate is read from such an application and after it saves
+// the aggregate; nil otherwise, and before the aggregate's first event
+// is recorded. A copy: changing it changes nothing.
+func (b *Base) Head() []byte { return append([]byte(nil), b.head...) }
 
 // CollectEvents returns the pending events in the order they were
 // triggered and forgets them. Applications call it when saving.
@@ -99,6 +114,7 @@ func Create[T any, PT aggregatePtr[T]](id uuid.UUID, data any) (PT, error) {
 		return nil, err
 	}
 	b.version = before
+	b.headVersion, b.headKnown = before, true // nothing before the first event
 	event := Event{OriginatorID: id, OriginatorVersion: initialVersion(agg), Timestamp: Now(), Data: data,
 		OriginatorType: reflect.TypeFor[T]()}
 	if err := mutate(agg, event); err != nil {
@@ -214,4 +230,27 @@ func initialVersion(agg Aggregate) int64 {
 		return v.InitialVersion()
 	}
 	return 1
+}
+
+// SetHead records that hash is the hash of agg's recorded event at
+// version, the head of its hash chain. It is for the application layer
+// (package app), which sets it when it reads agg and after it records
+// agg's events; aggregates never need to call it.
+func SetHead(agg Aggregate, version int64, hash []byte) {
+	b := agg.base()
+	b.head, b.headVersion, b.headKnown = append([]byte(nil), hash...), version, true
+}
+
+// HeadAt returns agg's head if it is the hash of its event at version,
+// and whether it is: false when the head was never set (the aggregate was
+// not read from, or saved by, an application that hash-chains its
+// events), or was set at another version. A head at the version before a
+// created aggregate's first event is known and empty. It is for the
+// application layer, as SetHead is.
+func HeadAt(agg Aggregate, version int64) ([]byte, bool) {
+	b := agg.base()
+	if !b.headKnown || b.headVersion != version {
+		return nil, false
+	}
+	return b.head, true
 }

@@ -18,6 +18,14 @@ var ErrDiscarded = errors.New("aggregate is discarded")
 // aggregate is left unchanged.
 var ErrVersionOverflow = errors.New("aggregate version overflows int64")
 
+// ErrDataIntegrity is matched (errors.Is) by the errors that report
+// recorded events or snapshots whose hashes do not verify: changed,
+// removed, reordered or inserted outside the application (see package
+// integrity, whose errors say which aggregate, version and check). An
+// application that hash-chains its events returns them from its
+// repositories' Get instead of the aggregate.
+var ErrDataIntegrity = errors.New("data integrity")
+
 // VersionError is returned when an event is not the next in its
 // aggregate's sequence: its version is not one more than the aggregate's.
 type VersionError struct {

@@ -12,7 +12,9 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
+	"github.com/eventsourcing-go/eventsourcing/integrity"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
@@ -231,5 +233,27 @@ func TestChangeAfterSaveIsNotRecorded(t *testing.T) {
 		got, err := counters.GetCount(t.Context(), process.Application, "all")
 		require.NoError(t, err)
 		require.Equal(t, 24, got, "one increment per notification")
+	}, "WORLDS", "COUNTERS")
+}
+
+// A process application that hash-chains its events records, in pages,
+// counters changed by many notifications of one page: each counter's
+// events chain in order from its head, and every get verifies them.
+func TestPagesOfHashChainedEvents(t *testing.T) {
+	t.Parallel()
+	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
+		env["COUNTERS_HASH_CHAIN"] = "y"
+		_, process := pagingPair(t, env, 60, counters.Policy, system.Paging{Size: 25})
+		require.True(t, process.HashChain())
+		n, err := process.PullAndProcess(t.Context(), counters.WorldsName)
+		require.NoError(t, err)
+		require.Equal(t, 120, n)
+		requireThingCounts(t, process, 60) // gets verify every counter's chain
+		notifications, err := process.Recorder().SelectNotifications(t.Context(), persistence.NotificationQuery{Start: 1, Limit: 1000})
+		require.NoError(t, err)
+		require.NotEmpty(t, notifications)
+		for _, n := range notifications {
+			require.Len(t, n.Hash, integrity.Size, "notification %d", n.ID)
+		}
 	}, "WORLDS", "COUNTERS")
 }

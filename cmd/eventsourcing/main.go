@@ -5,6 +5,7 @@
 //
 //	eventsourcing status [FILE...]
 //	eventsourcing serve NAME
+//	eventsourcing verify NAME
 //
 // status prints, as a table, every process application whose event store
 // is in the database and each upstream application it follows: the last
@@ -42,6 +43,13 @@
 // application records some (LISTEN on one connection for all waits), and
 // ends the waits when it is interrupted. serve speaks PostgreSQL only.
 //
+// verify checks the hash chains of the events, and the seals of the
+// snapshots, of the application NAME (see docs/integrity.md): on
+// PostgreSQL in the database, by the SQL functions of the schema; on SQLite
+// (SQLITE_DBNAME) in Go. The hashes are keyed by SALT_FOR_DATA_INTEGRITY
+// (may be prefixed with the application's name). It prints each problem
+// and what it checked, and exits with status 1 when it finds a problem.
+//
 // The PostgreSQL database is named by DATABASE_URL or, when it is not
 // set, by POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
 // POSTGRES_USER and POSTGRES_PASSWORD, as for cmd/migrate. The exit status
@@ -74,7 +82,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
 )
 
-const usage = `usage: eventsourcing status [FILE...] | serve NAME
+const usage = `usage: eventsourcing status [FILE...] | serve NAME | verify NAME
 
 commands:
   status       the position of every process application in the database
@@ -85,6 +93,8 @@ commands:
   serve NAME   serve the notification log of the application NAME over
                HTTP on NOTIFICATION_LOG_ADDR (default 127.0.0.1:8080), to
                requests with the bearer token NOTIFICATION_LOG_TOKEN
+  verify NAME  verify the hash chains of the application NAME's events
+               and its snapshots' seals, with SALT_FOR_DATA_INTEGRITY
 
 The database is DATABASE_URL, else POSTGRES_HOST, POSTGRES_PORT,
 POSTGRES_DBNAME, POSTGRES_USER and POSTGRES_PASSWORD; or, with no FILE,
@@ -105,6 +115,8 @@ func run(ctx context.Context, args []string, env config.Environment, now func() 
 	switch {
 	case len(args) == 2 && args[0] == "serve":
 		return serve(ctx, args[1], env, stdout, stderr)
+	case len(args) == 2 && args[0] == "verify":
+		return verify(ctx, args[1], env, stdout, stderr)
 	case len(args) == 0 || args[0] != "status" || slices.ContainsFunc(args[1:], func(a string) bool { return strings.HasPrefix(a, "-") }):
 		fmt.Fprint(stderr, usage)
 		return 2

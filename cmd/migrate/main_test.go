@@ -51,7 +51,7 @@ func TestRoundTrip(t *testing.T) {
 	code, out, _ = runWith(t, vars, "--schema", schema, "status")
 	require.Equal(t, 0, code)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 7)
+	require.Len(t, lines, 8)
 	assert.Regexp(t, `^VERSION\s+FILE\s+APPLIED AT$`, lines[0])
 	assert.Regexp(t, `^1\s+00001_event_store\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[1])
 	assert.Regexp(t, `^2\s+00002_group_commit\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[2])
@@ -59,10 +59,11 @@ func TestRoundTrip(t *testing.T) {
 	assert.Regexp(t, `^4\s+00004_insert_tracked_page\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[4])
 	assert.Regexp(t, `^5\s+00005_partitions\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[5])
 	assert.Regexp(t, `^6\s+00006_event_metadata\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[6])
+	assert.Regexp(t, `^7\s+00007_integrity\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[7])
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "6\n", out)
+	assert.Equal(t, "7\n", out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "down-to", "1")
 	require.Equal(t, 0, code)
@@ -87,7 +88,7 @@ func TestRoundTrip(t *testing.T) {
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "status")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `\n1\s+00001_event_store\.sql\s+pending\n2\s+00002_group_commit\.sql\s+pending\n3\s+00003_insert_as_owner\.sql\s+pending\n4\s+00004_insert_tracked_page\.sql\s+pending\n5\s+00005_partitions\.sql\s+pending\n6\s+00006_event_metadata\.sql\s+pending\n$`, out)
+	assert.Regexp(t, `\n1\s+00001_event_store\.sql\s+pending\n2\s+00002_group_commit\.sql\s+pending\n3\s+00003_insert_as_owner\.sql\s+pending\n4\s+00004_insert_tracked_page\.sql\s+pending\n5\s+00005_partitions\.sql\s+pending\n6\s+00006_event_metadata\.sql\s+pending\n7\s+00007_integrity\.sql\s+pending\n$`, out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
@@ -102,7 +103,7 @@ func TestSchemaFromEnvironment(t *testing.T) {
 	require.Equal(t, 0, code)
 	code, out, _ := runWith(t, vars, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "6\n", out)
+	assert.Equal(t, "7\n", out)
 }
 
 func TestMissingSchema(t *testing.T) {
@@ -214,7 +215,7 @@ func TestReservedWordSchemas(t *testing.T) {
 
 		code, out, _ = runWith(t, vars, "--schema", schema, "version")
 		require.Equal(t, 0, code, schema)
-		assert.Equal(t, "6\n", out, schema)
+		assert.Equal(t, "7\n", out, schema)
 
 		code, out, _ = runWith(t, vars, "--schema", schema, "down-to", "0")
 		require.Equal(t, 0, code, schema)
@@ -264,7 +265,7 @@ func TestDownToRefusesToDropEvents(t *testing.T) {
 	assert.Contains(t, stderr, "--force")
 	code, out, _ = runWith(t, vars, "--schema", schema, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "6\n", out, "nothing rolled back")
+	assert.Equal(t, "7\n", out, "nothing rolled back")
 
 	code, _, _ = runWith(t, vars, "--schema", schema, "down-to", "1")
 	require.Equal(t, 0, code, "rolling back what drops no table")

@@ -416,7 +416,7 @@ func TestMigration00006DownRestores00005(t *testing.T) {
 		".stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[]) TO "+pgx.Identifier{role}.Sanitize())
 	require.NoError(t, err)
 
-	_, err = m.Up(ctx)
+	_, err = m.UpByOne(ctx) // to 00006
 	require.NoError(t, err)
 	may := func(procedure string) bool {
 		var ok bool
@@ -444,6 +444,48 @@ func TestMigration00006DownRestores00005(t *testing.T) {
 	_, err = m.DownTo(ctx, 5)
 	require.NoError(t, err, "the event itself stays: no metadata is lost")
 	assert.Equal(t, at5, migrateTestCatalog(t, conn, schema))
+	_, err = m.Up(ctx)
+	require.NoError(t, err, "up again")
+}
+
+// Rolling back 00007 (the integrity functions) restores the schema of
+// 00006 exactly; it drops no data, so nothing refuses it.
+func TestMigration00007DownRestores00006(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	schema := pgtest.NewSchemaName(t)
+	conn := migrateTestConn(t)
+	m := newMigrator(t, schema)
+	for range 6 {
+		_, err := m.UpByOne(ctx)
+		require.NoError(t, err)
+	}
+	at6 := migrateTestCatalog(t, conn, schema)
+	_, err := m.UpByOne(ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, at6, migrateTestCatalog(t, conn, schema))
+	var hash []byte
+	require.NoError(t, conn.QueryRow(ctx, "SELECT "+pgx.Identifier{schema}.Sanitize()+
+		".stored_events_hash('', 1, gen_random_uuid(), 1, 't', '', NULL)").Scan(&hash))
+	assert.Len(t, hash, 33, "the functions work")
+	rows, err := conn.Query(ctx, `SELECT p.proname, p.prosecdef, array_to_string(p.proconfig, ';') FROM pg_proc p
+		JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND (p.proname LIKE 'integrity%' OR p.proname LIKE '%verify%' OR p.proname = 'stored_events_hash')`, schema)
+	require.NoError(t, err)
+	functions := 0
+	for rows.Next() {
+		var name, config string
+		var definer bool
+		require.NoError(t, rows.Scan(&name, &definer, &config))
+		assert.False(t, definer, "%s is SECURITY INVOKER", name)
+		assert.Equal(t, "search_path="+schema+", pg_temp", config, "%s pins its search_path", name)
+		functions++
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, 5, functions)
+
+	_, err = m.DownTo(ctx, 6)
+	require.NoError(t, err)
+	assert.Equal(t, at6, migrateTestCatalog(t, conn, schema))
 	_, err = m.Up(ctx)
 	require.NoError(t, err, "up again")
 }
