@@ -245,8 +245,8 @@ func (h *handler) notifications(w http.ResponseWriter, r *http.Request) {
 	}
 	var ns []persistence.Notification
 	if q.Has("correlation_id") {
-		id, err := uuid.Parse(q.Get("correlation_id"))
-		if err != nil || id == uuid.Nil || len(topics) > 0 {
+		id, parseErr := uuid.Parse(q.Get("correlation_id"))
+		if parseErr != nil || id == uuid.Nil || len(topics) > 0 {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid correlation_id %q: expected a UUID other than the nil UUID, without topics", q.Get("correlation_id")))
 			return
 		}
