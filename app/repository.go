@@ -60,8 +60,18 @@ func (r *Repository[T, PT]) GetAt(ctx context.Context, id uuid.UUID, version int
 }
 
 // get returns the aggregate id at version *lte, or at its latest version
-// when lte is nil.
-func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (PT, error) {
+// when lte is nil, in a span (see telemetry.go).
+func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (got PT, err error) {
+	ctx, span := r.app.telemetry.startGet(ctx, id, lte)
+	var fromSnapshot bool
+	var read int
+	defer func() {
+		var v int64
+		if got != nil {
+			v = got.Version()
+		}
+		endGet(span, v, fromSnapshot, read, err)
+	}()
 	var version int64 // for AggregateNotFoundError: 0 for the latest
 	if lte != nil {
 		version = *lte
@@ -71,6 +81,7 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 		return nil, err
 	}
 	q := persistence.EventQuery{Lte: lte}
+	fromSnapshot = agg != nil
 	if agg != nil {
 		v := agg.Version()
 		q.Gt = &v
@@ -79,6 +90,7 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 	if err != nil {
 		return nil, err
 	}
+	read = len(stored)
 	events := make([]domain.Event, len(stored))
 	for i, se := range stored {
 		if events[i], err = r.app.mapper.ToDomainEvent(se); err != nil {
