@@ -234,7 +234,9 @@ func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 	return ctx
 }
 
-func (q *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) { q.ended.Add(1) }
+func (q *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {
+	q.ended.Add(1)
+}
 
 // Config.QueryTracer sees the pool's queries, alone and beside the pool
 // timeout, which still bounds the wait for a connection.
