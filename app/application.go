@@ -390,10 +390,11 @@ func (a *Application) checkTx(tx pgx.Tx) error {
 }
 
 // record is the one write path of the application: it maps events once,
-// records them (with the tracking records, in tx when not nil, and the
-// trace context of its span; see telemetry.go) by one call of the
-// recorder, clears the aggregates' pending events, takes the snapshots due
-// and, outside a caller's transaction, calls the OnRecorded functions.
+// records them (with the tracking records, in tx when not nil) by one
+// call of the recorder, clears the aggregates' pending events, takes the
+// snapshots due and, outside a caller's transaction, calls the
+// OnRecorded functions. It runs in a span, whose trace context each event
+// records (see telemetry.go).
 func (a *Application) record(ctx context.Context, tx pgx.Tx, trackings []persistence.Tracking, events []domain.Event, aggs []domain.Aggregate) (ids []int64, err error) {
 	ctx, span := a.telemetry.startSave(ctx, len(events), len(trackings))
 	defer func() { a.telemetry.endSave(ctx, span, len(events), ids, err) }()
