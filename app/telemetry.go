@@ -69,9 +69,10 @@ type telemetry struct {
 	batchSaves metric.Int64Histogram
 	batchRows  metric.Int64Histogram
 	// the attributes of a save's metrics, one set per outcome, and of the
-	// other metrics: made once, so that recording allocates nothing.
-	outcomes map[string]metric.MeasurementOption
-	attrs    metric.MeasurementOption
+	// other metrics: made once, as slices, so that recording allocates
+	// nothing (not even the variadic argument).
+	outcomes map[string][]metric.AddOption
+	attrs    []metric.RecordOption
 }
 
 // newTelemetry returns the telemetry of an application named name, with
@@ -98,10 +99,10 @@ func newTelemetry(name string, tp trace.TracerProvider, mp metric.MeterProvider)
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	t.attrs = metric.WithAttributeSet(attribute.NewSet(t.app))
-	t.outcomes = map[string]metric.MeasurementOption{}
+	t.attrs = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(t.app))}
+	t.outcomes = map[string][]metric.AddOption{}
 	for _, o := range []string{outcomeOK, outcomeConflict, outcomeError} {
-		t.outcomes[o] = metric.WithAttributeSet(attribute.NewSet(t.app, attrOutcome.String(o)))
+		t.outcomes[o] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(t.app, attrOutcome.String(o)))}
 	}
 	return t, nil
 }
@@ -129,9 +130,9 @@ func (t *telemetry) endSave(ctx context.Context, span trace.Span, events int, id
 	default:
 		outcome = outcomeError
 	}
-	t.saves.Add(ctx, 1, t.outcomes[outcome])
+	t.saves.Add(ctx, 1, t.outcomes[outcome]...)
 	if outcome == outcomeOK {
-		t.saveEvents.Record(ctx, int64(events), t.attrs)
+		t.saveEvents.Record(ctx, int64(events), t.attrs...)
 	}
 	if span.IsRecording() {
 		span.SetAttributes(attrOutcome.String(outcome))
@@ -176,8 +177,8 @@ func endGet(span trace.Span, version int64, fromSnapshot bool, read int, err err
 // recorder, which records the batch sizes.
 func (t *telemetry) observeBatches() postgres.RecorderOption {
 	return postgres.ObserveBatches(func(ctx context.Context, saves, events int) {
-		t.batchSaves.Record(ctx, int64(saves), t.attrs)
-		t.batchRows.Record(ctx, int64(events), t.attrs)
+		t.batchSaves.Record(ctx, int64(saves), t.attrs...)
+		t.batchRows.Record(ctx, int64(events), t.attrs...)
 	})
 }
 

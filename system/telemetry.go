@@ -64,7 +64,7 @@ type telemetry struct {
 	lagAge    metric.Float64ObservableGauge
 
 	mu    sync.Mutex
-	attrs map[string]metric.MeasurementOption // by upstream ("" for none): made once, so that recording allocates nothing
+	attrs map[string][]metric.AddOption // by upstream ("" for none): made once, as slices, so that recording allocates nothing
 }
 
 // newTelemetry returns the telemetry of the process application a, with
@@ -75,7 +75,7 @@ func newTelemetry(a *app.Application) *telemetry {
 		tracer: a.TracerProvider().Tracer(InstrumentationName),
 		meter:  a.MeterProvider().Meter(InstrumentationName),
 		app:    attrApplication.String(a.Name()),
-		attrs:  map[string]metric.MeasurementOption{},
+		attrs:  map[string][]metric.AddOption{},
 	}
 	var errs [5]error
 	t.processed, errs[0] = t.meter.Int64Counter(metricProcessed, metric.WithUnit("{notification}"),
@@ -96,7 +96,7 @@ func newTelemetry(a *app.Application) *telemetry {
 
 // attributes returns the measurement attributes of the process
 // application and upstream.
-func (t *telemetry) attributes(upstream string) metric.MeasurementOption {
+func (t *telemetry) attributes(upstream string) []metric.AddOption {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	opt, ok := t.attrs[upstream]
@@ -105,7 +105,7 @@ func (t *telemetry) attributes(upstream string) metric.MeasurementOption {
 		if upstream != "" {
 			set = attribute.NewSet(t.app, attrUpstream.String(upstream))
 		}
-		opt = metric.WithAttributeSet(set)
+		opt = []metric.AddOption{metric.WithAttributeSet(set)}
 		t.attrs[upstream] = opt
 	}
 	return opt
@@ -125,7 +125,7 @@ func (t *telemetry) startPage(ctx context.Context, upstream string, first int64,
 // recorded processed notifications and returned err, and counts them.
 func (t *telemetry) endPage(ctx context.Context, span trace.Span, upstream string, processed int, err error) {
 	if processed > 0 {
-		t.processed.Add(ctx, int64(processed), t.attributes(upstream))
+		t.processed.Add(ctx, int64(processed), t.attributes(upstream)...)
 	}
 	if span.IsRecording() {
 		span.SetAttributes(attrProcessed.Int(processed))
@@ -159,13 +159,13 @@ func endSpan(span trace.Span, err error) {
 
 // conflict counts a conflict met processing upstream.
 func (t *telemetry) conflict(ctx context.Context, upstream string) {
-	t.conflicts.Add(ctx, 1, t.attributes(upstream))
+	t.conflicts.Add(ctx, 1, t.attributes(upstream)...)
 }
 
 // retry counts a retry of processing (upstream "" when the retry is not
 // of one upstream).
 func (t *telemetry) retry(ctx context.Context, upstream string) {
-	t.retries.Add(ctx, 1, t.attributes(upstream))
+	t.retries.Add(ctx, 1, t.attributes(upstream)...)
 }
 
 // observeLag observes the lag of p behind each application it follows
@@ -184,7 +184,7 @@ func (t *telemetry) observeLag(p *ProcessApplication) (stop func()) {
 				errs = append(errs, err)
 				continue
 			}
-			attrs := t.attributes(leader)
+			attrs := metric.WithAttributeSet(attribute.NewSet(t.app, attrUpstream.String(leader)))
 			o.ObserveInt64(t.lag, lag.Behind, attrs)
 			o.ObserveFloat64(t.lagAge, lag.Age.Seconds(), attrs)
 		}
