@@ -29,8 +29,8 @@ import (
 func BenchmarkTracingPaired(b *testing.B) {
 	for _, op := range []struct {
 		name string
-		per  int // operations per iteration
-		make func(b *testing.B, a, c func(name string) *app.Application) func() // returns one iteration's work on one side
+		per  int                                                           // operations per iteration
+		make func(b *testing.B, open func(string) *app.Application) func() // one iteration's work on one side
 	}{
 		{"save", 1, pairedSave},
 		{"get", 1, pairedGet},
@@ -68,7 +68,7 @@ func BenchmarkTracingPaired(b *testing.B) {
 						b.Cleanup(a.Close)
 						return a
 					}
-					sides[i] = op.make(b, open, open)
+					sides[i] = op.make(b, open)
 				}
 				var spent [2]time.Duration
 				b.ReportAllocs()
@@ -92,7 +92,7 @@ func BenchmarkTracingPaired(b *testing.B) {
 }
 
 // pairedSave returns a save of a new World (1 event).
-func pairedSave(b *testing.B, open, _ func(string) *app.Application) func() {
+func pairedSave(b *testing.B, open func(string) *app.Application) func() {
 	w := open(counters.WorldsName)
 	return func() {
 		world, err := worlds.NewWorld("Earth")
@@ -106,7 +106,7 @@ func pairedSave(b *testing.B, open, _ func(string) *app.Application) func() {
 }
 
 // pairedGet returns a get of a World of 10 events.
-func pairedGet(b *testing.B, open, _ func(string) *app.Application) func() {
+func pairedGet(b *testing.B, open func(string) *app.Application) func() {
 	w := open(counters.WorldsName)
 	world, err := worlds.NewWorld("Earth")
 	for i := 0; err == nil && i < 9; i++ {
@@ -130,7 +130,7 @@ func pairedGet(b *testing.B, open, _ func(string) *app.Application) func() {
 // distinct thing: a get that finds nothing and a new counter) processed
 // by Counters; the upstream events are saved first, and timed too, on
 // both sides alike (a save of 100 events).
-func pairedFollower(b *testing.B, open, _ func(string) *app.Application) func() {
+func pairedFollower(b *testing.B, open func(string) *app.Application) func() {
 	w := open(counters.WorldsName)
 	c := system.NewProcessApplication(open(counters.CountersName), counters.Policy)
 	c.Follow(w)

@@ -170,4 +170,3 @@ func attrs(set attribute.Set) string {
 	}
 	return "{" + strings.Join(kv, " ") + "}"
 }
-
