@@ -8,7 +8,7 @@ TEST_FLAGS ?= -race -count=1
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: generate
 generate: ## Regenerate the sqlc accessors in db/ and db/sqlitedb/ from sql/
@@ -21,22 +21,28 @@ verify: generate lint ## Check generated code is current, gofmt, go vet, staticc
 	go mod tidy -diff
 	cd tools && go mod tidy -diff
 	cd integration && go mod tidy -diff && go vet ./...
+	cd examples/tracing && go mod tidy -diff && go vet ./...
 	@echo "verify: ok"
 
 # staticcheck is pinned in tools/go.mod and built into bin/, as gotestsum is.
 .PHONY: lint
-lint: ## Run gofmt, go vet and staticcheck (staticcheck also over integration/)
+lint: ## Run gofmt, go vet and staticcheck (staticcheck also over integration/ and examples/tracing/)
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
 	go vet ./...
 	@cd tools && go build -o ../bin/staticcheck honnef.co/go/tools/cmd/staticcheck
 	bin/staticcheck ./...
 	cd integration && ../bin/staticcheck ./...
+	cd examples/tracing && ../../bin/staticcheck ./...
 
 # Tests run through gotestsum (pinned in tools/go.mod): one line per package
 # as it finishes, the failures again in full at the end, and every event in
 # bin/<suite>.json, from which internal/testtotals prints the closing
-# "tests: N passed, N failed, N skipped" line.
+# "tests: N passed, N failed, N skipped" line. make test runs the library's
+# module and then each module of TEST_MODULES (modules of their own, so
+# that their dependencies stay out of the library's go.mod: the
+# OpenTelemetry SDK of examples/tracing), on the same PostgreSQL.
 TEST_FORMAT ?= pkgname
+TEST_MODULES := examples/tracing
 
 .PHONY: test-tools
 test-tools: ## Build the test runners into bin/: gotestsum, pgrun, testtotals
@@ -45,11 +51,16 @@ test-tools: ## Build the test runners into bin/: gotestsum, pgrun, testtotals
 	@cd tools && go build -o ../bin/gotestsum gotest.tools/gotestsum
 
 .PHONY: test
-test: test-tools ## Run all tests with -race, sharing one throwaway PostgreSQL (or TEST_DATABASE_URL)
-	@rm -f bin/test.json
+test: test-tools ## Run all tests with -race (and those of TEST_MODULES), sharing one throwaway PostgreSQL (or TEST_DATABASE_URL)
+	@rm -f bin/test.json $(foreach m,$(TEST_MODULES),bin/test-$(subst /,-,$(m)).json)
 	@status=0; \
-	bin/pgrun -- bin/gotestsum --format $(TEST_FORMAT) --format-hide-empty-pkg --jsonfile bin/test.json -- $(TEST_FLAGS) ./... || status=$$?; \
-	bin/testtotals bin/test.json || status=1; \
+	bin/pgrun -- bash -c 'status=0; \
+	  bin/gotestsum --format $(TEST_FORMAT) --format-hide-empty-pkg --jsonfile bin/test.json -- $(TEST_FLAGS) ./... || status=$$?; \
+	  for m in $(TEST_MODULES); do \
+	    (cd "$$m" && "$$OLDPWD/bin/gotestsum" --format $(TEST_FORMAT) --format-hide-empty-pkg --jsonfile "$$OLDPWD/bin/test-$${m//\//-}.json" -- $(TEST_FLAGS) ./...) || status=$$?; \
+	  done; \
+	  exit $$status' || status=$$?; \
+	bin/testtotals bin/test.json $(foreach m,$(TEST_MODULES),bin/test-$(subst /,-,$(m)).json) || status=1; \
 	exit $$status
 
 # The integration suite runs PostgreSQL in Docker (testcontainers-go), from
@@ -83,6 +94,11 @@ BENCHTIME ?= 2s
 bench: ## Run the benchmarks against a throwaway durable Postgres and print the table
 	go test -run '^$$' -bench 'Mapper|Recorder' -benchmem -count=1 ./codec ./persistence/memory
 	go test -run '^$$' -bench . -benchtime=$(BENCHTIME) -benchmem -count=1 -timeout 30m ./bench
+	$(MAKE) --no-print-directory bench-tracing
+
+.PHONY: bench-tracing
+bench-tracing: ## Run the tracing benchmarks (saves, gets, a follower; tracing off and on) of examples/tracing
+	cd examples/tracing && go test -run '^$$' -bench 'Tracing' -benchtime=$(BENCHTIME) -benchmem -count=1 -timeout 30m .
 
 # The scaling curves of issue 17: 1-event saves as the writers go 1 to 64
 # (beside the raw inserts) and gets as the aggregate goes 10 to 10,000

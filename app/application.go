@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/config"
@@ -112,6 +114,20 @@ type Options struct {
 	// slog.Default().
 	Logger *slog.Logger
 
+	// TracerProvider and MeterProvider receive the application's spans
+	// and metrics (see docs/observability.md), and those of the process
+	// applications (package system) built on it; nil means the global
+	// providers (otel.GetTracerProvider, otel.GetMeterProvider), which
+	// are no-ops until an OpenTelemetry SDK is installed.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	// QueryTracer traces the queries of the PostgreSQL pool that the
+	// application opens (pgx's hook; see postgres.Config.QueryTracer). A
+	// pool given in Pool keeps its own tracer: set it in that pool's
+	// pgxpool.Config (ConnConfig.Tracer); setting both is a
+	// *config.Error. The memory and SQLite modules ignore it.
+	QueryTracer pgx.QueryTracer
+
 	// Env holds configuration set in code as environment variables; it
 	// overrides the process environment.
 	Env map[string]string
@@ -194,6 +210,7 @@ type Application struct {
 	intervals map[string]int64
 	log       *NotificationLog
 	hasher    *integrity.Hasher // nil when the events are not hash-chained
+	telemetry *telemetry
 
 	mu       sync.RWMutex
 	hooks    []RecordedFunc
@@ -235,7 +252,11 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 	if err != nil {
 		return nil, err
 	}
-	infra, err := openInfrastructure(ctx, opts, env, logger)
+	tel, err := newTelemetry(opts.Name, opts.TracerProvider, opts.MeterProvider)
+	if err != nil {
+		return nil, err
+	}
+	infra, err := openInfrastructure(ctx, opts, env, logger, tel.observeBatches())
 	if err != nil {
 		return nil, err
 	}
@@ -247,6 +268,7 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 		intervals: opts.SnapshottingIntervals,
 		log:       &NotificationLog{recorder: infra.recorder, sectionSize: opts.SectionSize},
 		hasher:    hasher,
+		telemetry: tel,
 	}
 	if a.log.sectionSize <= 0 {
 		a.log.sectionSize = DefaultSectionSize
@@ -397,19 +419,23 @@ func (a *Application) checkTx(tx pgx.Tx) error {
 // records them (with the tracking records, in tx when not nil) by one
 // call of the recorder, clears the aggregates' pending events, takes the
 // snapshots due and, outside a caller's transaction, calls the
-// OnRecorded functions.
-func (a *Application) record(ctx context.Context, tx pgx.Tx, trackings []persistence.Tracking, events []domain.Event, aggs []domain.Aggregate) ([]int64, error) {
+// OnRecorded functions. It runs in a span, whose trace context each event
+// records (see telemetry.go).
+func (a *Application) record(ctx context.Context, tx pgx.Tx, trackings []persistence.Tracking, events []domain.Event, aggs []domain.Aggregate) (ids []int64, err error) {
+	ctx, span := a.telemetry.startSave(ctx, len(events), len(trackings))
+	defer func() { a.telemetry.endSave(ctx, span, len(events), ids, err) }()
 	events = identify(ctx, events)
 	stored, err := a.mapper.ToStoredEvents(events)
 	if err != nil {
 		return nil, a.saveError(events, trackings, err)
 	}
+	recordTraceContext(ctx, stored)
 	if a.hasher != nil {
 		if err := a.hashEvents(ctx, stored, aggs); err != nil {
 			return nil, a.saveError(events, trackings, err)
 		}
 	}
-	ids, err := a.infra.insert(ctx, tx, stored, trackings)
+	ids, err = a.infra.insert(ctx, tx, stored, trackings)
 	if err != nil {
 		return nil, a.saveError(events, trackings, err)
 	}

@@ -26,4 +26,10 @@
 // path: the events are mapped once and recorded by one call of the
 // recorder, then the snapshots due are taken and the OnRecorded functions
 // called.
+//
+// Saves and gets have OpenTelemetry spans, and saves metrics, reported to
+// Options.TracerProvider and MeterProvider (the global providers when nil:
+// no-ops until an SDK is installed); each event records the trace context
+// of its save (EncodeTraceContext), to which the followers that process it
+// link. See docs/observability.md.
 package app

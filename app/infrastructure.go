@@ -159,7 +159,7 @@ type infrastructure struct {
 // opts.Pool or env. For the Postgres module it connects (unless given a
 // pool), and applies the migrations to the application's schema unless
 // CREATE_TABLE is false.
-func openInfrastructure(ctx context.Context, opts Options, env config.Environment, logger *slog.Logger) (*infrastructure, error) {
+func openInfrastructure(ctx context.Context, opts Options, env config.Environment, logger *slog.Logger, recorderOpts ...postgres.RecorderOption) (*infrastructure, error) {
 	module, err := moduleFromEnv(env, logger)
 	if err != nil {
 		return nil, err
@@ -171,6 +171,9 @@ func openInfrastructure(ctx context.Context, opts Options, env config.Environmen
 		return nil, &config.Error{Var: "app.Options.DatabaseURL", Reason: "the application records in SQLite"}
 	}
 	if opts.Pool != nil {
+		if opts.QueryTracer != nil {
+			return nil, &config.Error{Var: "app.Options.QueryTracer", Reason: "Options.Pool keeps its own tracer: set it in the pool's configuration (ConnConfig.Tracer)"}
+		}
 		if module == Memory && opts.Module == Memory {
 			return nil, &config.Error{Var: "app.Options.Module", Value: string(opts.Module), Reason: "Options.Pool is set: the postgres module is implied"}
 		}
@@ -185,7 +188,7 @@ func openInfrastructure(ctx context.Context, opts Options, env config.Environmen
 		if opts.Schema != "" && opts.Schema != schema {
 			return nil, &config.Error{Var: "app.Options.Schema", Value: opts.Schema, Reason: fmt.Sprintf("Options.Pool records in schema %q", schema)}
 		}
-		return newPostgresInfrastructure(opts.Pool, schema, false), nil
+		return newPostgresInfrastructure(opts.Pool, schema, false, recorderOpts...), nil
 	}
 	if module == Memory {
 		return &infrastructure{module: Memory, recorder: memory.NewRecorder(), snapshots: memory.NewAggregateRecorder(),
@@ -198,11 +201,12 @@ func openInfrastructure(ctx context.Context, opts Options, env config.Environmen
 	if err != nil {
 		return nil, err
 	}
+	cfg.QueryTracer = opts.QueryTracer
 	pool, err := postgres.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return newPostgresInfrastructure(pool, cfg.Schema, true), nil
+	return newPostgresInfrastructure(pool, cfg.Schema, true, recorderOpts...), nil
 }
 
 // openSQLite opens the SQLite database that env names, and migrates it
@@ -236,9 +240,9 @@ func sqliteStore(name string, db *sqlite.Database) string {
 	return "sqlite:" + name
 }
 
-func newPostgresInfrastructure(pool *pgxpool.Pool, schema string, own bool) *infrastructure {
+func newPostgresInfrastructure(pool *pgxpool.Pool, schema string, own bool, recorderOpts ...postgres.RecorderOption) *infrastructure {
 	c := pool.Config().ConnConfig
-	rec, snaps := postgres.NewRecorder(pool), postgres.NewSnapshotRecorder(pool)
+	rec, snaps := postgres.NewRecorder(pool, recorderOpts...), postgres.NewSnapshotRecorder(pool)
 	return &infrastructure{
 		module: Postgres, recorder: rec, snapshots: snaps, pool: pool, ownPool: own, schema: schema,
 		pgRecorder: rec, pgSnapshots: snaps,

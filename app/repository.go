@@ -65,8 +65,18 @@ func (r *Repository[T, PT]) GetAt(ctx context.Context, id uuid.UUID, version int
 }
 
 // get returns the aggregate id at version *lte, or at its latest version
-// when lte is nil.
-func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (PT, error) {
+// when lte is nil, in a span (see telemetry.go).
+func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (got PT, err error) {
+	ctx, span := r.app.telemetry.startGet(ctx, id, lte)
+	var fromSnapshot bool
+	var read int
+	defer func() {
+		var v int64
+		if got != nil {
+			v = got.Version()
+		}
+		endGet(span, v, fromSnapshot, read, err)
+	}()
 	var version int64 // for AggregateNotFoundError: 0 for the latest
 	if lte != nil {
 		version = *lte
@@ -76,6 +86,7 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 		return nil, err
 	}
 	q := persistence.EventQuery{Lte: lte}
+	fromSnapshot = agg != nil
 	if agg != nil {
 		v := agg.Version()
 		q.Gt = &v
@@ -84,6 +95,7 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 	if err != nil {
 		return nil, err
 	}
+	read = len(stored)
 	var chain *integrity.Chain
 	if r.app.hasher != nil {
 		if chain, err = r.app.verifyEvents(id, snap, stored); err != nil {

@@ -18,4 +18,10 @@
 //	runner := system.NewSingleThreadedRunner(sys, system.RunnerOptions{})
 //	err = runner.Start(ctx)
 //	worlds := runner.App("Worlds") // commands here are processed downstream before they return
+//
+// A process application reports a span per page of notifications and per
+// notification (linked to the span of the save that recorded its event),
+// and metrics of its progress, lag, conflicts and retries, to the
+// OpenTelemetry providers of its app.Application; see
+// docs/observability.md.
 package system

@@ -60,6 +60,7 @@ func (w *wakeups) take() []string {
 // nil when ctx ends, and an error that a retry cannot cure (see
 // followLeaders).
 func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerOptions, logger *slog.Logger) error {
+	defer p.telemetry.observeLag(p)()
 	if opts.Partitions > 1 {
 		return followDivided(ctx, p, w, opts, logger)
 	}
@@ -76,6 +77,7 @@ func follow(ctx context.Context, p *ProcessApplication, w *wakeups, opts RunnerO
 		case err == nil:
 			continue // the exclusion was given up: take it again
 		case persistence.IsRetryable(err):
+			p.telemetry.retry(ctx, "")
 			delay := retry.next(persistence.NeedsAttention(err))
 			logRetry(ctx, logger, "processing failed; retrying", err, delay, "application", p.Name())
 			if !wait(ctx, delay) {
@@ -147,6 +149,7 @@ func followLeaders(ctx context.Context, p *ProcessApplication, w *wakeups, opts 
 			case ctx.Err() != nil:
 				return nil
 			case persistence.IsRetryable(err):
+				p.telemetry.retry(ctx, leader)
 				if !failed {
 					failed, delay = true, retry.next(persistence.NeedsAttention(err))
 				}

@@ -104,6 +104,8 @@ type ProcessApplication struct {
 	policy Policy
 	paging Paging
 
+	telemetry *telemetry
+
 	mu        sync.Mutex
 	upstreams map[string]*upstream
 	division  *division // nil: the upstream logs are not divided
@@ -173,7 +175,7 @@ func (p *ProcessApplication) SetPaging(pg Paging) {
 // NewProcessApplication makes a an application that processes the events
 // of the applications it follows (see Follow) with policy.
 func NewProcessApplication(a *app.Application, policy Policy) *ProcessApplication {
-	return &ProcessApplication{Application: a, policy: policy, upstreams: map[string]*upstream{}}
+	return &ProcessApplication{Application: a, policy: policy, upstreams: map[string]*upstream{}, telemetry: newTelemetry(a)}
 }
 
 // Follow makes p follow leader: PullAndProcess(leader.Name()) reads the
@@ -265,6 +267,7 @@ func (p *ProcessApplication) PullAndProcess(ctx context.Context, leader string) 
 		processed += n
 		switch {
 		case persistence.IsConflict(err):
+			p.telemetry.conflict(ctx, leader)
 			limit := maxConflicts
 			if s.division != nil {
 				// Instances of other partitions may write the same
@@ -352,8 +355,11 @@ func (p *ProcessApplication) processShare(ctx context.Context, up *upstream, s *
 // an earlier notification of the page changed too (it read the aggregate
 // from the store, not from the page) ends the page before it: it is
 // processed again, first of the next page. A decode or policy error
-// records the page before the notification, and is returned.
-func (p *ProcessApplication) processPage(ctx context.Context, up *upstream, items []persistence.Notification, size int, pageTime time.Duration, s *share) (int, error) {
+// records the page before the notification, and is returned. The page,
+// and each notification, has a span (see telemetry.go).
+func (p *ProcessApplication) processPage(ctx context.Context, up *upstream, items []persistence.Notification, size int, pageTime time.Duration, s *share) (recorded int, err error) {
+	ctx, span := p.telemetry.startPage(ctx, up.name, items[0].ID, min(size, len(items)))
+	defer func() { p.telemetry.endPage(ctx, span, up.name, recorded, err) }()
 	uow := app.NewUnitOfWork(p.Application)
 	pageCtx := uow.Context(ctx)
 	var pg page
@@ -362,17 +368,21 @@ func (p *ProcessApplication) processPage(ctx context.Context, up *upstream, item
 		if len(pg.trackings) > 0 && time.Since(began) >= pageTime {
 			break
 		}
+		notificationCtx, notificationSpan := p.telemetry.startNotification(pageCtx, up.name, n)
 		event, err := up.mapper.ToDomainEvent(n.StoredEvent)
 		if err != nil {
+			endSpan(notificationSpan, err)
 			return p.recordPage(ctx, &pg, fmt.Errorf("%s following %s: notification %d: %w", p.Name(), up.name, n.ID, err))
 		}
 		pe := &ProcessEvent{Tracking: persistence.Tracking{ApplicationName: up.name, NotificationID: n.ID, Partition: s.partition(n)}}
 		if p.policy != nil {
-			if err := p.policy(app.WithCause(pageCtx, event), p, event, pe); err != nil {
+			if err := p.policy(app.WithCause(notificationCtx, event), p, event, pe); err != nil {
+				endSpan(notificationSpan, err)
 				return p.recordPage(ctx, &pg, &PolicyError{Application: p.Name(), Upstream: up.name, Notification: n.ID, Err: err})
 			}
 			app.Stamp(pe.events, event)
 		}
+		endSpan(notificationSpan, nil)
 		if !pg.add(pe) {
 			break
 		}

@@ -60,6 +60,13 @@ type pkg struct {
 //     environment is read by app, not by the codec. integrity (the
 //     hashing of events) depends, like codec, only on domain and
 //     persistence.
+//  8. The library depends on the OpenTelemetry API only: nothing in this
+//     module imports its SDK or exporters (go.opentelemetry.io/otel/sdk,
+//     go.opentelemetry.io/otel/exporters), test files included; they live
+//     in examples/tracing, a module of its own. And only app and system
+//     report telemetry: domain, codec, config and persistence (with its
+//     adapters, which take observers instead) import no OpenTelemetry
+//     package, even indirectly.
 //
 // "Depends on" means through any chain of non-test imports, and the message
 // shows the chain. The packages come from one `go list` run in the module
@@ -159,6 +166,13 @@ func violations(pkgs map[string]pkg, p pkg) []string {
 		forbid(deps, dependsOn, func(imp string) bool {
 			return under(imp, module) && !slices.Contains(ok, short(imp))
 		})
+	}
+	// Rule 8.
+	forbid(all, "imports", func(imp string) bool {
+		return under(imp, "go.opentelemetry.io/otel/sdk") || under(imp, "go.opentelemetry.io/otel/exporters")
+	})
+	if slices.ContainsFunc([]string{"domain", "codec", "config", "persistence"}, func(l string) bool { return under(p.ImportPath, module+"/"+l) }) {
+		forbid(deps, dependsOn, func(imp string) bool { return under(imp, "go.opentelemetry.io") })
 	}
 	return out
 }

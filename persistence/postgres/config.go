@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/eventsourcing-go/eventsourcing/config"
 )
 
@@ -67,6 +69,11 @@ type Config struct {
 	// if the ping fails; false leaves pgxpool's default, which pings a
 	// connection that was idle for more than a second.
 	PrePing bool
+	// QueryTracer traces the pool's queries (pgx's hook: an OpenTelemetry
+	// tracer for pgx, a logger). If it also implements the pgxpool or pgx
+	// tracer interfaces (pgxpool.AcquireTracer, pgx.ConnectTracer...),
+	// those are called too. nil traces nothing. It has no variable.
+	QueryTracer pgx.QueryTracer
 }
 
 // The environment variables ConfigFromEnv reads.

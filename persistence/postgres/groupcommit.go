@@ -28,6 +28,7 @@ const maxBatchRows = 5000
 type groupCommit struct {
 	pool    *pgxpool.Pool
 	queries *db.Queries
+	observe BatchObserver // nil: none
 
 	mu      sync.Mutex
 	queue   []*saveRequest
@@ -63,6 +64,7 @@ func (g *groupCommit) insert(ctx context.Context, events []persistence.StoredEve
 		// after it.
 		g.running = true
 		g.mu.Unlock()
+		g.observed(ctx, 1, len(events))
 		req.ids, req.err = insertOne(ctx, g.queries, g.pool, events, nil)
 		g.mu.Lock()
 		if len(g.queue) > 0 {
@@ -162,6 +164,13 @@ func batchContext(batch []*saveRequest) (context.Context, context.CancelFunc) {
 // record inserts the events of batch in one call and gives each save its
 // outcome. A save alone takes the simpler single-save procedure.
 func (g *groupCommit) record(ctx context.Context, batch []*saveRequest) {
+	if g.observe != nil {
+		events := 0
+		for _, req := range batch {
+			events += len(req.events)
+		}
+		g.observed(ctx, len(batch), events)
+	}
 	if len(batch) == 1 {
 		req := batch[0]
 		req.ids, req.err = insertOne(ctx, g.queries, g.pool, req.events, nil)
@@ -193,6 +202,13 @@ func (g *groupCommit) record(ctx context.Context, batch []*saveRequest) {
 		}
 		offset += len(req.events)
 		close(req.done)
+	}
+}
+
+// observed tells the observer, if any, of a batch of saves holding events.
+func (g *groupCommit) observed(ctx context.Context, saves, events int) {
+	if g.observe != nil {
+		g.observe(ctx, saves, events)
 	}
 }
 

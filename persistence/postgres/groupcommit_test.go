@@ -271,3 +271,52 @@ func TestSavesWithMixedDeadlinesEachReturnAtTheirOwn(t *testing.T) {
 	}
 	require.ErrorIs(t, errs[0], persistence.ErrOutcomeUnknown, "the first save was in flight when its deadline passed")
 }
+
+// ObserveBatches is told of each group commit: a save alone is a batch of
+// one, and saves that queue behind the lock are one batch, whose saves and
+// events are all counted.
+func TestGroupCommitObserveBatches(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := testConfig(t)
+	cfg.PoolSize = 4
+	pool := openPool(t, cfg)
+	var mu sync.Mutex
+	var batches [][2]int // saves, events
+	rec := postgres.NewRecorder(pool, postgres.ObserveBatches(func(_ context.Context, saves, events int) {
+		mu.Lock()
+		defer mu.Unlock()
+		batches = append(batches, [2]int{saves, events})
+	}))
+
+	_, err := rec.InsertNotifications(ctx, []persistence.StoredEvent{ev(uuid.New(), 1), ev(uuid.New(), 1)})
+	require.NoError(t, err)
+	require.Equal(t, [][2]int{{1, 2}}, batches, "a save alone")
+
+	blocker, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = blocker.Exec(ctx, "LOCK TABLE stored_events IN EXCLUSIVE MODE")
+	require.NoError(t, err)
+	const saves = 16
+	var wg sync.WaitGroup
+	for range saves {
+		wg.Go(func() {
+			_, err := rec.InsertNotifications(ctx, []persistence.StoredEvent{ev(uuid.New(), 1), ev(uuid.New(), 1), ev(uuid.New(), 1)})
+			assert.NoError(t, err)
+		})
+	}
+	time.Sleep(500 * time.Millisecond) // let every save queue up behind the lock
+	require.NoError(t, blocker.Commit(ctx))
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	total, events, largest := 0, 0, 0
+	for _, b := range batches[1:] {
+		total, events, largest = total+b[0], events+b[1], max(largest, b[0])
+	}
+	require.Equal(t, saves, total, "every save is in one batch: %v", batches)
+	require.Equal(t, 3*saves, events)
+	require.Greater(t, largest, 1, "saves queued behind the lock are one batch: %v", batches)
+}

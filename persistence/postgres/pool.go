@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventsourcing-go/eventsourcing/config"
@@ -59,9 +60,15 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	params := poolCfg.ConnConfig.RuntimeParams
 	params["lock_timeout"] = milliseconds(cfg.LockTimeout)
 	params["idle_in_transaction_session_timeout"] = milliseconds(cfg.IdleInTransactionTimeout)
-	if cfg.PoolTimeout > 0 {
-		// No other code sets the tracer: ParseConfig leaves it nil.
+	// ParseConfig leaves the tracer nil: it is cfg's, the pool timeout's,
+	// or both.
+	switch {
+	case cfg.PoolTimeout > 0 && cfg.QueryTracer != nil:
+		poolCfg.ConnConfig.Tracer = multitracer.New(acquireTimeout(cfg.PoolTimeout), cfg.QueryTracer)
+	case cfg.PoolTimeout > 0:
 		poolCfg.ConnConfig.Tracer = acquireTimeout(cfg.PoolTimeout)
+	case cfg.QueryTracer != nil:
+		poolCfg.ConnConfig.Tracer = cfg.QueryTracer
 	}
 	where := fmt.Sprintf("open schema %s at %s", cfg.Schema, Redact(cfg.ConnString))
 	if cfg.CreateTable {

@@ -2,7 +2,9 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,4 +224,46 @@ func TestOpenLargestPoolSettings(t *testing.T) {
 	require.Equal(t, int32(math.MaxInt32), pool.Config().MaxConns)
 	_, err := postgres.NewRecorder(pool).MaxNotificationID(context.Background())
 	require.NoError(t, err)
+}
+
+// queryCounter is a pgx.QueryTracer that counts the queries it sees.
+type queryCounter struct{ started, ended atomic.Int64 }
+
+func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	q.started.Add(1)
+	return ctx
+}
+
+func (q *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {
+	q.ended.Add(1)
+}
+
+// Config.QueryTracer sees the pool's queries, alone and beside the pool
+// timeout, which still bounds the wait for a connection.
+func TestOpenQueryTracer(t *testing.T) {
+	t.Parallel()
+	for _, poolTimeout := range []time.Duration{0, time.Second} {
+		t.Run(fmt.Sprintf("pool timeout %s", poolTimeout), func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			tracer := &queryCounter{}
+			cfg.PoolSize, cfg.MaxOverflow, cfg.PoolTimeout, cfg.QueryTracer = 1, 0, poolTimeout, tracer
+			pool := openPool(t, cfg)
+			ctx, cancel := context.WithTimeout(context.Background(), poolTestWait)
+			defer cancel()
+			before := tracer.started.Load()
+			_, err := postgres.NewRecorder(pool).MaxNotificationID(ctx)
+			require.NoError(t, err)
+			require.Equal(t, before+1, tracer.started.Load())
+			require.Equal(t, tracer.started.Load(), tracer.ended.Load())
+			if poolTimeout == 0 {
+				return
+			}
+			held, err := pool.Acquire(ctx)
+			require.NoError(t, err)
+			defer held.Release()
+			_, err = pool.Exec(ctx, "SELECT 1")
+			require.ErrorIs(t, err, persistence.ErrOperational, "the pool timeout still applies")
+		})
+	}
 }

@@ -31,11 +31,34 @@ var (
 )
 
 // NewRecorder returns a Recorder using pool, whose search_path must name a
-// migrated schema (Open arranges both).
-func NewRecorder(pool *pgxpool.Pool) *Recorder {
+// migrated schema (Open arranges both), configured by opts.
+func NewRecorder(pool *pgxpool.Pool, opts ...RecorderOption) *Recorder {
 	queries := db.New()
-	return &Recorder{pool: pool, queries: queries, group: &groupCommit{pool: pool, queries: queries},
+	r := &Recorder{pool: pool, queries: queries, group: &groupCommit{pool: pool, queries: queries},
 		searchPath: pool.Config().ConnConfig.RuntimeParams["search_path"]}
+	for _, opt := range opts {
+		opt(r)
+	}
+	return r
+}
+
+// A RecorderOption configures a Recorder; see NewRecorder.
+type RecorderOption func(*Recorder)
+
+// BatchObserver is told of each group commit (see
+// Recorder.InsertNotifications) as it is sent: how many saves it records
+// together, and how many events they hold. ctx is the context the batch
+// is recorded with (that of its first save). It runs on the recording
+// goroutine, before the insert, and must be quick and safe for concurrent
+// use.
+type BatchObserver func(ctx context.Context, saves, events int)
+
+// ObserveBatches calls observe for each group commit of the recorder, a
+// save alone included (then saves is 1): for a histogram of batch sizes,
+// say. Saves within a caller's transaction (InsertTx) and tracked saves
+// are not group commits.
+func ObserveBatches(observe BatchObserver) RecorderOption {
+	return func(r *Recorder) { r.group.observe = observe }
 }
 
 // InsertEvents records events atomically; see
