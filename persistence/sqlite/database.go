@@ -10,7 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"modernc.org/sqlite" // registers the driver "sqlite"
+	"modernc.org/sqlite"
+	_ "modernc.org/sqlite" // registers the driver "sqlite"
 
 	"github.com/eventsourcing-go/eventsourcing/db/sqlitedb"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -115,7 +116,8 @@ func (t target) exists() error {
 // A connection's first statements set the journal mode; two connections
 // that switch a new file to WAL at once can deadlock on its locks, and
 // SQLite then fails one with SQLITE_BUSY at once, without waiting in the
-// busy handler: check tries again, for up to the lock timeout.
+// busy handler: check tries again on SQLITE_BUSY, for up to the lock
+// timeout (and fails at once on any other error).
 func (d *Database) check(ctx context.Context) error {
 	deadline := time.Now().Add(d.timeout)
 	for {
@@ -124,9 +126,8 @@ func (d *Database) check(ctx context.Context) error {
 		if err == nil {
 			return nil
 		}
-		err = classify(err)
-		if !persistence.IsRetryable(err) || ctx.Err() != nil || time.Now().After(deadline) {
-			return fmt.Errorf("open %s: %w", describe(d.name), err)
+		if !isBusy(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return fmt.Errorf("open %s: %w", describe(d.name), classify(err))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

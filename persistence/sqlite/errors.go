@@ -37,6 +37,13 @@ func classify(err error) error {
 	}
 }
 
+// isBusy reports whether err is SQLite's SQLITE_BUSY (the database is
+// locked by another connection).
+func isBusy(err error) bool {
+	var sqliteErr *sqlite.Error
+	return errors.As(err, &sqliteErr) && sqliteErr.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // kindOf classifies an SQLite result code (primary or extended) as the
 // Python library's sqlite3 module and the Postgres mapping would.
 func kindOf(code int) error {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
@@ -50,17 +51,28 @@ func NewMigrator(d *Database) (*Migrator, error) {
 
 // Up applies every pending migration. With none pending it changes
 // nothing. When another process migrates the same file at the same time,
-// each migration is applied by one of them, and Up succeeds for all.
+// each migration is applied by one of them, and Up succeeds for all: when
+// both read the version before either took the write lock, the one whose
+// migration then fails (its tables exist) tries again, for up to the lock
+// timeout, from the version the other reached. A database locked past the
+// lock timeout fails at once, as any write does.
 func (m *Migrator) Up(ctx context.Context) ([]*MigrationResult, error) {
-	res, err := m.provider.Up(ctx)
-	if err != nil {
-		// Both read the version before either took the write lock: the
-		// other applied the migration that failed here.
-		if pending, pendingErr := m.provider.HasPending(ctx); pendingErr == nil && !pending {
-			return res, nil
+	deadline := time.Now().Add(m.d.timeout)
+	var all []*MigrationResult
+	for {
+		res, err := m.provider.Up(ctx)
+		all = append(all, res...)
+		if err == nil {
+			return all, nil
 		}
+		if pending, pendingErr := m.provider.HasPending(ctx); pendingErr == nil && !pending {
+			return all, nil // the other applied what failed here
+		}
+		if isBusy(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return all, m.d.fail("migrate up", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return res, m.d.fail("migrate up", err)
 }
 
 // UpByOne applies the next pending migration; with none pending it returns
