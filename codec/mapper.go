@@ -36,6 +36,49 @@ type eventState struct {
 	Data            any       `json:"data"`
 }
 
+// envelope returns the type eventState decodes into for events of reg's
+// type: eventState with a Data field of that type rather than an
+// interface, so that the state decodes in one pass into a value whose
+// decoding needs no interface (unless the event's type holds one: see
+// JSONTranscoder.Decode). Built once per registration.
+func (r *registration) envelope() reflect.Type {
+	r.envOnce.Do(func() {
+		fields := make([]reflect.StructField, 0, 4)
+		st := reflect.TypeFor[eventState]()
+		for i := range st.NumField() {
+			f := st.Field(i)
+			if f.Name == "Data" {
+				f.Type = r.typ
+			}
+			fields = append(fields, f)
+		}
+		r.env = reflect.StructOf(fields)
+	})
+	return r.env
+}
+
+// decodedState points into a value of an envelope type, whose fields are
+// eventState's, in its order.
+type decodedState struct {
+	timestamp       *time.Time
+	originatorTopic *string
+	version, data   reflect.Value
+}
+
+// eventStateIn returns pointers to the fields of the envelope value that
+// ptr points to.
+func eventStateIn(ptr reflect.Value) decodedState {
+	v := ptr.Elem()
+	return decodedState{
+		timestamp:       v.Field(0).Addr().Interface().(*time.Time),
+		version:         v.Field(1),
+		originatorTopic: v.Field(2).Addr().Interface().(*string),
+		data:            v.Field(3),
+	}
+}
+
+func (st decodedState) classVersion() int { return int(st.version.Int()) }
+
 // rawEventState is eventState with the data left encoded, for upcasting.
 type rawEventState struct {
 	Timestamp       time.Time       `json:"timestamp"`
@@ -181,9 +224,9 @@ func (m *Mapper) ToDomainEvent(s persistence.StoredEvent) (domain.Event, error) 
 	// Decode the state and its data in one pass, when the data is of the
 	// type's current version; else decode it apart and upcast it. A zero
 	// timestamp or zero data may be missing from the state: then look.
-	ptr := reflect.New(reg.typ)
-	st := eventState{Data: ptr.Interface()}
-	if err := m.transcoder().Decode(plain, &st); err != nil || max(st.ClassVersion, 1) != reg.version {
+	env := reflect.New(reg.envelope())
+	st := eventStateIn(env)
+	if err := m.transcoder().Decode(plain, env.Interface()); err != nil || max(st.classVersion(), 1) != reg.version {
 		var raw rawEventState
 		if err := m.transcoder().Decode(plain, &raw); err != nil {
 			return fail(err)
@@ -193,19 +236,21 @@ func (m *Mapper) ToDomainEvent(s persistence.StoredEvent) (domain.Event, error) 
 				return fail(err)
 			}
 		}
-		if ptr, err = m.decodeValue(reg, raw.Data, raw.ClassVersion); err != nil {
+		ptr, err := m.decodeValue(reg, raw.Data, raw.ClassVersion)
+		if err != nil {
 			return fail(err)
 		}
-		st.Timestamp, st.OriginatorTopic = raw.Timestamp, raw.OriginatorTopic
-	} else if st.Timestamp.IsZero() || st.Data == nil || ptr.Elem().IsZero() {
+		st.data.Set(ptr.Elem())
+		*st.timestamp, *st.originatorTopic = raw.Timestamp, raw.OriginatorTopic
+	} else if st.timestamp.IsZero() || st.data.IsZero() {
 		if err := m.checkEventKeys(plain, reg); err != nil {
 			return fail(err)
 		}
 	}
-	e := domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: st.Timestamp, Data: ptr.Elem().Interface(),
+	e := domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: *st.timestamp, Data: st.data.Interface(),
 		ID: s.EventID, CorrelationID: s.CorrelationID, CausationID: s.CausationID}
-	if st.OriginatorTopic != "" {
-		aggReg, err := m.Registry.byName(st.OriginatorTopic)
+	if *st.originatorTopic != "" {
+		aggReg, err := m.Registry.byName(*st.originatorTopic)
 		if err != nil {
 			return fail(fmt.Errorf("aggregate type: %w", err))
 		}

@@ -31,6 +31,9 @@ type registration struct {
 	aliases   []string
 	version   int
 	upcasters map[int]Upcaster // from version n to n+1
+
+	envOnce sync.Once
+	env     reflect.Type // see envelope
 }
 
 // RegisterOption configures a registration.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -68,8 +69,17 @@ func (JSONTranscoder) Encode(v any) ([]byte, error) {
 	return data, nil
 }
 
-// Decode parses the JSON data into v.
+// Decode parses the JSON data into v. A value that can hold an interface
+// (an `any` field, a map[string]any) is decoded with json.Number for
+// numbers; any other value with json.Unmarshal, the same result in one
+// buffer-free pass.
 func (JSONTranscoder) Decode(data []byte, v any) error {
+	if !holdsInterface(reflect.TypeOf(v)) {
+		if err := json.Unmarshal(data, v); err != nil {
+			return fmt.Errorf("%w: into %T: %w", ErrDecode, v, err)
+		}
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
@@ -79,6 +89,58 @@ func (JSONTranscoder) Decode(data []byte, v any) error {
 		return fmt.Errorf("%w: into %T: trailing data after the JSON value", ErrDecode, v)
 	}
 	return nil
+}
+
+// interfaceHolders caches holdsInterface by type.
+var interfaceHolders sync.Map // reflect.Type → bool
+
+var (
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// holdsInterface reports whether encoding/json may decode a number of
+// data into an interface value inside a value of type t: whether t is or
+// contains, through fields, elements and pointers, an interface type that
+// a json.Unmarshaler or encoding.TextUnmarshaler does not stand in front
+// of. Only then does Decoder.UseNumber change the result.
+func holdsInterface(t reflect.Type) bool {
+	if t == nil {
+		return true
+	}
+	if v, ok := interfaceHolders.Load(t); ok {
+		return v.(bool)
+	}
+	holds := walkForInterface(t, map[reflect.Type]bool{})
+	interfaceHolders.Store(t, holds)
+	return holds
+}
+
+func walkForInterface(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if seen[t] {
+		return false // a recursive type: its other paths are walked already
+	}
+	seen[t] = true
+	if t.Kind() != reflect.Interface && t.Kind() != reflect.Pointer {
+		pt := reflect.PointerTo(t)
+		if pt.Implements(jsonUnmarshalerType) || pt.Implements(textUnmarshalerType) {
+			return false
+		}
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return walkForInterface(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if (f.IsExported() || f.Anonymous) && walkForInterface(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 var (
