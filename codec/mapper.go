@@ -155,6 +155,15 @@ func (e *MappingError) Error() string {
 // Unwrap returns the cause.
 func (e *MappingError) Unwrap() error { return e.Err }
 
+// splitState is the package's splitState when the mapper uses the default
+// transcoder, whose form it reads.
+func (m *Mapper) splitState(plain []byte) (ts time.Time, version int, topic string, data []byte, ok bool) {
+	if m.Transcoder != nil {
+		return
+	}
+	return splitState(plain)
+}
+
 func (m *Mapper) transcoder() Transcoder {
 	if m.Transcoder == nil {
 		return JSONTranscoder{}
@@ -224,6 +233,14 @@ func (m *Mapper) ToDomainEvent(s persistence.StoredEvent) (domain.Event, error) 
 	// Decode the state and its data in one pass, when the data is of the
 	// type's current version; else decode it apart and upcast it. A zero
 	// timestamp or zero data may be missing from the state: then look.
+	if ts, version, topic, data, ok := m.splitState(plain); ok && max(version, 1) == reg.version && string(data) != "null" {
+		// The fast path for a state as JSONTranscoder writes it: the
+		// envelope read by hand, the data decoded alone.
+		ptr := reflect.New(reg.typ)
+		if err := (JSONTranscoder{}).Decode(data, ptr.Interface()); err == nil {
+			return m.domainEvent(s, ts, topic, ptr.Elem())
+		}
+	}
 	env := reflect.New(reg.envelope())
 	st := eventStateIn(env)
 	if err := m.transcoder().Decode(plain, env.Interface()); err != nil || max(st.classVersion(), 1) != reg.version {
@@ -247,12 +264,19 @@ func (m *Mapper) ToDomainEvent(s persistence.StoredEvent) (domain.Event, error) 
 			return fail(err)
 		}
 	}
-	e := domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: *st.timestamp, Data: st.data.Interface(),
+	return m.domainEvent(s, *st.timestamp, *st.originatorTopic, st.data)
+}
+
+// domainEvent returns the domain event of s with its decoded parts: the
+// timestamp, the originator's topic (of a created event, else empty) and
+// the data.
+func (m *Mapper) domainEvent(s persistence.StoredEvent, ts time.Time, originatorTopic string, data reflect.Value) (domain.Event, error) {
+	e := domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: ts, Data: data.Interface(),
 		ID: s.EventID, CorrelationID: s.CorrelationID, CausationID: s.CausationID}
-	if *st.originatorTopic != "" {
-		aggReg, err := m.Registry.byName(*st.originatorTopic)
+	if originatorTopic != "" {
+		aggReg, err := m.Registry.byName(originatorTopic)
 		if err != nil {
-			return fail(fmt.Errorf("aggregate type: %w", err))
+			return domain.Event{}, &MappingError{Op: "decode", OriginatorID: s.OriginatorID, Version: s.OriginatorVersion, Topic: s.Topic, Err: fmt.Errorf("aggregate type: %w", err)}
 		}
 		e.OriginatorType = aggReg.typ
 	}
