@@ -120,7 +120,8 @@ func benchGet(b *testing.B, store string, snapshot bool, events int) {
 // storedEventsSelect is the recorder's statement that selects an
 // aggregate's events (db.StoredEventsSelect, from
 // sql/queries/stored_events.sql).
-const storedEventsSelect = `SELECT originator_id, originator_version, topic, state
+const storedEventsSelect = `SELECT originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash
 FROM stored_events
 WHERE originator_id = $1
   AND originator_version > coalesce($2::bigint, '-9223372036854775808'::bigint)
@@ -135,6 +136,9 @@ type rawEvent struct {
 	originatorVersion int64
 	topic             string
 	state             []byte
+	// The metadata columns: NULL or 16 bytes, NULL or bytes.
+	eventID, correlationID, causationID *[16]byte
+	traceContext, eventHash             []byte
 }
 
 // benchRawGet measures the raw baseline of a get: storedEventsSelect of
@@ -162,7 +166,8 @@ func benchRawGet(b *testing.B) {
 		var events []rawEvent
 		for rows.Next() {
 			var e rawEvent
-			if err := rows.Scan(&e.originatorID, &e.originatorVersion, &e.topic, &e.state); err != nil {
+			if err := rows.Scan(&e.originatorID, &e.originatorVersion, &e.topic, &e.state,
+				&e.eventID, &e.correlationID, &e.causationID, &e.traceContext, &e.eventHash); err != nil {
 				return nil, err
 			}
 			events = append(events, e)
@@ -254,13 +259,15 @@ func BenchmarkLog(b *testing.B) {
 // notificationsSelect is the recorder's statement that selects
 // notifications (db.NotificationsSelect, from
 // sql/queries/stored_events.sql).
-const notificationsSelect = `SELECT notification_id, originator_id, originator_version, topic, state
+const notificationsSelect = `SELECT notification_id, originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash
 FROM stored_events
 WHERE notification_id >= $1
   AND notification_id <= coalesce($2::bigint, '9223372036854775807'::bigint)
   AND (cardinality($3::text[]) = 0 OR topic = ANY($3::text[]))
+  AND ($4::uuid IS NULL OR correlation_id = $4::uuid)
 ORDER BY notification_id ASC
-LIMIT $4`
+LIMIT $5`
 
 // benchLog reads the log through the application, or with raw, through a
 // plain pgx pool on its schema with notificationsSelect (on SQLite, a
@@ -280,7 +287,7 @@ func benchLog(b *testing.B, store string, sectionSize int, raw bool) {
 		pool := rawReadPool(b, a)
 		topics := []string{}
 		page = func(start int64) (int64, int, error) {
-			rows, err := pool.Query(ctx, notificationsSelect, start, nil, topics, int32(sectionSize))
+			rows, err := pool.Query(ctx, notificationsSelect, start, nil, topics, nil, int32(sectionSize))
 			if err != nil {
 				return 0, 0, err
 			}
@@ -288,7 +295,8 @@ func benchLog(b *testing.B, store string, sectionSize int, raw bool) {
 			var items []rawEvent
 			for rows.Next() {
 				var n rawEvent
-				if err := rows.Scan(&n.notificationID, &n.originatorID, &n.originatorVersion, &n.topic, &n.state); err != nil {
+				if err := rows.Scan(&n.notificationID, &n.originatorID, &n.originatorVersion, &n.topic, &n.state,
+					&n.eventID, &n.correlationID, &n.causationID, &n.traceContext, &n.eventHash); err != nil {
 					return 0, 0, err
 				}
 				items = append(items, n)

@@ -164,8 +164,12 @@ func describeSQLite(ctx context.Context, conn *sql.Conn, dir string) (string, er
 // notifications (db/sqlitedb, from sql/sqlite/queries/stored_events.sql).
 const (
 	sqliteStoredEventsSelect = `SELECT originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash,
        CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
-            AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
+            AND typeof(topic) = 'text' AND typeof(state) = 'blob'
+            AND typeof(event_id) IN ('text', 'null') AND typeof(correlation_id) IN ('text', 'null')
+            AND typeof(causation_id) IN ('text', 'null') AND typeof(trace_context) IN ('blob', 'null')
+            AND typeof(event_hash) IN ('blob', 'null') AS INTEGER) AS well_typed
 FROM stored_events
 WHERE originator_id = ?1
   AND (CAST(?2 AS INTEGER) IS NULL OR originator_version > CAST(?2 AS INTEGER))
@@ -173,13 +177,18 @@ WHERE originator_id = ?1
 ORDER BY originator_version ASC
 LIMIT ?4`
 	sqliteNotificationsSelect = `SELECT notification_id, originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash,
        CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
-            AND typeof(topic) = 'text' AND typeof(state) = 'blob' AS INTEGER) AS well_typed
+            AND typeof(topic) = 'text' AND typeof(state) = 'blob'
+            AND typeof(event_id) IN ('text', 'null') AND typeof(correlation_id) IN ('text', 'null')
+            AND typeof(causation_id) IN ('text', 'null') AND typeof(trace_context) IN ('blob', 'null')
+            AND typeof(event_hash) IN ('blob', 'null') AS INTEGER) AS well_typed
 FROM stored_events
 WHERE notification_id >= ?1
   AND (CAST(?2 AS INTEGER) IS NULL OR notification_id <= CAST(?2 AS INTEGER))
   AND (CAST(?3 AS TEXT) IS NULL
        OR topic IN (SELECT value FROM json_each(CAST(?3 AS TEXT))))
+  AND (CAST(?5 AS TEXT) IS NULL OR correlation_id = CAST(?5 AS TEXT))
 ORDER BY notification_id ASC
 LIMIT ?4`
 )
@@ -191,7 +200,10 @@ type sqliteRow struct {
 	originatorVersion int64
 	topic             string
 	state             []byte
-	wellTyped         int64
+	// The metadata columns: NULL or text, NULL or bytes.
+	eventID, correlationID, causationID *string
+	traceContext, eventHash             []byte
+	wellTyped                           int64
 }
 
 // rawSQLiteReader opens the database file path with the module's
@@ -231,7 +243,8 @@ func benchRawGetSQLite(b *testing.B) {
 		var events []sqliteRow
 		for rows.Next() {
 			var e sqliteRow
-			if err := rows.Scan(&e.originatorID, &e.originatorVersion, &e.topic, &e.state, &e.wellTyped); err != nil {
+			if err := rows.Scan(&e.originatorID, &e.originatorVersion, &e.topic, &e.state,
+				&e.eventID, &e.correlationID, &e.causationID, &e.traceContext, &e.eventHash, &e.wellTyped); err != nil {
 				return nil, err
 			}
 			events = append(events, e)
@@ -252,7 +265,7 @@ func rawSQLiteLogPage(b *testing.B, path string, sectionSize int) func(start int
 	ctx := context.Background()
 	db := rawSQLiteReader(b, path)
 	return func(start int64) (int64, int, error) {
-		rows, err := db.QueryContext(ctx, sqliteNotificationsSelect, start, nil, nil, int64(sectionSize))
+		rows, err := db.QueryContext(ctx, sqliteNotificationsSelect, start, nil, nil, int64(sectionSize), nil)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -260,7 +273,8 @@ func rawSQLiteLogPage(b *testing.B, path string, sectionSize int) func(start int
 		var items []sqliteRow
 		for rows.Next() {
 			var n sqliteRow
-			if err := rows.Scan(&n.notificationID, &n.originatorID, &n.originatorVersion, &n.topic, &n.state, &n.wellTyped); err != nil {
+			if err := rows.Scan(&n.notificationID, &n.originatorID, &n.originatorVersion, &n.topic, &n.state,
+				&n.eventID, &n.correlationID, &n.causationID, &n.traceContext, &n.eventHash, &n.wellTyped); err != nil {
 				return 0, 0, err
 			}
 			items = append(items, n)
