@@ -99,17 +99,23 @@ func run(ctx context.Context, env config.Environment, out io.Writer, asJSON bool
 	if err != nil {
 		return err
 	}
-	var rm metricdata.ResourceMetrics
-	if err := tel.Reader.Collect(ctx, &rm); err != nil { // while the follower runs: the lag is observed
+	// The gauges are observed while the followers run; the counters are
+	// read once the runner stopped, because a page is counted just after
+	// its tracking record commits, which is what WaitCaughtUp sees.
+	var whileRunning, stopped metricdata.ResourceMetrics
+	if err := tel.Reader.Collect(ctx, &whileRunning); err != nil {
 		return err
 	}
 	running = false
 	if err := runner.Stop(); err != nil {
 		return err
 	}
+	if err := tel.Reader.Collect(ctx, &stopped); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "\npersistence module: %s; count of dinosaurs: %d\n", w.Module(), n)
 	printSpans(out, spans.GetSpans())
-	printMetrics(out, rm)
+	printMetrics(out, whileRunning, stopped)
 	return nil
 }
 
@@ -129,12 +135,13 @@ func printSpans(out io.Writer, spans tracetest.SpanStubs) {
 	}
 }
 
-// printMetrics prints one line per metric and attribute set: sums and
-// gauges by value, histograms by count and sum.
-func printMetrics(out io.Writer, rm metricdata.ResourceMetrics) {
+// printMetrics prints one line per metric and attribute set: the gauges
+// of whileRunning by value, and the sums and histograms of stopped, sums
+// by value and histograms by count and sum.
+func printMetrics(out io.Writer, whileRunning, stopped metricdata.ResourceMetrics) {
 	fmt.Fprintln(out, "\nmetrics:")
 	var lines []string
-	for _, sm := range rm.ScopeMetrics {
+	for _, sm := range stopped.ScopeMetrics {
 		for _, m := range sm.Metrics {
 			prefix := fmt.Sprintf("  %s (%s)", m.Name, m.Unit)
 			switch d := m.Data.(type) {
@@ -142,6 +149,17 @@ func printMetrics(out io.Writer, rm metricdata.ResourceMetrics) {
 				for _, p := range d.DataPoints {
 					lines = append(lines, fmt.Sprintf("%s %s: %d", prefix, attrs(p.Attributes), p.Value))
 				}
+			case metricdata.Histogram[int64]:
+				for _, p := range d.DataPoints {
+					lines = append(lines, fmt.Sprintf("%s %s: count %d, sum %d", prefix, attrs(p.Attributes), p.Count, p.Sum))
+				}
+			}
+		}
+	}
+	for _, sm := range whileRunning.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			prefix := fmt.Sprintf("  %s (%s)", m.Name, m.Unit)
+			switch d := m.Data.(type) {
 			case metricdata.Gauge[int64]:
 				for _, p := range d.DataPoints {
 					lines = append(lines, fmt.Sprintf("%s %s: %d", prefix, attrs(p.Attributes), p.Value))
@@ -149,10 +167,6 @@ func printMetrics(out io.Writer, rm metricdata.ResourceMetrics) {
 			case metricdata.Gauge[float64]:
 				for _, p := range d.DataPoints {
 					lines = append(lines, fmt.Sprintf("%s %s: %g", prefix, attrs(p.Attributes), p.Value))
-				}
-			case metricdata.Histogram[int64]:
-				for _, p := range d.DataPoints {
-					lines = append(lines, fmt.Sprintf("%s %s: count %d, sum %d", prefix, attrs(p.Attributes), p.Count, p.Sum))
 				}
 			}
 		}
