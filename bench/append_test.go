@@ -104,30 +104,9 @@ func benchSave(b *testing.B, store string, writers, events int) {
 // (one round trip, as Save's one statement): BEGIN; INSERT; COMMIT, or
 // with the lock BEGIN; LOCK TABLE … IN EXCLUSIVE MODE; INSERT; COMMIT.
 func benchRawInsert(b *testing.B, writers int, lock bool) {
-	ctx := context.Background()
 	pool := rawPool(b, poolFor(writers))
-	topic, state := sampleState(b)
 	xids := startXIDs(b, pool)
-	// The row a save records: its event and correlation IDs too.
-	const insert = `INSERT INTO stored_events (originator_id, originator_version, topic, state, event_id, correlation_id)
-		VALUES ($1, $2, $3, $4, $5, $6)`
-	b.ResetTimer()
-	err := parallel(b.N, writers, func(n int) error {
-		for range n {
-			batch := &pgx.Batch{}
-			batch.Queue("BEGIN")
-			if lock {
-				batch.Queue("LOCK TABLE stored_events IN EXCLUSIVE MODE")
-			}
-			batch.Queue(insert, uuid.New(), int64(1), topic, state, uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()))
-			batch.Queue("COMMIT")
-			if err := pool.SendBatch(ctx, batch).Close(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := rawInserts(b, pool, writers, lock, false); err != nil {
 		b.Fatal(err)
 	}
 	op := opRawInsert
@@ -138,6 +117,40 @@ func benchRawInsert(b *testing.B, writers int, lock bool) {
 	perCommit := xids.perCommit(b)
 	record(b, rowKey{op, storePostgres, writers}, 1, func(r result) string {
 		return perSecond("transactions")(r) + perCommit
+	})
+}
+
+// rawInserts resets b's timer and records b.N single rows into pool's
+// stored_events with writers concurrent writers, each row the row of a
+// 1-event save in its own transaction sent as one batch: BEGIN; INSERT;
+// COMMIT, with LOCK TABLE … IN EXCLUSIVE MODE before the INSERT when lock
+// is set, and SELECT pg_notify(…) with the row's id before the COMMIT
+// when notify is set (what the insert procedure adds).
+func rawInserts(b *testing.B, pool *pgxpool.Pool, writers int, lock, notify bool) error {
+	b.Helper()
+	ctx := context.Background()
+	topic, state := sampleState(b)
+	const insert = `INSERT INTO stored_events (originator_id, originator_version, topic, state, event_id, correlation_id)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING notification_id`
+	const notifyLast = `SELECT pg_notify(current_schema(), currval(pg_get_serial_sequence('stored_events', 'notification_id'))::text)`
+	b.ResetTimer()
+	return parallel(b.N, writers, func(n int) error {
+		for range n {
+			batch := &pgx.Batch{}
+			batch.Queue("BEGIN")
+			if lock {
+				batch.Queue("LOCK TABLE stored_events IN EXCLUSIVE MODE")
+			}
+			batch.Queue(insert, uuid.New(), int64(1), topic, state, uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()))
+			if notify {
+				batch.Queue(notifyLast)
+			}
+			batch.Queue("COMMIT")
+			if err := pool.SendBatch(ctx, batch).Close(); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

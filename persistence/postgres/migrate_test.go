@@ -489,3 +489,49 @@ func TestMigration00007DownRestores00006(t *testing.T) {
 	_, err = m.Up(ctx)
 	require.NoError(t, err, "up again")
 }
+
+// 00008 replaces the insert procedure's body (one event without unnest):
+// its owner, the roles that may execute it, SECURITY DEFINER and the
+// pinned search_path stay. Rolling it back restores the schema of 00007
+// exactly.
+func TestMigration00008DownRestores00007(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	schema := pgtest.NewSchemaName(t)
+	conn := migrateTestConn(t)
+	m := newMigrator(t, schema)
+	for range 7 {
+		_, err := m.UpByOne(ctx)
+		require.NoError(t, err)
+	}
+	role := "r_" + schema
+	_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" NOLOGIN")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize())
+	})
+	const procedure = "stored_events_insert(uuid[], bigint[], text[], bytea[], text, bigint, uuid[], uuid[], uuid[], bytea[], bytea[])"
+	qualified := pgx.Identifier{schema}.Sanitize() + "." + procedure
+	_, err = conn.Exec(ctx, "GRANT EXECUTE ON FUNCTION "+qualified+" TO "+pgx.Identifier{role}.Sanitize())
+	require.NoError(t, err)
+	at7 := migrateTestCatalog(t, conn, schema)
+
+	_, err = m.UpByOne(ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, at7, migrateTestCatalog(t, conn, schema))
+	var may, definer bool
+	var config string
+	require.NoError(t, conn.QueryRow(ctx, "SELECT has_function_privilege($1, $2, 'EXECUTE')", role, qualified).Scan(&may))
+	assert.True(t, may, "the grant stays")
+	require.NoError(t, conn.QueryRow(ctx, "SELECT prosecdef, array_to_string(proconfig, ';') FROM pg_proc WHERE oid = $1::regprocedure",
+		qualified).Scan(&definer, &config))
+	assert.True(t, definer, "SECURITY DEFINER stays")
+	assert.Equal(t, "search_path="+schema+", pg_temp", config, "the search_path stays pinned")
+
+	_, err = m.DownTo(ctx, 7)
+	require.NoError(t, err)
+	assert.Equal(t, at7, migrateTestCatalog(t, conn, schema))
+	_, err = m.Up(ctx)
+	require.NoError(t, err, "up again")
+}

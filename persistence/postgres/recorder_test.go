@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/config"
@@ -252,4 +255,63 @@ func TestInsertNotifiesListeners(t *testing.T) {
 	n, err = listener.WaitForNotification(ctx)
 	require.NoError(t, err)
 	require.Equal(t, fmt.Sprint(ids[0]), n.Payload)
+}
+
+// The insert procedure records one event without unnest (00008) only for
+// arrays that unnest reads the same way; any other shape takes the general
+// path, so every shape records what it recorded before: the element
+// whatever its index or dimensions, NULL for a missing or nil metadata
+// value, and nothing at all when a required value is missing.
+func TestInsertProcedureArrayShapes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := openPool(t, testConfig(t))
+	rec := postgres.NewRecorder(pool)
+	const nilUUID = "00000000-0000-0000-0000-000000000000"
+	for _, c := range []struct {
+		name, ids, eventIDs, topics string
+		wantEventID                 bool
+		wantCode                    string
+	}{
+		{name: "one element", ids: "ARRAY[$1::uuid]", eventIDs: "ARRAY[$2::uuid]", topics: "ARRAY['t:E']", wantEventID: true},
+		{name: "no metadata", ids: "ARRAY[$1::uuid]", eventIDs: "NULL", topics: "ARRAY['t:E']"},
+		{name: "nil event id", ids: "ARRAY[$1::uuid]", eventIDs: "ARRAY['" + nilUUID + "'::uuid]", topics: "ARRAY['t:E']"},
+		{name: "index 2", ids: "('[2:2]={' || $1::text || '}')::uuid[]", eventIDs: "ARRAY[$2::uuid]", topics: "ARRAY['t:E']", wantEventID: true},
+		{name: "two dimensions", ids: "ARRAY[ARRAY[$1::uuid]]", eventIDs: "ARRAY[ARRAY[$2::uuid]]", topics: "ARRAY['t:E']", wantEventID: true},
+		{name: "empty metadata", ids: "ARRAY[$1::uuid]", eventIDs: "'{}'::uuid[]", topics: "ARRAY['t:E']"},
+		{name: "a topic too many", ids: "ARRAY[$1::uuid]", eventIDs: "ARRAY[$2::uuid]", topics: "ARRAY['t:E', 't:F']", wantCode: "23502"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id, eventID := uuid.New(), uuid.New()
+			before, err := rec.MaxNotificationID(ctx)
+			require.NoError(t, err)
+			args := []any{id}
+			if strings.Contains(c.eventIDs, "$2") {
+				args = append(args, eventID)
+			}
+			_, err = pool.Exec(ctx, "SELECT stored_events_insert("+c.ids+", ARRAY[1::bigint], "+c.topics+", ARRAY['\\x31'::bytea], NULL, NULL, "+
+				c.eventIDs+", NULL, NULL, NULL, NULL)", args...)
+			if c.wantCode != "" {
+				var pgErr *pgconn.PgError
+				require.ErrorAs(t, err, &pgErr)
+				assert.Equal(t, c.wantCode, pgErr.Code)
+				after, err := rec.MaxNotificationID(ctx)
+				require.NoError(t, err)
+				assert.Equal(t, before, after, "nothing recorded")
+				return
+			}
+			require.NoError(t, err)
+			got, err := rec.SelectEvents(ctx, id, persistence.EventQuery{})
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			assert.Equal(t, int64(1), got[0].OriginatorVersion)
+			assert.Equal(t, "t:E", got[0].Topic)
+			assert.Equal(t, []byte("1"), got[0].State)
+			if c.wantEventID {
+				assert.Equal(t, eventID, got[0].EventID)
+			} else {
+				assert.Equal(t, uuid.Nil, got[0].EventID)
+			}
+		})
+	}
 }

@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/db"
+)
+
+// BenchmarkSaveBreakdown splits the time of a 1-event save by one writer
+// on PostgreSQL into steps, each a benchmark of its own in the same run,
+// each adding one thing to the one before (issue 17, item 1):
+//
+//   - locked-insert: the raw ceiling, BEGIN; LOCK TABLE … IN EXCLUSIVE
+//     MODE; INSERT … RETURNING; COMMIT in one batch (BenchmarkAppend's);
+//   - locked-insert-notify: the same with SELECT pg_notify(…) before the
+//     COMMIT: the cost of waking followers at commit;
+//   - procedure: the insert procedure (lock, insert of the arrays' one
+//     row, notify) called through its sqlc accessor with the arrays of one
+//     event, no library code around it: the cost of the procedure's body
+//     and its arrays;
+//   - save-1: Application.Save of a new aggregate with one event: the
+//     aggregate, the mapper, the IDs, the group commit's path for a lone
+//     save, spans and metrics (no-op providers), on top of the procedure.
+//
+// ns/op of each step less the step before is what that step costs.
+func BenchmarkSaveBreakdown(b *testing.B) {
+	b.Run("postgres/locked-insert", func(b *testing.B) {
+		if err := rawInserts(b, rawPool(b, 1), 1, true, false); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("postgres/locked-insert-notify", func(b *testing.B) {
+		if err := rawInserts(b, rawPool(b, 1), 1, true, true); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.Run("postgres/procedure", benchProcedure)
+	b.Run("postgres/save-1", func(b *testing.B) {
+		ctx := context.Background()
+		a := newApp(b, storePostgres, app.Options{})
+		b.ResetTimer()
+		for range b.N {
+			it, err := newItem(1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := a.Save(ctx, it); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// benchProcedure calls the insert procedure of an application's schema
+// through db.Queries, with the row of a 1-event save: new originator and
+// event IDs, a correlation ID, and NULL for the causation IDs, trace
+// contexts and hashes, as the recorder sends them when no event has one.
+func benchProcedure(b *testing.B) {
+	ctx := context.Background()
+	pool := rawReadPool(b, newApp(b, storePostgres, app.Options{}))
+	topic, state := sampleState(b)
+	q := db.New()
+	b.ResetTimer()
+	for range b.N {
+		_, err := q.StoredEventsInsert(ctx, pool, db.StoredEventsInsertParams{
+			OriginatorIds: []uuid.UUID{uuid.New()}, OriginatorVersions: []int64{1}, Topics: []string{topic}, States: [][]byte{state},
+			EventIds: []uuid.UUID{uuid.Must(uuid.NewV7())}, CorrelationIds: []uuid.UUID{uuid.Must(uuid.NewV7())},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
