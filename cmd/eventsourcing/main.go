@@ -41,7 +41,12 @@
 // the application itself (<NAME>_POSTGRES_SCHEMA, else its name in snake
 // case). It answers a follower's wait for new notifications as soon as the
 // application records some (LISTEN on one connection for all waits), and
-// ends the waits when it is interrupted. serve speaks PostgreSQL only.
+// ends the waits when it is interrupted. On SQLite (SQLITE_DBNAME, which
+// may be prefixed with the application's name) it serves the file the
+// application writes, which must exist (an in-memory database is
+// refused), and answers a wait when a check of the file, every
+// app.SQLiteWatchInterval, finds new notifications. With no database
+// configured it fails.
 //
 // verify checks the hash chains of the events, and the seals of the
 // snapshots, of the application NAME (see docs/integrity.md): on
@@ -92,7 +97,8 @@ commands:
                upstream NAME is read in the file <NAME>_SQLITE_DBNAME
   serve NAME   serve the notification log of the application NAME over
                HTTP on NOTIFICATION_LOG_ADDR (default 127.0.0.1:8080), to
-               requests with the bearer token NOTIFICATION_LOG_TOKEN
+               requests with the bearer token NOTIFICATION_LOG_TOKEN,
+               from PostgreSQL or from the SQLite file SQLITE_DBNAME
   verify NAME  verify the hash chains of the application NAME's events
                and its snapshots' seals, with SALT_FOR_DATA_INTEGRITY
 
@@ -287,11 +293,28 @@ func serve(ctx context.Context, name string, env config.Environment, stdout, std
 	if token == "" {
 		return fail(&config.Error{Var: envLogToken, Value: "", Reason: "a bearer token is required to serve a notification log"})
 	}
-	values := map[string]string{"PERSISTENCE_MODULE": "postgres"}
-	for k, v := range env.Values {
-		values[k] = v
+	module, err := app.ModuleFromEnv(appEnv)
+	if err != nil {
+		return fail(err)
 	}
-	a, err := app.New(ctx, app.Options{Name: name, Registry: codec.NewRegistry(), Env: values, Lookup: env.Lookup})
+	switch module {
+	case app.Memory:
+		return fail(fmt.Errorf("%s has no database: set DATABASE_URL (or the POSTGRES_ variables) or SQLITE_DBNAME", name))
+	case app.SQLite:
+		// serve reads a database that the application has made: it
+		// neither creates a file nor serves an in-memory database, which
+		// would be empty and this process's alone.
+		cfg, err := sqlite.ConfigFromEnv(appEnv)
+		if err != nil {
+			return fail(err)
+		}
+		d, err := sqlite.Open(ctx, sqlite.Config{DBName: cfg.DBName, LockTimeout: cfg.LockTimeout, MustExist: true})
+		if err != nil {
+			return fail(err)
+		}
+		_ = d.Close() // opened only to check that it exists
+	}
+	a, err := app.New(ctx, app.Options{Name: name, Registry: codec.NewRegistry(), Env: env.Values, Lookup: env.Lookup})
 	if err != nil {
 		return fail(err)
 	}
@@ -305,7 +328,11 @@ func serve(ctx context.Context, name string, env config.Environment, stdout, std
 		return fail(err)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "serving the notification log of %s (schema %s) on http://%s\n", name, a.Schema(), l.Addr())
+	where := "schema " + a.Schema()
+	if module == app.SQLite {
+		where = a.Store()
+	}
+	fmt.Fprintf(stdout, "serving the notification log of %s (%s) on http://%s\n", name, where, l.Addr())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	select {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
+	"github.com/eventsourcing-go/eventsourcing/httplog"
+	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
 	"github.com/eventsourcing-go/eventsourcing/system"
@@ -196,4 +199,93 @@ func TestSQLiteStatusErrors(t *testing.T) {
 	code, _, stderr = statusOf(t, nil, "--all")
 	require.Equal(t, 2, code)
 	require.Contains(t, stderr, "usage: eventsourcing status [FILE...]")
+}
+
+// serve serves the notification log of an application on an SQLite file
+// that another application writes, and wakes a follower's wait when that
+// application records events (the file is checked every
+// app.SQLiteWatchInterval).
+func TestServeSQLite(t *testing.T) {
+	ctx := t.Context()
+	file := filepath.Join(t.TempDir(), "worlds.db")
+	env := map[string]string{"WORLDS_SQLITE_DBNAME": file,
+		"NOTIFICATION_LOG_ADDR": "127.0.0.1:0", "WORLDS_NOTIFICATION_LOG_TOKEN": "secret"}
+	leader, err := app.New(ctx, app.Options{Name: counters.WorldsName, Registry: worlds.NewRegistry(), Env: env, Lookup: noEnv})
+	require.NoError(t, err)
+	defer leader.Close()
+	_, err = counters.MakeWorlds(ctx, leader, 3) // 9 notifications
+	require.NoError(t, err)
+
+	serveCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var out, errOut proctest.Output
+	code := make(chan int, 1)
+	go func() {
+		code <- run(serveCtx, []string{"serve", "Worlds"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, &out, &errOut)
+	}()
+	var url string
+	require.Eventually(t, func() bool {
+		_, after, ok := strings.Cut(out.String(), " on ")
+		url = strings.TrimSpace(after)
+		return ok && strings.HasSuffix(out.String(), "\n")
+	}, 10*time.Second, 5*time.Millisecond, "serve says where it listens; stderr: %s", errOut.String())
+	require.Contains(t, out.String(), "(sqlite:"+file+")")
+
+	client, err := httplog.NewClient(url, httplog.ClientOptions{Token: "secret"})
+	require.NoError(t, err)
+	head, err := client.MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 9, head)
+	page, err := client.ReadNotifications(ctx, 1, 100)
+	require.NoError(t, err)
+	require.Len(t, page, 9)
+	require.EqualValues(t, 9, page[8].ID)
+
+	woken := make(chan struct{}, 10)
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go func() { _ = client.Watch(watchCtx, func() { woken <- struct{}{} }) }()
+	awake := func() {
+		t.Helper()
+		select {
+		case <-woken:
+		case <-time.After(10 * time.Second): // a wait lasts 15 s
+			t.Fatal("not woken")
+		}
+	}
+	awake() // once it has read the head
+	_, err = counters.MakeWorlds(ctx, leader, 1)
+	require.NoError(t, err)
+	awake()
+	head, err = client.MaxNotificationID(ctx)
+	require.NoError(t, err)
+	require.Greater(t, head, int64(9), "the new events are served")
+
+	stop()
+	require.Equal(t, 0, <-code, errOut.String())
+}
+
+// serve on SQLite refuses a file that does not exist (creating none) and
+// an in-memory database, and with no database at all says what to set.
+func TestServeSQLiteRefuses(t *testing.T) {
+	serveWith := func(vars map[string]string) (int, string) {
+		vars["NOTIFICATION_LOG_TOKEN"] = "secret"
+		var errOut bytes.Buffer
+		code := run(t.Context(), []string{"serve", "Worlds"}, config.Environment{Values: vars, Lookup: noEnv}, time.Now, io.Discard, &errOut)
+		return code, errOut.String()
+	}
+	missing := filepath.Join(t.TempDir(), "missing.db")
+	code, stderr := serveWith(map[string]string{"SQLITE_DBNAME": missing})
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, missing)
+	require.NoFileExists(t, missing)
+
+	code, stderr = serveWith(map[string]string{"SQLITE_DBNAME": ":memory:"})
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "memory")
+
+	code, stderr = serveWith(map[string]string{})
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "SQLITE_DBNAME")
+	require.Contains(t, stderr, "DATABASE_URL")
 }
