@@ -35,7 +35,10 @@ type Database struct {
 	// here rather than poll SQLite's lock; it is held for one write
 	// transaction.
 	writeLock chan struct{}
-	closed    atomic.Bool
+	// group records the saves of events without tracking records,
+	// coalescing concurrent ones into one transaction.
+	group  *groupCommit
+	closed atomic.Bool
 	// file is the database file's absolute path, and shared the name of
 	// a shared in-memory database (see target); Exclusive keys its locks
 	// by them.
@@ -74,6 +77,7 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 	}
 	db := &Database{name: cfg.DBName, db: sqlDB, queries: sqlitedb.New(), timeout: timeout, writeLock: make(chan struct{}, 1),
 		file: target.file, shared: target.shared}
+	db.group = &groupCommit{d: db}
 	if err := db.check(ctx); err != nil {
 		return nil, errors.Join(err, sqlDB.Close())
 	}

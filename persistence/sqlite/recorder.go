@@ -57,10 +57,15 @@ func (r *Recorder) InsertTrackedPage(ctx context.Context, events []persistence.S
 }
 
 // insert records the tracking records and then the events in one write
-// transaction, and returns the events' notification IDs.
+// transaction, and returns the events' notification IDs. Events without
+// tracking records go through the group commit, which may share the
+// transaction with other callers' saves.
 func (r *Recorder) insert(ctx context.Context, events []persistence.StoredEvent, trackings []persistence.Tracking) ([]int64, error) {
 	if len(events) == 0 && len(trackings) == 0 {
 		return nil, nil
+	}
+	if len(trackings) == 0 {
+		return r.d.group.insert(ctx, events)
 	}
 	var ids []int64
 	err := r.d.write(ctx, recordOp("event", len(events), len(trackings) > 0), func(tx *sql.Tx) error {
