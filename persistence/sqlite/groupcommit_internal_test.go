@@ -128,7 +128,7 @@ func TestGroupCommitIsolatesConflictingSaves(t *testing.T) {
 		append(eventsOf(existing, 2, 1), eventsOf(existing, 1, 1)...), // version 2 is new, 1 conflicts
 		eventsOf(shared, 1, 1),
 		append(eventsOf(twice, 1, 1), eventsOf(twice, 1, 1)...), // conflicts with itself
-		eventsOf(shared, 1, 2), // conflicts with the third save
+		eventsOf(shared, 1, 2),                                  // conflicts with the third save
 		eventsOf(uuid.New(), 1, 1),
 	}
 	conflicts := map[int]bool{1: true, 3: true, 4: true}
