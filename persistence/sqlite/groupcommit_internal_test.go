@@ -54,7 +54,8 @@ func queued(t *testing.T, d *Database, n int) {
 	}, 10*time.Second, time.Millisecond)
 }
 
-// events returns n events of a new aggregate, versions from..from+n-1.
+// eventsOf returns n events of the aggregate id, versions from to
+// from+n-1.
 func eventsOf(id uuid.UUID, from int64, n int) []persistence.StoredEvent {
 	var events []persistence.StoredEvent
 	for v := from; v < from+int64(n); v++ {
