@@ -9,8 +9,14 @@
 // BEGIN IMMEDIATE transaction, which takes SQLite's database write lock
 // first, so writers are serialised and notification ids commit in
 // insertion order; tracking records are inserted in the same transaction
-// as the events. This package reaches the database only through the
-// sqlc-generated accessors in package db/sqlitedb.
+// as the events. Saves of events without tracking records that queue
+// while one is recorded share one transaction (group commit: one fsync for
+// many saves), each under a savepoint of its own, so that a save that
+// fails is rolled back alone. This package reaches the database only
+// through the sqlc-generated accessors in package db/sqlitedb, and
+// database/sql's transactions, apart from those savepoints (SAVEPOINT,
+// ROLLBACK TO, RELEASE: sqlc's SQLite engine compiles no accessor for
+// them).
 //
 // Database.Exclusive runs a function while no other caller with the same
 // name on the same database runs its own: on Unix, across processes, by
