@@ -2,6 +2,7 @@ package tracing_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
+	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/tracing"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
@@ -331,4 +333,94 @@ func TestProcessWithoutTraceContext(t *testing.T) {
 	for _, s := range processed {
 		require.Empty(t, s.Links)
 	}
+}
+
+// An instance of Counters that finds its page recorded first by another
+// instance (here, while its policy runs) counts a conflict, and processes
+// again: nothing is processed twice. On each store that two applications
+// can share.
+func TestConflictsCounted(t *testing.T) {
+	t.Parallel()
+	for name, env := range map[string]map[string]string{
+		"postgres": pgtest.PostgresEnv(t, "WORLDS", "COUNTERS"),
+		"sqlite":   pgtest.SQLiteEnv(t, "WORLDS", "COUNTERS"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			tel, _ := newTelemetry(t)
+			w, first := newApps(t, tel, env, false)
+			second, err := app.New(ctx, app.Options{Name: counters.CountersName, Registry: counters.NewRegistry(), Env: env,
+				Lookup: func(string) (string, bool) { return "", false }, TracerProvider: tel.Tracer, MeterProvider: tel.Meter})
+			require.NoError(t, err)
+			t.Cleanup(second.Close)
+			overtaken := false
+			var racer *system.ProcessApplication
+			racer = system.NewProcessApplication(second, func(ctx context.Context, p *system.ProcessApplication, event domain.Event, pe *system.ProcessEvent) error {
+				if !overtaken {
+					overtaken = true
+					n, err := first.PullAndProcess(ctx, counters.WorldsName) // records the same page first
+					require.NoError(t, err)
+					require.Positive(t, n)
+				}
+				return counters.Policy(ctx, p, event, pe)
+			})
+			racer.Follow(w)
+			id, err := counters.CreateWorld(ctx, w, "Earth")
+			require.NoError(t, err)
+			require.NoError(t, counters.MakeItSo(ctx, w, id, "dinosaurs"))
+
+			n, err := racer.PullAndProcess(ctx, counters.WorldsName)
+			require.NoError(t, err)
+			require.Zero(t, n, "the other instance processed everything")
+			require.True(t, overtaken)
+			count, err := counters.GetCount(ctx, first.Application, "dinosaurs")
+			require.NoError(t, err)
+			require.Equal(t, 1, count, "processed once")
+
+			var rm metricdata.ResourceMetrics
+			require.NoError(t, tel.Reader.Collect(ctx, &rm))
+			upstream := attribute.String("eventsourcing.upstream", counters.WorldsName)
+			require.Equal(t, int64(1), sumOf(t, rm, "eventsourcing.follower.conflicts", counters.CountersName, upstream))
+			require.Equal(t, int64(2), sumOf(t, rm, "eventsourcing.follower.processed", counters.CountersName, upstream))
+		})
+	}
+}
+
+// A runner that meets a retryable error (here, the policy's, once) counts
+// a retry, waits, and processes the notification again.
+func TestRetriesCounted(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tel, _ := newTelemetry(t)
+	withTelemetry := func(o *app.Options) { o.TracerProvider, o.MeterProvider = tel.Tracer, tel.Meter }
+	failed := false
+	flaky := func(ctx context.Context, p *system.ProcessApplication, event domain.Event, pe *system.ProcessEvent) error {
+		if !failed {
+			failed = true
+			return &persistence.DatabaseError{Kind: persistence.ErrOperational, Err: errors.New("injected: the database is busy")}
+		}
+		return counters.Policy(ctx, p, event, pe)
+	}
+	sys, err := system.New([]system.App{
+		{Name: counters.WorldsName, Registry: worlds.NewRegistry(), Options: withTelemetry},
+		{Name: counters.CountersName, Registry: counters.NewRegistry(), Policy: flaky, Options: withTelemetry},
+	}, []string{counters.WorldsName, counters.CountersName})
+	require.NoError(t, err)
+	runner := system.NewConcurrentRunner(sys, system.RunnerOptions{Env: map[string]string{"PERSISTENCE_MODULE": "memory"},
+		Lookup: func(string) (string, bool) { return "", false }, ProgressInterval: -1, RetryMin: time.Millisecond, RetryMax: time.Millisecond})
+	require.NoError(t, runner.Start(ctx))
+	w := runner.App(counters.WorldsName)
+	id, err := counters.CreateWorld(ctx, w, "Earth")
+	require.NoError(t, err)
+	require.NoError(t, counters.MakeItSo(ctx, w, id, "dinosaurs"))
+	require.NoError(t, runner.WaitCaughtUp(ctx))
+	require.NoError(t, runner.Stop()) // so that every page is counted
+	require.True(t, failed)
+
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, tel.Reader.Collect(ctx, &rm))
+	upstream := attribute.String("eventsourcing.upstream", counters.WorldsName)
+	require.Equal(t, int64(1), sumOf(t, rm, "eventsourcing.follower.retries", counters.CountersName, upstream))
+	require.Equal(t, int64(2), sumOf(t, rm, "eventsourcing.follower.processed", counters.CountersName, upstream))
 }
