@@ -355,8 +355,7 @@ func TestConflictsCounted(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(second.Close)
 			overtaken := false
-			var racer *system.ProcessApplication
-			racer = system.NewProcessApplication(second, func(ctx context.Context, p *system.ProcessApplication, event domain.Event, pe *system.ProcessEvent) error {
+			racer := system.NewProcessApplication(second, func(ctx context.Context, p *system.ProcessApplication, event domain.Event, pe *system.ProcessEvent) error {
 				if !overtaken {
 					overtaken = true
 					n, err := first.PullAndProcess(ctx, counters.WorldsName) // records the same page first
