@@ -317,7 +317,12 @@ func TestNetworkCutAndPause(t *testing.T) {
 		t.Logf("the lock was released %v after the partition", released.Round(time.Millisecond))
 		require.GreaterOrEqual(t, released, time.Duration(idleSeconds)*time.Second-500*time.Millisecond, "the orphaned session held the lock until the timeout")
 		require.Less(t, released, time.Duration(idleSeconds)*time.Second+15*time.Second, "and the timeout released it")
-		require.Contains(t, s.logs(), "terminating connection due to idle-in-transaction timeout")
+		// The container's log reaches the test through the Docker daemon,
+		// possibly after the lock is seen released: read it until the line
+		// is there.
+		require.Eventually(t, func() bool {
+			return strings.Contains(s.logs(), "terminating connection due to idle-in-transaction timeout")
+		}, 15*time.Second, 250*time.Millisecond, "the server logs the idle-in-transaction timeout; its log:\n%s", s.logs())
 		require.Zero(t, countEvents(t, other, first, second), "nothing of the partitioned transaction is recorded")
 		require.Equal(t, 3, countEvents(t, other, baseline), "the baseline is intact")
 		require.Equal(t, 3, countEvents(t, other, after))
