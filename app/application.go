@@ -256,7 +256,7 @@ func New(ctx context.Context, opts Options) (*Application, error) {
 	if err != nil {
 		return nil, err
 	}
-	infra, err := openInfrastructure(ctx, opts, env, logger, tel.observeBatches())
+	infra, err := openInfrastructure(ctx, opts, env, logger, tel.observeBatch)
 	if err != nil {
 		return nil, err
 	}

@@ -158,8 +158,10 @@ type infrastructure struct {
 // openInfrastructure builds the infrastructure of an application from
 // opts.Pool or env. For the Postgres module it connects (unless given a
 // pool), and applies the migrations to the application's schema unless
-// CREATE_TABLE is false.
-func openInfrastructure(ctx context.Context, opts Options, env config.Environment, logger *slog.Logger, recorderOpts ...postgres.RecorderOption) (*infrastructure, error) {
+// CREATE_TABLE is false. observe is told of each group commit of the
+// PostgreSQL and SQLite recorders.
+func openInfrastructure(ctx context.Context, opts Options, env config.Environment, logger *slog.Logger, observe func(ctx context.Context, saves, events int)) (*infrastructure, error) {
+	recorderOpts := []postgres.RecorderOption{postgres.ObserveBatches(observe)}
 	module, err := moduleFromEnv(env, logger)
 	if err != nil {
 		return nil, err
@@ -195,7 +197,7 @@ func openInfrastructure(ctx context.Context, opts Options, env config.Environmen
 			store: fmt.Sprintf("memory:%p", &module)}, nil
 	}
 	if module == SQLite {
-		return openSQLite(ctx, env)
+		return openSQLite(ctx, env, observe)
 	}
 	cfg, err := postgres.ConfigFromEnv(env)
 	if err != nil {
@@ -211,7 +213,7 @@ func openInfrastructure(ctx context.Context, opts Options, env config.Environmen
 
 // openSQLite opens the SQLite database that env names, and migrates it
 // unless CREATE_TABLE is false.
-func openSQLite(ctx context.Context, env config.Environment) (*infrastructure, error) {
+func openSQLite(ctx context.Context, env config.Environment, observe sqlite.BatchObserver) (*infrastructure, error) {
 	cfg, err := sqlite.ConfigFromEnv(env)
 	if err != nil {
 		return nil, err
@@ -220,6 +222,7 @@ func openSQLite(ctx context.Context, env config.Environment) (*infrastructure, e
 	if err != nil {
 		return nil, err
 	}
+	db.ObserveBatches(observe)
 	return &infrastructure{module: SQLite, recorder: sqlite.NewRecorder(db), snapshots: sqlite.NewSnapshotRecorder(db),
 		sqliteDB: db, store: sqliteStore(cfg.DBName, db)}, nil
 }

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/eventsourcing-go/eventsourcing/persistence"
-	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 )
 
 // InstrumentationName is the name of the instrumentation scope of the
@@ -93,9 +92,9 @@ func newTelemetry(name string, tp trace.TracerProvider, mp metric.MeterProvider)
 	t.saveEvents, errs[1] = meter.Int64Histogram(metricSaveEvents, metric.WithUnit("{event}"),
 		metric.WithDescription("Events recorded by a save."), metric.WithExplicitBucketBoundaries(countBuckets...))
 	t.batchSaves, errs[2] = meter.Int64Histogram(metricGroupCommitSaves, metric.WithUnit("{save}"),
-		metric.WithDescription("Saves recorded together by one group commit (PostgreSQL)."), metric.WithExplicitBucketBoundaries(countBuckets...))
+		metric.WithDescription("Saves recorded together by one group commit (PostgreSQL and SQLite)."), metric.WithExplicitBucketBoundaries(countBuckets...))
 	t.batchRows, errs[3] = meter.Int64Histogram(metricGroupCommitRows, metric.WithUnit("{event}"),
-		metric.WithDescription("Events recorded together by one group commit (PostgreSQL)."), metric.WithExplicitBucketBoundaries(countBuckets...))
+		metric.WithDescription("Events recorded together by one group commit (PostgreSQL and SQLite)."), metric.WithExplicitBucketBoundaries(countBuckets...))
 	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
@@ -173,13 +172,11 @@ func endGet(span trace.Span, version int64, fromSnapshot bool, read int, err err
 	span.End()
 }
 
-// observeBatches returns the group-commit observer of the Postgres
-// recorder, which records the batch sizes.
-func (t *telemetry) observeBatches() postgres.RecorderOption {
-	return postgres.ObserveBatches(func(ctx context.Context, saves, events int) {
-		t.batchSaves.Record(ctx, int64(saves), t.attrs...)
-		t.batchRows.Record(ctx, int64(events), t.attrs...)
-	})
+// observeBatch records the size of a group commit (PostgreSQL and
+// SQLite recorders).
+func (t *telemetry) observeBatch(ctx context.Context, saves, events int) {
+	t.batchSaves.Record(ctx, int64(saves), t.attrs...)
+	t.batchRows.Record(ctx, int64(events), t.attrs...)
 }
 
 // TracerProvider returns the tracer provider of the application's spans:

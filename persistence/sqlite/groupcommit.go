@@ -15,6 +15,20 @@ import (
 // maxBatchEvents bounds the events of one group commit.
 const maxBatchEvents = 5000
 
+// BatchObserver is told of each group commit (see
+// Recorder.InsertNotifications) as it is recorded: how many saves it
+// records together, and how many events they hold. ctx is the context the
+// batch is recorded with (that of its first save). It runs on the
+// recording goroutine, before the write, and must be quick and safe for
+// concurrent use.
+type BatchObserver func(ctx context.Context, saves, events int)
+
+// ObserveBatches calls observe for each group commit of d's recorders, a
+// save alone included (then saves is 1): for a histogram of batch sizes,
+// say. Tracked saves are not group commits. Call it before d records
+// anything.
+func (d *Database) ObserveBatches(observe BatchObserver) { d.group.observe = observe }
+
 // groupCommit coalesces concurrent saves of events (without tracking
 // records) into one write transaction, so that they share one commit, one
 // fsync, while each keeps its own outcome: each save is recorded under a
@@ -26,10 +40,8 @@ const maxBatchEvents = 5000
 // empty. Queued callers only wait for their outcome, so each returns when
 // its own context ends.
 type groupCommit struct {
-	d *Database
-	// observe, when not nil, is told of each batch as it is recorded: the
-	// saves and the events in it (for tests).
-	observe func(saves, events int)
+	d       *Database
+	observe BatchObserver // nil: none
 
 	mu      sync.Mutex
 	queue   []*saveRequest
@@ -158,7 +170,7 @@ func (g *groupCommit) record(ctx context.Context, batch []*saveRequest) {
 		for _, req := range batch {
 			events += len(req.events)
 		}
-		g.observe(len(batch), events)
+		g.observe(ctx, len(batch), events)
 	}
 	if len(batch) == 1 {
 		req := batch[0]

@@ -20,7 +20,7 @@ type batches struct {
 	saves []int
 }
 
-func (b *batches) observe(saves, _ int) {
+func (b *batches) observe(_ context.Context, saves, _ int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.saves = append(b.saves, saves)
@@ -40,7 +40,7 @@ func openGrouped(t *testing.T) (*Database, *batches) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close() })
 	b := &batches{}
-	d.group.observe = b.observe
+	d.ObserveBatches(b.observe)
 	return d, b
 }
 
