@@ -34,7 +34,7 @@ var (
 // migrated schema (Open arranges both), configured by opts.
 func NewRecorder(pool *pgxpool.Pool, opts ...RecorderOption) *Recorder {
 	queries := db.New()
-	r := &Recorder{pool: pool, queries: queries, group: &groupCommit{pool: pool, queries: queries},
+	r := &Recorder{pool: pool, queries: queries, group: newGroupCommit(pool, queries),
 		searchPath: pool.Config().ConnConfig.RuntimeParams["search_path"]}
 	for _, opt := range opts {
 		opt(r)

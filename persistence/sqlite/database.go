@@ -77,7 +77,7 @@ func Open(ctx context.Context, cfg Config) (*Database, error) {
 	}
 	db := &Database{name: cfg.DBName, db: sqlDB, queries: sqlitedb.New(), timeout: timeout, writeLock: make(chan struct{}, 1),
 		file: target.file, shared: target.shared}
-	db.group = &groupCommit{d: db}
+	db.group = newGroupCommit(db)
 	if err := db.check(ctx); err != nil {
 		return nil, errors.Join(err, sqlDB.Close())
 	}

@@ -5,15 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
-	"time"
 
 	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/internal/groupcommit"
 )
-
-// maxBatchEvents bounds the events of one group commit.
-const maxBatchEvents = 5000
 
 // BatchObserver is told of each group commit (see
 // Recorder.InsertNotifications) as it is recorded: how many saves it
@@ -33,28 +28,19 @@ func (d *Database) ObserveBatches(observe BatchObserver) { d.group.observe = obs
 // records) into one write transaction, so that they share one commit, one
 // fsync, while each keeps its own outcome: each save is recorded under a
 // SAVEPOINT of its own, and a save that fails (a version conflict) is
-// rolled back to it alone. A save that finds nothing being recorded is
-// recorded at once, alone, on its caller's goroutine and with its caller's
-// context, as without group commit; the saves that queue meanwhile are
-// then recorded by a goroutine, batch after batch, until the queue is
-// empty. Queued callers only wait for their outcome, so each returns when
-// its own context ends.
+// rolled back to it alone. See package groupcommit: a lone save is
+// recorded on its caller's goroutine, with its caller's context, as
+// without group commit.
 type groupCommit struct {
 	d       *Database
 	observe BatchObserver // nil: none
-
-	mu      sync.Mutex
-	queue   []*saveRequest
-	running bool // a save is being recorded, or the recording goroutine runs
+	group   *groupcommit.Group
 }
 
-// saveRequest is one caller's events and, once done is closed, its outcome.
-type saveRequest struct {
-	ctx    context.Context
-	events []persistence.StoredEvent
-	ids    []int64
-	err    error
-	done   chan struct{}
+func newGroupCommit(d *Database) *groupCommit {
+	g := &groupCommit{d: d}
+	g.group = groupcommit.New(g.record)
+	return g
 }
 
 // insert records events atomically, possibly in one transaction with other
@@ -63,94 +49,15 @@ type saveRequest struct {
 // they are being recorded, ctx's error wrapping
 // persistence.ErrOutcomeUnknown.
 func (g *groupCommit) insert(ctx context.Context, events []persistence.StoredEvent) ([]int64, error) {
-	req := &saveRequest{ctx: ctx, events: events, done: make(chan struct{})}
-	g.mu.Lock()
-	if !g.running {
-		g.running = true
-		g.mu.Unlock()
-		g.record(ctx, []*saveRequest{req})
-		g.mu.Lock()
-		if len(g.queue) > 0 {
-			go g.run()
-		} else {
-			g.running = false
-		}
-		g.mu.Unlock()
-		return req.ids, req.err
+	req, how := g.group.Save(ctx, events)
+	op := recordOp("event", len(events), false)
+	switch how {
+	case groupcommit.Withdrawn:
+		return nil, fmt.Errorf("%s in %s: %w", op, describe(g.d.name), ctx.Err())
+	case groupcommit.Unknown:
+		return nil, fmt.Errorf("%s in %s: %w: %w", op, describe(g.d.name), persistence.ErrOutcomeUnknown, ctx.Err())
 	}
-	g.queue = append(g.queue, req)
-	g.mu.Unlock()
-	select {
-	case <-req.done:
-		return req.ids, req.err
-	case <-ctx.Done():
-		if g.withdraw(req) {
-			return nil, fmt.Errorf("%s in %s: %w", recordOp("event", len(events), false), describe(g.d.name), ctx.Err())
-		}
-		select {
-		case <-req.done:
-			return req.ids, req.err
-		default:
-			return nil, fmt.Errorf("%s in %s: %w: %w", recordOp("event", len(events), false), describe(g.d.name),
-				persistence.ErrOutcomeUnknown, ctx.Err())
-		}
-	}
-}
-
-// withdraw removes req from the queue if it is still waiting there.
-func (g *groupCommit) withdraw(req *saveRequest) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	i := slices.Index(g.queue, req)
-	if i < 0 {
-		return false
-	}
-	g.queue = slices.Delete(g.queue, i, i+1)
-	return true
-}
-
-// run records batches of queued saves until the queue is empty.
-func (g *groupCommit) run() {
-	for {
-		g.mu.Lock()
-		var batch []*saveRequest
-		events := 0
-		for len(g.queue) > 0 && (len(batch) == 0 || events+len(g.queue[0].events) <= maxBatchEvents) {
-			events += len(g.queue[0].events)
-			batch = append(batch, g.queue[0])
-			g.queue = g.queue[1:]
-		}
-		if len(batch) == 0 {
-			g.running = false
-			g.mu.Unlock()
-			return
-		}
-		g.mu.Unlock()
-		ctx, cancel := batchContext(batch)
-		g.record(ctx, batch)
-		cancel()
-	}
-}
-
-// batchContext returns the context to record batch with: a save alone
-// uses its caller's; a batch carries several callers' saves, so none may
-// cancel it, and it ends at the latest of their deadlines (or never, if one
-// has none).
-func batchContext(batch []*saveRequest) (context.Context, context.CancelFunc) {
-	if len(batch) == 1 {
-		return batch[0].ctx, func() {}
-	}
-	var latest time.Time
-	for _, req := range batch {
-		deadline, ok := req.ctx.Deadline()
-		if !ok {
-			return context.WithoutCancel(batch[0].ctx), func() {}
-		}
-		if deadline.After(latest) {
-			latest = deadline
-		}
-	}
-	return context.WithDeadline(context.WithoutCancel(batch[0].ctx), latest)
+	return req.IDs, req.Err
 }
 
 // record writes the saves of batch in one transaction and gives each its
@@ -159,43 +66,34 @@ func batchContext(batch []*saveRequest) (context.Context, context.CancelFunc) {
 // it and given its error, while the others commit. Any other failure (a
 // savepoint that cannot be rolled back to, the commit) fails every save
 // of the batch, none of which is then recorded.
-func (g *groupCommit) record(ctx context.Context, batch []*saveRequest) {
-	defer func() {
-		for _, req := range batch {
-			close(req.done)
-		}
-	}()
+func (g *groupCommit) record(ctx context.Context, batch []*groupcommit.Request) {
+	events := 0
+	for _, req := range batch {
+		events += len(req.Events)
+	}
 	if g.observe != nil {
-		events := 0
-		for _, req := range batch {
-			events += len(req.events)
-		}
 		g.observe(ctx, len(batch), events)
 	}
 	if len(batch) == 1 {
 		req := batch[0]
-		err := g.d.write(ctx, recordOp("event", len(req.events), false), func(tx *sql.Tx) error {
+		err := g.d.write(ctx, recordOp("event", len(req.Events), false), func(tx *sql.Tx) error {
 			var err error
-			req.ids, err = insertEvents(ctx, g.d.queries, tx, req.events)
+			req.IDs, err = insertEvents(ctx, g.d.queries, tx, req.Events)
 			return err
 		})
 		if err != nil {
-			req.ids, req.err = nil, err
+			req.IDs, req.Err = nil, err
 		}
 		return
 	}
 	saves := make([]error, len(batch))
 	ids := make([][]int64, len(batch))
-	events := 0
-	for _, req := range batch {
-		events += len(req.events)
-	}
 	err := g.d.write(ctx, fmt.Sprintf("record %d saves of %d events", len(batch), events), func(tx *sql.Tx) error {
 		for i, req := range batch {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT save"); err != nil {
 				return err
 			}
-			ids[i], saves[i] = insertEvents(ctx, g.d.queries, tx, req.events)
+			ids[i], saves[i] = insertEvents(ctx, g.d.queries, tx, req.Events)
 			if saves[i] != nil {
 				ids[i] = nil
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO save"); err != nil {
@@ -211,11 +109,11 @@ func (g *groupCommit) record(ctx context.Context, batch []*saveRequest) {
 	for i, req := range batch {
 		switch {
 		case err != nil:
-			req.err = err
+			req.Err = err
 		case saves[i] != nil:
-			req.err = g.d.fail(recordOp("event", len(req.events), false), saves[i])
+			req.Err = g.d.fail(recordOp("event", len(req.Events), false), saves[i])
 		default:
-			req.ids = ids[i]
+			req.IDs = ids[i]
 		}
 	}
 }

@@ -47,11 +47,7 @@ func openGrouped(t *testing.T) (*Database, *batches) {
 // queued waits until n saves wait in d's group commit queue.
 func queued(t *testing.T, d *Database, n int) {
 	t.Helper()
-	require.Eventually(t, func() bool {
-		d.group.mu.Lock()
-		defer d.group.mu.Unlock()
-		return len(d.group.queue) == n
-	}, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return d.group.group.Queued() == n }, 10*time.Second, time.Millisecond)
 }
 
 // eventsOf returns n events of the aggregate id, versions from to
