@@ -308,11 +308,10 @@ func serve(ctx context.Context, name string, env config.Environment, stdout, std
 		if err != nil {
 			return fail(err)
 		}
-		d, err := sqlite.Open(ctx, sqlite.Config{DBName: cfg.DBName, LockTimeout: cfg.LockTimeout, MustExist: true})
-		if err != nil {
+		exists := func(*sqlite.Database) (struct{}, error) { return struct{}{}, nil }
+		if _, err := readSQLite(ctx, cfg.DBName, exists); err != nil {
 			return fail(err)
 		}
-		_ = d.Close() // opened only to check that it exists
 	}
 	a, err := app.New(ctx, app.Options{Name: name, Registry: codec.NewRegistry(), Env: env.Values, Lookup: env.Lookup})
 	if err != nil {
