@@ -183,6 +183,48 @@ func TestStatusUsageAndConfiguration(t *testing.T) {
 	require.Contains(t, errOut.String(), "POSTGRES_DBNAME")
 }
 
+// startServe runs serve Worlds with the variables env until the returned
+// stop is called, and returns the URL it says it listens on, what it
+// printed, and stop, which returns its exit status and its errors.
+func startServe(t *testing.T, env map[string]string) (url, printed string, stop func() (int, string)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	var out, errOut proctest.Output
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"serve", "Worlds"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, &out, &errOut)
+	}()
+	require.Eventually(t, func() bool {
+		_, after, ok := strings.Cut(out.String(), " on ")
+		url = strings.TrimSpace(after)
+		return ok && strings.HasSuffix(out.String(), "\n")
+	}, 10*time.Second, 5*time.Millisecond, "serve says where it listens; stderr: %s", errOut.String())
+	return url, out.String(), func() (int, string) {
+		cancel()
+		return <-code, errOut.String()
+	}
+}
+
+// watchWakes follows client's head until the test ends, and returns a
+// function that waits for its next wake-up, failing the test after 10 s
+// (a wait lasts 15 s).
+func watchWakes(t *testing.T, client *httplog.Client) (awake func()) {
+	t.Helper()
+	woken := make(chan struct{}, 10)
+	ctx, stop := context.WithCancel(t.Context())
+	t.Cleanup(stop)
+	go func() { _ = client.Watch(ctx, func() { woken <- struct{}{} }) }()
+	return func() {
+		t.Helper()
+		select {
+		case <-woken:
+		case <-time.After(10 * time.Second):
+			t.Fatal("not woken")
+		}
+	}
+}
+
 // serve serves an application's notification log to a client with the
 // token, and stops cleanly when interrupted.
 func TestServe(t *testing.T) {
@@ -196,19 +238,8 @@ func TestServe(t *testing.T) {
 	_, err = counters.MakeWorlds(ctx, leader, 3)
 	require.NoError(t, err)
 
-	serveCtx, stop := context.WithCancel(ctx)
-	var out, errOut proctest.Output
-	code := make(chan int, 1)
-	go func() {
-		code <- run(serveCtx, []string{"serve", "Worlds"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, &out, &errOut)
-	}()
-	var url string
-	require.Eventually(t, func() bool {
-		_, after, ok := strings.Cut(out.String(), " on ")
-		url = strings.TrimSpace(after)
-		return ok && strings.HasSuffix(out.String(), "\n")
-	}, 10*time.Second, 5*time.Millisecond, "serve says where it listens; stderr: %s", errOut.String())
-	require.Contains(t, out.String(), schema)
+	url, printed, stop := startServe(t, env)
+	require.Contains(t, printed, schema)
 
 	client, err := httplog.NewClient(url, httplog.ClientOptions{Token: "secret"})
 	require.NoError(t, err)
@@ -223,18 +254,7 @@ func TestServe(t *testing.T) {
 	require.Equal(t, 401, status.StatusCode)
 
 	// A follower's wait ends as soon as the leader records events.
-	woken := make(chan struct{}, 10)
-	watchCtx, stopWatching := context.WithCancel(ctx)
-	defer stopWatching()
-	go func() { _ = client.Watch(watchCtx, func() { woken <- struct{}{} }) }()
-	awake := func() {
-		t.Helper()
-		select {
-		case <-woken:
-		case <-time.After(10 * time.Second): // a wait lasts 15 s
-			t.Fatal("not woken")
-		}
-	}
+	awake := watchWakes(t, client)
 	awake() // once it has read the head
 	_, err = counters.MakeWorlds(ctx, leader, 1)
 	require.NoError(t, err)
@@ -255,8 +275,8 @@ func TestServe(t *testing.T) {
 		answered <- err
 	}()
 	time.Sleep(500 * time.Millisecond) // for the request to be under way
-	stop()
-	require.Equal(t, 0, <-code, errOut.String())
+	code, stderr := stop()
+	require.Equal(t, 0, code, stderr)
 	if err := <-answered; err != nil {
 		t.Logf("the wait had not begun when serve stopped: %v", err)
 	}

@@ -20,7 +20,6 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/httplog"
-	"github.com/eventsourcing-go/eventsourcing/internal/proctest"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
 	"github.com/eventsourcing-go/eventsourcing/system"
@@ -216,20 +215,8 @@ func TestServeSQLite(t *testing.T) {
 	_, err = counters.MakeWorlds(ctx, leader, 3) // 9 notifications
 	require.NoError(t, err)
 
-	serveCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	var out, errOut proctest.Output
-	code := make(chan int, 1)
-	go func() {
-		code <- run(serveCtx, []string{"serve", "Worlds"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, &out, &errOut)
-	}()
-	var url string
-	require.Eventually(t, func() bool {
-		_, after, ok := strings.Cut(out.String(), " on ")
-		url = strings.TrimSpace(after)
-		return ok && strings.HasSuffix(out.String(), "\n")
-	}, 10*time.Second, 5*time.Millisecond, "serve says where it listens; stderr: %s", errOut.String())
-	require.Contains(t, out.String(), "(sqlite:"+file+")")
+	url, printed, stop := startServe(t, env)
+	require.Contains(t, printed, "(sqlite:"+file+")")
 
 	client, err := httplog.NewClient(url, httplog.ClientOptions{Token: "secret"})
 	require.NoError(t, err)
@@ -241,18 +228,7 @@ func TestServeSQLite(t *testing.T) {
 	require.Len(t, page, 9)
 	require.EqualValues(t, 9, page[8].ID)
 
-	woken := make(chan struct{}, 10)
-	watchCtx, stopWatching := context.WithCancel(ctx)
-	defer stopWatching()
-	go func() { _ = client.Watch(watchCtx, func() { woken <- struct{}{} }) }()
-	awake := func() {
-		t.Helper()
-		select {
-		case <-woken:
-		case <-time.After(10 * time.Second): // a wait lasts 15 s
-			t.Fatal("not woken")
-		}
-	}
+	awake := watchWakes(t, client)
 	awake() // once it has read the head
 	_, err = counters.MakeWorlds(ctx, leader, 1)
 	require.NoError(t, err)
@@ -261,8 +237,8 @@ func TestServeSQLite(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, head, int64(9), "the new events are served")
 
-	stop()
-	require.Equal(t, 0, <-code, errOut.String())
+	code, stderr := stop()
+	require.Equal(t, 0, code, stderr)
 }
 
 // serve on SQLite refuses a file that does not exist (creating none) and
