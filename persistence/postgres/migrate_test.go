@@ -361,6 +361,38 @@ func migrateTestCatalog(t *testing.T, conn *pgx.Conn, schema string) []string {
 	return lines
 }
 
+// upByOne applies the next n migrations of m.
+func upByOne(t *testing.T, m *postgres.Migrator, n int) {
+	t.Helper()
+	for range n {
+		_, err := m.UpByOne(context.Background())
+		require.NoError(t, err)
+	}
+}
+
+// migrateTestRole creates a role without login for a test of schema, and
+// drops the schema and the role when the test ends.
+func migrateTestRole(t *testing.T, conn *pgx.Conn, schema string) string {
+	t.Helper()
+	role := "r_" + schema
+	_, err := conn.Exec(context.Background(), "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" NOLOGIN")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize())
+	})
+	return role
+}
+
+// mayExecute reports whether role may execute procedure (qualified, with
+// its argument types).
+func mayExecute(t *testing.T, conn *pgx.Conn, role, procedure string) bool {
+	t.Helper()
+	var ok bool
+	require.NoError(t, conn.QueryRow(context.Background(), "SELECT has_function_privilege($1, $2, 'EXECUTE')", role, procedure).Scan(&ok))
+	return ok
+}
+
 // Rolling back 00005 restores the schema of 00004 exactly; it is refused
 // while the partition tables hold rows.
 func TestMigration00005DownRestores00004(t *testing.T) {
@@ -369,10 +401,7 @@ func TestMigration00005DownRestores00004(t *testing.T) {
 	schema := pgtest.NewSchemaName(t)
 	conn := migrateTestConn(t)
 	m := newMigrator(t, schema)
-	for range 4 {
-		_, err := m.UpByOne(ctx)
-		require.NoError(t, err)
-	}
+	upByOne(t, m, 4)
 	at4 := migrateTestCatalog(t, conn, schema)
 	_, err := m.Up(ctx)
 	require.NoError(t, err)
@@ -400,29 +429,17 @@ func TestMigration00006DownRestores00005(t *testing.T) {
 	schema := pgtest.NewSchemaName(t)
 	conn := migrateTestConn(t)
 	m := newMigrator(t, schema)
-	for range 5 {
-		_, err := m.UpByOne(ctx)
-		require.NoError(t, err)
-	}
+	upByOne(t, m, 5)
 	at5 := migrateTestCatalog(t, conn, schema)
-	role := "r_" + schema
-	_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" NOLOGIN")
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-		conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize())
-	})
-	_, err = conn.Exec(ctx, "GRANT EXECUTE ON FUNCTION "+pgx.Identifier{schema}.Sanitize()+
+	role := migrateTestRole(t, conn, schema)
+	_, err := conn.Exec(ctx, "GRANT EXECUTE ON FUNCTION "+pgx.Identifier{schema}.Sanitize()+
 		".stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[]) TO "+pgx.Identifier{role}.Sanitize())
 	require.NoError(t, err)
 
 	_, err = m.UpByOne(ctx) // to 00006
 	require.NoError(t, err)
 	may := func(procedure string) bool {
-		var ok bool
-		require.NoError(t, conn.QueryRow(ctx, "SELECT has_function_privilege($1, $2, 'EXECUTE')", role,
-			pgx.Identifier{schema}.Sanitize()+"."+procedure).Scan(&ok))
-		return ok
+		return mayExecute(t, conn, role, pgx.Identifier{schema}.Sanitize()+"."+procedure)
 	}
 	assert.True(t, may("stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[])"),
 		"the grant carried over to the new procedure")
@@ -456,10 +473,7 @@ func TestMigration00007DownRestores00006(t *testing.T) {
 	schema := pgtest.NewSchemaName(t)
 	conn := migrateTestConn(t)
 	m := newMigrator(t, schema)
-	for range 6 {
-		_, err := m.UpByOne(ctx)
-		require.NoError(t, err)
-	}
+	upByOne(t, m, 6)
 	at6 := migrateTestCatalog(t, conn, schema)
 	_, err := m.UpByOne(ctx)
 	require.NoError(t, err)
@@ -500,30 +514,20 @@ func TestMigration00008DownRestores00007(t *testing.T) {
 	schema := pgtest.NewSchemaName(t)
 	conn := migrateTestConn(t)
 	m := newMigrator(t, schema)
-	for range 7 {
-		_, err := m.UpByOne(ctx)
-		require.NoError(t, err)
-	}
-	role := "r_" + schema
-	_, err := conn.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" NOLOGIN")
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-		conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize())
-	})
+	upByOne(t, m, 7)
+	role := migrateTestRole(t, conn, schema)
 	const procedure = "stored_events_insert(uuid[], bigint[], text[], bytea[], text, bigint, uuid[], uuid[], uuid[], bytea[], bytea[])"
 	qualified := pgx.Identifier{schema}.Sanitize() + "." + procedure
-	_, err = conn.Exec(ctx, "GRANT EXECUTE ON FUNCTION "+qualified+" TO "+pgx.Identifier{role}.Sanitize())
+	_, err := conn.Exec(ctx, "GRANT EXECUTE ON FUNCTION "+qualified+" TO "+pgx.Identifier{role}.Sanitize())
 	require.NoError(t, err)
 	at7 := migrateTestCatalog(t, conn, schema)
 
 	_, err = m.UpByOne(ctx)
 	require.NoError(t, err)
 	require.NotEqual(t, at7, migrateTestCatalog(t, conn, schema))
-	var may, definer bool
+	assert.True(t, mayExecute(t, conn, role, qualified), "the grant stays")
+	var definer bool
 	var config string
-	require.NoError(t, conn.QueryRow(ctx, "SELECT has_function_privilege($1, $2, 'EXECUTE')", role, qualified).Scan(&may))
-	assert.True(t, may, "the grant stays")
 	require.NoError(t, conn.QueryRow(ctx, "SELECT prosecdef, array_to_string(proconfig, ';') FROM pg_proc WHERE oid = $1::regprocedure",
 		qualified).Scan(&definer, &config))
 	assert.True(t, definer, "SECURITY DEFINER stays")
