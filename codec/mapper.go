@@ -57,6 +57,13 @@ func (r *registration) envelope() reflect.Type {
 	return r.env
 }
 
+// plainDecoder returns the plain decoder of reg's type, nil when the type
+// is not of the kind it decodes. Built once per registration.
+func (r *registration) plainDecoder() *plainDecoder {
+	r.plainOnce.Do(func() { r.plain = newPlainDecoder(r.typ) })
+	return r.plain
+}
+
 // decodedState points into a value of an envelope type, whose fields are
 // eventState's, in its order.
 type decodedState struct {
@@ -235,8 +242,15 @@ func (m *Mapper) ToDomainEvent(s persistence.StoredEvent) (domain.Event, error) 
 	// timestamp or zero data may be missing from the state: then look.
 	if ts, version, topic, data, ok := m.splitState(plain); ok && max(version, 1) == reg.version && string(data) != "null" {
 		// The fast path for a state as JSONTranscoder writes it: the
-		// envelope read by hand, the data decoded alone.
+		// envelope read by hand, the data decoded alone, by the plain
+		// decoder when it can.
 		ptr := reflect.New(reg.typ)
+		if dec := reg.plainDecoder(); dec != nil {
+			if dec.decode(data, ptr.Elem()) {
+				return m.domainEvent(s, ts, topic, ptr.Elem())
+			}
+			ptr.Elem().SetZero()
+		}
 		if err := (JSONTranscoder{}).Decode(data, ptr.Interface()); err == nil {
 			return m.domainEvent(s, ts, topic, ptr.Elem())
 		}

@@ -34,6 +34,9 @@ type registration struct {
 
 	envOnce sync.Once
 	env     reflect.Type // see envelope
+
+	plainOnce sync.Once
+	plain     *plainDecoder // see plainDecoder; nil when the type is not plain
 }
 
 // RegisterOption configures a registration.

@@ -71,3 +71,42 @@ func TestSplitStateRefusesOtherForms(t *testing.T) {
 		}
 	}
 }
+
+// parseUTC must read the library's timestamps, and agree with time.Time's
+// UnmarshalJSON wherever it reads one.
+func TestParseUTC(t *testing.T) {
+	t.Parallel()
+	for _, ts := range []time.Time{
+		time.Now().UTC(),
+		time.Date(2026, 12, 3, 9, 30, 0, 0, time.UTC),
+		time.Date(2024, 2, 29, 23, 59, 59, 500_000_000, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+	} {
+		quoted, err := ts.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := parseUTC(quoted); !ok || got != ts {
+			t.Errorf("parseUTC(%s) = %v, %v; want %v", quoted, got, ok, ts)
+		}
+	}
+	for _, quoted := range []string{
+		`"2026-12-03T09:30:00Z"`, `"2026-12-03T09:30:00.1Z"`, `"2026-12-03T09:30:00.123456789Z"`,
+		`"2026-12-03T09:30:00.1234567891Z"`, `"2026-12-03T09:30:00.Z"`, `"2026-02-29T00:00:00Z"`,
+		`"2026-04-31T00:00:00Z"`, `"2026-13-01T00:00:00Z"`, `"2026-00-01T00:00:00Z"`, `"2026-12-00T00:00:00Z"`,
+		`"2026-12-03T24:00:00Z"`, `"2026-12-03T09:60:00Z"`, `"2026-12-03T09:30:60Z"`, `"2026-12-31T23:59:60Z"`, `"2026-12-03 09:30:00Z"`,
+		`"2026-12-03T09:30:00+01:00"`, `"2026-12-03T09:30:00z"`, `"-026-12-03T09:30:00Z"`, `"2026-1a-03T09:30:00Z"`,
+		`"0000-01-01T00:00:00Z"`, `"2026-12-03T09:30:00,5Z"`, `"2026-12-03T09:30:00.-5Z"`,
+	} {
+		got, ok := parseUTC([]byte(quoted))
+		if !ok {
+			continue
+		}
+		var want time.Time
+		if err := want.UnmarshalJSON([]byte(quoted)); err != nil {
+			t.Errorf("parseUTC(%s) = %v, but UnmarshalJSON refuses it: %v", quoted, got, err)
+		} else if got != want {
+			t.Errorf("parseUTC(%s) = %v, UnmarshalJSON %v", quoted, got, want)
+		}
+	}
+}
