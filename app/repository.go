@@ -64,6 +64,10 @@ func (r *Repository[T, PT]) GetAt(ctx context.Context, id uuid.UUID, version int
 	return r.get(ctx, id, &version)
 }
 
+// getPage is how many events a get reads in one statement: an aggregate
+// of fewer events is read in one round trip, a longer one in pages.
+const getPage = 1000
+
 // get returns the aggregate id at version *lte, or at its latest version
 // when lte is nil, in a span (see telemetry.go).
 func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (got PT, err error) {
@@ -85,39 +89,54 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 	if err != nil {
 		return nil, err
 	}
-	q := persistence.EventQuery{Lte: lte}
 	fromSnapshot = agg != nil
+	var chain *integrity.Chain
+	if r.app.hasher != nil {
+		chain = r.app.chainAfter(id, snap)
+	}
+	// The events are read getPage at a time, and each is decoded and
+	// applied before the next, so that a get holds one page of rows, not
+	// the aggregate's history.
+	q := persistence.EventQuery{Lte: lte, Limit: getPage}
 	if agg != nil {
 		v := agg.Version()
 		q.Gt = &v
 	}
-	stored, err := r.app.infra.recorder.SelectEvents(ctx, id, q)
-	if err != nil {
-		return nil, err
-	}
-	read = len(stored)
-	var chain *integrity.Chain
-	if r.app.hasher != nil {
-		if chain, err = r.app.verifyEvents(id, snap, stored); err != nil {
-			return nil, fmt.Errorf("get: %w", err) // names the aggregate and the version
+	var event [1]domain.Event
+	for {
+		stored, err := r.app.infra.recorder.SelectEvents(ctx, id, q)
+		if err != nil {
+			return nil, err
 		}
-	}
-	events := make([]domain.Event, len(stored))
-	for i, se := range stored {
-		if events[i], err = r.app.mapper.ToDomainEvent(se); err != nil {
-			return nil, fmt.Errorf("get: %w", err) // a *codec.MappingError names the aggregate
+		read += len(stored)
+		for _, se := range stored {
+			if chain != nil {
+				if err := chain.Next(se); err != nil {
+					return nil, fmt.Errorf("get: %w", err) // names the aggregate and the version
+				}
+			}
 		}
+		for _, se := range stored {
+			if event[0], err = r.app.mapper.ToDomainEvent(se); err != nil {
+				return nil, fmt.Errorf("get: %w", err) // a *codec.MappingError names the aggregate
+			}
+			if agg == nil {
+				agg, err = domain.Replay[T, PT](event[:])
+			} else {
+				err = domain.ReplayOnto(agg, event[:])
+			}
+			if err != nil {
+				return nil, fmt.Errorf("get %s: %w", id, err)
+			}
+		}
+		if len(stored) < getPage {
+			break
+		}
+		last := stored[len(stored)-1].OriginatorVersion
+		q.Gt = &last
 	}
-	switch {
-	case agg == nil && len(events) == 0:
+	if agg == nil {
 		return nil, &AggregateNotFoundError{ID: id, Version: version}
-	case agg == nil:
-		agg, err = domain.Replay[T, PT](events)
-	default:
-		err = domain.ReplayOnto(agg, events)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", id, err)
 	}
 	if agg.IsDiscarded() {
 		return nil, &AggregateNotFoundError{ID: id, Version: version}

@@ -21,8 +21,10 @@ const (
 	// 1,000: it must not grow with the log.
 	logHeapBound = 16 << 20
 	// replayHeapBound bounds the heap growth of getting the aggregate: a
-	// get holds all its events at once, so it grows with them.
-	replayHeapBound = 128 << 20
+	// get reads a page of 1,000 events at a time, so it must not grow with
+	// the aggregate (the growth is the garbage of the pages until the GC
+	// runs, about the live heap at default GOGC).
+	replayHeapBound = 48 << 20
 )
 
 // heapCheck is the peak heap growth of a BenchmarkMemory row and its
