@@ -48,9 +48,9 @@ type plainField struct {
 
 // newPlainDecoder returns the decoder of struct type t, or nil when a
 // field or the type itself is of a kind it does not take: embedded
-// fields, pointers, interfaces, slices, maps, arrays, the `string` tag
-// option, tag names other than ASCII letters, digits, '_' and '-', two
-// names equal but for case, or a struct that decodes itself.
+// fields, pointers, interfaces, slices, maps, arrays, json.Number, the
+// `string` tag option, tag names other than ASCII letters, digits, '_'
+// and '-', two names equal but for case, or a struct that decodes itself.
 func newPlainDecoder(t reflect.Type) *plainDecoder {
 	if t.Kind() != reflect.Struct || decodesItself(t) {
 		return nil
@@ -86,7 +86,7 @@ func newPlainDecoder(t reflect.Type) *plainDecoder {
 		}
 		f := plainField{name: name, index: i}
 		switch ft := sf.Type; {
-		case ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Interface:
+		case ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Interface || ft == jsonNumberType:
 			return nil
 		case reflect.PointerTo(ft).Implements(jsonUnmarshalerType):
 			f.kind = kindJSON
@@ -118,6 +118,10 @@ func newPlainDecoder(t reflect.Type) *plainDecoder {
 	}
 	return d
 }
+
+// jsonNumberType is json.Number, a string that encoding/json fills from a
+// number, or from a string only if it holds a valid number.
+var jsonNumberType = reflect.TypeFor[json.Number]()
 
 // decodesItself reports whether encoding/json hands values of type t to
 // their own decoding method.

@@ -167,10 +167,11 @@ func TestPlainDecoderTypes(t *testing.T) {
 		B int `json:"Name"`
 	}
 	type nestedSlice struct{ Inner slice }
+	type number struct{ N json.Number }
 	for _, typ := range []reflect.Type{
 		reflect.TypeFor[embedded](), reflect.TypeFor[pointer](), reflect.TypeFor[slice](), reflect.TypeFor[mapped](),
 		reflect.TypeFor[iface](), reflect.TypeFor[quoted](), reflect.TypeFor[dotted](), reflect.TypeFor[folded](),
-		reflect.TypeFor[nestedSlice](), reflect.TypeFor[time.Time](), reflect.TypeFor[uuid.UUID](), reflect.TypeFor[int](),
+		reflect.TypeFor[nestedSlice](), reflect.TypeFor[number](), reflect.TypeFor[time.Time](), reflect.TypeFor[uuid.UUID](), reflect.TypeFor[int](),
 	} {
 		if newPlainDecoder(typ) != nil {
 			t.Errorf("%v: got a plain decoder, want none", typ)
