@@ -88,9 +88,12 @@ func newPlainDecoder(t reflect.Type) *plainDecoder {
 		switch ft := sf.Type; {
 		case ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Interface || ft == jsonNumberType:
 			return nil
-		case reflect.PointerTo(ft).Implements(jsonUnmarshalerType):
+		// encoding/json looks for the decoding methods of a field's type
+		// only when the type has a name (an unnamed struct type's methods
+		// come from its embedded fields, which it decodes instead).
+		case ft.Name() != "" && reflect.PointerTo(ft).Implements(jsonUnmarshalerType):
 			f.kind = kindJSON
-		case reflect.PointerTo(ft).Implements(textUnmarshalerType):
+		case ft.Name() != "" && reflect.PointerTo(ft).Implements(textUnmarshalerType):
 			f.kind = kindText
 		default:
 			switch ft.Kind() {

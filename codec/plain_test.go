@@ -168,10 +168,12 @@ func TestPlainDecoderTypes(t *testing.T) {
 	}
 	type nestedSlice struct{ Inner slice }
 	type number struct{ N json.Number }
+	type unnamedTime struct{ At struct{ time.Time } } // encoding/json decodes the inner struct's fields, not a time
 	for _, typ := range []reflect.Type{
 		reflect.TypeFor[embedded](), reflect.TypeFor[pointer](), reflect.TypeFor[slice](), reflect.TypeFor[mapped](),
 		reflect.TypeFor[iface](), reflect.TypeFor[quoted](), reflect.TypeFor[dotted](), reflect.TypeFor[folded](),
-		reflect.TypeFor[nestedSlice](), reflect.TypeFor[number](), reflect.TypeFor[time.Time](), reflect.TypeFor[uuid.UUID](), reflect.TypeFor[int](),
+		reflect.TypeFor[nestedSlice](), reflect.TypeFor[number](), reflect.TypeFor[unnamedTime](),
+		reflect.TypeFor[time.Time](), reflect.TypeFor[uuid.UUID](), reflect.TypeFor[int](),
 	} {
 		if newPlainDecoder(typ) != nil {
 			t.Errorf("%v: got a plain decoder, want none", typ)
