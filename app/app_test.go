@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/uuid"
@@ -676,6 +677,13 @@ func TestSaveTx(t *testing.T) {
 	_, err = mem.SaveTx(ctx, nil, w)
 	require.ErrorIs(t, err, persistence.ErrNotSupported)
 	require.Contains(t, err.Error(), "memory")
+
+	lite, err := app.New(ctx, app.Options{Registry: registry(), Lookup: noEnv, SQLiteDBName: filepath.Join(t.TempDir(), "worlds.db")})
+	require.NoError(t, err)
+	defer lite.Close()
+	_, err = lite.SaveTrackedTx(ctx, nil, persistence.Tracking{ApplicationName: "Upstream", NotificationID: 1}, nil, w)
+	require.ErrorIs(t, err, persistence.ErrNotSupported)
+	require.Contains(t, err.Error(), "sqlite")
 }
 
 // The repository reads the latest snapshot and only the events after it:

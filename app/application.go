@@ -381,7 +381,7 @@ func (a *Application) SaveTrackedPage(ctx context.Context, trackings []persisten
 // database: the events are recorded in the application's schema whatever
 // tx's search_path, which SaveTx leaves as it was; a schema without the
 // event store is an error wrapping persistence.ErrProgramming. With the
-// in-memory module it returns an error that is errors.Is(err,
+// in-memory and SQLite modules it returns an error that is errors.Is(err,
 // persistence.ErrNotSupported).
 func (a *Application) SaveTx(ctx context.Context, tx pgx.Tx, aggs ...domain.Aggregate) ([]int64, error) {
 	if err := a.checkTx(tx); err != nil {
