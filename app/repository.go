@@ -32,7 +32,10 @@ func NewRepository[T any, PT aggregatePtr[T]](a *Application) *Repository[T, PT]
 }
 
 // Get returns the aggregate id at its latest version, rebuilt from its
-// latest snapshot (when snapshotting is on) and the events after it. It
+// latest snapshot (when snapshotting is on) and the events after it, read
+// 1,000 at a time (one statement for a shorter aggregate), each page
+// applied before the next is read, so that a get holds one page of
+// events, not the aggregate's history. It
 // returns an *AggregateNotFoundError if there are no events for id or the
 // aggregate is discarded, a *domain.WrongAggregateTypeError (errors.Is
 // domain.ErrWrongAggregateType) if id is an aggregate of another type, and
