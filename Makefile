@@ -92,7 +92,7 @@ BENCHTIME ?= 2s
 
 .PHONY: bench
 bench: ## Run the benchmarks against a throwaway durable Postgres and print the table
-	go test -run '^$$' -bench 'Mapper|Recorder' -benchmem -count=1 ./codec ./persistence/memory
+	go test -run '^$$' -bench 'Mapper|Recorder|PlainDecoder' -benchmem -count=1 ./codec ./persistence/memory
 	go test -run '^$$' -bench . -benchtime=$(BENCHTIME) -benchmem -count=1 -timeout 30m ./bench
 	$(MAKE) --no-print-directory bench-tracing
 

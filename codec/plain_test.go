@@ -187,3 +187,38 @@ func TestPlainDecoderTypes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPlainDecoder decodes the data of a small event, as the library
+// writes it, with the plain decoder and with encoding/json: one operation
+// is one event.
+func BenchmarkPlainDecoder(b *testing.B) {
+	type changed struct {
+		Amount int       `json:"amount"`
+		Note   string    `json:"note"`
+		At     time.Time `json:"at"`
+		ID     uuid.UUID `json:"id"`
+	}
+	data, err := json.Marshal(changed{Amount: 42, Note: "changed by the benchmark", At: time.Now().UTC(), ID: uuid.New()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dec := newPlainDecoder(reflect.TypeFor[changed]())
+	b.Run("plain", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v changed
+			if !dec.decode(data, reflect.ValueOf(&v).Elem()) {
+				b.Fatalf("the plain decoder refuses %s", data)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v changed
+			if err := json.Unmarshal(data, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
