@@ -213,39 +213,9 @@ func (f *plainField) value(s *jsonScan, v reflect.Value) bool {
 			return false
 		}
 		return true
-	case kindInt:
+	case kindInt, kindUint, kindFloat:
 		num, ok := s.number()
-		if !ok {
-			return false
-		}
-		n, err := strconv.ParseInt(string(num), 10, 64)
-		if err != nil || v.OverflowInt(n) {
-			return false
-		}
-		v.SetInt(n)
-		return true
-	case kindUint:
-		num, ok := s.number()
-		if !ok {
-			return false
-		}
-		n, err := strconv.ParseUint(string(num), 10, 64)
-		if err != nil || v.OverflowUint(n) {
-			return false
-		}
-		v.SetUint(n)
-		return true
-	case kindFloat:
-		num, ok := s.number()
-		if !ok {
-			return false
-		}
-		n, err := strconv.ParseFloat(string(num), v.Type().Bits())
-		if err != nil || v.OverflowFloat(n) {
-			return false
-		}
-		v.SetFloat(n)
-		return true
+		return ok && setNumber(v, f.kind, string(num))
 	case kindStruct:
 		return f.sub.object(s, v)
 	case kindText:
@@ -261,6 +231,33 @@ func (f *plainField) value(s *jsonScan, v reflect.Value) bool {
 		return v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(s.b[start:s.i]) == nil
 	}
 	return false
+}
+
+// setNumber sets v, a field of kind kindInt, kindUint or kindFloat, to
+// the JSON number num, parsed as encoding/json parses it, and reports
+// whether v's type holds it.
+func setNumber(v reflect.Value, kind plainKind, num string) bool {
+	switch kind {
+	case kindInt:
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || v.OverflowInt(n) {
+			return false
+		}
+		v.SetInt(n)
+	case kindUint:
+		n, err := strconv.ParseUint(num, 10, 64)
+		if err != nil || v.OverflowUint(n) {
+			return false
+		}
+		v.SetUint(n)
+	default:
+		n, err := strconv.ParseFloat(num, v.Type().Bits())
+		if err != nil || v.OverflowFloat(n) {
+			return false
+		}
+		v.SetFloat(n)
+	}
+	return true
 }
 
 // jsonScan reads JSON tokens from b, at i.
