@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"testing"
 	"time"
@@ -154,6 +155,11 @@ func rawInserts(b *testing.B, pool *pgxpool.Pool, writers int, lock, notify bool
 	})
 }
 
+// rawStoredEvents creates the raw baselines' table (see the file).
+//
+//go:embed raw_stored_events.sql
+var rawStoredEvents string
+
 // rawPool returns a pool of size connections whose search_path is a
 // fresh schema holding a table like the library's stored_events.
 func rawPool(b *testing.B, size int) *pgxpool.Pool {
@@ -172,22 +178,7 @@ func rawPool(b *testing.B, size int) *pgxpool.Pool {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
-	for _, ddl := range []string{
-		"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(),
-		`CREATE TABLE stored_events (
-			originator_id      uuid      NOT NULL,
-			originator_version bigint    NOT NULL,
-			topic              text      NOT NULL,
-			state              bytea     NOT NULL,
-			notification_id    bigserial NOT NULL,
-			event_id           uuid      NULL,
-			correlation_id     uuid      NULL,
-			causation_id       uuid      NULL,
-			trace_context      bytea     NULL,
-			event_hash         bytea     NULL,
-			CONSTRAINT stored_events_pkey PRIMARY KEY (originator_id, originator_version))`,
-		"CREATE UNIQUE INDEX stored_events_notification_id_idx ON stored_events (notification_id)",
-	} {
+	for _, ddl := range []string{"CREATE SCHEMA " + pgx.Identifier{schema}.Sanitize(), rawStoredEvents} {
 		if _, err := pool.Exec(ctx, ddl); err != nil {
 			b.Fatal(err)
 		}

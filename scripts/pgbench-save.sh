@@ -9,9 +9,10 @@
 # Usage: DATABASE_URL=postgres://… scripts/pgbench-save.sh [seconds per run, default 10]
 #
 # It migrates a new schema with cmd/migrate (the procedure), creates a
-# second one holding a table shaped like stored_events (the raw inserts),
-# runs each script once, prints one line per script with pgbench's tps,
-# and drops both schemas. Needs pgbench and psql on PATH (or in
+# second one holding the table of bench/raw_stored_events.sql (the raw
+# inserts; BenchmarkAppend's raw baselines use the same table), runs each
+# script once, prints one line per script with pgbench's tps, and drops
+# both schemas. Needs pgbench and psql on PATH (or in
 # /usr/lib/postgresql/*/bin).
 set -euo pipefail
 
@@ -31,22 +32,8 @@ cleanup() {
 trap cleanup EXIT
 
 go run ./cmd/migrate --schema "$lib" up >/dev/null
-psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" >/dev/null <<SQL
-CREATE SCHEMA $raw;
-CREATE TABLE $raw.stored_events (
-    originator_id      uuid      NOT NULL,
-    originator_version bigint    NOT NULL,
-    topic              text      NOT NULL,
-    state              bytea     NOT NULL,
-    notification_id    bigserial NOT NULL,
-    event_id           uuid      NULL,
-    correlation_id     uuid      NULL,
-    causation_id       uuid      NULL,
-    trace_context      bytea     NULL,
-    event_hash         bytea     NULL,
-    CONSTRAINT stored_events_pkey PRIMARY KEY (originator_id, originator_version));
-CREATE UNIQUE INDEX ON $raw.stored_events (notification_id);
-SQL
+psql -q -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "CREATE SCHEMA $raw" >/dev/null
+PGOPTIONS="-c search_path=$raw" psql -q -v ON_ERROR_STOP=1 -f bench/raw_stored_events.sql "$DATABASE_URL" >/dev/null
 
 # A state as wide as a small event's JSON.
 state="convert_to('{\"timestamp\":\"2026-12-03T07:00:00.000000Z\",\"data\":{\"name\":\"an item of the benchmark\"}}', 'UTF8')"
