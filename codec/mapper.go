@@ -64,6 +64,29 @@ func (r *registration) plainDecoder() *plainDecoder {
 	return r.plain
 }
 
+// decodePlain decodes data with dec, the plain decoder of reg's type,
+// into a value of that type, and returns it boxed, or false when dec does
+// not take data. It decodes into a scratch value and boxes a copy, so
+// that a decoded event costs one allocation (its box) rather than two
+// (a new value, and the box that copies it).
+func (r *registration) decodePlain(dec *plainDecoder, data []byte) (any, bool) {
+	var ptr reflect.Value
+	if p := r.scratch.Get(); p != nil {
+		ptr = reflect.ValueOf(p)
+	} else {
+		ptr = reflect.New(r.typ)
+	}
+	v := ptr.Elem()
+	var out any
+	ok := dec.decode(data, v)
+	if ok {
+		out = v.Interface()
+	}
+	v.SetZero() // the copy keeps what the scratch value pointed to; the scratch does not
+	r.scratch.Put(ptr.Interface())
+	return out, ok
+}
+
 // decodedState points into a value of an envelope type, whose fields are
 // eventState's, in its order.
 type decodedState struct {
@@ -244,15 +267,14 @@ func (m *Mapper) ToDomainEvent(s persistence.StoredEvent) (domain.Event, error) 
 		// The fast path for a state as JSONTranscoder writes it: the
 		// envelope read by hand, the data decoded alone, by the plain
 		// decoder when it can.
-		ptr := reflect.New(reg.typ)
 		if dec := reg.plainDecoder(); dec != nil {
-			if dec.decode(data, ptr.Elem()) {
-				return m.domainEvent(s, ts, topic, ptr.Elem())
+			if v, ok := reg.decodePlain(dec, data); ok {
+				return m.domainEvent(s, ts, topic, v)
 			}
-			ptr.Elem().SetZero()
 		}
+		ptr := reflect.New(reg.typ)
 		if err := (JSONTranscoder{}).Decode(data, ptr.Interface()); err == nil {
-			return m.domainEvent(s, ts, topic, ptr.Elem())
+			return m.domainEvent(s, ts, topic, ptr.Elem().Interface())
 		}
 	}
 	env := reflect.New(reg.envelope())
@@ -278,14 +300,14 @@ func (m *Mapper) ToDomainEvent(s persistence.StoredEvent) (domain.Event, error) 
 			return fail(err)
 		}
 	}
-	return m.domainEvent(s, *st.timestamp, *st.originatorTopic, st.data)
+	return m.domainEvent(s, *st.timestamp, *st.originatorTopic, st.data.Interface())
 }
 
 // domainEvent returns the domain event of s with its decoded parts: the
 // timestamp, the originator's topic (of a created event, else empty) and
 // the data.
-func (m *Mapper) domainEvent(s persistence.StoredEvent, ts time.Time, originatorTopic string, data reflect.Value) (domain.Event, error) {
-	e := domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: ts, Data: data.Interface(),
+func (m *Mapper) domainEvent(s persistence.StoredEvent, ts time.Time, originatorTopic string, data any) (domain.Event, error) {
+	e := domain.Event{OriginatorID: s.OriginatorID, OriginatorVersion: s.OriginatorVersion, Timestamp: ts, Data: data,
 		ID: s.EventID, CorrelationID: s.CorrelationID, CausationID: s.CausationID}
 	if originatorTopic != "" {
 		aggReg, err := m.Registry.byName(originatorTopic)

@@ -93,6 +93,41 @@ func TestMapperRoundTrip(t *testing.T) {
 	require.Equal(t, e, back)
 }
 
+// Events of one type decoded one after another are values of their own:
+// a field missing from an event's data is zero whatever the events decoded
+// before held, one that the plain decoder hands to encoding/json midway
+// decodes from zero, and decoding an event changes none decoded before.
+func TestMapperDecodesEachEventAfresh(t *testing.T) {
+	t.Parallel()
+	m := newMapper()
+	full := deposit()
+	stored, err := m.ToStoredEvent(full)
+	require.NoError(t, err)
+	state := func(data string) persistence.StoredEvent {
+		return persistence.StoredEvent{OriginatorID: full.OriginatorID, OriginatorVersion: 3, Topic: "bank:Deposited",
+			State: []byte(`{"timestamp":"2026-11-23T12:30:00Z","data":` + data + `}`)}
+	}
+	account := uuid.New()
+	partial := state(`{"Note":"tip"}`)
+	// The plain decoder decodes Note, then meets a key in another case,
+	// which only encoding/json matches.
+	mixedCase := state(`{"Note":"mixed","account":"` + account.String() + `"}`)
+	first, err := m.ToDomainEvent(stored)
+	require.NoError(t, err)
+	for range 3 {
+		got, err := m.ToDomainEvent(partial)
+		require.NoError(t, err)
+		require.Equal(t, Deposited{Note: "tip"}, got.Data)
+		got, err = m.ToDomainEvent(mixedCase)
+		require.NoError(t, err)
+		require.Equal(t, Deposited{Note: "mixed", Account: account}, got.Data)
+		got, err = m.ToDomainEvent(stored)
+		require.NoError(t, err)
+		require.Equal(t, full, got)
+	}
+	require.Equal(t, full, first)
+}
+
 // The event's IDs are metadata beside its state, not in it.
 func TestMapperCarriesTheEventIDs(t *testing.T) {
 	t.Parallel()

@@ -37,6 +37,7 @@ type registration struct {
 
 	plainOnce sync.Once
 	plain     *plainDecoder // see plainDecoder; nil when the type is not plain
+	scratch   sync.Pool     // of pointers to zero values of typ; see decodePlain
 }
 
 // RegisterOption configures a registration.
