@@ -235,7 +235,7 @@ func TestAESLayout(t *testing.T) {
 }
 
 // TestAESDecryptsPythonCiphertext decrypts fixtures made in Python with
-// cryptography's AESGCM, laid out as the seeds' AESCipher lays them out:
+// cryptography's AESGCM, laid out as the Python library's AESCipher lays them out:
 //
 //	key, nonce = os.urandom(n), os.urandom(12)
 //	ct_tag = AESGCM(key).encrypt(nonce, plaintext, None)

@@ -277,7 +277,7 @@ func TestMapperOldTopicAliasStillDecodes(t *testing.T) {
 	require.Equal(t, Opened{Owner: "Alice"}, back.Data)
 }
 
-// The seed's worked example: version 1 has A; version 2 adds B (default
+// The Python library's worked example: version 1 has A; version 2 adds B (default
 // 0); version 3 adds C (default 0.0).
 type ThingV1 struct{ A string }
 type Thing struct {

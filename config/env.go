@@ -61,10 +61,10 @@ func (e Environment) lookup(key string) (name, value string, ok bool) {
 	keys := []string{key}
 	if e.Name != "" {
 		snake := strings.ToUpper(SnakeCase(e.Name)) + "_" + key // BANK_ACCOUNTS_KEY
-		seeds := strings.ToUpper(e.Name) + "_" + key            // BANKACCOUNTS_KEY, as the Python library spells it
+		python := strings.ToUpper(e.Name) + "_" + key           // BANKACCOUNTS_KEY, as the Python library spells it
 		keys = []string{snake, key}
-		if seeds != snake {
-			keys = []string{snake, seeds, key}
+		if python != snake {
+			keys = []string{snake, python, key}
 		}
 	}
 	for _, k := range keys {

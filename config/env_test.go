@@ -124,17 +124,17 @@ func TestEnvironmentGetPrecedence(t *testing.T) {
 			want:    "plain-process", wantOK: true,
 		},
 		{
-			name: "the seeds' upper-cased prefix", envName: "BankAccounts",
+			name: "the Python library's upper-cased prefix", envName: "BankAccounts",
 			process: map[string]string{key: "plain-process", "BANKACCOUNTS_" + key: "seeds-process"},
 			want:    "seeds-process", wantOK: true,
 		},
 		{
-			name: "the seeds' prefix in values overrides plain in values", envName: "DogSchool",
+			name: "the Python library's prefix in values overrides plain in values", envName: "DogSchool",
 			values: map[string]string{key: "plain-values", "DOGSCHOOL_" + key: "seeds-values"},
 			want:   "seeds-values", wantOK: true,
 		},
 		{
-			name: "the snake-case prefix wins over the seeds' prefix", envName: "BankAccounts",
+			name: "the snake-case prefix wins over the Python library's prefix", envName: "BankAccounts",
 			process: map[string]string{"BANKACCOUNTS_" + key: "seeds-process", prefixed: "prefixed-process"},
 			want:    "prefixed-process", wantOK: true,
 		},

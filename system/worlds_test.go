@@ -10,7 +10,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
-// The tests run the seed's Worlds → Counters system of examples/counters
+// The tests run the Python library's Worlds → Counters system of examples/counters
 // (counters.System, counters.Policy). What they need beyond it follows.
 
 // countersWith returns the system of counters.System with policy, such as
@@ -41,8 +41,9 @@ func makeItSo(ctx context.Context, w *app.Application, things ...string) error {
 	return nil
 }
 
-// seedCounts runs the seed's commands on the Worlds application w, calls
-// wait, and checks the counts of the Counters application c.
+// seedCounts runs the Python library's example commands on the Worlds
+// application w, calls wait, and checks the counts of the Counters
+// application c.
 func seedCounts(ctx context.Context, w, c *app.Application, wait func() error) error {
 	if _, err := counters.MakeWorlds(ctx, w, 3); err != nil {
 		return err

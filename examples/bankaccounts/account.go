@@ -65,7 +65,8 @@ func (a *BankAccount) AppendTransaction(amount int64, transactionID uuid.UUID) e
 }
 
 // SetOverdraftLimit sets how far below zero the balance may go. The limit
-// must be positive, as the seed asserts (an *InvalidAmountError), and the
+// must be positive, as the Python library's example asserts (an
+// *InvalidAmountError), and the
 // account open (an *AccountClosedError).
 func (a *BankAccount) SetOverdraftLimit(limit int64) error {
 	if limit <= 0 {
@@ -77,8 +78,8 @@ func (a *BankAccount) SetOverdraftLimit(limit int64) error {
 	return domain.Trigger(a, OverdraftLimitSet{OverdraftLimit: limit})
 }
 
-// Close closes the account. As in the seed, closing a closed account is
-// not refused.
+// Close closes the account. As in the Python library's example, closing a
+// closed account is not refused.
 func (a *BankAccount) Close() error {
 	return domain.Trigger(a, Closed{})
 }

@@ -159,7 +159,8 @@ func (b *BankAccounts) TransferFunds(ctx context.Context, debitAccountID, credit
 }
 
 // SetOverdraftLimit sets the overdraft limit of the account id to limit
-// cents, which must be positive (as in the seed; an *InvalidAmountError).
+// cents, which must be positive (as in the Python library's example; an
+// *InvalidAmountError).
 func (b *BankAccounts) SetOverdraftLimit(ctx context.Context, id uuid.UUID, limit int64) error {
 	return b.update(ctx, id, func(a *BankAccount) error { return a.SetOverdraftLimit(limit) })
 }

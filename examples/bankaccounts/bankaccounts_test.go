@@ -79,7 +79,7 @@ func requireAccountClosed(t *testing.T, err error, account uuid.UUID) {
 	require.Equal(t, account, closed.AccountID)
 }
 
-// E5: the seed's test script, in order (amounts in cents).
+// E5: the Python library's example test script, in order (amounts in cents).
 func TestBankAccountsScript(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
@@ -331,7 +331,7 @@ func TestRefusedCommands(t *testing.T) {
 			require.ErrorIs(t, b.WithdrawFunds(ctx, alice, amount), bankaccounts.ErrInvalidAmount)
 			require.ErrorIs(t, b.TransferFunds(ctx, alice, alice, amount), bankaccounts.ErrInvalidAmount)
 		}
-		require.ErrorIs(t, b.SetOverdraftLimit(ctx, alice, 0), bankaccounts.ErrInvalidAmount, "the seed asserts limit > 0")
+		require.ErrorIs(t, b.SetOverdraftLimit(ctx, alice, 0), bankaccounts.ErrInvalidAmount, "the Python library's example asserts limit > 0")
 		require.ErrorIs(t, b.TransferFunds(ctx, alice, alice, 1_00), bankaccounts.ErrSameAccount)
 
 		// None of the refused commands above recorded anything.
@@ -363,7 +363,7 @@ func TestRefusedCommands(t *testing.T) {
 		require.Equal(t, int64(-5_00), balance(t, b, alice))
 		requireInsufficientFunds(t, b.WithdrawFunds(ctx, alice, math.MaxInt64), alice)
 
-		// A closed account can be read and closed again, as in the seed.
+		// A closed account can be read and closed again, as in the Python library's example.
 		require.NoError(t, b.CloseAccount(ctx, alice))
 		require.NoError(t, b.CloseAccount(ctx, alice))
 		account, err := b.GetAccount(ctx, alice)

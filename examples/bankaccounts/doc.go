@@ -13,7 +13,7 @@
 // *InsufficientFundsError (ErrInsufficientFunds), both of which are also
 // ErrTransaction, like the Python library's TransactionError, and *InvalidAmountError
 // (ErrInvalidAmount) for amounts and overdraft limits that are not
-// positive, which the seed asserts.
+// positive, which the Python library's example asserts.
 //
 // The application stores in memory by default; set PERSISTENCE_MODULE to
 // "postgres" (with DATABASE_URL or the POSTGRES_* variables) in the

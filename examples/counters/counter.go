@@ -25,7 +25,7 @@ type CounterCreated struct {
 type CounterIncremented struct{}
 
 // CounterID returns the ID of the counter of the thing name: the version 5
-// UUID of "/counters/"+name, as in the seed, so that a counter is found by
+// UUID of "/counters/"+name, as in the Python library's example, so that a counter is found by
 // its name.
 func CounterID(name string) uuid.UUID { return domain.NameID("/counters/" + name) }
 

@@ -71,9 +71,9 @@ func requireCounts(t *testing.T, c *app.Application, want map[string]int) {
 	}
 }
 
-// seedScript runs the seed's commands on the Worlds application w in the
-// seed's order; after each step it calls step with the counts the seed
-// asserts then.
+// seedScript runs the commands of the Python library's example on the
+// Worlds application w in its order; after each step it calls step with
+// the counts the example asserts then.
 func seedScript(t *testing.T, w *app.Application, step func(want map[string]int)) {
 	t.Helper()
 	ctx := t.Context()

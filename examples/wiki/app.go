@@ -163,7 +163,7 @@ func (w *Wiki) claimIndex(ctx context.Context, name string, page uuid.UUID) (*In
 	case err != nil:
 		return nil, err
 	case index.Ref != uuid.Nil:
-		// Taken: let the recorder refuse it, as the seed does, so that the
+		// Taken: let the recorder refuse it, as the Python library does, so that the
 		// error is the same however the race was lost.
 		return NewIndex(name, page)
 	}

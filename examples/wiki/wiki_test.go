@@ -45,7 +45,7 @@ func body(t *testing.T, w *wiki.Wiki, name string) string {
 	return page.Body
 }
 
-// requireConflict checks that err is the seed's RecordConflictError.
+// requireConflict checks that err is the Python library's RecordConflictError.
 func requireConflict(t *testing.T, err error) {
 	t.Helper()
 	require.ErrorIs(t, err, persistence.ErrIntegrity)
@@ -60,14 +60,14 @@ func lastNotificationID(t *testing.T, w *wiki.Wiki) int64 {
 	return id
 }
 
-// The index ID is the seed's uuid5(NAMESPACE_URL, "/pages/Erth").
+// The index ID is the Python library's uuid5(NAMESPACE_URL, "/pages/Erth").
 func TestIndexIDIsPythonUUID5(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, "c51b7c66-7c30-50d0-81ce-f32424f1de02", wiki.IndexID("Erth").String())
 	require.Equal(t, uuid.Version(5), wiki.IndexID("Earth").Version())
 	require.NotEqual(t, wiki.IndexID("Earth"), wiki.IndexID("Erth"))
 
-	// The seed's Page and Index, without an application.
+	// The Python library's Page and Index, without an application.
 	page, err := wiki.NewPage("Erth", "")
 	require.NoError(t, err)
 	index1, err := wiki.NewIndex(page.Name, page.ID())

@@ -38,7 +38,7 @@ func newWorlds(t *testing.T, opts app.Options) *worlds.Worlds {
 }
 
 // worldWithHistory creates a world and makes three things happen to it,
-// as in the seed: versions 1 to 4.
+// as in the Python library's example: versions 1 to 4.
 func worldWithHistory(t *testing.T, w *worlds.Worlds) uuid.UUID {
 	t.Helper()
 	ctx := context.Background()
@@ -50,7 +50,7 @@ func worldWithHistory(t *testing.T, w *worlds.Worlds) uuid.UUID {
 	return id
 }
 
-// The World aggregate on its own (seed E1).
+// The World aggregate on its own (the Python library's example E1).
 func TestWorldAggregate(t *testing.T) {
 	t.Parallel()
 	world, err := worlds.NewWorld("Earth")
@@ -282,7 +282,7 @@ func TestWorldsAutomaticSnapshots(t *testing.T) {
 		require.Equal(t, []string{"dinosaurs", "trucks", "internet"}, history)
 		snapshots, err := w.Snapshots().SelectEvents(ctx, id, persistence.EventQuery{})
 		require.NoError(t, err)
-		require.Len(t, snapshots, 2, "the seed: snapshots at versions 2 and 4")
+		require.Len(t, snapshots, 2, "the Python library's example: snapshots at versions 2 and 4")
 		require.Equal(t, int64(2), snapshots[0].OriginatorVersion)
 		require.Equal(t, int64(4), snapshots[1].OriginatorVersion)
 		world, err := w.Repository().GetAt(ctx, id, 3)

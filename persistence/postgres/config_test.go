@@ -516,8 +516,8 @@ func TestConfigFromEnvConnectTimeoutPrecedence(t *testing.T) {
 	}
 }
 
-// POSTGRES_MAX_OVERFLOW (the seeds' documented name) and
-// POSTGRES_POOL_MAX_OVERFLOW (the name the seeds' v9.2 code reads) are both
+// POSTGRES_MAX_OVERFLOW (the Python library's documented name) and
+// POSTGRES_POOL_MAX_OVERFLOW (the name its v9.2 code reads) are both
 // read. An application-prefixed variable wins over a plain one, whichever
 // the name; between two of the same kind, POSTGRES_MAX_OVERFLOW wins.
 func TestConfigFromEnvMaxOverflowNames(t *testing.T) {
@@ -540,7 +540,7 @@ func TestConfigFromEnvMaxOverflowNames(t *testing.T) {
 		{"empty documented name is unset", map[string]string{maxOverflow: "", poolMaxOverflow: "4"}, 4},
 		{"both prefixed: documented name wins", map[string]string{prefix + maxOverflow: "5", prefix + poolMaxOverflow: "6"}, 5},
 		{"prefixed v9.2 name wins over plain documented name", map[string]string{maxOverflow: "3", prefix + poolMaxOverflow: "6"}, 6},
-		{"seeds-prefixed v9.2 name wins over plain documented name", map[string]string{maxOverflow: "3", seedsPrefix + poolMaxOverflow: "7"}, 7},
+		{"prefixed v9.2 name wins over plain documented name", map[string]string{maxOverflow: "3", seedsPrefix + poolMaxOverflow: "7"}, 7},
 		{"prefixed documented name wins over plain v9.2 name", map[string]string{prefix + maxOverflow: "5", poolMaxOverflow: "4"}, 5},
 	}
 	for _, tt := range tests {

@@ -34,8 +34,8 @@ func TestSnapshotConformance(t *testing.T) {
 	})
 }
 
-// Requirement 4: snapshots live apart from events, so a snapshot at version
-// n does not occupy the position of event n.
+// Snapshots live apart from events, so a snapshot at version n does not
+// occupy the position of event n.
 func TestSnapshotsStoredApartFromEvents(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -80,9 +80,10 @@ func insertBatchOfOne(ctx context.Context, queries *db.Queries, tx pgx.Tx, event
 	return results, nil
 }
 
-// Requirement 11 with commits that would land out of id order: saves hold
-// their transactions open after the insert while others try to insert,
-// and a reader tails the log as fast as it can. It misses nothing.
+// Insert order is commit order, even with commits that would land out of
+// id order: saves hold their transactions open after the insert while
+// others try to insert, and a reader tails the log as fast as it can. It
+// misses nothing.
 func TestTailingReaderMissesNothingWhileSavesHoldTheirTransactions(t *testing.T) {
 	t.Parallel()
 	for _, procedure := range insertProcedures {

@@ -32,7 +32,7 @@ func TestRunNeedsPostgres(t *testing.T) {
 	require.Empty(t, out.String())
 }
 
-// The writer records the seed's worlds, and more on a second run; a
+// The writer records the Python library's example worlds, and more on a second run; a
 // Counters process application that starts afterwards counts them all.
 func TestRunRecordsWorldsForCounters(t *testing.T) {
 	t.Parallel()
