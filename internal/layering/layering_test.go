@@ -67,6 +67,12 @@ type pkg struct {
 //     report telemetry: domain, codec, config and persistence (with its
 //     adapters, which take observers instead) import no OpenTelemetry
 //     package, even indirectly.
+//  9. system and httplog reach storage only through app: their non-test
+//     code imports no adapter (persistence/postgres, persistence/memory,
+//     persistence/sqlite) and no generated db package. No runner is
+//     exempt: the one Postgres-only mechanism, LISTEN, sits behind
+//     app.Application.Watch. (They depend on the adapters through app,
+//     the composition root, which is why this rule is on direct imports.)
 //
 // "Depends on" means through any chain of non-test imports, and the message
 // shows the chain. The packages come from one `go list` run in the module
@@ -93,7 +99,7 @@ func TestLayering(t *testing.T) {
 var mustHave = []string{
 	"domain", "db", "db/sqlitedb", "codec", "config", "persistence", "persistence/postgres",
 	"persistence/memory", "persistence/sqlite", "persistence/recordertest", "internal/pgtest",
-	"internal/proctest", "app", "system", "integrity",
+	"internal/proctest", "app", "system", "integrity", "httplog",
 }
 
 // dependsOn is the verb of a violation found in Deps, which may be
@@ -173,6 +179,13 @@ func violations(pkgs map[string]pkg, p pkg) []string {
 	})
 	if slices.ContainsFunc([]string{"domain", "codec", "config", "persistence"}, func(l string) bool { return under(p.ImportPath, module+"/"+l) }) {
 		forbid(deps, dependsOn, func(imp string) bool { return under(imp, "go.opentelemetry.io") })
+	}
+	// Rule 9.
+	if under(name, "system") || under(name, "httplog") {
+		forbid(p.Imports, "imports, outside its test files,", func(imp string) bool {
+			return slices.ContainsFunc([]string{"persistence/postgres", "persistence/memory", "persistence/sqlite", "db"},
+				func(l string) bool { return under(imp, module+"/"+l) })
+		})
 	}
 	return out
 }
@@ -277,5 +290,76 @@ func moduleRoot(t *testing.T) string {
 			t.Fatal("no go.mod above the test's directory")
 		}
 		dir = parent
+	}
+}
+
+// TestViolations runs the rules on made-up packages, so that a rule whose
+// predicate is wrong shows here rather than passing the module in silence.
+func TestViolations(t *testing.T) {
+	t.Parallel()
+	m := func(p string) string { return module + "/" + p }
+	// A made-up module: app imports the postgres adapter, which imports
+	// db; helper imports app.
+	world := map[string]pkg{
+		m("app"):                  {ImportPath: m("app"), Imports: []string{m("persistence/postgres")}},
+		m("persistence/postgres"): {ImportPath: m("persistence/postgres"), Imports: []string{m("db")}},
+		m("helper"):               {ImportPath: m("helper"), Imports: []string{m("app")}},
+	}
+	tests := []struct {
+		name string
+		p    pkg
+		want []string
+	}{
+		{"domain imports only the standard library and uuid",
+			pkg{ImportPath: m("domain"), Imports: []string{"fmt", "github.com/google/uuid"}, Deps: []string{"fmt", "github.com/google/uuid"}}, nil},
+		{"domain imports another module",
+			pkg{ImportPath: m("domain"), Imports: []string{"github.com/jackc/pgx/v5"}, Deps: []string{"github.com/jackc/pgx/v5"}},
+			[]string{"domain depends on github.com/jackc/pgx/v5"}},
+		{"app imports db in a test file",
+			pkg{ImportPath: m("app"), TestImports: []string{m("db")}},
+			[]string{"app imports db"}},
+		{"non-test code imports testify",
+			pkg{ImportPath: m("app"), Imports: []string{"github.com/stretchr/testify/require"}},
+			[]string{"app imports, outside its test files, github.com/stretchr/testify/require"}},
+		{"the conformance suite may import testify",
+			pkg{ImportPath: m("persistence/recordertest"), Imports: []string{"github.com/stretchr/testify/require"}}, nil},
+		{"a test file imports testcontainers",
+			pkg{ImportPath: m("app"), XTestImports: []string{"github.com/testcontainers/testcontainers-go"}},
+			[]string{"app imports github.com/testcontainers/testcontainers-go"}},
+		{"codec depends on an adapter through app",
+			pkg{ImportPath: m("codec"), Imports: []string{m("helper")}, Deps: []string{m("helper"), m("app"), m("persistence/postgres")}},
+			[]string{
+				"codec depends on app (via helper → app)",
+				"codec depends on persistence/postgres (via helper → app → persistence/postgres)",
+				"codec depends on helper",
+				"codec depends on app (via helper → app)",
+				"codec depends on persistence/postgres (via helper → app → persistence/postgres)",
+			}},
+		{"an adapter imports codec in a test file",
+			pkg{ImportPath: m("persistence/memory"), TestImports: []string{m("codec")}},
+			[]string{"persistence/memory imports, in its test files, codec"}},
+		{"persistence depends on OpenTelemetry",
+			pkg{ImportPath: m("persistence"), Imports: []string{"go.opentelemetry.io/otel"}, Deps: []string{"go.opentelemetry.io/otel"}},
+			[]string{"persistence depends on go.opentelemetry.io/otel"}},
+		{"system reaches storage through app",
+			pkg{ImportPath: m("system"), Imports: []string{m("app")}, Deps: []string{m("app"), m("persistence/postgres"), m("db")}}, nil},
+		{"system imports the postgres adapter",
+			pkg{ImportPath: m("system"), Imports: []string{m("persistence/postgres")}},
+			[]string{"system imports, outside its test files, persistence/postgres"}},
+		{"httplog imports the memory adapter and sqlite's generated code",
+			pkg{ImportPath: m("httplog"), Imports: []string{m("persistence/memory"), m("db/sqlitedb")}},
+			[]string{"httplog imports db/sqlitedb", "httplog imports, outside its test files, persistence/memory", "httplog imports, outside its test files, db/sqlitedb"}},
+		{"system's tests may use an adapter",
+			pkg{ImportPath: m("system"), Imports: []string{m("app")}, XTestImports: []string{m("persistence/sqlite")}}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pkgs := maps.Clone(world)
+			pkgs[tt.p.ImportPath] = tt.p
+			if got := violations(pkgs, tt.p); !slices.Equal(got, tt.want) {
+				t.Errorf("violations:\n got %q\nwant %q", got, tt.want)
+			}
+		})
 	}
 }
