@@ -12,11 +12,15 @@
 // as the events. Saves of events without tracking records that queue
 // while one is recorded share one transaction (group commit: one fsync for
 // many saves), each under a savepoint of its own, so that a save that
-// fails is rolled back alone. This package reaches the database only
+// fails is rolled back alone. The recorders reach the database only
 // through the sqlc-generated accessors in package db/sqlitedb, and
 // database/sql's transactions, apart from those savepoints (SAVEPOINT,
 // ROLLBACK TO, RELEASE: sqlc's SQLite engine compiles no accessor for
-// them).
+// them). Raw SQL runs in three other places: Open's check that the file is
+// a database it can read (SELECT count(*) FROM sqlite_schema), the
+// Migrator's count of the rows a migration down would drop (a table named
+// by the migration, so no fixed query fits), and the goose migrations
+// themselves.
 //
 // Database.Exclusive runs a function while no other caller with the same
 // name on the same database runs its own: on Unix, across processes, by
