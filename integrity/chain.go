@@ -12,8 +12,9 @@ import (
 // Chain verifies the events of one aggregate, given in ascending version
 // order, from its first event (NewChain) or from a snapshot's head
 // (ChainFrom). Events without a hash before the first hashed one are
-// accepted: they were recorded before the application hash-chained its
-// events. A Chain is not safe for concurrent use.
+// accepted (they were recorded before the application hash-chained its
+// events) unless the Hasher is strict. A Chain is not safe for concurrent
+// use.
 type Chain struct {
 	h       *Hasher
 	id      uuid.UUID
@@ -36,7 +37,8 @@ func (h *Hasher) ChainFrom(id uuid.UUID, version int64, head []byte) *Chain {
 
 // Next verifies e, the next event read, and makes it the chain's head. It
 // returns a *HeadHashError when e is not the next version, or has no hash
-// after a hashed event, an *EventHashError when its hash is not the hash
+// after a hashed event (or at all, when the Hasher is strict), an
+// *EventHashError when its hash is not the hash
 // of its contents chained to the head, and a *SchemeError for a hash of
 // an unknown scheme. After an error the chain's head is unchanged.
 func (c *Chain) Next(e persistence.StoredEvent) error {
@@ -48,6 +50,8 @@ func (c *Chain) Next(e persistence.StoredEvent) error {
 			Reason: fmt.Sprintf("follows version %d: the events between are missing", c.version)}
 	case e.Hash == nil && c.hashed:
 		return &HeadHashError{OriginatorID: c.id, Version: e.OriginatorVersion, Reason: "has no hash, after a hashed event"}
+	case e.Hash == nil && c.h.strict:
+		return &HeadHashError{OriginatorID: c.id, Version: e.OriginatorVersion, Reason: "has no hash (strict: every event must have one)"}
 	case e.Hash == nil:
 		c.version, c.started = e.OriginatorVersion, true
 		return nil
@@ -124,7 +128,8 @@ func (e *EventHashError) Is(target error) bool { return target == domain.ErrData
 
 // HeadHashError reports a broken chain at the event Version of an
 // aggregate: the version does not follow the head's (events are
-// missing), an event has no hash after a hashed one, or a snapshot's head
+// missing), an event has no hash after a hashed one (or at all, in strict
+// mode; see Hasher.Strict), or a snapshot's head
 // hash is not the hash of the event at its version. Reason says which. It
 // matches errors.Is(err, domain.ErrDataIntegrity).
 type HeadHashError struct {

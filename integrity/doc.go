@@ -14,6 +14,7 @@
 // previous hash. docs/integrity.md describes the schemes byte by byte.
 //
 // A Hasher computes hashes; a Chain verifies one aggregate's events in
-// order; their errors match errors.Is(err, domain.ErrDataIntegrity) and
+// order (a strict Hasher's chains also refuse events without a hash);
+// their errors match errors.Is(err, domain.ErrDataIntegrity) and
 // name the aggregate and the version.
 package integrity

@@ -44,6 +44,7 @@ var ErrUnknownScheme = errors.New("unknown hash scheme")
 type Hasher struct {
 	salt   []byte
 	scheme int
+	strict bool      // see Strict
 	pool   sync.Pool // of *mac keyed by salt
 }
 
@@ -64,6 +65,21 @@ func NewHasher(salt []byte, scheme int) (*Hasher, error) {
 
 // Scheme returns the scheme of the hashes h writes.
 func (h *Hasher) Scheme() int { return h.scheme }
+
+// Strict returns a hasher with h's salt and scheme whose chains refuse an
+// event without a hash (a *HeadHashError), even before the first hashed
+// one, and whose VerifyLog counts an unsealed snapshot as a problem: for
+// an application that hash-chained every event it recorded, so that
+// removing every hash of an aggregate does not pass for events recorded
+// before hash-chaining (see docs/integrity.md).
+func (h *Hasher) Strict() *Hasher {
+	s, _ := NewHasher(h.salt, h.scheme) // h's scheme is known
+	s.strict = true
+	return s
+}
+
+// IsStrict reports whether h is strict (see Strict).
+func (h *Hasher) IsStrict() bool { return h.strict }
 
 // EventHash returns the hash, in h's scheme, of e chained to previous (the
 // stored hash of the event before e in its aggregate's sequence; empty for

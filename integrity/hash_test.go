@@ -1,6 +1,7 @@
 package integrity_test
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/domain"
 	"github.com/eventsourcing-go/eventsourcing/integrity"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/memory"
 )
 
 // golden is a hash vector: fixed inputs and the hash they must give,
@@ -240,4 +242,71 @@ func BenchmarkEventHash(b *testing.B) {
 	for b.Loop() {
 		h.EventHash(e, e.State[:33])
 	}
+}
+
+// A strict hasher refuses events without a hash, even with none hashed
+// before them: removing every hash of an aggregate, then editing it, does
+// not pass for events recorded before hash-chaining, as it does for a
+// hasher that is not strict.
+func TestStrict(t *testing.T) {
+	t.Parallel()
+	salt := []byte("pepper")
+	h, err := integrity.NewHasher(salt, 0)
+	require.NoError(t, err)
+	require.False(t, h.IsStrict())
+	strict := h.Strict()
+	require.True(t, strict.IsStrict())
+	scheme1, err := integrity.NewHasher(salt, integrity.Scheme1)
+	require.NoError(t, err)
+	assert.Equal(t, integrity.Scheme1, scheme1.Strict().Scheme(), "the scheme is kept")
+
+	intact := chain(t, salt, 3)
+	require.NoError(t, strict.Verify(intact))
+	assert.Equal(t, intact[0].Hash, strict.EventHash(intact[0], nil), "the salt is kept")
+
+	stripped := chain(t, salt, 3)
+	for i := range stripped {
+		stripped[i].Hash = nil
+	}
+	stripped[1].State = []byte("edited")
+	require.NoError(t, h.Verify(stripped), "the limit of a hasher that is not strict")
+	err = strict.Verify(stripped)
+	require.ErrorIs(t, err, domain.ErrDataIntegrity)
+	var headErr *integrity.HeadHashError
+	require.ErrorAs(t, err, &headErr)
+	assert.Equal(t, stripped[0].OriginatorID, headErr.OriginatorID)
+	assert.EqualValues(t, 1, headErr.Version)
+	assert.Contains(t, err.Error(), "has no hash")
+
+	// From a snapshot whose head had no hash, the events after it must
+	// have one.
+	c := strict.ChainFrom(stripped[0].OriginatorID, 1, nil)
+	require.ErrorAs(t, c.Next(stripped[1]), &headErr)
+	assert.EqualValues(t, 2, headErr.Version)
+
+	// VerifyLog reports each event without a hash, and an unsealed
+	// snapshot.
+	ctx := context.Background()
+	events, snapshots := memory.NewRecorder(), memory.NewAggregateRecorder()
+	_, err = events.InsertNotifications(ctx, append(stripped, chain(t, salt, 2)...))
+	require.NoError(t, err)
+	snap := stripped[2].Clone()
+	require.NoError(t, snapshots.InsertEvents(ctx, []persistence.StoredEvent{snap}))
+	sum, err := h.VerifyLog(ctx, events, snapshots, 2, nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, integrity.Summary{Aggregates: 2, Events: 5, UnhashedEvents: 3, Snapshots: 1, UnsealedSnapshots: 1}, sum)
+	var problems []integrity.Problem
+	sum, err = strict.VerifyLog(ctx, events, snapshots, 2, func(p integrity.Problem) { problems = append(problems, p) }, nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 4, sum.Problems)
+	require.Len(t, problems, 4)
+	for i, p := range problems[:3] {
+		assert.EqualValues(t, i+1, p.Version)
+		assert.False(t, p.Snapshot)
+		require.ErrorAs(t, p.Err, &headErr)
+	}
+	assert.True(t, problems[3].Snapshot)
+	var snapErr *integrity.SnapshotHashError
+	require.ErrorAs(t, problems[3].Err, &snapErr)
+	assert.EqualValues(t, 3, snapErr.Version)
 }

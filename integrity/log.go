@@ -17,7 +17,7 @@ type Summary struct {
 	UnhashedEvents int64
 	Snapshots      int64
 	// UnsealedSnapshots have no seal: an application that hash-chains
-	// its events does not use them.
+	// its events does not use them (a strict one refuses them).
 	UnsealedSnapshots int64
 	Problems          int64
 }
@@ -34,7 +34,8 @@ type Problem struct {
 // VerifyLog verifies every aggregate of an application in Go: the hash
 // chain of the events of events (read in pages of pageSize notifications,
 // 1000 when not positive), and, when snapshots is not nil, the seal of
-// every snapshot of the aggregates found. It calls report for each
+// every snapshot of the aggregates found; when h is strict, each event
+// without a hash and each unsealed snapshot is a problem. It calls report for each
 // problem (then goes on, the chain resuming from the event reported), and
 // progress, when not nil, after each page with the counts so far. It
 // returns the counts, and an error only when reading fails. It keeps one
@@ -97,7 +98,9 @@ func (h *Hasher) VerifyLog(ctx context.Context, events persistence.ApplicationRe
 			sum.Snapshots++
 			if s.Hash == nil {
 				sum.UnsealedSnapshots++
-				continue
+				if !h.strict {
+					continue
+				}
 			}
 			if err := h.VerifySnapshot(s); err != nil {
 				problem(Problem{OriginatorID: id, Version: s.OriginatorVersion, Snapshot: true, Err: err})
