@@ -205,63 +205,111 @@ func TestSaveReturnsAtItsDeadline(t *testing.T) {
 }
 
 // Saves with mixed deadlines, one with none, stalled together behind a
-// held insert lock: each returns when its own context ends, long before
-// the lock is released, with an error that says whether the outcome is
-// unknown; the save without a deadline is recorded once the lock is free,
-// and each of the others is recorded whole or not at all.
+// held insert lock: each returns when its own context ends, within a
+// margin of its own deadline (not at the latest deadline of its batch, nor
+// when the lock is released), with an error that says whether the outcome
+// is unknown; the save without a deadline is recorded once the lock is
+// free, and each of the others is recorded whole or not at all. The first
+// save is alone in flight when the others queue: one with a deadline, or
+// the one without.
 func TestSavesWithMixedDeadlinesEachReturnAtTheirOwn(t *testing.T) {
 	t.Parallel()
+	t.Run("a save with a deadline in flight", func(t *testing.T) {
+		t.Parallel()
+		errs := stallSavesWithDeadlines(t, []time.Duration{300 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 0})
+		require.ErrorIs(t, errs[0], persistence.ErrOutcomeUnknown, "the first save was in flight when its deadline passed")
+		require.ErrorIs(t, errs[1], persistence.ErrOutcomeUnknown, "the queued saves were being recorded together when their deadlines passed")
+		require.ErrorIs(t, errs[2], persistence.ErrOutcomeUnknown)
+	})
+	t.Run("the save without a deadline in flight", func(t *testing.T) {
+		t.Parallel()
+		errs := stallSavesWithDeadlines(t, []time.Duration{0, 300 * time.Millisecond, 3 * time.Second})
+		for i := range errs[1:] {
+			require.NotErrorIs(t, errs[1+i], persistence.ErrOutcomeUnknown, "save %d waited in the queue behind the stalled first save, and was withdrawn", 1+i)
+		}
+	})
+}
+
+// deadlineMargin is how late after its own deadline a stalled save may
+// return: room for a loaded machine, and far less than the gaps between
+// the deadlines that stallSavesWithDeadlines is given, so that a save
+// kept to another one's deadline is caught.
+const deadlineMargin = 500 * time.Millisecond
+
+// stallSavesWithDeadlines holds the insert lock of a fresh schema and
+// starts a save for each of deadlines (0: none, exactly one of them), the
+// first alone in flight before the others queue. It asserts that each save
+// with a deadline returns with context.DeadlineExceeded within
+// deadlineMargin of its own deadline while the lock is held, and that the
+// save without one returns only after the lock is released, recorded;
+// then that a save whose outcome is not unknown was not recorded, and that
+// the others were recorded whole or not at all. It returns the saves'
+// errors.
+func stallSavesWithDeadlines(t *testing.T, deadlines []time.Duration) []error {
+	t.Helper()
 	ctx := context.Background()
-	pool := openPool(t, testConfig(t))
-	rec := postgres.NewRecorder(pool)
+	cfg := testConfig(t)
+	cfg.PoolSize = len(deadlines) + 2
+	pool := openPool(t, cfg)
+	batches := make(chan int, 16)
+	rec := postgres.NewRecorder(pool, postgres.ObserveBatches(func(_ context.Context, saves, _ int) { batches <- saves }))
 	blocker, err := pool.Begin(ctx)
 	require.NoError(t, err)
 	defer blocker.Rollback(ctx)
 	_, err = blocker.Exec(ctx, "LOCK TABLE stored_events IN EXCLUSIVE MODE")
 	require.NoError(t, err)
 
-	deadlines := []time.Duration{300 * time.Millisecond, 600 * time.Millisecond, 900 * time.Millisecond, 0}
 	ids := make([]uuid.UUID, len(deadlines))
 	errs := make([]error, len(deadlines))
+	elapsed := make([]time.Duration, len(deadlines))
 	returned := make([]chan struct{}, len(deadlines))
 	for i, d := range deadlines {
 		ids[i], returned[i] = uuid.New(), make(chan struct{})
 		go func() {
 			defer close(returned[i])
+			start := time.Now()
 			saveCtx, cancel := ctx, context.CancelFunc(func() {})
 			if d > 0 {
 				saveCtx, cancel = context.WithTimeout(ctx, d)
 			}
 			defer cancel()
 			_, errs[i] = rec.InsertNotifications(saveCtx, []persistence.StoredEvent{ev(ids[i], 1), ev(ids[i], 2)})
+			elapsed[i] = time.Since(start)
 		}()
-		time.Sleep(20 * time.Millisecond) // the first save is in flight before the others queue
+		if i == 0 {
+			require.Equal(t, 1, <-batches, "the first save is recorded alone") // in flight before the others start
+		}
 	}
-	// The lock is held until every save with a deadline has returned: a
-	// save kept waiting for the lock never returns, and the test times out
-	// here instead.
-	for i := range 3 {
+	// The lock is held until every save with a deadline has returned.
+	unbounded := -1
+	for i, d := range deadlines {
+		if d == 0 {
+			unbounded = i
+			continue
+		}
 		select {
 		case <-returned[i]:
 		case <-time.After(time.Minute):
-			t.Fatalf("the save with a %v deadline has not returned a minute later, while the insert lock is held", deadlines[i])
+			t.Fatalf("the save with a %v deadline has not returned a minute later, while the insert lock is held", d)
 		}
 		require.ErrorIs(t, errs[i], context.DeadlineExceeded, "save %d", i)
+		require.Less(t, elapsed[i], d+deadlineMargin, "save %d returned %v after its %v deadline", i, elapsed[i]-d, d)
 	}
+	require.GreaterOrEqual(t, unbounded, 0, "one save has no deadline")
 	select {
-	case <-returned[3]:
-		t.Fatalf("the save without a deadline returned while the lock is held: %v", errs[3])
+	case <-returned[unbounded]:
+		t.Fatalf("the save without a deadline returned while the lock is held: %v", errs[unbounded])
 	default:
 	}
 	require.NoError(t, blocker.Commit(ctx))
-	<-returned[3]
-	require.NoError(t, errs[3], "the save without a deadline is recorded once the lock is free")
+	<-returned[unbounded]
+	require.NoError(t, errs[unbounded], "the save without a deadline is recorded once the lock is free")
 
 	for i, id := range ids {
 		got, err := rec.SelectEvents(ctx, id, persistence.EventQuery{})
 		require.NoError(t, err)
 		switch {
-		case i == 3:
+		case i == unbounded:
 			require.Len(t, got, 2)
 		case errors.Is(errs[i], persistence.ErrOutcomeUnknown):
 			require.Contains(t, []int{0, 2}, len(got), "save %d is recorded whole or not at all", i)
@@ -269,7 +317,7 @@ func TestSavesWithMixedDeadlinesEachReturnAtTheirOwn(t *testing.T) {
 			require.Empty(t, got, "save %d was withdrawn before it was recorded: %v", i, errs[i])
 		}
 	}
-	require.ErrorIs(t, errs[0], persistence.ErrOutcomeUnknown, "the first save was in flight when its deadline passed")
+	return errs
 }
 
 // ObserveBatches is told of each group commit: a save alone is a batch of
