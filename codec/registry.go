@@ -86,7 +86,7 @@ func NewRegistry() *Registry {
 // another type, if the type is registered twice, or if an option is bad.
 func (r *Registry) Register(topic string, example any, opts ...RegisterOption) {
 	if topic == "" || example == nil {
-		panic("persistence: Register needs a topic and an example value")
+		panic("codec: Register needs a topic and an example value")
 	}
 	typ := reflect.TypeOf(example)
 	for typ.Kind() == reflect.Pointer {
@@ -95,18 +95,18 @@ func (r *Registry) Register(topic string, example any, opts ...RegisterOption) {
 	reg := &registration{topic: topic, typ: typ, version: 1, upcasters: map[int]Upcaster{}}
 	for _, opt := range opts {
 		if err := opt(reg); err != nil {
-			panic(fmt.Sprintf("persistence: Register %q: %v", topic, err))
+			panic(fmt.Sprintf("codec: Register %q: %v", topic, err))
 		}
 	}
 	aliases := reg.aliases
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if other, ok := r.byType[typ]; ok {
-		panic(fmt.Sprintf("persistence: type %v is already registered as %q", typ, other.topic))
+		panic(fmt.Sprintf("codec: type %v is already registered as %q", typ, other.topic))
 	}
 	for _, t := range append([]string{topic}, aliases...) {
 		if other, ok := r.byTopic[t]; ok {
-			panic(fmt.Sprintf("persistence: topic %q is already registered for %v", t, other.typ))
+			panic(fmt.Sprintf("codec: topic %q is already registered for %v", t, other.typ))
 		}
 	}
 	for _, t := range append([]string{topic}, aliases...) {
