@@ -131,28 +131,36 @@ func rawInserts(b *testing.B, pool *pgxpool.Pool, writers int, lock, notify bool
 	b.Helper()
 	ctx := context.Background()
 	topic, state := sampleState(b)
-	const insert = `INSERT INTO stored_events (originator_id, originator_version, topic, state, event_id, correlation_id)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING notification_id`
-	const notifyLast = `SELECT pg_notify(current_schema(), currval(pg_get_serial_sequence('stored_events', 'notification_id'))::text)`
 	b.ResetTimer()
 	return parallel(b.N, writers, func(n int) error {
 		for range n {
-			batch := &pgx.Batch{}
-			batch.Queue("BEGIN")
-			if lock {
-				batch.Queue("LOCK TABLE stored_events IN EXCLUSIVE MODE")
-			}
-			batch.Queue(insert, uuid.New(), int64(1), topic, state, uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()))
-			if notify {
-				batch.Queue(notifyLast)
-			}
-			batch.Queue("COMMIT")
+			batch := rawInsertBatch(topic, state, lock, notify)
 			if err := pool.SendBatch(ctx, batch).Close(); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// rawInsertBatch returns the batch of one raw insert of rawInserts: the
+// row of a 1-event save with the topic and state given, in its own
+// transaction, under the lock and with a notify as asked.
+func rawInsertBatch(topic string, state []byte, lock, notify bool) *pgx.Batch {
+	const insert = `INSERT INTO stored_events (originator_id, originator_version, topic, state, event_id, correlation_id)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING notification_id`
+	const notifyLast = `SELECT pg_notify(current_schema(), currval(pg_get_serial_sequence('stored_events', 'notification_id'))::text)`
+	batch := &pgx.Batch{}
+	batch.Queue("BEGIN")
+	if lock {
+		batch.Queue("LOCK TABLE stored_events IN EXCLUSIVE MODE")
+	}
+	batch.Queue(insert, uuid.New(), int64(1), topic, state, uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()))
+	if notify {
+		batch.Queue(notifyLast)
+	}
+	batch.Queue("COMMIT")
+	return batch
 }
 
 // rawStoredEvents creates the raw baselines' table (see the file).

@@ -83,6 +83,8 @@ const (
 	opHashSaveOn
 	opHashGetOff
 	opHashGetOn
+	opPairedSave
+	opPairedGet
 )
 
 // rawOf names the raw read baseline of each read row.
@@ -121,6 +123,8 @@ var opNames = map[operation]string{
 	opHashSaveOn:        "hash chain: Save, 10 events per save, hash-chained",
 	opHashGetOff:        "hash chain: get of an aggregate of 100 events, not hash-chained",
 	opHashGetOn:         "hash chain: get of an aggregate of 100 events, hash-chained (verified)",
+	opPairedSave:        "append: Save, 1 event, 1 writer, paired in the same iterations with the locked single-row insert",
+	opPairedGet:         "get: aggregate of 100 events, paired in the same iterations with its raw SELECT",
 }
 
 // rowKey names one row of the table.
@@ -528,6 +532,15 @@ func printTargets(w io.Writer) {
 	for _, op := range []operation{opGet, opLog1000, opLog100, opLog10} {
 		targets = append(targets, target{opNames[op] + " ≥ 0.8× its raw SELECT",
 			ratioAtLeast(rowKey{op, storePostgres, 1}, rowKey{rawOf[op], storePostgres, 1}, 0.8)})
+	}
+	for _, p := range []struct {
+		op   operation
+		want float64
+	}{{opPairedSave, 0.9}, {opPairedGet, 0.8}} {
+		targets = append(targets, target{fmt.Sprintf("%s ≥ %.1f× its baseline", opNames[p.op], p.want), func() (string, bool, bool) {
+			x, ok := pairedRatios[p.op]
+			return fmt.Sprintf("%.2f×", x), x >= p.want, ok
+		}})
 	}
 	for _, op := range []operation{opMemoryLog, opMemoryReplay} {
 		targets = append(targets, target{opNames[op] + ": peak heap growth under its bound", func() (string, bool, bool) {

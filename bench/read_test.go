@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
@@ -155,10 +156,20 @@ func benchRawGet(b *testing.B) {
 	if _, err := a.Save(ctx, it); err != nil {
 		b.Fatal(err)
 	}
-	pool := rawReadPool(b, a)
-	id := [16]byte(it.ID())
-	get := func() ([]rawEvent, error) {
-		rows, err := pool.Query(ctx, storedEventsSelect, id, nil, nil, nil)
+	get := rawGetter(rawReadPool(b, a), it.ID())
+	timeRawGets(b, storePostgres, func() (int, error) {
+		events, err := get()
+		return len(events), err
+	})
+}
+
+// rawGetter returns the raw baseline of a get of the aggregate id:
+// storedEventsSelect with no bounds through pool, its rows scanned into
+// rawEvents.
+func rawGetter(pool *pgxpool.Pool, id uuid.UUID) func() ([]rawEvent, error) {
+	ctx := context.Background()
+	return func() ([]rawEvent, error) {
+		rows, err := pool.Query(ctx, storedEventsSelect, [16]byte(id), nil, nil, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -174,10 +185,6 @@ func benchRawGet(b *testing.B) {
 		}
 		return events, rows.Err()
 	}
-	timeRawGets(b, storePostgres, func() (int, error) {
-		events, err := get()
-		return len(events), err
-	})
 }
 
 // timeRawGets runs get, a raw baseline of a get that returns how many
