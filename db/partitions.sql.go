@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const partitionCount = `-- name: PartitionCount :one
@@ -25,19 +24,21 @@ func (q *Queries) PartitionCount(ctx context.Context, db DBTX) (int32, error) {
 }
 
 const partitionLeasesClaim = `-- name: PartitionLeasesClaim :one
-SELECT partition_leases_claim($1::uuid, $2::integer, $3::interval)::integer[] AS held
+SELECT partition_leases_claim($1::uuid, $2::integer, interval '1 microsecond' * $3::bigint)::integer[] AS held
 `
 
 type PartitionLeasesClaimParams struct {
-	Instance   uuid.UUID
-	Partitions int32
-	Lease      pgtype.Interval
+	Instance          uuid.UUID
+	Partitions        int32
+	LeaseMicroseconds int64
 }
 
 // Registers the instance and renews, gives up and claims its leases
 // through the claim procedure; returns the partitions it holds, ascending.
+// The lease is given in microseconds, so that no interval type crosses
+// into Go.
 func (q *Queries) PartitionLeasesClaim(ctx context.Context, db DBTX, arg PartitionLeasesClaimParams) ([]int32, error) {
-	row := db.QueryRow(ctx, partitionLeasesClaim, arg.Instance, arg.Partitions, arg.Lease)
+	row := db.QueryRow(ctx, partitionLeasesClaim, arg.Instance, arg.Partitions, arg.LeaseMicroseconds)
 	var held []int32
 	err := row.Scan(&held)
 	return held, err

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/eventsourcing-go/eventsourcing/db"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -26,7 +25,7 @@ func (r *Recorder) ClaimPartitions(ctx context.Context, instance uuid.UUID, part
 		Partitions: int32(partitions),
 		// Rounded up: a lease of less than the interval's microsecond is
 		// still a lease.
-		Lease: pgtype.Interval{Microseconds: int64((lease + time.Microsecond - 1) / time.Microsecond), Valid: true},
+		LeaseMicroseconds: int64((lease + time.Microsecond - 1) / time.Microsecond),
 	})
 	if err != nil {
 		return nil, mapError("claim partitions", err, nil)

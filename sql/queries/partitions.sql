@@ -1,7 +1,9 @@
 -- name: PartitionLeasesClaim :one
 -- Registers the instance and renews, gives up and claims its leases
 -- through the claim procedure; returns the partitions it holds, ascending.
-SELECT partition_leases_claim(@instance::uuid, @partitions::integer, @lease::interval)::integer[] AS held;
+-- The lease is given in microseconds, so that no interval type crosses
+-- into Go.
+SELECT partition_leases_claim(@instance::uuid, @partitions::integer, interval '1 microsecond' * @lease_microseconds::bigint)::integer[] AS held;
 
 -- name: PartitionLeasesRelease :exec
 -- Gives up the instance's leases and registration.
