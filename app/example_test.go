@@ -10,6 +10,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/app"
 	"github.com/eventsourcing-go/eventsourcing/codec"
 	"github.com/eventsourcing-go/eventsourcing/domain"
+	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
 // Dog is an event-sourced aggregate: it embeds domain.Base and applies
@@ -204,5 +205,59 @@ func ExampleApplication_SaveTx() {
 	}
 	if err := tx.Commit(ctx); err != nil {
 		panic(err)
+	}
+}
+
+// A projection keeps a read model of the Dogs application's log in a
+// table of its own: each notification's row and its tracking record commit
+// in one transaction, so each notification is projected once, and after
+// a crash the projection resumes after the last one it committed. (Not
+// run: it needs PostgreSQL.)
+func ExampleApplication_SaveTrackedTx() {
+	ctx := context.Background()
+	const url = "postgres://dogs@localhost:5432/kennel"
+	dogs, err := app.New(ctx, app.Options{Name: "Dogs", Registry: dogTypes(), DatabaseURL: url})
+	if err != nil {
+		panic(err)
+	}
+	defer dogs.Close()
+	names, err := app.New(ctx, app.Options{Name: "DogNames", Registry: codec.NewRegistry(), DatabaseURL: url, Schema: "dog_names"})
+	if err != nil {
+		panic(err)
+	}
+	defer names.Close()
+
+	project := func(n persistence.Notification) error {
+		event, err := dogs.Mapper().ToDomainEvent(n.StoredEvent)
+		if err != nil {
+			return err
+		}
+		tx, err := names.Pool().Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx)) // a no-op after Commit
+		if _, err := tx.Exec(ctx, "INSERT INTO public.dog_names (dog_id, name) VALUES ($1, $2)",
+			event.OriginatorID, event.Data.(Registered).Name); err != nil {
+			return err
+		}
+		tracking := persistence.Tracking{ApplicationName: dogs.Name(), NotificationID: n.ID}
+		if _, err := names.SaveTrackedTx(ctx, tx, tracking, nil); err != nil {
+			return err // a *persistence.TrackingConflictError if projected already
+		}
+		return tx.Commit(ctx)
+	}
+	last, err := names.Recorder().MaxTrackingID(ctx, dogs.Name())
+	if err != nil {
+		panic(err)
+	}
+	registrations, err := dogs.Log().ReadNotifications(ctx, last+1, app.MaxReadLimit, "dogs:Registered")
+	if err != nil {
+		panic(err)
+	}
+	for _, n := range registrations {
+		if err := project(n); err != nil {
+			panic(err)
+		}
 	}
 }
