@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -202,4 +203,120 @@ func TestGroupCommitWithdrawsACanceledQueuedSave(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, got)
 	require.Equal(t, []int{1}, b.get())
+}
+
+// Saves with mixed deadlines, one with none, stalled together while
+// another writer of the process holds the write lock: each returns when
+// its own context ends, within a margin of its own deadline (not at the
+// latest deadline of its batch, nor when the lock is released), with an
+// error that says whether the outcome is unknown; the save without a
+// deadline is recorded once the lock is free, and each of the others is
+// recorded whole or not at all. The first save is alone in flight when the
+// others queue: one with a deadline, or the one without.
+func TestGroupCommitSavesWithMixedDeadlinesEachReturnAtTheirOwn(t *testing.T) {
+	t.Parallel()
+	t.Run("a save with a deadline in flight", func(t *testing.T) {
+		t.Parallel()
+		errs := stallSavesWithDeadlines(t, []time.Duration{300 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 0})
+		require.ErrorIs(t, errs[0], context.DeadlineExceeded)
+		require.NotErrorIs(t, errs[0], persistence.ErrOutcomeUnknown, "the first save never had the write lock")
+		require.ErrorIs(t, errs[1], persistence.ErrOutcomeUnknown, "the queued saves were being recorded together when their deadlines passed")
+		require.ErrorIs(t, errs[2], persistence.ErrOutcomeUnknown)
+	})
+	t.Run("the save without a deadline in flight", func(t *testing.T) {
+		t.Parallel()
+		errs := stallSavesWithDeadlines(t, []time.Duration{0, 300 * time.Millisecond, 3 * time.Second})
+		for i := range errs[1:] {
+			require.NotErrorIs(t, errs[1+i], persistence.ErrOutcomeUnknown, "save %d waited in the queue behind the stalled first save, and was withdrawn", 1+i)
+		}
+	})
+}
+
+// deadlineMargin is how late after its own deadline a stalled save may
+// return: room for a loaded machine, and far less than the gaps between
+// the deadlines that stallSavesWithDeadlines is given, so that a save
+// kept to another one's deadline is caught.
+const deadlineMargin = 500 * time.Millisecond
+
+// stallSavesWithDeadlines holds the write lock of a new database and
+// starts a save for each of deadlines (0: none, exactly one of them), the
+// first alone in flight before the others queue. It asserts that each save
+// with a deadline returns with context.DeadlineExceeded within
+// deadlineMargin of its own deadline while the lock is held, and that the
+// save without one returns only after the lock is released, recorded;
+// then that a save whose outcome is not unknown was not recorded, and that
+// the others were recorded whole or not at all. It returns the saves'
+// errors.
+func stallSavesWithDeadlines(t *testing.T, deadlines []time.Duration) []error {
+	t.Helper()
+	ctx := context.Background()
+	d, err := Open(ctx, Config{DBName: filepath.Join(t.TempDir(), "events.db"), CreateTable: true, LockTimeout: time.Minute})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = d.Close() })
+	b := &batches{}
+	d.ObserveBatches(b.observe)
+	r := NewRecorder(d)
+
+	d.writeLock <- struct{}{} // another writer of the process writes
+	ids := make([]uuid.UUID, len(deadlines))
+	errs := make([]error, len(deadlines))
+	elapsed := make([]time.Duration, len(deadlines))
+	returned := make([]chan struct{}, len(deadlines))
+	for i, deadline := range deadlines {
+		ids[i], returned[i] = uuid.New(), make(chan struct{})
+		go func() {
+			defer close(returned[i])
+			start := time.Now()
+			saveCtx, cancel := ctx, context.CancelFunc(func() {})
+			if deadline > 0 {
+				saveCtx, cancel = context.WithTimeout(ctx, deadline)
+			}
+			defer cancel()
+			_, errs[i] = r.InsertNotifications(saveCtx, eventsOf(ids[i], 1, 2))
+			elapsed[i] = time.Since(start)
+		}()
+		if i == 0 {
+			require.Eventually(t, func() bool { return len(b.get()) == 1 }, 10*time.Second, time.Millisecond, "the first save is being recorded")
+		} else {
+			queued(t, d, i)
+		}
+	}
+	// The lock is held until every save with a deadline has returned.
+	unbounded := -1
+	for i, deadline := range deadlines {
+		if deadline == 0 {
+			unbounded = i
+			continue
+		}
+		select {
+		case <-returned[i]:
+		case <-time.After(time.Minute):
+			t.Fatalf("the save with a %v deadline has not returned a minute later, while the write lock is held", deadline)
+		}
+		require.ErrorIs(t, errs[i], context.DeadlineExceeded, "save %d", i)
+		require.Less(t, elapsed[i], deadline+deadlineMargin, "save %d returned %v after its %v deadline", i, elapsed[i]-deadline, deadline)
+	}
+	require.GreaterOrEqual(t, unbounded, 0, "one save has no deadline")
+	select {
+	case <-returned[unbounded]:
+		t.Fatalf("the save without a deadline returned while the write lock is held: %v", errs[unbounded])
+	default:
+	}
+	<-d.writeLock
+	<-returned[unbounded]
+	require.NoError(t, errs[unbounded], "the save without a deadline is recorded once the lock is free")
+
+	for i, id := range ids {
+		got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
+		require.NoError(t, err)
+		switch {
+		case i == unbounded:
+			require.Len(t, got, 2)
+		case errors.Is(errs[i], persistence.ErrOutcomeUnknown):
+			require.Contains(t, []int{0, 2}, len(got), "save %d is recorded whole or not at all", i)
+		default:
+			require.Empty(t, got, "save %d was not recorded: %v", i, errs[i])
+		}
+	}
+	return errs
 }
