@@ -127,7 +127,9 @@ func NewClient(baseURL string, opts ClientOptions) (*Client, error) {
 
 // Section returns the section named by id, "first,last", as
 // app.NotificationLog.Section does on the server. A malformed id is
-// errors.Is(err, app.ErrSectionID) and sends no request.
+// errors.Is(err, app.ErrSectionID) and sends no request; a section longer
+// than the server serves (app.MaxReadLimit, or its section size when
+// larger) is a *StatusError with status 400.
 func (c *Client) Section(ctx context.Context, id string) (app.Section, error) {
 	first, last, err := app.ParseSectionID(id)
 	if err != nil {

@@ -3,7 +3,9 @@ package httplog_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -133,4 +135,56 @@ func TestNewClientRefusesBadURLs(t *testing.T) {
 	}
 	_, err := httplog.NewClient("https://leader.example/log/", httplog.ClientOptions{})
 	require.NoError(t, err)
+}
+
+// A server that accepts connections and never answers is given up on
+// after the HTTP client's timeout per attempt: the error is a connection
+// error (a runner retries it) and a timeout, within a bounded time.
+func TestClientTimesOutAServerThatNeverAnswers(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, conn) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, conn := range held {
+			conn.Close()
+		}
+	})
+
+	c := newClient(t, "http://"+l.Addr().String(), httplog.ClientOptions{
+		HTTPClient: &http.Client{Timeout: 200 * time.Millisecond}, MaxAttempts: 2})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.ReadNotifications(t.Context(), 1, 10)
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer and no timeout after 10 s")
+	}
+	require.ErrorIs(t, err, persistence.ErrConnection)
+	require.True(t, persistence.IsRetryable(err), "a runner retries it")
+	var netErr net.Error
+	require.ErrorAs(t, err, &netErr)
+	require.True(t, netErr.Timeout(), "a timeout: %v", err)
+	require.NotErrorIs(t, err, context.Canceled)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, held, 2, "one connection per attempt")
 }

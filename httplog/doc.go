@@ -38,7 +38,11 @@
 // and last are decimal integers from 0 to 2^63-1; section_id names the
 // notification ids actually found ("" when none), and next_id the section
 // to read next ("" when the section was not full: the reader has caught up
-// for now). Ids may have gaps. /notifications is
+// for now). Ids may have gaps. A section is at most app.MaxReadLimit
+// notifications long (or the log's section size, when larger): a longer
+// one, such as /sections/1,1000000, is refused with 400 and a message
+// saying so; a shorter one is served in sections of the log's section size
+// at most, with next_id naming the rest. /notifications is
 // app.NotificationLog.ReadNotifications: start from 0 to 2^63-1, limit from
 // 1 to app.MaxReadLimit, topics optional (comma-separated, or the
 // parameter repeated); with correlation_id instead of topics it is

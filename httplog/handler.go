@@ -170,6 +170,12 @@ func (h *handler) authorize(r *http.Request) (int, string) {
 	return 0, ""
 }
 
+// maxSection is the largest section a request may name: app.MaxReadLimit
+// notifications, or the log's section size when that is larger.
+func (h *handler) maxSection() int {
+	return max(app.MaxReadLimit, h.log.SectionSize())
+}
+
 func (h *handler) section(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	a, b, ok := strings.Cut(id, ",")
@@ -181,6 +187,10 @@ func (h *handler) section(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(r.URL.Query()) > 0 {
 		writeError(w, http.StatusBadRequest, "a section takes no query parameters")
+		return
+	}
+	if most := h.maxSection(); last >= max(first, 1) && last-max(first, 1) >= int64(most) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("section %q is too large: a section has at most %d notifications, such as \"%d,%d\"", id, most, max(first, 1), max(first, 1)+int64(most)-1))
 		return
 	}
 	s, err := h.log.Section(r.Context(), fmt.Sprintf("%d,%d", first, last))

@@ -67,6 +67,10 @@ func TestBadInput(t *testing.T) {
 		{"/sections/1%20,5", 400},
 		{"/sections/1,99999999999999999999", 400},
 		{"/sections/1,10?x=1", 400},
+		{"/sections/1,1001", 400},
+		{"/sections/0,1001", 400},
+		{"/sections/5,1000004", 400},
+		{"/sections/1,1000000", 400},
 		{"/notifications", 400},
 		{"/notifications?start=1", 400},
 		{"/notifications?limit=10", 400},
@@ -110,6 +114,17 @@ func TestBadInput(t *testing.T) {
 	resp, body := get(t, srv.URL+"/notifications?start=1&limit=1000&topics=worlds:WorldCreated,x&topics=y", "Bearer "+token)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	require.Equal(t, 1, strings.Count(string(body), `"id"`))
+
+	// A section of a million notifications is refused, saying why; the
+	// largest section is served, in the log's section size.
+	resp, body = get(t, srv.URL+"/sections/1,1000000", "Bearer "+token)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, `section "1,1000000" is too large: a section has at most 1000 notifications, such as "1,1000"`, requireJSONError(t, resp, body))
+	more := serve(t, memoryWorlds(t, 3).Log(), httplog.HandlerOptions{}, nil)
+	resp, body = get(t, more.URL+"/sections/0,1000", "Bearer "+token)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	require.Equal(t, 5, strings.Count(string(body), `"id"`), "the section size")
+	require.Contains(t, string(body), `"next_id":"6,10"`)
 }
 
 // Requests without a credential get 401 with a Bearer challenge, and with
