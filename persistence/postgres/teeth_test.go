@@ -158,7 +158,7 @@ func TestUniquenessChecksCatchAMissingKey(t *testing.T) {
 		require.NoError(t, recordertest.UniqueVersions(ctx, rec, 8), "with the key")
 		dropConstraint(t, pool, cfg.Schema, "stored_events", "stored_events_pkey")
 		err := recordertest.UniqueVersions(ctx, rec, 8)
-		require.Error(t, err, "without the key")
+		require.ErrorIs(t, err, recordertest.ErrRecordedTwice, "without the key")
 		t.Logf("without the key: %v", err)
 	})
 	t.Run("tracking_pkey", func(t *testing.T) {
@@ -169,7 +169,7 @@ func TestUniquenessChecksCatchAMissingKey(t *testing.T) {
 		require.NoError(t, recordertest.UniqueTracking(ctx, rec, 8), "with the key")
 		dropConstraint(t, pool, cfg.Schema, "tracking", "tracking_pkey")
 		err := recordertest.UniqueTracking(ctx, rec, 8)
-		require.Error(t, err, "without the key")
+		require.ErrorIs(t, err, recordertest.ErrRecordedTwice, "without the key")
 		t.Logf("without the key: %v", err)
 	})
 }

@@ -11,6 +11,13 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
+// ErrRecordedTwice is wrapped by the error of UniqueVersions or
+// UniqueTracking when what must be recorded once was recorded twice: the
+// recorder lacks the key that makes it unique. Their other errors (a
+// save failing with an error other than a conflict, none recorded) do not
+// wrap it.
+var ErrRecordedTwice = errors.New("recorded twice")
+
 // UniqueVersions shows whether r keeps aggregate versions unique
 // (optimistic concurrency): writers goroutines record
 // version 1 of one aggregate at once, and then one more save records
@@ -36,7 +43,7 @@ func UniqueVersions(ctx context.Context, r persistence.ApplicationRecorder, writ
 		var conflict *persistence.ConcurrencyError
 		switch {
 		case err == nil && winner >= 0:
-			return fmt.Errorf("writers %d and %d both recorded version 1 of %s", winner, w, id)
+			return fmt.Errorf("writers %d and %d both recorded version 1 of %s: %w", winner, w, id, ErrRecordedTwice)
 		case err == nil:
 			winner = w
 		case !errors.As(err, &conflict):
@@ -49,12 +56,17 @@ func UniqueVersions(ctx context.Context, r persistence.ApplicationRecorder, writ
 	again := event(id, 1)
 	again.State = []byte(`{"again":true}`)
 	var conflict *persistence.ConcurrencyError
-	if _, err := r.InsertNotifications(ctx, []persistence.StoredEvent{again}); !errors.As(err, &conflict) {
-		return fmt.Errorf("version 1 of %s saved again: want a *persistence.ConcurrencyError, got %v", id, err)
+	if _, err := r.InsertNotifications(ctx, []persistence.StoredEvent{again}); err == nil {
+		return fmt.Errorf("version 1 of %s saved again, with no *persistence.ConcurrencyError: %w", id, ErrRecordedTwice)
+	} else if !errors.As(err, &conflict) {
+		return fmt.Errorf("version 1 of %s saved again: want a *persistence.ConcurrencyError, got %w", id, err)
 	}
 	got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
 	if err != nil {
 		return err
+	}
+	if len(got) > 1 {
+		return fmt.Errorf("%d events recorded for %s, want only writer %d's: %w", len(got), id, winner, ErrRecordedTwice)
 	}
 	if len(got) != 1 || string(got[0].State) != string(stateOf(winner)) {
 		return fmt.Errorf("%d events recorded for %s, want only writer %d's", len(got), id, winner)
@@ -91,7 +103,7 @@ func UniqueTracking(ctx context.Context, r persistence.ProcessRecorder, writers 
 		var conflict *persistence.TrackingConflictError
 		switch {
 		case err == nil && winner >= 0:
-			return fmt.Errorf("saves %d and %d both recorded tracking record %v", winner, w, tracking)
+			return fmt.Errorf("saves %d and %d both recorded tracking record %v: %w", winner, w, tracking, ErrRecordedTwice)
 		case err == nil:
 			winner = w
 		case !errors.As(err, &conflict):
