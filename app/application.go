@@ -107,6 +107,13 @@ type Options struct {
 	// HashScheme is the scheme of new hashes (HASH_SCHEME): 1 or 2, the
 	// default; every known scheme is verified.
 	HashScheme int
+	// HashChainStrict refuses, on read, every event without a hash and
+	// every snapshot without a seal (HASH_CHAIN_STRICT), so that removing
+	// an aggregate's hashes in the database does not pass for events
+	// recorded before hash-chaining. It requires HashChain (or HashSalt);
+	// turn it on for an application that hash-chained every event it
+	// recorded. See integrity.Hasher.Strict.
+	HashChainStrict bool
 
 	// SectionSize is the notification log's section size (default 10).
 	SectionSize int

@@ -28,6 +28,9 @@ const (
 	// EnvHashScheme is the scheme of new hashes: 1 or 2 (the default); see
 	// package integrity.
 	EnvHashScheme = "HASH_SCHEME"
+	// EnvHashChainStrict makes hash-chaining strict (a truth value; see
+	// Options.HashChainStrict).
+	EnvHashChainStrict = "HASH_CHAIN_STRICT"
 )
 
 // hashSettings returns the typed options of hash-chaining that stand for
@@ -45,10 +48,13 @@ func (o Options) hashSettings(set map[string]config.Setting) {
 	if o.HashScheme != 0 {
 		set[EnvHashScheme] = config.Setting{Name: "app.Options.HashScheme", Value: strconv.Itoa(o.HashScheme)}
 	}
+	if o.HashChainStrict {
+		set[EnvHashChainStrict] = config.Setting{Name: "app.Options.HashChainStrict", Value: "true"}
+	}
 }
 
 // hasherFromEnv returns the hasher of an application that hash-chains its
-// events, or nil for one that does not.
+// events (strict with HASH_CHAIN_STRICT), or nil for one that does not.
 func hasherFromEnv(env config.Environment) (*integrity.Hasher, error) {
 	chainVar, chainValue, _ := env.Find(EnvHashChain)
 	chain, err := env.Bool(EnvHashChain, false)
@@ -77,10 +83,23 @@ func hasherFromEnv(env config.Environment) (*integrity.Hasher, error) {
 			return nil, &config.Error{Var: schemeVar, Value: schemeValue, Reason: "the application does not hash-chain its events: set " + EnvHashChain}
 		}
 	}
+	strictVar, strictValue, _ := env.Find(EnvHashChainStrict)
+	strict, err := env.Bool(EnvHashChainStrict, false)
+	if err != nil {
+		return nil, err
+	}
+	if strict && !chain {
+		return nil, &config.Error{Var: strictVar, Value: strictValue,
+			Reason: "strict mode requires hash-chaining: set " + EnvHashChain + " or " + EnvSaltForDataIntegrity}
+	}
 	if !chain {
 		return nil, nil
 	}
-	return integrity.NewHasher(salt, scheme)
+	h, err := integrity.NewHasher(salt, scheme)
+	if err != nil || !strict {
+		return h, err
+	}
+	return h.Strict(), nil
 }
 
 // HashChain reports whether the application hash-chains its events.

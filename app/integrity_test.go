@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -228,6 +230,7 @@ func TestHashChainConfiguration(t *testing.T) {
 		env   map[string]string
 		on    bool
 		bad   string // the variable named by the *config.Error
+		says  string // and what its message says
 		check func(t *testing.T, a *app.Application)
 	}{
 		{name: "off by default"},
@@ -243,6 +246,19 @@ func TestHashChainConfiguration(t *testing.T) {
 		{name: "bad switch", env: map[string]string{"HASH_CHAIN": "maybe"}, bad: "HASH_CHAIN"},
 		{name: "bad scheme", opts: app.Options{HashChain: true, HashScheme: 3}, bad: "app.Options.HashScheme"},
 		{name: "scheme but off", env: map[string]string{"HASH_SCHEME": "2"}, bad: "HASH_SCHEME"},
+		{name: "not strict by default", opts: app.Options{HashChain: true}, on: true,
+			check: func(t *testing.T, a *app.Application) { assert.False(t, a.Hasher().IsStrict()) }},
+		{name: "typed strict", opts: app.Options{HashChain: true, HashChainStrict: true}, on: true,
+			check: func(t *testing.T, a *app.Application) { assert.True(t, a.Hasher().IsStrict()) }},
+		{name: "strict variable", env: map[string]string{"SALT_FOR_DATA_INTEGRITY": "c2FsdA==", "WORLDS_HASH_CHAIN_STRICT": "yes", "HASH_CHAIN_STRICT": "no"}, on: true,
+			check: func(t *testing.T, a *app.Application) { assert.True(t, a.Hasher().IsStrict()) }},
+		{name: "strict off", env: map[string]string{"HASH_CHAIN": "y", "HASH_CHAIN_STRICT": "off"}, on: true,
+			check: func(t *testing.T, a *app.Application) { assert.False(t, a.Hasher().IsStrict()) }},
+		{name: "bad strict", env: map[string]string{"HASH_CHAIN": "y", "HASH_CHAIN_STRICT": "always"}, bad: "HASH_CHAIN_STRICT", says: "truth value"},
+		{name: "strict but off", env: map[string]string{"HASH_CHAIN_STRICT": "true"}, bad: "HASH_CHAIN_STRICT", says: "strict mode requires hash-chaining"},
+		{name: "strict but switched off", env: map[string]string{"HASH_CHAIN": "n", "WORLDS_HASH_CHAIN_STRICT": "1"}, bad: "WORLDS_HASH_CHAIN_STRICT",
+			says: "strict mode requires hash-chaining"},
+		{name: "typed strict but off", opts: app.Options{HashChainStrict: true}, bad: "app.Options.HashChainStrict", says: "strict mode requires hash-chaining"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, err := newApp(tc.opts, tc.env)
@@ -250,6 +266,7 @@ func TestHashChainConfiguration(t *testing.T) {
 				var cfgErr *config.Error
 				require.ErrorAs(t, err, &cfgErr)
 				assert.Equal(t, tc.bad, cfgErr.Var)
+				assert.Contains(t, err.Error(), tc.says)
 				assert.NotContains(t, err.Error(), "c2FsdA", "the salt is not shown")
 				return
 			}
@@ -281,11 +298,17 @@ func pgHashApp(t *testing.T, schema string, opts app.Options) *app.Application {
 }
 
 // sqlProblems returns the versions at which the SQL function
-// stored_events_verify finds problems in the chain of id, "s" prefixed
-// for snapshots.
+// stored_events_verify finds problems in the chain of id, negated for
+// snapshots.
 func sqlProblems(t *testing.T, pool *pgxpool.Pool, salt []byte, id uuid.UUID) []int64 {
 	t.Helper()
-	problems, err := postgres.VerifyAggregate(context.Background(), pool, salt, id)
+	return sqlProblemsOf(t, pool, salt, id, false)
+}
+
+// sqlProblemsOf is sqlProblems, strictly or not.
+func sqlProblemsOf(t *testing.T, pool *pgxpool.Pool, salt []byte, id uuid.UUID, strict bool) []int64 {
+	t.Helper()
+	problems, err := postgres.VerifyAggregate(context.Background(), pool, salt, id, strict)
 	require.NoError(t, err)
 	var versions []int64
 	for _, p := range problems {
@@ -432,7 +455,7 @@ func TestHashChainSaltSchemesAndSnapshotsInSQL(t *testing.T) {
 	createWorld(t, a, "robots")
 	var checks []postgres.AggregateCheck
 	for after := uuid.Nil; ; {
-		page, err := postgres.VerifyPage(ctx, a.Pool(), testSalt, after, 1)
+		page, err := postgres.VerifyPage(ctx, a.Pool(), testSalt, after, 1, false)
 		require.NoError(t, err)
 		if len(page) == 0 {
 			break
@@ -489,5 +512,109 @@ func TestHashChainAutomaticSnapshots(t *testing.T) {
 		assert.Equal(t, "snapshot", kind, "%v", err)
 		assert.Equal(t, w.ID(), id)
 		assert.EqualValues(t, 5, version)
+	})
+}
+
+// storeSQL returns a function that runs a statement, with the aggregate
+// id as its one argument ($1), in the tables of the application of env
+// (PostgreSQL or an SQLite file, opened apart from the application), and
+// the pool of the schema on PostgreSQL. The tables must exist.
+func storeSQL(t *testing.T, env map[string]string) (func(query string, id uuid.UUID), *pgxpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	if env["PERSISTENCE_MODULE"] == "postgres" {
+		pool, err := postgres.Open(ctx, postgres.Config{ConnString: env["DATABASE_URL"], Schema: env["POSTGRES_SCHEMA"]})
+		require.NoError(t, err)
+		t.Cleanup(pool.Close)
+		return func(query string, id uuid.UUID) {
+			_, err := pool.Exec(ctx, query, id)
+			require.NoError(t, err, query)
+		}, pool
+	}
+	db, err := sql.Open("sqlite", "file:"+env["SQLITE_DBNAME"]+"?_busy_timeout=5000")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return func(query string, id uuid.UUID) {
+		query = strings.ReplaceAll(query, "$1", "?")
+		_, err := db.ExecContext(ctx, query, id.String())
+		require.NoError(t, err, query)
+	}, nil
+}
+
+// Whoever removes every hash of an aggregate in the database can then
+// edit its events without the salt: an application that is not strict
+// takes them for events recorded before it hash-chained its events (the
+// limit strict mode closes). A strict application refuses the first event
+// without a hash, naming the aggregate and the version, and a snapshot
+// without a seal; so does the SQL function, strictly.
+func TestHashChainStrictRefusesStrippedHashes(t *testing.T) {
+	t.Parallel()
+	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
+		if env["PERSISTENCE_MODULE"] == "memory" {
+			t.Skip("an in-memory store cannot be edited behind the application's back")
+		}
+		ctx := context.Background()
+		open := func(opts app.Options) *app.Application {
+			opts.Name, opts.Registry, opts.Env, opts.Lookup = "Worlds", registry(), env, noEnv
+			opts.HashSalt, opts.SnapshottingEnabled = testSalt, true
+			a, err := app.New(ctx, opts)
+			require.NoError(t, err)
+			t.Cleanup(a.Close)
+			return a
+		}
+		lenient := app.NewRepository[World](open(app.Options{}))
+		strictApp := open(app.Options{HashChainStrict: true})
+		strict := app.NewRepository[World](strictApp)
+		exec, pool := storeSQL(t, env)
+		edit := `UPDATE stored_events SET state = ` + map[string]string{
+			"postgres": `convert_to(replace(convert_from(state, 'UTF8'), 'trucks', 'robots'), 'UTF8')`,
+			"sqlite":   `CAST(replace(CAST(state AS TEXT), 'trucks', 'robots') AS BLOB)`,
+		}[env["PERSISTENCE_MODULE"]] + ` WHERE originator_id = $1 AND originator_version = 3`
+
+		w := createWorld(t, strictApp, "dinosaurs", "trucks", "internet")
+		got, err := strict.Get(ctx, w.ID())
+		require.NoError(t, err)
+		assert.Equal(t, []string{"dinosaurs", "trucks", "internet"}, got.History)
+		if pool != nil {
+			assert.Empty(t, sqlProblemsOf(t, pool, testSalt, w.ID(), true), "intact")
+		}
+
+		exec(`UPDATE stored_events SET event_hash = NULL WHERE originator_id = $1`, w.ID())
+		exec(edit, w.ID())
+		got, err = lenient.Get(ctx, w.ID())
+		require.NoError(t, err, "not strict, the stripped events pass for events recorded before hash-chaining")
+		assert.Equal(t, []string{"dinosaurs", "robots", "internet"}, got.History, "and the edit goes unnoticed")
+		_, err = strict.Get(ctx, w.ID())
+		require.ErrorIs(t, err, domain.ErrDataIntegrity)
+		kind, id, version := integrityError(err)
+		assert.Equal(t, "head", kind, "%v", err)
+		assert.Equal(t, w.ID(), id)
+		assert.EqualValues(t, 1, version)
+		assert.Contains(t, err.Error(), "event 1 of "+w.ID().String()+" has no hash")
+		if pool != nil {
+			assert.Empty(t, sqlProblemsOf(t, pool, testSalt, w.ID(), false), "not strict, SQL sees no problem either")
+			assert.Equal(t, []int64{1, 2, 3, 4}, sqlProblemsOf(t, pool, testSalt, w.ID(), true))
+		}
+
+		// A snapshot stripped of its seal: not strict, the events are
+		// replayed instead; strict, it is refused.
+		s := createWorld(t, strictApp, "dinosaurs", "trucks")
+		require.NoError(t, strict.TakeSnapshot(ctx, s.ID(), 0))
+		_, err = strict.Get(ctx, s.ID())
+		require.NoError(t, err)
+		exec(`UPDATE snapshots SET event_hash = NULL WHERE originator_id = $1`, s.ID())
+		got, err = lenient.Get(ctx, s.ID())
+		require.NoError(t, err)
+		assert.Equal(t, []string{"dinosaurs", "trucks"}, got.History)
+		_, err = strict.Get(ctx, s.ID())
+		require.ErrorIs(t, err, domain.ErrDataIntegrity)
+		kind, id, version = integrityError(err)
+		assert.Equal(t, "snapshot", kind, "%v", err)
+		assert.Equal(t, s.ID(), id)
+		assert.EqualValues(t, 3, version)
+		if pool != nil {
+			assert.Empty(t, sqlProblemsOf(t, pool, testSalt, s.ID(), false))
+			assert.Equal(t, []int64{-3}, sqlProblemsOf(t, pool, testSalt, s.ID(), true))
+		}
 	})
 }

@@ -41,7 +41,8 @@ func NewRepository[T any, PT aggregatePtr[T]](a *Application) *Repository[T, PT]
 // domain.ErrWrongAggregateType) if id is an aggregate of another type, and
 // a *codec.MappingError if a stored event cannot be decoded. When the
 // application hash-chains its events (Options.HashChain), a snapshot or
-// event that does not verify is an error that is errors.Is(err,
+// event that does not verify (with Options.HashChainStrict, also one
+// without a hash or seal) is an error that is errors.Is(err,
 // domain.ErrDataIntegrity), naming the aggregate and version (see package
 // integrity), and the aggregate's Head is the hash of its last event.
 //
@@ -157,7 +158,8 @@ func (r *Repository[T, PT]) get(ctx context.Context, id uuid.UUID, lte *int64) (
 // is none. When the application hash-chains its events, it verifies the
 // snapshot's seal, and ignores a snapshot without one (taken before the
 // application hash-chained its events, or stripped of its seal: either
-// way the events are replayed instead).
+// way the events are replayed instead) unless hash-chaining is strict:
+// then a snapshot without a seal is a *integrity.SnapshotHashError.
 func (r *Repository[T, PT]) fromSnapshot(ctx context.Context, id uuid.UUID, lte *int64) (PT, *persistence.StoredEvent, error) {
 	if !r.app.snapshots {
 		return nil, nil, nil
@@ -167,7 +169,7 @@ func (r *Repository[T, PT]) fromSnapshot(ctx context.Context, id uuid.UUID, lte 
 		return nil, nil, err
 	}
 	if r.app.hasher != nil {
-		if stored[0].Hash == nil {
+		if stored[0].Hash == nil && !r.app.hasher.IsStrict() {
 			return nil, nil, nil
 		}
 		if err := r.app.hasher.VerifySnapshot(stored[0]); err != nil {

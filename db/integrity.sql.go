@@ -13,12 +13,13 @@ import (
 
 const storedEventsVerify = `-- name: StoredEventsVerify :many
 SELECT v.version::bigint AS version, v.is_snapshot::boolean AS is_snapshot, v.problem::text AS problem
-FROM stored_events_verify($1::bytea, $2::uuid) AS v
+FROM stored_events_verify($1::bytea, $2::uuid, $3::boolean) AS v
 `
 
 type StoredEventsVerifyParams struct {
 	Salt         []byte
 	OriginatorID uuid.UUID
+	Strict       bool
 }
 
 type StoredEventsVerifyRow struct {
@@ -28,9 +29,10 @@ type StoredEventsVerifyRow struct {
 }
 
 // Returns the problems of one aggregate's hash-chained events and
-// snapshots (see stored_events_verify in migration 00007).
+// snapshots, strictly or not (see stored_events_verify in migrations
+// 00007 and 00009).
 func (q *Queries) StoredEventsVerify(ctx context.Context, db DBTX, arg StoredEventsVerifyParams) ([]StoredEventsVerifyRow, error) {
-	rows, err := db.Query(ctx, storedEventsVerify, arg.Salt, arg.OriginatorID)
+	rows, err := db.Query(ctx, storedEventsVerify, arg.Salt, arg.OriginatorID, arg.Strict)
 	if err != nil {
 		return nil, err
 	}
@@ -53,13 +55,14 @@ const storedEventsVerifyPage = `-- name: StoredEventsVerifyPage :many
 SELECT p.originator_id::uuid AS originator_id, p.events::bigint AS events,
        p.unhashed_events::bigint AS unhashed_events, p.snapshots::bigint AS snapshots,
        p.unsealed_snapshots::bigint AS unsealed_snapshots, p.problems::bigint AS problems
-FROM stored_events_verify_page($1::bytea, $2::uuid, $3::integer) AS p
+FROM stored_events_verify_page($1::bytea, $2::uuid, $3::integer, $4::boolean) AS p
 `
 
 type StoredEventsVerifyPageParams struct {
 	Salt          []byte
 	After         *uuid.UUID
 	MaxAggregates int32
+	Strict        bool
 }
 
 type StoredEventsVerifyPageRow struct {
@@ -72,10 +75,15 @@ type StoredEventsVerifyPageRow struct {
 }
 
 // Verifies the aggregates after an id, up to a number of them, and
-// returns what it checked of each (see stored_events_verify_page in
-// migration 00007).
+// returns what it checked of each, strictly or not (see
+// stored_events_verify_page in migrations 00007 and 00009).
 func (q *Queries) StoredEventsVerifyPage(ctx context.Context, db DBTX, arg StoredEventsVerifyPageParams) ([]StoredEventsVerifyPageRow, error) {
-	rows, err := db.Query(ctx, storedEventsVerifyPage, arg.Salt, arg.After, arg.MaxAggregates)
+	rows, err := db.Query(ctx, storedEventsVerifyPage,
+		arg.Salt,
+		arg.After,
+		arg.MaxAggregates,
+		arg.Strict,
+	)
 	if err != nil {
 		return nil, err
 	}

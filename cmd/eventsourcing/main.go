@@ -5,7 +5,7 @@
 //
 //	eventsourcing status [FILE...]
 //	eventsourcing serve NAME
-//	eventsourcing verify NAME
+//	eventsourcing verify [--strict] NAME
 //
 // status prints, as a table, every process application whose event store
 // is in the database and each upstream application it follows: the last
@@ -52,8 +52,12 @@
 // snapshots, of the application NAME (see docs/integrity.md): on
 // PostgreSQL in the database, by the SQL functions of the schema; on SQLite
 // (SQLITE_DBNAME) in Go. The hashes are keyed by SALT_FOR_DATA_INTEGRITY
-// (may be prefixed with the application's name). It prints each problem
-// and what it checked, and exits with status 1 when it finds a problem.
+// (may be prefixed with the application's name). With --strict (or
+// HASH_CHAIN_STRICT true, which may be prefixed too) every event without a
+// hash and every snapshot without a seal is a problem: for an application
+// that hash-chained every event it recorded, so that removing an
+// aggregate's hashes is found. It prints each problem and what it
+// checked, and exits with status 1 when it finds a problem.
 //
 // The PostgreSQL database is named by DATABASE_URL or, when it is not
 // set, by POSTGRES_HOST, POSTGRES_PORT (default 5432), POSTGRES_DBNAME,
@@ -87,7 +91,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
 )
 
-const usage = `usage: eventsourcing status [FILE...] | serve NAME | verify NAME
+const usage = `usage: eventsourcing status [FILE...] | serve NAME | verify [--strict] NAME
 
 commands:
   status       the position of every process application in the database
@@ -101,6 +105,9 @@ commands:
                from PostgreSQL or from the SQLite file SQLITE_DBNAME
   verify NAME  verify the hash chains of the application NAME's events
                and its snapshots' seals, with SALT_FOR_DATA_INTEGRITY
+  verify --strict NAME
+               the same, and every event without a hash or snapshot
+               without a seal is a problem (also with HASH_CHAIN_STRICT)
 
 The database is DATABASE_URL, else POSTGRES_HOST, POSTGRES_PORT,
 POSTGRES_DBNAME, POSTGRES_USER and POSTGRES_PASSWORD; or, with no FILE,
@@ -121,8 +128,13 @@ func run(ctx context.Context, args []string, env config.Environment, now func() 
 	switch {
 	case len(args) == 2 && args[0] == "serve":
 		return serve(ctx, args[1], env, stdout, stderr)
-	case len(args) == 2 && args[0] == "verify":
-		return verify(ctx, args[1], env, stdout, stderr)
+	case len(args) >= 2 && args[0] == "verify":
+		name, strict, ok := verifyArgs(args[1:])
+		if !ok {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		return verify(ctx, name, strict, env, stdout, stderr)
 	case len(args) == 0 || args[0] != "status" || slices.ContainsFunc(args[1:], func(a string) bool { return strings.HasPrefix(a, "-") }):
 		fmt.Fprint(stderr, usage)
 		return 2

@@ -25,12 +25,15 @@ const verifyPage = 1000
 // snapshots of the application name (see docs/integrity.md), and returns
 // the exit status: 0 when all verify, 1 when a problem is found or the
 // store cannot be read. On PostgreSQL the check runs in the database (the
-// functions of migration 00007); on SQLite, in Go. The hashes are keyed by
-// SALT_FOR_DATA_INTEGRITY (standard base64, possibly prefixed with the
-// application's name; empty when unset). It prints each problem and what
-// it checked to stdout, and its progress to stderr. It never migrates the
-// schema (CREATE_TABLE is false unless set).
-func verify(ctx context.Context, name string, env config.Environment, stdout, stderr io.Writer) int {
+// functions of migrations 00007 and 00009); on SQLite, in Go. The hashes
+// are keyed by SALT_FOR_DATA_INTEGRITY (standard base64, possibly
+// prefixed with the application's name; empty when unset). When strict
+// (--strict, or HASH_CHAIN_STRICT as the application reads it), every
+// event without a hash and every snapshot without a seal is a problem. It
+// prints each problem and what it checked to stdout, and its progress to
+// stderr. It never migrates the schema (CREATE_TABLE is false unless
+// set).
+func verify(ctx context.Context, name string, strict bool, env config.Environment, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "eventsourcing: verify:", err)
 		return 1
@@ -59,24 +62,29 @@ func verify(ctx context.Context, name string, env config.Environment, stdout, st
 		return fail(err)
 	}
 	defer a.Close()
+	strict = strict || a.HashChain() && a.Hasher().IsStrict()
+	how := ""
+	if strict {
+		how = ", strictly: every event must have a hash and every snapshot a seal"
+	}
 	var sum integrity.Summary
 	switch a.Module() {
 	case app.Postgres:
-		fmt.Fprintf(stdout, "verifying %s (schema %s) in the database\n", name, a.Schema())
-		sum, err = verifyInPostgres(ctx, a, salt, stdout, stderr)
+		fmt.Fprintf(stdout, "verifying %s (schema %s) in the database%s\n", name, a.Schema(), how)
+		sum, err = verifyInPostgres(ctx, a, salt, strict, stdout, stderr)
 	case app.Memory:
 		return fail(fmt.Errorf("%s has no database: set DATABASE_URL (or the POSTGRES_ variables) or SQLITE_DBNAME", name))
 	default:
-		fmt.Fprintf(stdout, "verifying %s (%s)\n", name, a.Store())
-		sum, err = verifyInGo(ctx, a, salt, stdout, stderr)
+		fmt.Fprintf(stdout, "verifying %s (%s)%s\n", name, a.Store(), how)
+		sum, err = verifyInGo(ctx, a, salt, strict, stdout, stderr)
 	}
 	if err != nil {
 		return fail(err)
 	}
 	fmt.Fprintf(stdout, "checked %d aggregates: %d events (%d without a hash), %d snapshots (%d unsealed)\n",
 		sum.Aggregates, sum.Events, sum.UnhashedEvents, sum.Snapshots, sum.UnsealedSnapshots)
-	if sum.UnhashedEvents > 0 {
-		fmt.Fprintln(stdout, "events without a hash before the first hashed event of their aggregate were recorded before the application hash-chained its events: they are not covered")
+	if sum.UnhashedEvents > 0 && !strict {
+		fmt.Fprintln(stdout, "events without a hash before the first hashed event of their aggregate were recorded before the application hash-chained its events: they are not covered (--strict reports them)")
 	}
 	switch sum.Problems {
 	case 0:
@@ -91,10 +99,10 @@ func verify(ctx context.Context, name string, env config.Environment, stdout, st
 }
 
 // verifyInPostgres verifies a's schema in the database, page by page.
-func verifyInPostgres(ctx context.Context, a *app.Application, salt []byte, stdout, stderr io.Writer) (integrity.Summary, error) {
+func verifyInPostgres(ctx context.Context, a *app.Application, salt []byte, strict bool, stdout, stderr io.Writer) (integrity.Summary, error) {
 	var sum integrity.Summary
 	for after := uuid.Nil; ; {
-		page, err := postgres.VerifyPage(ctx, a.Pool(), salt, after, verifyPage)
+		page, err := postgres.VerifyPage(ctx, a.Pool(), salt, after, verifyPage, strict)
 		if err != nil || len(page) == 0 {
 			return sum, err
 		}
@@ -107,7 +115,7 @@ func verifyInPostgres(ctx context.Context, a *app.Application, salt []byte, stdo
 			if c.Problems == 0 {
 				continue
 			}
-			problems, err := postgres.VerifyAggregate(ctx, a.Pool(), salt, c.OriginatorID)
+			problems, err := postgres.VerifyAggregate(ctx, a.Pool(), salt, c.OriginatorID, strict)
 			if err != nil {
 				return sum, err
 			}
@@ -122,14 +130,34 @@ func verifyInPostgres(ctx context.Context, a *app.Application, salt []byte, stdo
 }
 
 // verifyInGo verifies a's store in Go.
-func verifyInGo(ctx context.Context, a *app.Application, salt []byte, stdout, stderr io.Writer) (integrity.Summary, error) {
+func verifyInGo(ctx context.Context, a *app.Application, salt []byte, strict bool, stdout, stderr io.Writer) (integrity.Summary, error) {
 	h, err := integrity.NewHasher(salt, 0)
 	if err != nil {
 		return integrity.Summary{}, err
+	}
+	if strict {
+		h = h.Strict()
 	}
 	return h.VerifyLog(ctx, a.Recorder(), a.Snapshots(), verifyPage,
 		func(p integrity.Problem) { fmt.Fprintln(stdout, strings.TrimPrefix(p.Err.Error(), "integrity: ")) },
 		func(s integrity.Summary) {
 			fmt.Fprintf(stderr, "verified %d aggregates, %d events\n", s.Aggregates, s.Events)
 		})
+}
+
+// verifyArgs returns the application's name and whether --strict (or
+// -strict) is given, in any order, among args, the arguments of verify;
+// ok is false for anything else.
+func verifyArgs(args []string) (name string, strict, ok bool) {
+	for _, arg := range args {
+		switch {
+		case arg == "--strict" || arg == "-strict":
+			strict = true
+		case strings.HasPrefix(arg, "-") || name != "":
+			return "", false, false
+		default:
+			name = arg
+		}
+	}
+	return name, strict, name != ""
 }

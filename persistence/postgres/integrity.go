@@ -31,7 +31,8 @@ func (p IntegrityProblem) String() string {
 
 // AggregateCheck is what the database checked of one aggregate: its
 // events (of which UnhashedEvents have no hash: recorded before the
-// application hash-chained its events, they are not covered), its
+// application hash-chained its events, they are not covered unless the
+// check is strict), its
 // snapshots (of which UnsealedSnapshots have no seal) and how many
 // problems it found.
 type AggregateCheck struct {
@@ -47,10 +48,12 @@ type AggregateCheck struct {
 // stored_events_verify), the hash chain of the events of the aggregate id
 // and the seals of its snapshots, with hashes keyed by salt, and returns
 // the problems found, in version order, events first; none when all
-// verify. pool's search_path is the application's schema (see
-// ConfigurePool). It only reads. It is safe for concurrent use.
-func VerifyAggregate(ctx context.Context, pool *pgxpool.Pool, salt []byte, id uuid.UUID) ([]IntegrityProblem, error) {
-	rows, err := db.New().StoredEventsVerify(ctx, pool, db.StoredEventsVerifyParams{Salt: nonNil(salt), OriginatorID: id})
+// verify. When strict, every event without a hash and every snapshot
+// without a seal is a problem too (see integrity.Hasher.Strict). pool's
+// search_path is the application's schema (see ConfigurePool). It only
+// reads. It is safe for concurrent use.
+func VerifyAggregate(ctx context.Context, pool *pgxpool.Pool, salt []byte, id uuid.UUID, strict bool) ([]IntegrityProblem, error) {
+	rows, err := db.New().StoredEventsVerify(ctx, pool, db.StoredEventsVerifyParams{Salt: nonNil(salt), OriginatorID: id, Strict: strict})
 	if err != nil {
 		return nil, mapError("verify "+id.String(), err, nil)
 	}
@@ -65,9 +68,9 @@ func VerifyAggregate(ctx context.Context, pool *pgxpool.Pool, salt []byte, id uu
 // order, and returns what it checked of each; an empty result means there
 // are no more. Call it again with the last ID returned to go on, and
 // VerifyAggregate for the problems of an aggregate that has some. pool
-// is as for VerifyAggregate.
-func VerifyPage(ctx context.Context, pool *pgxpool.Pool, salt []byte, after uuid.UUID, limit int) ([]AggregateCheck, error) {
-	arg := db.StoredEventsVerifyPageParams{Salt: nonNil(salt), MaxAggregates: int32(min(max(limit, 1), 1<<30))}
+// and strict are as for VerifyAggregate.
+func VerifyPage(ctx context.Context, pool *pgxpool.Pool, salt []byte, after uuid.UUID, limit int, strict bool) ([]AggregateCheck, error) {
+	arg := db.StoredEventsVerifyPageParams{Salt: nonNil(salt), MaxAggregates: int32(min(max(limit, 1), 1<<30)), Strict: strict}
 	if after != uuid.Nil {
 		arg.After = &after
 	}
