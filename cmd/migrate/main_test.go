@@ -5,6 +5,7 @@ import (
 	"context"
 	"io/fs"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,6 +34,26 @@ func latestVersion(t *testing.T) string {
 	return strconv.Itoa(n) + "\n"
 }
 
+// migrationFile is an embedded migration: its version, as the commands
+// print it, and its file name.
+type migrationFile struct{ version, name string }
+
+// migrationFiles returns the migrations of fsys in version order (the
+// numbering may have gaps).
+func migrationFiles(t *testing.T, fsys fs.FS) []migrationFile {
+	t.Helper()
+	names, err := fs.Glob(fsys, "*.sql")
+	require.NoError(t, err)
+	require.NotEmpty(t, names)
+	files := make([]migrationFile, len(names))
+	for i, name := range names { // fs.Glob sorts, and the names are zero-padded
+		n, err := strconv.Atoi(name[:strings.IndexByte(name, '_')])
+		require.NoError(t, err, name)
+		files[i] = migrationFile{strconv.Itoa(n), name}
+	}
+	return files
+}
+
 // runWith runs the command line args with only the variables vars set, and
 // returns the exit status and what was written to stdout and stderr.
 func runWith(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
@@ -50,17 +71,13 @@ func runWith(t *testing.T, vars map[string]string, args ...string) (code int, st
 func TestRoundTrip(t *testing.T) {
 	vars := map[string]string{"DATABASE_URL": pgtest.ServerURL(t)}
 	schema := pgtest.NewSchemaName(t)
+	files := migrationFiles(t, migrations.FS)
 
 	code, out, _ := runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "applied 1 00001_event_store.sql")
-	assert.Contains(t, out, "applied 2 00002_group_commit.sql")
-	assert.Contains(t, out, "applied 3 00003_insert_as_owner.sql")
-	assert.Contains(t, out, "applied 4 00004_insert_tracked_page.sql")
-	assert.Contains(t, out, "applied 5 00005_partitions.sql")
-	assert.Contains(t, out, "applied 6 00006_event_metadata.sql")
-	assert.Contains(t, out, "applied 7 00007_integrity.sql")
-	assert.Contains(t, out, "applied 8 00008_single_event_insert.sql")
+	for _, f := range files {
+		assert.Contains(t, out, "applied "+f.version+" "+f.name+" ")
+	}
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
@@ -69,31 +86,22 @@ func TestRoundTrip(t *testing.T) {
 	code, out, _ = runWith(t, vars, "--schema", schema, "status")
 	require.Equal(t, 0, code)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	require.Len(t, lines, 9)
+	require.Len(t, lines, len(files)+1)
 	assert.Regexp(t, `^VERSION\s+FILE\s+APPLIED AT$`, lines[0])
-	assert.Regexp(t, `^1\s+00001_event_store\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[1])
-	assert.Regexp(t, `^2\s+00002_group_commit\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[2])
-	assert.Regexp(t, `^3\s+00003_insert_as_owner\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[3])
-	assert.Regexp(t, `^4\s+00004_insert_tracked_page\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[4])
-	assert.Regexp(t, `^5\s+00005_partitions\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[5])
-	assert.Regexp(t, `^6\s+00006_event_metadata\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[6])
-	assert.Regexp(t, `^7\s+00007_integrity\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[7])
-	assert.Regexp(t, `^8\s+00008_single_event_insert\.sql\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[8])
+	for i, f := range files {
+		assert.Regexp(t, `^`+f.version+`\s+`+regexp.QuoteMeta(f.name)+`\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[i+1])
+	}
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "8\n", out)
+	assert.Equal(t, latestVersion(t), out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "down-to", "1")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "rolled back 8 00008_single_event_insert.sql")
-	assert.Contains(t, out, "rolled back 7 00007_integrity.sql")
-	assert.Contains(t, out, "rolled back 6 00006_event_metadata.sql")
-	assert.Contains(t, out, "rolled back 5 00005_partitions.sql")
-	assert.Contains(t, out, "rolled back 4 00004_insert_tracked_page.sql")
-	assert.Contains(t, out, "rolled back 3 00003_insert_as_owner.sql")
-	assert.Contains(t, out, "rolled back 2 00002_group_commit.sql")
-	assert.NotContains(t, out, "00001")
+	for _, f := range files[1:] {
+		assert.Contains(t, out, "rolled back "+f.version+" "+f.name+" ")
+	}
+	assert.NotContains(t, out, files[0].name)
 
 	code, out, _ = runWith(t, vars, "-schema="+schema, "down-to", "0")
 	require.Equal(t, 0, code)
@@ -109,7 +117,11 @@ func TestRoundTrip(t *testing.T) {
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "status")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `\n1\s+00001_event_store\.sql\s+pending\n2\s+00002_group_commit\.sql\s+pending\n3\s+00003_insert_as_owner\.sql\s+pending\n4\s+00004_insert_tracked_page\.sql\s+pending\n5\s+00005_partitions\.sql\s+pending\n6\s+00006_event_metadata\.sql\s+pending\n7\s+00007_integrity\.sql\s+pending\n8\s+00008_single_event_insert\.sql\s+pending\n$`, out)
+	pending := ``
+	for _, f := range files {
+		pending += `\n` + f.version + `\s+` + regexp.QuoteMeta(f.name) + `\s+pending`
+	}
+	assert.Regexp(t, pending+`\n$`, out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)

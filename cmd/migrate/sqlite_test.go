@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,28 +17,19 @@ import (
 	migrations "github.com/eventsourcing-go/eventsourcing/sql/sqlite/migrations"
 )
 
-// sqliteMigrations returns the files of sql/sqlite/migrations, in order.
-func sqliteMigrations(t *testing.T) []string {
-	t.Helper()
-	files, err := fs.Glob(migrations.FS, "*.sql")
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	return files
-}
-
 // With SQLITE_DBNAME, migrate applies the SQLite migrations to that file:
 // up creates it, then status, version, down-to (refusing to drop events
 // unless --force) and up again.
 func TestSQLiteRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "worlds.db")
 	vars := map[string]string{"SQLITE_DBNAME": path}
-	files := sqliteMigrations(t)
-	last := fmt.Sprint(len(files))
+	files := migrationFiles(t, migrations.FS)
+	last := files[len(files)-1].version
 
 	code, out, _ := runWith(t, vars, "up")
 	require.Equal(t, 0, code)
-	for i, f := range files {
-		assert.Contains(t, out, fmt.Sprintf("applied %d %s", i+1, f))
+	for _, f := range files {
+		assert.Contains(t, out, "applied "+f.version+" "+f.name+" ")
 	}
 	require.FileExists(t, path)
 
@@ -54,7 +43,7 @@ func TestSQLiteRoundTrip(t *testing.T) {
 	require.Len(t, lines, len(files)+1)
 	assert.Regexp(t, `^VERSION\s+FILE\s+APPLIED AT$`, lines[0])
 	for i, f := range files {
-		assert.Regexp(t, fmt.Sprintf(`^%d\s+%s\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, i+1, regexp.QuoteMeta(f)), lines[i+1])
+		assert.Regexp(t, `^`+f.version+`\s+`+regexp.QuoteMeta(f.name)+`\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[i+1])
 	}
 
 	code, out, _ = runWith(t, vars, "version")
@@ -80,19 +69,19 @@ func TestSQLiteRoundTrip(t *testing.T) {
 
 	code, out, _ = runWith(t, vars, "--force", "down-to", "0")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "rolled back 1 "+files[0])
+	assert.Contains(t, out, "rolled back 1 "+files[0].name)
 	code, out, _ = runWith(t, vars, "down-to", "0")
 	require.Equal(t, 0, code)
 	assert.Equal(t, "no migrations to roll back\n", out)
 	code, out, _ = runWith(t, vars, "status")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `\n1\s+`+regexp.QuoteMeta(files[0])+`\s+pending\n`, out)
+	assert.Regexp(t, `\n1\s+`+regexp.QuoteMeta(files[0].name)+`\s+pending\n`, out)
 
 	// PERSISTENCE_MODULE=sqlite picks SQLite when PostgreSQL is named too.
 	code, out, _ = runWith(t, map[string]string{"PERSISTENCE_MODULE": "sqlite", "SQLITE_DBNAME": path,
 		"DATABASE_URL": "postgres://u:secret@127.0.0.1:1/db"}, "up")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "applied 1 "+files[0])
+	assert.Contains(t, out, "applied 1 "+files[0].name)
 }
 
 // The commands other than up refuse a missing file, naming it and

@@ -34,17 +34,15 @@ WHERE notification_id >= ?1
   AND (CAST(?2 AS INTEGER) IS NULL OR notification_id <= CAST(?2 AS INTEGER))
   AND (CAST(?3 AS TEXT) IS NULL
        OR topic IN (SELECT value FROM json_each(CAST(?3 AS TEXT))))
-  AND (CAST(?4 AS TEXT) IS NULL OR correlation_id = CAST(?4 AS TEXT))
 ORDER BY notification_id ASC
-LIMIT ?5
+LIMIT ?4
 `
 
 type NotificationsSelectParams struct {
-	Start         int64
-	Stop          *int64
-	Topics        *string
-	CorrelationID *string
-	Lim           int64
+	Start  int64
+	Stop   *int64
+	Topics *string
+	Lim    int64
 }
 
 type NotificationsSelectRow struct {
@@ -63,13 +61,12 @@ type NotificationsSelectRow struct {
 
 // Selects notifications with ids from start, up to stop (inclusive) when
 // not NULL, with one of topics (a JSON array of strings) when not NULL, in
-// id order, with the correlation id when it is not NULL.
+// id order.
 func (q *Queries) NotificationsSelect(ctx context.Context, db DBTX, arg NotificationsSelectParams) ([]NotificationsSelectRow, error) {
 	rows, err := db.QueryContext(ctx, notificationsSelect,
 		arg.Start,
 		arg.Stop,
 		arg.Topics,
-		arg.CorrelationID,
 		arg.Lim,
 	)
 	if err != nil {
@@ -79,6 +76,91 @@ func (q *Queries) NotificationsSelect(ctx context.Context, db DBTX, arg Notifica
 	items := []NotificationsSelectRow{}
 	for rows.Next() {
 		var i NotificationsSelectRow
+		if err := rows.Scan(
+			&i.NotificationID,
+			&i.OriginatorID,
+			&i.OriginatorVersion,
+			&i.Topic,
+			&i.State,
+			&i.EventID,
+			&i.CorrelationID,
+			&i.CausationID,
+			&i.TraceContext,
+			&i.EventHash,
+			&i.WellTyped,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const notificationsSelectCorrelated = `-- name: NotificationsSelectCorrelated :many
+SELECT notification_id, originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash,
+       CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
+            AND typeof(topic) = 'text' AND typeof(state) = 'blob'
+            AND typeof(event_id) IN ('text', 'null') AND typeof(correlation_id) IN ('text', 'null')
+            AND typeof(causation_id) IN ('text', 'null') AND typeof(trace_context) IN ('blob', 'null')
+            AND typeof(event_hash) IN ('blob', 'null') AS INTEGER) AS well_typed
+FROM stored_events
+WHERE correlation_id = ?1
+  AND notification_id >= ?2
+  AND (CAST(?3 AS INTEGER) IS NULL OR notification_id <= CAST(?3 AS INTEGER))
+  AND (CAST(?4 AS TEXT) IS NULL
+       OR topic IN (SELECT value FROM json_each(CAST(?4 AS TEXT))))
+ORDER BY notification_id ASC
+LIMIT ?5
+`
+
+type NotificationsSelectCorrelatedParams struct {
+	CorrelationID *string
+	Start         int64
+	Stop          *int64
+	Topics        *string
+	Lim           int64
+}
+
+type NotificationsSelectCorrelatedRow struct {
+	NotificationID    int64
+	OriginatorID      string
+	OriginatorVersion int64
+	Topic             string
+	State             []byte
+	EventID           *string
+	CorrelationID     *string
+	CausationID       *string
+	TraceContext      []byte
+	EventHash         []byte
+	WellTyped         int64
+}
+
+// Like NotificationsSelect, of the notifications with the correlation id:
+// a query of its own, whose condition on correlation_id is plain, so that
+// SQLite reads them in id order from stored_events_correlation_idx
+// (migration 00004) instead of filtering the log from start.
+func (q *Queries) NotificationsSelectCorrelated(ctx context.Context, db DBTX, arg NotificationsSelectCorrelatedParams) ([]NotificationsSelectCorrelatedRow, error) {
+	rows, err := db.QueryContext(ctx, notificationsSelectCorrelated,
+		arg.CorrelationID,
+		arg.Start,
+		arg.Stop,
+		arg.Topics,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []NotificationsSelectCorrelatedRow{}
+	for rows.Next() {
+		var i NotificationsSelectCorrelatedRow
 		if err := rows.Scan(
 			&i.NotificationID,
 			&i.OriginatorID,

@@ -229,10 +229,18 @@ func (r *Recorder) SelectNotifications(ctx context.Context, q persistence.Notifi
 		topics = []string{}
 	}
 	arg := db.NotificationsSelectParams{Start: q.Start, Stop: q.Stop, Topics: topics, Lim: int32(min(q.Limit, 1<<31-1))}
+	var rows []db.NotificationsSelectRow
+	var err error
 	if q.CorrelationID != uuid.Nil {
-		arg.CorrelationID = &q.CorrelationID
+		var correlated []db.NotificationsSelectCorrelatedRow
+		correlated, err = r.queries.NotificationsSelectCorrelated(ctx, r.pool, db.NotificationsSelectCorrelatedParams{
+			CorrelationID: &q.CorrelationID, Start: arg.Start, Stop: arg.Stop, Topics: arg.Topics, Lim: arg.Lim})
+		rows = convertRows(correlated, func(x db.NotificationsSelectCorrelatedRow) db.NotificationsSelectRow {
+			return db.NotificationsSelectRow(x)
+		})
+	} else {
+		rows, err = r.queries.NotificationsSelect(ctx, r.pool, arg)
 	}
-	rows, err := r.queries.NotificationsSelect(ctx, r.pool, arg)
 	if err != nil {
 		return nil, mapError(fmt.Sprintf("select notifications from %d", q.Start), err, nil)
 	}

@@ -233,8 +233,19 @@ func (r *Recorder) SelectNotifications(ctx context.Context, q persistence.Notifi
 		topics, _ := json.Marshal(q.Topics) // a []string always marshals
 		arg.Topics = ptr(string(topics))
 	}
-	arg.CorrelationID = optionalID(q.CorrelationID)
-	rows, err := r.d.queries.NotificationsSelect(ctx, r.d.db, arg)
+	var rows []sqlitedb.NotificationsSelectRow
+	var err error
+	if q.CorrelationID != uuid.Nil {
+		var correlated []sqlitedb.NotificationsSelectCorrelatedRow
+		correlated, err = r.d.queries.NotificationsSelectCorrelated(ctx, r.d.db, sqlitedb.NotificationsSelectCorrelatedParams{
+			CorrelationID: optionalID(q.CorrelationID), Start: arg.Start, Stop: arg.Stop, Topics: arg.Topics, Lim: arg.Lim})
+		rows = make([]sqlitedb.NotificationsSelectRow, len(correlated))
+		for i, x := range correlated {
+			rows[i] = sqlitedb.NotificationsSelectRow(x)
+		}
+	} else {
+		rows, err = r.d.queries.NotificationsSelect(ctx, r.d.db, arg)
+	}
 	if err != nil {
 		return nil, r.d.failRead(op, err)
 	}

@@ -62,15 +62,29 @@ LIMIT sqlc.narg(lim)::bigint;
 
 -- name: NotificationsSelect :many
 -- Selects notifications with ids from start, up to stop (inclusive) when
--- given, with one of topics when topics is not empty, and with the
--- correlation id when it is not NULL, in id order.
+-- given, with one of topics when topics is not empty, in id order.
 SELECT notification_id, originator_id, originator_version, topic, state,
        event_id, correlation_id, causation_id, trace_context, event_hash
 FROM stored_events
 WHERE notification_id >= @start
   AND notification_id <= coalesce(sqlc.narg(stop)::bigint, '9223372036854775807'::bigint)
   AND (cardinality(@topics::text[]) = 0 OR topic = ANY(@topics::text[]))
-  AND (sqlc.narg(correlation_id)::uuid IS NULL OR correlation_id = sqlc.narg(correlation_id)::uuid)
+ORDER BY notification_id ASC
+LIMIT @lim;
+
+-- name: NotificationsSelectCorrelated :many
+-- Like NotificationsSelect, of the notifications with the correlation id:
+-- a query of its own, whose condition on correlation_id is plain, so that
+-- even a generic plan of the prepared statement reads them in id order
+-- from stored_events_correlation_idx (migration 00010) instead of
+-- filtering the log from start.
+SELECT notification_id, originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash
+FROM stored_events
+WHERE correlation_id = @correlation_id
+  AND notification_id >= @start
+  AND notification_id <= coalesce(sqlc.narg(stop)::bigint, '9223372036854775807'::bigint)
+  AND (cardinality(@topics::text[]) = 0 OR topic = ANY(@topics::text[]))
 ORDER BY notification_id ASC
 LIMIT @lim;
 

@@ -44,7 +44,7 @@ LIMIT sqlc.arg(lim);
 -- name: NotificationsSelect :many
 -- Selects notifications with ids from start, up to stop (inclusive) when
 -- not NULL, with one of topics (a JSON array of strings) when not NULL, in
--- id order, with the correlation id when it is not NULL.
+-- id order.
 SELECT notification_id, originator_id, originator_version, topic, state,
        event_id, correlation_id, causation_id, trace_context, event_hash,
        CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
@@ -57,7 +57,27 @@ WHERE notification_id >= sqlc.arg(start)
   AND (CAST(sqlc.narg(stop) AS INTEGER) IS NULL OR notification_id <= CAST(sqlc.narg(stop) AS INTEGER))
   AND (CAST(sqlc.narg(topics) AS TEXT) IS NULL
        OR topic IN (SELECT value FROM json_each(CAST(sqlc.narg(topics) AS TEXT))))
-  AND (CAST(sqlc.narg(correlation_id) AS TEXT) IS NULL OR correlation_id = CAST(sqlc.narg(correlation_id) AS TEXT))
+ORDER BY notification_id ASC
+LIMIT sqlc.arg(lim);
+
+-- name: NotificationsSelectCorrelated :many
+-- Like NotificationsSelect, of the notifications with the correlation id:
+-- a query of its own, whose condition on correlation_id is plain, so that
+-- SQLite reads them in id order from stored_events_correlation_idx
+-- (migration 00004) instead of filtering the log from start.
+SELECT notification_id, originator_id, originator_version, topic, state,
+       event_id, correlation_id, causation_id, trace_context, event_hash,
+       CAST(typeof(originator_id) = 'text' AND typeof(originator_version) = 'integer'
+            AND typeof(topic) = 'text' AND typeof(state) = 'blob'
+            AND typeof(event_id) IN ('text', 'null') AND typeof(correlation_id) IN ('text', 'null')
+            AND typeof(causation_id) IN ('text', 'null') AND typeof(trace_context) IN ('blob', 'null')
+            AND typeof(event_hash) IN ('blob', 'null') AS INTEGER) AS well_typed
+FROM stored_events
+WHERE correlation_id = sqlc.arg(correlation_id)
+  AND notification_id >= sqlc.arg(start)
+  AND (CAST(sqlc.narg(stop) AS INTEGER) IS NULL OR notification_id <= CAST(sqlc.narg(stop) AS INTEGER))
+  AND (CAST(sqlc.narg(topics) AS TEXT) IS NULL
+       OR topic IN (SELECT value FROM json_each(CAST(sqlc.narg(topics) AS TEXT))))
 ORDER BY notification_id ASC
 LIMIT sqlc.arg(lim);
 
