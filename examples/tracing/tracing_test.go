@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -298,6 +299,66 @@ func TestLagObservedWhileFollowing(t *testing.T) {
 	if m := find(rm, "eventsourcing.follower.lag"); m != nil {
 		require.Empty(t, m.Data.(metricdata.Gauge[int64]).DataPoints, "not observed once the runner stopped")
 	}
+}
+
+// While a follower is behind (its policy held at the first
+// notification), the lag gauge counts the notifications left and the age
+// gauge is positive; once it has caught up, both are 0.
+func TestLagObservedWhileBehind(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tel, _ := newTelemetry(t)
+	withTelemetry := func(o *app.Options) { o.TracerProvider, o.MeterProvider = tel.Tracer, tel.Meter }
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	policy := func(ctx context.Context, p *system.ProcessApplication, event domain.Event, pe *system.ProcessEvent) error {
+		once.Do(func() { close(held); <-release })
+		return counters.Policy(ctx, p, event, pe)
+	}
+	sys, err := system.New([]system.App{
+		{Name: counters.WorldsName, Registry: worlds.NewRegistry(), Options: withTelemetry},
+		{Name: counters.CountersName, Registry: counters.NewRegistry(), Policy: policy, Options: withTelemetry},
+	}, []string{counters.WorldsName, counters.CountersName})
+	require.NoError(t, err)
+	runner := system.NewConcurrentRunner(sys, system.RunnerOptions{
+		Env: map[string]string{"PERSISTENCE_MODULE": "memory"}, Lookup: func(string) (string, bool) { return "", false }, ProgressInterval: -1})
+	require.NoError(t, runner.Start(ctx))
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+		require.NoError(t, runner.Stop())
+	}()
+	w := runner.App(counters.WorldsName)
+	id, err := counters.CreateWorld(ctx, w, "Earth")
+	require.NoError(t, err)
+	require.NoError(t, counters.MakeItSo(ctx, w, id, "dinosaurs"))
+	require.NoError(t, counters.MakeItSo(ctx, w, id, "trucks"))
+	<-held
+
+	gauges := func() (lag int64, age float64) {
+		t.Helper()
+		var rm metricdata.ResourceMetrics
+		require.NoError(t, tel.Reader.Collect(ctx, &rm))
+		m := find(rm, "eventsourcing.follower.lag")
+		require.NotNil(t, m, "the follower's loop registers the gauge before it processes")
+		points := m.Data.(metricdata.Gauge[int64]).DataPoints
+		require.Len(t, points, 1)
+		ages := find(rm, "eventsourcing.follower.lag.age").Data.(metricdata.Gauge[float64]).DataPoints
+		require.Len(t, ages, 1)
+		return points[0].Value, ages[0].Value
+	}
+	lag, age := gauges()
+	require.Equal(t, int64(3), lag, "held at the first of 3 notifications")
+	require.Positive(t, age)
+
+	close(release)
+	released = true
+	require.NoError(t, runner.WaitCaughtUp(ctx))
+	lag, age = gauges()
+	require.Zero(t, lag, "caught up")
+	require.Zero(t, age)
 }
 
 // The events of a leader that does not trace record no trace context; a
