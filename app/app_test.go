@@ -577,7 +577,8 @@ func TestSaveTxOnTheCallersOwnPool(t *testing.T) {
 	url := pgtest.ServerURL(t)
 	newApp := func(schema string) *app.Application {
 		env := map[string]string{"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": url, "POSTGRES_SCHEMA": schema}
-		a, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Env: env, Lookup: noEnv})
+		a, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Env: env, Lookup: noEnv,
+			SnapshottingIntervals: map[string]int64{"test:World": 2}})
 		require.NoError(t, err)
 		t.Cleanup(a.Close)
 		return a
@@ -602,12 +603,18 @@ func TestSaveTxOnTheCallersOwnPool(t *testing.T) {
 
 			w, err := domain.Create[World](uuid.New(), WorldCreated{Name: name})
 			require.NoError(t, err)
+			require.NoError(t, domain.Trigger(w, SomethingHappened{What: "dinosaurs"})) // version 2: a snapshot is due
+			tracked, err := domain.Create[World](uuid.New(), WorldCreated{Name: name + ", tracked"})
+			require.NoError(t, err)
+			tracking := persistence.Tracking{ApplicationName: "upstream of " + name, NotificationID: 7}
 			tx, err := pool.Begin(ctx)
 			require.NoError(t, err)
 			defer tx.Rollback(ctx)
 			var before, after string
 			require.NoError(t, tx.QueryRow(ctx, "SHOW search_path").Scan(&before))
 			_, err = a.SaveTx(ctx, tx, w)
+			require.NoError(t, err)
+			_, err = a.SaveTrackedTx(ctx, tx, tracking, tracked.PendingEvents(), tracked)
 			require.NoError(t, err)
 			require.NoError(t, tx.QueryRow(ctx, "SHOW search_path").Scan(&after))
 			require.Equal(t, before, after, "the caller's search_path is left as it was")
@@ -616,9 +623,19 @@ func TestSaveTxOnTheCallersOwnPool(t *testing.T) {
 			got, err := app.NewRepository[World](a).Get(ctx, w.ID())
 			require.NoError(t, err, "recorded in the application's schema")
 			require.Equal(t, name, got.Name)
+			require.Equal(t, []int64{2}, snapshotVersions(t, a, w.ID()), "the snapshot is in the application's schema")
+			_, err = app.NewRepository[World](a).Get(ctx, tracked.ID())
+			require.NoError(t, err, "the tracked save is in the application's schema")
+			ok, err := a.Recorder().HasTrackingID(ctx, tracking.ApplicationName, tracking.NotificationID)
+			require.NoError(t, err)
+			require.True(t, ok, "the tracking record is in the application's schema")
 			recorded, err := decoy.Log().Select(ctx, 1, 10)
 			require.NoError(t, err)
 			require.Empty(t, recorded, "nothing recorded in the other store")
+			require.Empty(t, snapshotVersions(t, decoy, w.ID()), "no snapshot in the other store")
+			none, err := decoy.Recorder().MaxTrackingID(ctx, tracking.ApplicationName)
+			require.NoError(t, err)
+			require.Zero(t, none, "no tracking record in the other store")
 		})
 	}
 
