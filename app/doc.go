@@ -12,7 +12,7 @@
 // zero (PERSISTENCE_MODULE or INFRASTRUCTURE_FACTORY, DATABASE_URL,
 // POSTGRES_*, CIPHER_KEY, CIPHER_TOPIC, COMPRESSOR_TOPIC,
 // COMPRESSOR_MAX_DECOMPRESSED_SIZE, IS_SNAPSHOTTING_ENABLED, TZINFO_TOPIC,
-// HASH_CHAIN, SALT_FOR_DATA_INTEGRITY, HASH_SCHEME; the README's
+// HASH_CHAIN, SALT_FOR_DATA_INTEGRITY, HASH_SCHEME, HASH_CHAIN_STRICT; the README's
 // configuration table says what each does), values given in code
 // (Options.Env) taking precedence over the process environment.
 //
@@ -20,7 +20,9 @@
 // package integrity and docs/integrity.md): each event recorded carries a
 // hash of its contents chained to its aggregate's previous event, and
 // Repository.Get refuses a chain that does not verify with an error that
-// is errors.Is(err, domain.ErrDataIntegrity).
+// is errors.Is(err, domain.ErrDataIntegrity); strict
+// (Options.HashChainStrict), it also refuses events without a hash and
+// snapshots without a seal.
 //
 // Every save (Save, SaveTracked, SaveTx, SaveTrackedTx) takes one write
 // path: the events are mapped once and recorded by one call of the
