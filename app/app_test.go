@@ -569,8 +569,9 @@ func TestStateSurvivesNewApplicationOnSameDatabase(t *testing.T) {
 	require.Equal(t, []string{"dinosaurs", "trucks", "internet"}, got.History)
 }
 
-// SaveTx records into the application's schema whatever the search_path
-// of the caller's transaction, and leaves that search_path as it was.
+// SaveTx and SaveTrackedTx record events, snapshots and tracking records
+// into the application's schema whatever the search_path of the caller's
+// transaction, and leave that search_path as it was.
 func TestSaveTxOnTheCallersOwnPool(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
