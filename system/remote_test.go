@@ -49,6 +49,12 @@ func (s *logServer) stop(t *testing.T) {
 // holds once n Worlds notifications are tracked.
 func remoteFollower(t *testing.T, url, token string, poll time.Duration) (*app.Application, func(n int64) func() bool) {
 	t.Helper()
+	return remoteFollowerOf(t, counters.System(), url, token, poll)
+}
+
+// remoteFollowerOf is remoteFollower with the Counters application of sys.
+func remoteFollowerOf(t *testing.T, sys *system.System, url, token string, poll time.Duration) (*app.Application, func(n int64) func() bool) {
+	t.Helper()
 	env := map[string]string{
 		"PERSISTENCE_MODULE":            "postgres",
 		"DATABASE_URL":                  pgtest.NewDatabaseURL(t),
@@ -60,7 +66,7 @@ func remoteFollower(t *testing.T, url, token string, poll time.Duration) (*app.A
 	runCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- system.RunProcess(runCtx, counters.System(), "Counters", system.ProcessOptions{
+		done <- system.RunProcess(runCtx, sys, "Counters", system.ProcessOptions{
 			RunnerOptions: system.RunnerOptions{Env: env, Lookup: noEnv, PollInterval: poll,
 				RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond},
 			Logger: slog.New(slog.DiscardHandler),
