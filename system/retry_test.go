@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -326,4 +329,78 @@ func TestConcurrentRunnerFollowerRetriesDatabaseErrors(t *testing.T) {
 	requireExactlyOnce(t, worldsApp, countersApp, want)
 	stopped = true
 	require.NoError(t, runner.Stop())
+}
+
+// startRefusingServer listens on 127.0.0.1 and answers every connection as
+// PostgreSQL answers a wrong password: an ErrorResponse with SQLSTATE 28P01
+// to the startup message. It returns its address and a count of the logins
+// it refused; it stops at cleanup. (The test cluster trusts every login, so
+// it cannot refuse a password itself.)
+func startRefusingServer(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var refused atomic.Int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer conn.Close()
+				backend := pgproto3.NewBackend(conn, conn)
+				msg, err := backend.ReceiveStartupMessage()
+				if err != nil {
+					return
+				}
+				startup, ok := msg.(*pgproto3.StartupMessage)
+				if !ok {
+					return
+				}
+				backend.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "28P01",
+					Message: fmt.Sprintf("password authentication failed for user %q", startup.Parameters["user"])})
+				if backend.Flush() == nil {
+					refused.Add(1)
+				}
+			})
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return ln.Addr().String(), &refused
+}
+
+// A follower process whose password is refused (28P01) keeps retrying,
+// logging the refusal at error level on each attempt, until its own
+// context is canceled: a wrong password is fixed without restarting it.
+func TestRunProcessRetriesAWrongPassword(t *testing.T) {
+	t.Parallel()
+	addr, refused := startRefusingServer(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	logs, returned := runCounters(ctx, system.RunnerOptions{Env: map[string]string{
+		"PERSISTENCE_MODULE": "postgres",
+		"DATABASE_URL":       "postgres://app:wrong@" + addr + "/db?sslmode=disable",
+	}})
+	waitForLogs(t, logs, returned, "level=ERROR", 3)
+	require.Contains(t, logs.String(), "28P01")
+	require.NotContains(t, logs.String(), "level=WARN", "a refused password is not a warning")
+	require.NotContains(t, logs.String(), "wrong", "the password is not logged")
+	require.GreaterOrEqual(t, refused.Load(), int64(3), "each attempt logged in again")
+	for _, m := range regexp.MustCompile(`level=ERROR .*retry_in=(\S+)`).FindAllStringSubmatch(logs.String(), -1) {
+		wait, err := time.ParseDuration(m[1])
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, wait, 25*time.Millisecond, "each retry waits the longest delay (50 ms here, with equal jitter)")
+	}
+	cancel()
+	select {
+	case err := <-returned:
+		require.NoError(t, err, "stopping is not an error")
+	case <-time.After(30 * time.Second):
+		t.Fatal("RunProcess did not return after its context was canceled")
+	}
 }
