@@ -30,6 +30,16 @@
 // file that does not exist, or is not an SQLite database with an event
 // store, is an error naming it; status creates no file.
 //
+// On either store, an upstream application whose
+// <NAME>_NOTIFICATION_LOG_URL is set (its followers read it over HTTP; see
+// system.RunProcess) has its head, and the oldest notification not
+// processed yet, read from that log server, with the bearer token
+// <NAME>_NOTIFICATION_LOG_TOKEN, and the URL is shown in place of its
+// schema or file; a log server that cannot be reached (10 s per request),
+// or refuses the token, is an error. status shows no processing rate: the
+// runners measure it (system.ProcessApplication.Lag, and the "rate" of
+// their progress logs).
+//
 // serve serves the notification log of the application NAME over HTTP
 // (package httplog), until it is interrupted (SIGINT or SIGTERM), so that
 // followers in other databases can follow it (with
@@ -89,13 +99,17 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
 	"github.com/eventsourcing-go/eventsourcing/persistence/sqlite"
+	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
 const usage = `usage: eventsourcing status [FILE...] | serve NAME | verify [--strict] NAME
 
 commands:
   status       the position of every process application in the database
-               on each application it follows: tracked, head, behind, age
+               on each application it follows: tracked, head, behind, age;
+               an upstream NAME is read over HTTP when
+               <NAME>_NOTIFICATION_LOG_URL is set (with the token
+               <NAME>_NOTIFICATION_LOG_TOKEN)
   status FILE...
                the same for the applications of SQLite database files; an
                upstream NAME is read in the file <NAME>_SQLITE_DBNAME
@@ -200,6 +214,13 @@ func status(ctx context.Context, pool *pgxpool.Pool, env config.Environment, now
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "SCHEMA\tUPSTREAM\tUPSTREAM SCHEMA\tTRACKED\tHEAD\tBEHIND\tAGE")
 	for _, p := range positions {
+		url, remote, next, err := remoteHead(ctx, p.Upstream, p.Tracked, env)
+		if err != nil {
+			return fmt.Errorf("upstream %s of schema %s: %w", p.Upstream, p.Schema, err)
+		}
+		if url != "" {
+			p.UpstreamSchema, p.Head, p.Next = url, remote, next
+		}
 		upstreamSchema, head, behind, age := "-", "-", "-", "-"
 		if p.UpstreamSchema != "" {
 			upstreamSchema, head = p.UpstreamSchema, fmt.Sprint(p.Head)
@@ -212,6 +233,35 @@ func status(ctx context.Context, pool *pgxpool.Pool, env config.Environment, now
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.Schema, p.Upstream, upstreamSchema, p.Tracked, head, behind, age)
 	}
 	return w.Flush()
+}
+
+// remoteTimeout bounds each request status sends to a log server.
+const remoteTimeout = 10 * time.Second
+
+// remoteHead reads, when the upstream's <UPSTREAM>_NOTIFICATION_LOG_URL is
+// set (then system.RunProcess follows it over HTTP, not in a database),
+// the head of its log from that log server, with the bearer token
+// <UPSTREAM>_NOTIFICATION_LOG_TOKEN, and the notification after tracked,
+// if any. It returns the URL, or "" when the variable is not set.
+func remoteHead(ctx context.Context, upstream string, tracked int64, env config.Environment) (url string, head int64, next *persistence.Notification, err error) {
+	upstreamEnv := config.Environment{Name: upstream, Values: env.Values, Lookup: env.Lookup}
+	variable, url, _ := upstreamEnv.Find(system.EnvNotificationLogURL)
+	if url == "" {
+		return "", 0, nil, nil
+	}
+	client, err := httplog.NewClient(url, httplog.ClientOptions{Token: upstreamEnv.String(system.EnvNotificationLogToken, ""),
+		HTTPClient: &http.Client{Timeout: remoteTimeout}, MaxAttempts: 2})
+	if err != nil {
+		return "", 0, nil, &config.Error{Var: variable, Value: url, Reason: err.Error()}
+	}
+	if head, err = client.MaxNotificationID(ctx); err != nil || head <= tracked {
+		return url, head, nil, err
+	}
+	ns, err := client.ReadNotifications(ctx, tracked+1, 1)
+	if len(ns) > 0 {
+		next = &ns[0]
+	}
+	return url, head, next, err
 }
 
 // ageOf returns the age of the notification next of the application
@@ -244,7 +294,16 @@ func sqliteStatus(ctx context.Context, files []string, env config.Environment, n
 		for _, p := range positions {
 			upstreamFile, head, behind, age := "-", "-", "-", "-"
 			upstreamEnv := config.Environment{Name: p.Upstream, Values: env.Values, Lookup: env.Lookup}
-			if variable, path, _ := upstreamEnv.Find(sqlite.EnvDBName); path != "" && variable != sqlite.EnvDBName {
+			url, remote, next, err := remoteHead(ctx, p.Upstream, p.Tracked, env)
+			if err != nil {
+				return fmt.Errorf("upstream %s of %s: %w", p.Upstream, file, err)
+			}
+			if url != "" {
+				upstreamFile, head, behind, age = url, fmt.Sprint(remote), fmt.Sprint(max(0, remote-p.Tracked)), "0s"
+				if next != nil {
+					age = ageOf(p.Upstream, next, env, now)
+				}
+			} else if variable, path, _ := upstreamEnv.Find(sqlite.EnvDBName); path != "" && variable != sqlite.EnvDBName {
 				type headAndNext struct {
 					head int64
 					next *persistence.Notification
