@@ -118,7 +118,9 @@ type Options struct {
 	// SectionSize is the notification log's section size (default 10).
 	SectionSize int
 	// Logger receives the application's warnings; nil means
-	// slog.Default().
+	// slog.Default(). Today the one warning is that of the memory module
+	// chosen while a PostgreSQL connection variable is set, given once
+	// per process (to the logger of the first application that meets it).
 	Logger *slog.Logger
 
 	// TracerProvider and MeterProvider receive the application's spans
