@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -76,7 +75,7 @@ func modules(t *testing.T, fn func(t *testing.T, newApp func(opts app.Options) *
 			if opts.Name == "" {
 				opts.Name = "Worlds"
 			}
-			a, err := app.New(context.Background(), opts)
+			a, err := app.New(t.Context(), opts)
 			require.NoError(t, err)
 			t.Cleanup(a.Close)
 			return a
@@ -92,7 +91,7 @@ func createWorld(t *testing.T, a *app.Application, history ...string) *World {
 	for _, what := range history {
 		require.NoError(t, domain.Trigger(w, SomethingHappened{What: what}))
 	}
-	_, err = a.Save(context.Background(), w)
+	_, err = a.Save(t.Context(), w)
 	require.NoError(t, err)
 	return w
 }
@@ -100,7 +99,7 @@ func createWorld(t *testing.T, a *app.Application, history ...string) *World {
 func TestRepositoryGetAtVersion(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{})
 		w := createWorld(t, a, "dinosaurs", "trucks", "internet")
 		repo := app.NewRepository[World](a)
@@ -153,7 +152,7 @@ func (c *Counter) Apply(event any) error {
 func TestRepositoryGetAtVersionZero(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		r := registry()
 		r.Register("test:Counter", &Counter{})
 		a := newApp(app.Options{Registry: r, Env: map[string]string{"IS_SNAPSHOTTING_ENABLED": "y"}})
@@ -185,7 +184,7 @@ func TestRepositoryGetAtVersionZero(t *testing.T) {
 func TestSaveManyAggregatesIsAtomic(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{})
 		repo := app.NewRepository[World](a)
 		w1 := createWorld(t, a)
@@ -231,7 +230,7 @@ func TestSaveManyAggregatesIsAtomic(t *testing.T) {
 func TestDiscardedAggregateIsNotFound(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{})
 		w := createWorld(t, a, "dinosaurs")
 		require.NoError(t, domain.Trigger(w, domain.Discarded{}))
@@ -249,7 +248,7 @@ func TestDiscardedAggregateIsNotFound(t *testing.T) {
 func TestNotificationLogSections(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{})
 		w := createWorld(t, a, "dinosaurs", "trucks", "internet")
 		log := a.Log()
@@ -304,7 +303,7 @@ func TestNotificationLogSections(t *testing.T) {
 func TestNotificationLogSectionWithGaps(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{})
 		w1 := createWorld(t, a)
 		createWorld(t, a)
@@ -334,7 +333,7 @@ func TestNotificationLogSectionWithGaps(t *testing.T) {
 func TestSnapshotting(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 
 		off := newApp(app.Options{})
 		require.False(t, off.SnapshottingEnabled(), "off by default")
@@ -372,7 +371,7 @@ func TestSnapshotting(t *testing.T) {
 func TestAutomaticSnapshotsEveryTwoVersions(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{SnapshottingIntervals: map[string]int64{"test:World": 2}})
 		require.True(t, a.SnapshottingEnabled(), "intervals imply snapshotting")
 		repo := app.NewRepository[World](a)
@@ -400,7 +399,7 @@ func TestAutomaticSnapshotsEveryTwoVersions(t *testing.T) {
 // snapshotVersions returns the versions of the recorded snapshots of id.
 func snapshotVersions(t *testing.T, a *app.Application, id uuid.UUID) []int64 {
 	t.Helper()
-	stored, err := a.Snapshots().SelectEvents(context.Background(), id, persistence.EventQuery{})
+	stored, err := a.Snapshots().SelectEvents(t.Context(), id, persistence.EventQuery{})
 	require.NoError(t, err)
 	var versions []int64
 	for _, s := range stored {
@@ -427,7 +426,7 @@ func TestSnapshottingEnvPrecedence(t *testing.T) {
 		{"prefixed overrides plain", map[string]string{"IS_SNAPSHOTTING_ENABLED": "n", "WORLDS_IS_SNAPSHOTTING_ENABLED": "yes"}, nil, false, true},
 	}
 	for _, c := range cases {
-		a, err := app.New(context.Background(), app.Options{
+		a, err := app.New(t.Context(), app.Options{
 			Name: "Worlds", Registry: registry(), Env: c.code, SnapshottingEnabled: c.class,
 			Lookup: func(k string) (string, bool) { v, ok := c.process[k]; return v, ok },
 		})
@@ -435,7 +434,7 @@ func TestSnapshottingEnvPrecedence(t *testing.T) {
 		require.Equal(t, c.want, a.SnapshottingEnabled(), c.name)
 		a.Close()
 	}
-	_, err := app.New(context.Background(), app.Options{Registry: registry(), Env: map[string]string{"IS_SNAPSHOTTING_ENABLED": "maybe"}, Lookup: noEnv})
+	_, err := app.New(t.Context(), app.Options{Registry: registry(), Env: map[string]string{"IS_SNAPSHOTTING_ENABLED": "maybe"}, Lookup: noEnv})
 	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "IS_SNAPSHOTTING_ENABLED", cfgErr.Var)
@@ -446,7 +445,7 @@ func TestEncryptedAndCompressedState(t *testing.T) {
 	key, err := codec.CreateAESKey(32)
 	require.NoError(t, err)
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{Env: map[string]string{"CIPHER_KEY": key, "COMPRESSOR_TOPIC": "zlib"}})
 		w := createWorld(t, a, "dinosaurs")
 		s, err := a.Log().Section(ctx, "1,10")
@@ -471,17 +470,17 @@ func TestBadConfigurationNamesVariable(t *testing.T) {
 		"TZINFO_TOPIC":           "Europe/London",
 		"INFRASTRUCTURE_FACTORY": "eventsourcing.axonserver:Factory",
 	} {
-		_, err := app.New(context.Background(), app.Options{Name: "Worlds", Registry: registry(), Env: map[string]string{variable: value}, Lookup: noEnv})
+		_, err := app.New(t.Context(), app.Options{Name: "Worlds", Registry: registry(), Env: map[string]string{variable: value}, Lookup: noEnv})
 		var cfgErr *config.Error
 		require.ErrorAs(t, err, &cfgErr, variable)
 		require.Equal(t, variable, cfgErr.Var)
 		require.Contains(t, err.Error(), variable)
 	}
-	_, err := app.New(context.Background(), app.Options{Name: "Worlds"})
+	_, err := app.New(t.Context(), app.Options{Name: "Worlds"})
 	require.Error(t, err, "a registry is required")
 
 	for _, utc := range []string{"datetime:timezone.utc", "UTC", ""} {
-		a, err := app.New(context.Background(), app.Options{Name: "Worlds", Registry: registry(), Env: map[string]string{"TZINFO_TOPIC": utc}, Lookup: noEnv})
+		a, err := app.New(t.Context(), app.Options{Name: "Worlds", Registry: registry(), Env: map[string]string{"TZINFO_TOPIC": utc}, Lookup: noEnv})
 		require.NoError(t, err, "TZINFO_TOPIC=%q is UTC", utc)
 		a.Close()
 	}
@@ -494,7 +493,7 @@ func TestWrongAggregateType(t *testing.T) {
 	t.Parallel()
 	type Cat struct{ World } // same events, another aggregate type
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		reg := registry()
 		reg.Register("test:Cat", &Cat{})
 		a := newApp(app.Options{Name: "Worlds", Registry: reg, SnapshottingEnabled: true})
@@ -531,7 +530,7 @@ func TestUnregisteredEventTypeSavesNothing(t *testing.T) {
 	t.Parallel()
 	type Unregistered struct{ X int }
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		w, err := domain.Create[World](uuid.New(), WorldCreated{Name: "x"})
 		require.NoError(t, err)
 		w2, err := domain.Create[World](uuid.New(), Unregistered{X: 1})
@@ -554,7 +553,7 @@ func TestUnregisteredEventTypeSavesNothing(t *testing.T) {
 
 func TestStateSurvivesNewApplicationOnSameDatabase(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	env := map[string]string{"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": pgtest.ServerURL(t), "POSTGRES_SCHEMA": pgtest.NewSchemaName(t)}
 	first, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Env: env, Lookup: noEnv})
 	require.NoError(t, err)
@@ -574,7 +573,7 @@ func TestStateSurvivesNewApplicationOnSameDatabase(t *testing.T) {
 // transaction, and leave that search_path as it was.
 func TestSaveTxOnTheCallersOwnPool(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	url := pgtest.ServerURL(t)
 	newApp := func(schema string) *app.Application {
 		env := map[string]string{"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": url, "POSTGRES_SCHEMA": schema}
@@ -658,7 +657,7 @@ func TestSaveTxOnTheCallersOwnPool(t *testing.T) {
 
 func TestSaveTx(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	env := map[string]string{"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": pgtest.ServerURL(t), "POSTGRES_SCHEMA": pgtest.NewSchemaName(t)}
 	a, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Env: env, Lookup: noEnv})
 	require.NoError(t, err)
@@ -709,7 +708,7 @@ func TestSaveTx(t *testing.T) {
 // version below the snapshot meets the corrupt row and says so.
 func TestRepositoryUsesSnapshotThenLaterEvents(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	env := map[string]string{"PERSISTENCE_MODULE": "postgres", "DATABASE_URL": pgtest.ServerURL(t),
 		"POSTGRES_SCHEMA": pgtest.NewSchemaName(t), "IS_SNAPSHOTTING_ENABLED": "y"}
 	a, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Env: env, Lookup: noEnv})
@@ -741,7 +740,7 @@ func TestRepositoryUsesSnapshotThenLaterEvents(t *testing.T) {
 // Reading with the wrong cipher key is a clear error, and changes nothing.
 func TestWrongCipherKeyIsTypedErrorAndChangesNothing(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	key1, err := codec.CreateAESKey(16)
 	require.NoError(t, err)
 	key2, err := codec.CreateAESKey(16)

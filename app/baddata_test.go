@@ -23,7 +23,7 @@ import (
 func TestApplicationRefusesBadData(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		const limit = 2000
 		a := newApp(app.Options{Env: map[string]string{
 			app.EnvCompressorTopic:               "zlib",
@@ -61,7 +61,7 @@ func TestApplicationRefusesBadData(t *testing.T) {
 // naming the variable as set.
 func TestApplicationDecompressionLimitConfig(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	_, err := app.New(ctx, app.Options{Name: "Worlds", Registry: registry(), Lookup: noEnv, Env: map[string]string{
 		"PERSISTENCE_MODULE": "memory", "COMPRESSOR_TOPIC": "zlib", "WORLDS_COMPRESSOR_MAX_DECOMPRESSED_SIZE": "64MiB",

@@ -18,7 +18,7 @@ import (
 func TestSavedEventsAreIdentifiedAndCorrelated(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{})
 		story := uuid.New()
 		save := func(ctx context.Context, events int) *World {
@@ -80,11 +80,11 @@ func TestSavedEventsAreIdentifiedAndCorrelated(t *testing.T) {
 func TestWithCauseAndStamp(t *testing.T) {
 	t.Parallel()
 	cause := domain.Event{ID: uuid.New(), CorrelationID: uuid.New()}
-	ctx := app.WithCause(context.Background(), cause)
+	ctx := app.WithCause(t.Context(), cause)
 	require.Equal(t, cause.CorrelationID, app.CorrelationID(ctx))
-	require.Equal(t, uuid.Nil, app.CorrelationID(context.Background()))
+	require.Equal(t, uuid.Nil, app.CorrelationID(t.Context()))
 	old := domain.Event{ID: uuid.New()} // recorded before events had correlations
-	require.Equal(t, old.ID, app.CorrelationID(app.WithCause(context.Background(), old)))
+	require.Equal(t, old.ID, app.CorrelationID(app.WithCause(t.Context(), old)))
 
 	set := uuid.New()
 	events := []domain.Event{{}, {CorrelationID: set}}

@@ -1,12 +1,10 @@
 package app_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
@@ -33,28 +31,28 @@ func longWorld(t *testing.T, a *app.Application, events int) (uuid.UUID, []strin
 func TestGetLongAggregates(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{HashChain: true, HashSalt: testSalt, SnapshottingEnabled: true})
 		repo := app.NewRepository[World](a)
 		for _, events := range []int{2000, 2345} {
 			id, history := longWorld(t, a, events)
 			got, err := repo.Get(ctx, id)
 			require.NoError(t, err)
-			assert.EqualValues(t, events, got.Version())
-			assert.Equal(t, history, got.History)
+			require.EqualValues(t, events, got.Version())
+			require.Equal(t, history, got.History)
 			stored := storedEvents(t, a, id)
-			assert.Equal(t, stored[events-1].Hash, got.Head(), "the head, the hash of the last event")
+			require.Equal(t, stored[events-1].Hash, got.Head(), "the head, the hash of the last event")
 			for _, v := range []int64{999, 1000, 1001, 1999, 2000} {
 				at, err := repo.GetAt(ctx, id, v)
 				require.NoError(t, err)
-				assert.Equal(t, v, at.Version())
-				assert.Equal(t, history[:v-1], at.History, "at version %d", v)
-				assert.Equal(t, stored[v-1].Hash, at.Head(), "the head at version %d", v)
+				require.Equal(t, v, at.Version())
+				require.Equal(t, history[:v-1], at.History, "at version %d", v)
+				require.Equal(t, stored[v-1].Hash, at.Head(), "the head at version %d", v)
 			}
 			require.NoError(t, repo.TakeSnapshot(ctx, id, 500))
 			fromSnap, err := repo.Get(ctx, id)
 			require.NoError(t, err)
-			assert.Equal(t, history, fromSnap.History, "after a snapshot at 500")
+			require.Equal(t, history, fromSnap.History, "after a snapshot at 500")
 		}
 
 		// An event forged on the third page breaks the chain there.
@@ -69,6 +67,6 @@ func TestGetLongAggregates(t *testing.T) {
 		var hashErr *integrity.EventHashError
 		require.ErrorAs(t, err, &hashErr)
 		require.ErrorIs(t, err, domain.ErrDataIntegrity)
-		assert.EqualValues(t, 2346, hashErr.Version)
+		require.EqualValues(t, 2346, hashErr.Version)
 	})
 }

@@ -44,7 +44,7 @@ func TestModuleFromEnv(t *testing.T) {
 
 func TestPersistenceModuleUnknownIsError(t *testing.T) {
 	t.Parallel()
-	_, err := openEnv(t, context.Background(), env("", map[string]string{app.EnvPersistenceModule: "eventsourcing.mongodb"}))
+	_, err := openEnv(t, t.Context(), env("", map[string]string{app.EnvPersistenceModule: "eventsourcing.mongodb"}))
 	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, app.EnvPersistenceModule, cfgErr.Var)
@@ -54,7 +54,7 @@ func TestPersistenceModuleUnknownIsError(t *testing.T) {
 
 func TestPersistenceModuleDefaultIsMemory(t *testing.T) {
 	t.Parallel()
-	infra, err := openEnv(t, context.Background(), env("App", nil))
+	infra, err := openEnv(t, t.Context(), env("App", nil))
 	require.NoError(t, err)
 	defer infra.Close()
 	require.Equal(t, app.Memory, infra.Module())
@@ -65,7 +65,7 @@ func TestPersistenceModuleDefaultIsMemory(t *testing.T) {
 
 func TestPersistenceModulePostgres(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := pgtest.NewSchemaName(t)
 	infra, err := openEnv(t, ctx, env("Worlds", map[string]string{
 		app.EnvPersistenceModule: "postgres",
@@ -90,7 +90,7 @@ func TestPersistenceModulePostgres(t *testing.T) {
 
 func TestPostgresConfigErrorNamesVariable(t *testing.T) {
 	t.Parallel()
-	_, err := openEnv(t, context.Background(), env("", map[string]string{
+	_, err := openEnv(t, t.Context(), env("", map[string]string{
 		app.EnvPersistenceModule: "postgres",
 		"POSTGRES_HOST":          "127.0.0.1",
 	}))
@@ -162,18 +162,18 @@ func TestInfrastructureFactory(t *testing.T) {
 func TestDatabaseURLAlonePersists(t *testing.T) {
 	url, schema := pgtest.ServerURL(t), pgtest.NewSchemaName(t)
 	values := map[string]string{"DATABASE_URL": url, "POSTGRES_SCHEMA": schema}
-	infra, err := openEnv(t, context.Background(), env("", values))
+	infra, err := openEnv(t, t.Context(), env("", values))
 	require.NoError(t, err)
 	defer infra.Close()
 	require.Equal(t, app.Postgres, infra.Module())
-	_, err = infra.Recorder().InsertNotifications(context.Background(), []persistence.StoredEvent{
+	_, err = infra.Recorder().InsertNotifications(t.Context(), []persistence.StoredEvent{
 		{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t", State: []byte("{}")}})
 	require.NoError(t, err)
 
-	again, err := openEnv(t, context.Background(), env("", values))
+	again, err := openEnv(t, t.Context(), env("", values))
 	require.NoError(t, err)
 	defer again.Close()
-	max, err := again.Recorder().MaxNotificationID(context.Background())
+	max, err := again.Recorder().MaxNotificationID(t.Context())
 	require.NoError(t, err)
 	require.EqualValues(t, 1, max)
 }

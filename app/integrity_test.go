@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
@@ -27,7 +25,7 @@ var testSalt = []byte("a salt of the tests")
 // storedEvents returns every recorded event of id.
 func storedEvents(t *testing.T, a *app.Application, id uuid.UUID) []persistence.StoredEvent {
 	t.Helper()
-	events, err := a.Recorder().SelectEvents(context.Background(), id, persistence.EventQuery{})
+	events, err := a.Recorder().SelectEvents(t.Context(), id, persistence.EventQuery{})
 	require.NoError(t, err)
 	return events
 }
@@ -39,7 +37,7 @@ func storedEvents(t *testing.T, a *app.Application, id uuid.UUID) []persistence.
 func TestHashChainSaveAndGet(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{HashChain: true, HashSalt: testSalt, SnapshottingEnabled: true})
 		require.True(t, a.HashChain())
 		h := a.Hasher()
@@ -48,18 +46,18 @@ func TestHashChainSaveAndGet(t *testing.T) {
 		require.Len(t, stored, 3)
 		for _, e := range stored {
 			require.Len(t, e.Hash, integrity.Size)
-			assert.EqualValues(t, integrity.Scheme2, e.Hash[0])
+			require.EqualValues(t, integrity.Scheme2, e.Hash[0])
 		}
 		require.NoError(t, h.Verify(stored))
-		assert.Equal(t, stored[2].Hash, w.Head(), "the saved aggregate's head")
+		require.Equal(t, stored[2].Hash, w.Head(), "the saved aggregate's head")
 
 		repo := app.NewRepository[World](a)
 		got, err := repo.Get(ctx, w.ID())
 		require.NoError(t, err)
-		assert.Equal(t, stored[2].Hash, got.Head(), "the head of the aggregate read")
+		require.Equal(t, stored[2].Hash, got.Head(), "the head of the aggregate read")
 		at, err := repo.GetAt(ctx, w.ID(), 2)
 		require.NoError(t, err)
-		assert.Equal(t, stored[1].Hash, at.Head())
+		require.Equal(t, stored[1].Hash, at.Head())
 
 		// Saves chain from the head, and snapshots record it.
 		require.NoError(t, domain.Trigger(got, SomethingHappened{What: "internet"}))
@@ -70,11 +68,11 @@ func TestHashChainSaveAndGet(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, snaps, 1)
 		stored = storedEvents(t, a, w.ID())
-		assert.Equal(t, stored[3].Hash, snaps[0].HeadHash)
+		require.Equal(t, stored[3].Hash, snaps[0].HeadHash)
 		require.NoError(t, h.VerifySnapshot(snaps[0]))
 		fromSnap, err := repo.Get(ctx, w.ID())
 		require.NoError(t, err)
-		assert.Equal(t, stored[3].Hash, fromSnap.Head(), "the head of the aggregate read from its snapshot")
+		require.Equal(t, stored[3].Hash, fromSnap.Head(), "the head of the aggregate read from its snapshot")
 		require.NoError(t, domain.Trigger(fromSnap, SomethingHappened{What: "robots"}))
 		_, err = a.Save(ctx, fromSnap)
 		require.NoError(t, err)
@@ -82,7 +80,7 @@ func TestHashChainSaveAndGet(t *testing.T) {
 		require.NoError(t, h.Verify(stored))
 		got, err = repo.Get(ctx, w.ID())
 		require.NoError(t, err)
-		assert.Equal(t, []string{"dinosaurs", "trucks", "internet", "robots"}, got.History)
+		require.Equal(t, []string{"dinosaurs", "trucks", "internet", "robots"}, got.History)
 
 		// An event recorded behind the application's back, a copy of the
 		// last with the next version, does not verify; nor does one with
@@ -96,9 +94,9 @@ func TestHashChainSaveAndGet(t *testing.T) {
 		var hashErr *integrity.EventHashError
 		require.ErrorAs(t, err, &hashErr)
 		require.ErrorIs(t, err, domain.ErrDataIntegrity)
-		assert.Equal(t, w.ID(), hashErr.OriginatorID)
-		assert.EqualValues(t, 6, hashErr.Version)
-		assert.Contains(t, err.Error(), w.ID().String())
+		require.Equal(t, w.ID(), hashErr.OriginatorID)
+		require.EqualValues(t, 6, hashErr.Version)
+		require.Contains(t, err.Error(), w.ID().String())
 	})
 }
 
@@ -108,14 +106,14 @@ func TestHashChainSaveAndGet(t *testing.T) {
 func TestHashChainOptIn(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		plain := newApp(app.Options{})
 		require.False(t, plain.HashChain())
 		require.Nil(t, plain.Hasher())
 		w := createWorld(t, plain, "dinosaurs")
-		assert.Nil(t, w.Head())
+		require.Nil(t, w.Head())
 		for _, e := range storedEvents(t, plain, w.ID()) {
-			assert.Nil(t, e.Hash, "no hash recorded")
+			require.Nil(t, e.Hash, "no hash recorded")
 		}
 		// A forged hash is not even looked at.
 		bogus := storedEvents(t, plain, w.ID())[1].Clone()
@@ -124,8 +122,8 @@ func TestHashChainOptIn(t *testing.T) {
 		require.NoError(t, err)
 		got, err := app.NewRepository[World](plain).Get(ctx, w.ID())
 		require.NoError(t, err)
-		assert.Nil(t, got.Head())
-		assert.Equal(t, []string{"dinosaurs", "dinosaurs"}, got.History)
+		require.Nil(t, got.Head())
+		require.Equal(t, []string{"dinosaurs", "dinosaurs"}, got.History)
 	})
 }
 
@@ -137,7 +135,7 @@ func TestHashChainAfterUnhashedEvents(t *testing.T) {
 		if env["PERSISTENCE_MODULE"] == "memory" {
 			t.Skip("two applications cannot share an in-memory store")
 		}
-		ctx := context.Background()
+		ctx := t.Context()
 		open := func(opts app.Options) *app.Application {
 			opts.Name, opts.Registry, opts.Env, opts.Lookup = "Worlds", registry(), env, noEnv
 			a, err := app.New(ctx, opts)
@@ -157,11 +155,11 @@ func TestHashChainAfterUnhashedEvents(t *testing.T) {
 		require.NoError(t, err)
 		stored := storedEvents(t, hashing, w.ID())
 		require.Len(t, stored, 3)
-		assert.Nil(t, stored[1].Hash)
-		assert.Equal(t, hashing.Hasher().EventHash(stored[2], nil), stored[2].Hash, "chained from empty")
+		require.Nil(t, stored[1].Hash)
+		require.Equal(t, hashing.Hasher().EventHash(stored[2], nil), stored[2].Hash, "chained from empty")
 		got, err = repo.Get(ctx, w.ID())
 		require.NoError(t, err)
-		assert.Equal(t, stored[2].Hash, got.Head())
+		require.Equal(t, stored[2].Hash, got.Head())
 
 		// Removing the hash of a hashed event is then detected.
 		bare := stored[2].Clone()
@@ -171,7 +169,7 @@ func TestHashChainAfterUnhashedEvents(t *testing.T) {
 		_, err = repo.Get(ctx, w.ID())
 		var headErr *integrity.HeadHashError
 		require.ErrorAs(t, err, &headErr)
-		assert.EqualValues(t, 4, headErr.Version)
+		require.EqualValues(t, 4, headErr.Version)
 	})
 }
 
@@ -182,7 +180,7 @@ func TestHashChainAfterUnhashedEvents(t *testing.T) {
 func TestHashChainTrackedPage(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{HashChain: true})
 		given := createWorld(t, a, "dinosaurs")
 		alone := createWorld(t, a, "dinosaurs")
@@ -207,15 +205,15 @@ func TestHashChainTrackedPage(t *testing.T) {
 			require.NoError(t, a.Hasher().Verify(stored), "chain of %s", id)
 			got, err := repo.Get(ctx, id)
 			require.NoError(t, err)
-			assert.Equal(t, stored[3].Hash, got.Head())
+			require.Equal(t, stored[3].Hash, got.Head())
 		}
-		assert.Equal(t, storedEvents(t, a, given.ID())[3].Hash, g.Head(), "the given aggregate's head")
+		require.Equal(t, storedEvents(t, a, given.ID())[3].Hash, g.Head(), "the given aggregate's head")
 	})
 }
 
 func TestHashChainConfiguration(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	newApp := func(opts app.Options, env map[string]string) (*app.Application, error) {
 		opts.Registry, opts.Name, opts.Env, opts.Lookup = registry(), "Worlds", env, noEnv
 		a, err := app.New(ctx, opts)
@@ -240,20 +238,20 @@ func TestHashChainConfiguration(t *testing.T) {
 		{name: "salt alone", env: map[string]string{"SALT_FOR_DATA_INTEGRITY": "c2FsdA=="}, on: true},
 		{name: "typed salt", opts: app.Options{HashSalt: []byte{}}, on: true},
 		{name: "scheme 1", env: map[string]string{"HASH_CHAIN": "1", "HASH_SCHEME": "1"}, on: true,
-			check: func(t *testing.T, a *app.Application) { assert.Equal(t, 1, a.Hasher().Scheme()) }},
+			check: func(t *testing.T, a *app.Application) { require.Equal(t, 1, a.Hasher().Scheme()) }},
 		{name: "bad salt", env: map[string]string{"SALT_FOR_DATA_INTEGRITY": "not base64!"}, bad: "SALT_FOR_DATA_INTEGRITY"},
 		{name: "salt but off", env: map[string]string{"SALT_FOR_DATA_INTEGRITY": "c2FsdA==", "HASH_CHAIN": "false"}, bad: "SALT_FOR_DATA_INTEGRITY"},
 		{name: "bad switch", env: map[string]string{"HASH_CHAIN": "maybe"}, bad: "HASH_CHAIN"},
 		{name: "bad scheme", opts: app.Options{HashChain: true, HashScheme: 3}, bad: "app.Options.HashScheme"},
 		{name: "scheme but off", env: map[string]string{"HASH_SCHEME": "2"}, bad: "HASH_SCHEME"},
 		{name: "not strict by default", opts: app.Options{HashChain: true}, on: true,
-			check: func(t *testing.T, a *app.Application) { assert.False(t, a.Hasher().IsStrict()) }},
+			check: func(t *testing.T, a *app.Application) { require.False(t, a.Hasher().IsStrict()) }},
 		{name: "typed strict", opts: app.Options{HashChain: true, HashChainStrict: true}, on: true,
-			check: func(t *testing.T, a *app.Application) { assert.True(t, a.Hasher().IsStrict()) }},
+			check: func(t *testing.T, a *app.Application) { require.True(t, a.Hasher().IsStrict()) }},
 		{name: "strict variable", env: map[string]string{"SALT_FOR_DATA_INTEGRITY": "c2FsdA==", "WORLDS_HASH_CHAIN_STRICT": "yes", "HASH_CHAIN_STRICT": "no"}, on: true,
-			check: func(t *testing.T, a *app.Application) { assert.True(t, a.Hasher().IsStrict()) }},
+			check: func(t *testing.T, a *app.Application) { require.True(t, a.Hasher().IsStrict()) }},
 		{name: "strict off", env: map[string]string{"HASH_CHAIN": "y", "HASH_CHAIN_STRICT": "off"}, on: true,
-			check: func(t *testing.T, a *app.Application) { assert.False(t, a.Hasher().IsStrict()) }},
+			check: func(t *testing.T, a *app.Application) { require.False(t, a.Hasher().IsStrict()) }},
 		{name: "bad strict", env: map[string]string{"HASH_CHAIN": "y", "HASH_CHAIN_STRICT": "always"}, bad: "HASH_CHAIN_STRICT", says: "truth value"},
 		{name: "strict but off", env: map[string]string{"HASH_CHAIN_STRICT": "true"}, bad: "HASH_CHAIN_STRICT", says: "strict mode requires hash-chaining"},
 		{name: "strict but switched off", env: map[string]string{"HASH_CHAIN": "n", "WORLDS_HASH_CHAIN_STRICT": "1"}, bad: "WORLDS_HASH_CHAIN_STRICT",
@@ -265,13 +263,13 @@ func TestHashChainConfiguration(t *testing.T) {
 			if tc.bad != "" {
 				var cfgErr *config.Error
 				require.ErrorAs(t, err, &cfgErr)
-				assert.Equal(t, tc.bad, cfgErr.Var)
-				assert.Contains(t, err.Error(), tc.says)
-				assert.NotContains(t, err.Error(), "c2FsdA", "the salt is not shown")
+				require.Equal(t, tc.bad, cfgErr.Var)
+				require.Contains(t, err.Error(), tc.says)
+				require.NotContains(t, err.Error(), "c2FsdA", "the salt is not shown")
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, tc.on, a.HashChain())
+			require.Equal(t, tc.on, a.HashChain())
 			if tc.check != nil {
 				tc.check(t, a)
 			}
@@ -291,7 +289,7 @@ func pgHashApp(t *testing.T, schema string, opts app.Options) *app.Application {
 	if !opts.HashChain && opts.HashSalt == nil {
 		opts.HashChain, opts.HashSalt = true, testSalt
 	}
-	a, err := app.New(context.Background(), opts)
+	a, err := app.New(t.Context(), opts)
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	return a
@@ -308,7 +306,7 @@ func sqlProblems(t *testing.T, pool *pgxpool.Pool, salt []byte, id uuid.UUID) []
 // sqlProblemsOf is sqlProblems, strictly or not.
 func sqlProblemsOf(t *testing.T, pool *pgxpool.Pool, salt []byte, id uuid.UUID, strict bool) []int64 {
 	t.Helper()
-	problems, err := postgres.VerifyAggregate(context.Background(), pool, salt, id, strict)
+	problems, err := postgres.VerifyAggregate(t.Context(), pool, salt, id, strict)
 	require.NoError(t, err)
 	var versions []int64
 	for _, p := range problems {
@@ -383,9 +381,9 @@ func TestHashChainTamperingInSQL(t *testing.T) {
 					5, "scheme", []int64{5}},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
-					ctx := context.Background()
+					ctx := t.Context()
 					w := createWorld(t, a, "dinosaurs", "trucks", "internet", "robots")
-					assert.Empty(t, sqlProblems(t, a.Pool(), testSalt, w.ID()), "intact")
+					require.Empty(t, sqlProblems(t, a.Pool(), testSalt, w.ID()), "intact")
 					_, err := app.NewRepository[World](a).Get(ctx, w.ID())
 					require.NoError(t, err)
 
@@ -394,10 +392,10 @@ func TestHashChainTamperingInSQL(t *testing.T) {
 					_, err = app.NewRepository[World](a).Get(ctx, w.ID())
 					require.ErrorIs(t, err, domain.ErrDataIntegrity)
 					kind, id, version := integrityError(err)
-					assert.Equal(t, tc.as, kind, "%v", err)
-					assert.Equal(t, w.ID(), id)
-					assert.Equal(t, tc.version, version, "%v", err)
-					assert.Equal(t, tc.sqlAt, sqlProblems(t, a.Pool(), testSalt, w.ID()))
+					require.Equal(t, tc.as, kind, "%v", err)
+					require.Equal(t, w.ID(), id)
+					require.Equal(t, tc.version, version, "%v", err)
+					require.Equal(t, tc.sqlAt, sqlProblems(t, a.Pool(), testSalt, w.ID()))
 				})
 			}
 		})
@@ -409,7 +407,7 @@ func TestHashChainTamperingInSQL(t *testing.T) {
 // page by page.
 func TestHashChainSaltSchemesAndSnapshotsInSQL(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := pgtest.NewSchemaName(t)
 	old := pgHashApp(t, schema, app.Options{HashChain: true, HashSalt: testSalt, HashScheme: integrity.Scheme1, SnapshottingEnabled: true})
 	w := createWorld(t, old, "dinosaurs", "trucks")
@@ -424,32 +422,32 @@ func TestHashChainSaltSchemesAndSnapshotsInSQL(t *testing.T) {
 	for _, e := range storedEvents(t, a, w.ID()) {
 		schemes = append(schemes, e.Hash[0])
 	}
-	assert.Equal(t, []byte{1, 1, 1, 2}, schemes)
+	require.Equal(t, []byte{1, 1, 1, 2}, schemes)
 	_, err = repo.Get(ctx, w.ID())
 	require.NoError(t, err, "scheme 1 then scheme 2 verify")
-	assert.Empty(t, sqlProblems(t, a.Pool(), testSalt, w.ID()))
+	require.Empty(t, sqlProblems(t, a.Pool(), testSalt, w.ID()))
 
 	// A changed salt.
 	other := pgHashApp(t, schema, app.Options{HashSalt: []byte("another salt")})
 	_, err = app.NewRepository[World](other).Get(ctx, w.ID())
 	var hashErr *integrity.EventHashError
 	require.ErrorAs(t, err, &hashErr)
-	assert.EqualValues(t, 1, hashErr.Version)
-	assert.Equal(t, []int64{1, 2, 3, 4}, sqlProblems(t, a.Pool(), []byte("another salt"), w.ID()))
+	require.EqualValues(t, 1, hashErr.Version)
+	require.Equal(t, []int64{1, 2, 3, 4}, sqlProblems(t, a.Pool(), []byte("another salt"), w.ID()))
 
 	// A changed snapshot.
 	require.NoError(t, repo.TakeSnapshot(ctx, w.ID(), 3))
 	_, err = repo.Get(ctx, w.ID())
 	require.NoError(t, err)
-	assert.Empty(t, sqlProblems(t, a.Pool(), testSalt, w.ID()))
+	require.Empty(t, sqlProblems(t, a.Pool(), testSalt, w.ID()))
 	_, err = a.Pool().Exec(ctx, `UPDATE snapshots SET state = state || ' '::bytea WHERE originator_id = $1`, w.ID())
 	require.NoError(t, err)
 	_, err = repo.Get(ctx, w.ID())
 	var snapErr *integrity.SnapshotHashError
 	require.ErrorAs(t, err, &snapErr)
 	require.ErrorIs(t, err, domain.ErrDataIntegrity)
-	assert.EqualValues(t, 3, snapErr.Version)
-	assert.Equal(t, []int64{-3}, sqlProblems(t, a.Pool(), testSalt, w.ID()))
+	require.EqualValues(t, 3, snapErr.Version)
+	require.Equal(t, []int64{-3}, sqlProblems(t, a.Pool(), testSalt, w.ID()))
 
 	// The whole application, page by page.
 	createWorld(t, a, "robots")
@@ -469,9 +467,9 @@ func TestHashChainSaltSchemesAndSnapshotsInSQL(t *testing.T) {
 	for _, c := range checks {
 		events, snapshots, problems = events+c.Events, snapshots+c.Snapshots, problems+c.Problems
 	}
-	assert.EqualValues(t, 6, events)
-	assert.EqualValues(t, 1, snapshots)
-	assert.EqualValues(t, 1, problems)
+	require.EqualValues(t, 6, events)
+	require.EqualValues(t, 1, snapshots)
+	require.EqualValues(t, 1, problems)
 }
 
 // Automatic snapshots of an application that hash-chains its events are
@@ -480,7 +478,7 @@ func TestHashChainSaltSchemesAndSnapshotsInSQL(t *testing.T) {
 func TestHashChainAutomaticSnapshots(t *testing.T) {
 	t.Parallel()
 	modules(t, func(t *testing.T, newApp func(app.Options) *app.Application) {
-		ctx := context.Background()
+		ctx := t.Context()
 		a := newApp(app.Options{HashChain: true, SnapshottingIntervals: map[string]int64{"test:World": 2}})
 		w := createWorld(t, a, "dinosaurs", "trucks", "internet") // versions 1-4: a snapshot at 4
 		snaps, err := a.Snapshots().SelectEvents(ctx, w.ID(), persistence.EventQuery{})
@@ -488,7 +486,7 @@ func TestHashChainAutomaticSnapshots(t *testing.T) {
 		require.Len(t, snaps, 1)
 		require.EqualValues(t, 4, snaps[0].OriginatorVersion)
 		stored := storedEvents(t, a, w.ID())
-		assert.Equal(t, stored[3].Hash, snaps[0].HeadHash)
+		require.Equal(t, stored[3].Hash, snaps[0].HeadHash)
 		require.NoError(t, a.Hasher().VerifySnapshot(snaps[0]))
 
 		repo := app.NewRepository[World](a)
@@ -499,7 +497,7 @@ func TestHashChainAutomaticSnapshots(t *testing.T) {
 		require.NoError(t, err)
 		got, err = repo.Get(ctx, w.ID())
 		require.NoError(t, err)
-		assert.Equal(t, []string{"dinosaurs", "trucks", "internet", "robots"}, got.History)
+		require.Equal(t, []string{"dinosaurs", "trucks", "internet", "robots"}, got.History)
 		require.NoError(t, a.Hasher().Verify(storedEvents(t, a, w.ID())))
 
 		// A snapshot recorded behind the application's back, at version
@@ -509,9 +507,9 @@ func TestHashChainAutomaticSnapshots(t *testing.T) {
 		require.NoError(t, a.Snapshots().InsertEvents(ctx, []persistence.StoredEvent{forged}))
 		_, err = repo.Get(ctx, w.ID())
 		kind, id, version := integrityError(err)
-		assert.Equal(t, "snapshot", kind, "%v", err)
-		assert.Equal(t, w.ID(), id)
-		assert.EqualValues(t, 5, version)
+		require.Equal(t, "snapshot", kind, "%v", err)
+		require.Equal(t, w.ID(), id)
+		require.EqualValues(t, 5, version)
 	})
 }
 
@@ -521,7 +519,7 @@ func TestHashChainAutomaticSnapshots(t *testing.T) {
 // the pool of the schema on PostgreSQL. The tables must exist.
 func storeSQL(t *testing.T, env map[string]string) (func(query string, id uuid.UUID), *pgxpool.Pool) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	if env["PERSISTENCE_MODULE"] == "postgres" {
 		pool, err := postgres.Open(ctx, postgres.Config{ConnString: env["DATABASE_URL"], Schema: env["POSTGRES_SCHEMA"]})
 		require.NoError(t, err)
@@ -553,7 +551,7 @@ func TestHashChainStrictRefusesStrippedHashes(t *testing.T) {
 		if env["PERSISTENCE_MODULE"] == "memory" {
 			t.Skip("an in-memory store cannot be edited behind the application's back")
 		}
-		ctx := context.Background()
+		ctx := t.Context()
 		open := func(opts app.Options) *app.Application {
 			opts.Name, opts.Registry, opts.Env, opts.Lookup = "Worlds", registry(), env, noEnv
 			opts.HashSalt, opts.SnapshottingEnabled = testSalt, true
@@ -574,26 +572,26 @@ func TestHashChainStrictRefusesStrippedHashes(t *testing.T) {
 		w := createWorld(t, strictApp, "dinosaurs", "trucks", "internet")
 		got, err := strict.Get(ctx, w.ID())
 		require.NoError(t, err)
-		assert.Equal(t, []string{"dinosaurs", "trucks", "internet"}, got.History)
+		require.Equal(t, []string{"dinosaurs", "trucks", "internet"}, got.History)
 		if pool != nil {
-			assert.Empty(t, sqlProblemsOf(t, pool, testSalt, w.ID(), true), "intact")
+			require.Empty(t, sqlProblemsOf(t, pool, testSalt, w.ID(), true), "intact")
 		}
 
 		exec(`UPDATE stored_events SET event_hash = NULL WHERE originator_id = $1`, w.ID())
 		exec(edit, w.ID())
 		got, err = lenient.Get(ctx, w.ID())
 		require.NoError(t, err, "not strict, the stripped events pass for events recorded before hash-chaining")
-		assert.Equal(t, []string{"dinosaurs", "robots", "internet"}, got.History, "and the edit goes unnoticed")
+		require.Equal(t, []string{"dinosaurs", "robots", "internet"}, got.History, "and the edit goes unnoticed")
 		_, err = strict.Get(ctx, w.ID())
 		require.ErrorIs(t, err, domain.ErrDataIntegrity)
 		kind, id, version := integrityError(err)
-		assert.Equal(t, "head", kind, "%v", err)
-		assert.Equal(t, w.ID(), id)
-		assert.EqualValues(t, 1, version)
-		assert.Contains(t, err.Error(), "event 1 of "+w.ID().String()+" has no hash")
+		require.Equal(t, "head", kind, "%v", err)
+		require.Equal(t, w.ID(), id)
+		require.EqualValues(t, 1, version)
+		require.Contains(t, err.Error(), "event 1 of "+w.ID().String()+" has no hash")
 		if pool != nil {
-			assert.Empty(t, sqlProblemsOf(t, pool, testSalt, w.ID(), false), "not strict, SQL sees no problem either")
-			assert.Equal(t, []int64{1, 2, 3, 4}, sqlProblemsOf(t, pool, testSalt, w.ID(), true))
+			require.Empty(t, sqlProblemsOf(t, pool, testSalt, w.ID(), false), "not strict, SQL sees no problem either")
+			require.Equal(t, []int64{1, 2, 3, 4}, sqlProblemsOf(t, pool, testSalt, w.ID(), true))
 		}
 
 		// A snapshot stripped of its seal: not strict, the events are
@@ -605,16 +603,16 @@ func TestHashChainStrictRefusesStrippedHashes(t *testing.T) {
 		exec(`UPDATE snapshots SET event_hash = NULL WHERE originator_id = $1`, s.ID())
 		got, err = lenient.Get(ctx, s.ID())
 		require.NoError(t, err)
-		assert.Equal(t, []string{"dinosaurs", "trucks"}, got.History)
+		require.Equal(t, []string{"dinosaurs", "trucks"}, got.History)
 		_, err = strict.Get(ctx, s.ID())
 		require.ErrorIs(t, err, domain.ErrDataIntegrity)
 		kind, id, version = integrityError(err)
-		assert.Equal(t, "snapshot", kind, "%v", err)
-		assert.Equal(t, s.ID(), id)
-		assert.EqualValues(t, 3, version)
+		require.Equal(t, "snapshot", kind, "%v", err)
+		require.Equal(t, s.ID(), id)
+		require.EqualValues(t, 3, version)
 		if pool != nil {
-			assert.Empty(t, sqlProblemsOf(t, pool, testSalt, s.ID(), false))
-			assert.Equal(t, []int64{-3}, sqlProblemsOf(t, pool, testSalt, s.ID(), true))
+			require.Empty(t, sqlProblemsOf(t, pool, testSalt, s.ID(), false))
+			require.Equal(t, []int64{-3}, sqlProblemsOf(t, pool, testSalt, s.ID(), true))
 		}
 	})
 }
