@@ -1,13 +1,11 @@
 package integrity_test
 
 import (
-	"context"
 	"encoding/hex"
 	"errors"
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/domain"
@@ -71,8 +69,8 @@ func TestGoldenVectors(t *testing.T) {
 		h, err := integrity.NewHasher(g.salt, g.scheme)
 		require.NoError(t, err)
 		got := h.EventHash(g.event, unhex(t, g.previous))
-		assert.Equal(t, g.want, hex.EncodeToString(got), g.name)
-		assert.Len(t, got, integrity.Size)
+		require.Equal(t, g.want, hex.EncodeToString(got), g.name)
+		require.Len(t, got, integrity.Size)
 	}
 }
 
@@ -80,7 +78,7 @@ func TestNewHasherSchemes(t *testing.T) {
 	t.Parallel()
 	h, err := integrity.NewHasher(nil, 0)
 	require.NoError(t, err)
-	assert.Equal(t, integrity.DefaultScheme, h.Scheme())
+	require.Equal(t, integrity.DefaultScheme, h.Scheme())
 	for _, bad := range []int{-1, 3, 255} {
 		_, err := integrity.NewHasher(nil, bad)
 		require.ErrorIs(t, err, integrity.ErrUnknownScheme, "scheme %d", bad)
@@ -166,16 +164,16 @@ func TestVerify(t *testing.T) {
 			require.ErrorAs(t, err, &tc.as)
 			switch e := tc.as.(type) {
 			case *integrity.EventHashError:
-				assert.Equal(t, tc.version, e.Version)
-				assert.Equal(t, events[0].OriginatorID, e.OriginatorID)
+				require.Equal(t, tc.version, e.Version)
+				require.Equal(t, events[0].OriginatorID, e.OriginatorID)
 			case *integrity.HeadHashError:
-				assert.Equal(t, tc.version, e.Version)
-				assert.Equal(t, events[0].OriginatorID, e.OriginatorID)
+				require.Equal(t, tc.version, e.Version)
+				require.Equal(t, events[0].OriginatorID, e.OriginatorID)
 			case *integrity.SchemeError:
-				assert.Equal(t, tc.version, e.Version)
-				assert.ErrorIs(t, err, integrity.ErrUnknownScheme)
+				require.Equal(t, tc.version, e.Version)
+				require.ErrorIs(t, err, integrity.ErrUnknownScheme)
 			}
-			assert.Contains(t, err.Error(), events[0].OriginatorID.String())
+			require.Contains(t, err.Error(), events[0].OriginatorID.String())
 		})
 	}
 
@@ -184,7 +182,7 @@ func TestVerify(t *testing.T) {
 		require.NoError(t, err)
 		var hashErr *integrity.EventHashError
 		require.ErrorAs(t, other.Verify(chain(t, salt, 3)), &hashErr)
-		assert.EqualValues(t, 1, hashErr.Version)
+		require.EqualValues(t, 1, hashErr.Version)
 	})
 }
 
@@ -198,9 +196,9 @@ func TestChainFromHead(t *testing.T) {
 		require.NoError(t, c.Next(e))
 	}
 	head, version, ok := c.Head()
-	assert.True(t, ok)
-	assert.EqualValues(t, 5, version)
-	assert.Equal(t, events[4].Hash, head)
+	require.True(t, ok)
+	require.EqualValues(t, 5, version)
+	require.Equal(t, events[4].Hash, head)
 
 	c = h.ChainFrom(events[0].OriginatorID, 2, events[0].Hash) // a wrong head
 	var hashErr *integrity.EventHashError
@@ -208,7 +206,7 @@ func TestChainFromHead(t *testing.T) {
 	c = h.ChainFrom(events[0].OriginatorID, 1, events[0].Hash) // a snapshot before a deleted event
 	var headErr *integrity.HeadHashError
 	require.ErrorAs(t, c.Next(events[2]), &headErr)
-	assert.EqualValues(t, 3, headErr.Version)
+	require.EqualValues(t, 3, headErr.Version)
 }
 
 func TestSnapshotSeal(t *testing.T) {
@@ -217,7 +215,7 @@ func TestSnapshotSeal(t *testing.T) {
 	require.NoError(t, err)
 	s := persistence.StoredEvent{OriginatorID: uuid.New(), OriginatorVersion: 7, Topic: "t", State: []byte("state"), HeadHash: []byte("head")}
 	s.Hash = h.SnapshotHash(s)
-	assert.EqualValues(t, integrity.Scheme1, s.Hash[0], "snapshots are sealed with scheme 1")
+	require.EqualValues(t, integrity.Scheme1, s.Hash[0], "snapshots are sealed with scheme 1")
 	require.NoError(t, h.VerifySnapshot(s))
 	for name, change := range map[string]func(*persistence.StoredEvent){
 		"state": func(s *persistence.StoredEvent) { s.State = []byte("other") },
@@ -229,8 +227,8 @@ func TestSnapshotSeal(t *testing.T) {
 		var snapErr *integrity.SnapshotHashError
 		err := h.VerifySnapshot(changed)
 		require.ErrorAs(t, err, &snapErr, name)
-		assert.EqualValues(t, 7, snapErr.Version)
-		assert.True(t, errors.Is(err, domain.ErrDataIntegrity))
+		require.EqualValues(t, 7, snapErr.Version)
+		require.True(t, errors.Is(err, domain.ErrDataIntegrity))
 	}
 }
 
@@ -258,11 +256,11 @@ func TestStrict(t *testing.T) {
 	require.True(t, strict.IsStrict())
 	scheme1, err := integrity.NewHasher(salt, integrity.Scheme1)
 	require.NoError(t, err)
-	assert.Equal(t, integrity.Scheme1, scheme1.Strict().Scheme(), "the scheme is kept")
+	require.Equal(t, integrity.Scheme1, scheme1.Strict().Scheme(), "the scheme is kept")
 
 	intact := chain(t, salt, 3)
 	require.NoError(t, strict.Verify(intact))
-	assert.Equal(t, intact[0].Hash, strict.EventHash(intact[0], nil), "the salt is kept")
+	require.Equal(t, intact[0].Hash, strict.EventHash(intact[0], nil), "the salt is kept")
 
 	stripped := chain(t, salt, 3)
 	for i := range stripped {
@@ -274,19 +272,19 @@ func TestStrict(t *testing.T) {
 	require.ErrorIs(t, err, domain.ErrDataIntegrity)
 	var headErr *integrity.HeadHashError
 	require.ErrorAs(t, err, &headErr)
-	assert.Equal(t, stripped[0].OriginatorID, headErr.OriginatorID)
-	assert.EqualValues(t, 1, headErr.Version)
-	assert.Contains(t, err.Error(), "has no hash")
+	require.Equal(t, stripped[0].OriginatorID, headErr.OriginatorID)
+	require.EqualValues(t, 1, headErr.Version)
+	require.Contains(t, err.Error(), "has no hash")
 
 	// From a snapshot whose head had no hash, the events after it must
 	// have one.
 	c := strict.ChainFrom(stripped[0].OriginatorID, 1, nil)
 	require.ErrorAs(t, c.Next(stripped[1]), &headErr)
-	assert.EqualValues(t, 2, headErr.Version)
+	require.EqualValues(t, 2, headErr.Version)
 
 	// VerifyLog reports each event without a hash, and an unsealed
 	// snapshot.
-	ctx := context.Background()
+	ctx := t.Context()
 	events, snapshots := memory.NewRecorder(), memory.NewAggregateRecorder()
 	_, err = events.InsertNotifications(ctx, append(stripped, chain(t, salt, 2)...))
 	require.NoError(t, err)
@@ -294,19 +292,19 @@ func TestStrict(t *testing.T) {
 	require.NoError(t, snapshots.InsertEvents(ctx, []persistence.StoredEvent{snap}))
 	sum, err := h.VerifyLog(ctx, events, snapshots, 2, nil, nil)
 	require.NoError(t, err)
-	assert.Equal(t, integrity.Summary{Aggregates: 2, Events: 5, UnhashedEvents: 3, Snapshots: 1, UnsealedSnapshots: 1}, sum)
+	require.Equal(t, integrity.Summary{Aggregates: 2, Events: 5, UnhashedEvents: 3, Snapshots: 1, UnsealedSnapshots: 1}, sum)
 	var problems []integrity.Problem
 	sum, err = strict.VerifyLog(ctx, events, snapshots, 2, func(p integrity.Problem) { problems = append(problems, p) }, nil)
 	require.NoError(t, err)
-	assert.EqualValues(t, 4, sum.Problems)
+	require.EqualValues(t, 4, sum.Problems)
 	require.Len(t, problems, 4)
 	for i, p := range problems[:3] {
-		assert.EqualValues(t, i+1, p.Version)
-		assert.False(t, p.Snapshot)
+		require.EqualValues(t, i+1, p.Version)
+		require.False(t, p.Snapshot)
 		require.ErrorAs(t, p.Err, &headErr)
 	}
-	assert.True(t, problems[3].Snapshot)
+	require.True(t, problems[3].Snapshot)
 	var snapErr *integrity.SnapshotHashError
 	require.ErrorAs(t, problems[3].Err, &snapErr)
-	assert.EqualValues(t, 3, snapErr.Version)
+	require.EqualValues(t, 3, snapErr.Version)
 }

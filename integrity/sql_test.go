@@ -1,7 +1,6 @@
 package integrity_test
 
 import (
-	"context"
 	"encoding/hex"
 	"math/rand/v2"
 	"os"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/integrity"
@@ -23,7 +21,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // sqlPool returns a pool on a fresh, migrated schema.
 func sqlPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	pool, err := postgres.Open(context.Background(), postgres.Config{ConnString: pgtest.ServerURL(t), Schema: pgtest.NewSchemaName(t), CreateTable: true})
+	pool, err := postgres.Open(t.Context(), postgres.Config{ConnString: pgtest.ServerURL(t), Schema: pgtest.NewSchemaName(t), CreateTable: true})
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	return pool
@@ -45,7 +43,7 @@ func sqlHash(t *testing.T, pool *pgxpool.Pool, salt []byte, scheme int, e persis
 		e.State = []byte{}
 	}
 	var got []byte
-	require.NoError(t, pool.QueryRow(context.Background(), `SELECT stored_events_hash($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	require.NoError(t, pool.QueryRow(t.Context(), `SELECT stored_events_hash($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		salt, scheme, e.OriginatorID, e.OriginatorVersion, e.Topic, e.State, previous,
 		nilable(e.EventID), nilable(e.CorrelationID), nilable(e.CausationID)).Scan(&got))
 	return got
@@ -59,7 +57,7 @@ func TestSQLHashMatchesGo(t *testing.T) {
 	pool := sqlPool(t)
 	for _, g := range goldens() {
 		got := sqlHash(t, pool, g.salt, g.scheme, g.event, unhex(t, g.previous))
-		assert.Equal(t, g.want, hex.EncodeToString(got), g.name)
+		require.Equal(t, g.want, hex.EncodeToString(got), g.name)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	bytes := func(n int) []byte {
@@ -80,7 +78,7 @@ func TestSQLHashMatchesGo(t *testing.T) {
 		previous := bytes(rng.IntN(2) * integrity.Size)
 		h, err := integrity.NewHasher(salt, scheme)
 		require.NoError(t, err)
-		assert.Equal(t, hex.EncodeToString(h.EventHash(e, previous)), hex.EncodeToString(sqlHash(t, pool, salt, scheme, e, previous)),
+		require.Equal(t, hex.EncodeToString(h.EventHash(e, previous)), hex.EncodeToString(sqlHash(t, pool, salt, scheme, e, previous)),
 			"salt %d bytes, scheme %d", len(salt), scheme)
 	}
 }
