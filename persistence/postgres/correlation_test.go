@@ -65,7 +65,7 @@ func sqlLiteral(t *testing.T, arg any) string {
 // stored_events_correlation_idx, rather than filtering the log from start.
 func TestCorrelatedReadUsesTheIndex(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	cfg := testConfig(t)
 	capture := &queryCapture{}
 	cfg.QueryTracer = capture

@@ -360,7 +360,7 @@ func TestMapErrorConnectTimeoutIsConnectionFailure(t *testing.T) {
 	cfg, err := pgconn.ParseConfig("postgres://u@" + silentServer(t) + "/db?sslmode=disable")
 	require.NoError(t, err)
 	cfg.ConnectTimeout = 50 * time.Millisecond
-	_, connErr := pgconn.ConnectConfig(context.Background(), cfg)
+	_, connErr := pgconn.ConnectConfig(t.Context(), cfg)
 	var ce *pgconn.ConnectError
 	require.ErrorAs(t, connErr, &ce)
 	require.ErrorIs(t, connErr, context.DeadlineExceeded, "the driver's own deadline")
@@ -404,7 +404,7 @@ func TestOpenSilentServerIsConnectionFailure(t *testing.T) {
 			})
 			require.NoError(t, err)
 			require.Equal(t, time.Second, cfg.ConnectTimeout)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 			_, err = Open(ctx, cfg)
 			require.ErrorIs(t, err, persistence.ErrConnection)

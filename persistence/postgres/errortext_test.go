@@ -16,7 +16,7 @@ import (
 // Each write names itself once, with the count in words and the schema.
 func TestRecordErrorsNameTheWriteOnce(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	cfg := testConfig(t)
 	pool := openPool(t, cfg)
 	r, snapshots := postgres.NewRecorder(pool), postgres.NewSnapshotRecorder(pool)

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"os"
 	"testing"
 
@@ -29,7 +28,7 @@ func testConfig(t testing.TB) postgres.Config {
 // openPool opens a pool on a freshly migrated schema, closed at cleanup.
 func openPool(t testing.TB, cfg postgres.Config) *pgxpool.Pool {
 	t.Helper()
-	pool, err := postgres.Open(context.Background(), cfg)
+	pool, err := postgres.Open(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	return pool

@@ -1,12 +1,10 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
@@ -20,7 +18,7 @@ import (
 // exactly; it drops no data, so nothing refuses it.
 func TestMigration00009DownRestores00008(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := pgtest.NewSchemaName(t)
 	conn := migrateTestConn(t)
 	m := newMigrator(t, schema)
@@ -42,26 +40,26 @@ func TestMigration00009DownRestores00008(t *testing.T) {
 		require.NoError(t, conn.QueryRow(ctx, query, id).Scan(&n), query)
 		return n
 	}
-	assert.Equal(t, 0, count("SELECT count(*) FROM "+q+"stored_events_verify('', $1)"), "00007's function, unchanged")
-	assert.Equal(t, 0, count("SELECT count(*) FROM "+q+"stored_events_verify('', $1, false)"))
-	assert.Equal(t, 2, count("SELECT count(*) FROM "+q+"stored_events_verify('', $1, true)"), "the event and the snapshot")
-	assert.Equal(t, 0, count("SELECT problems FROM "+q+"stored_events_verify_page('', NULL, 10) WHERE originator_id = $1"))
-	assert.Equal(t, 0, count("SELECT problems FROM "+q+"stored_events_verify_page('', NULL, 10, false) WHERE originator_id = $1"))
-	assert.Equal(t, 2, count("SELECT problems FROM "+q+"stored_events_verify_page('', NULL, 10, true) WHERE originator_id = $1"))
+	require.Equal(t, 0, count("SELECT count(*) FROM "+q+"stored_events_verify('', $1)"), "00007's function, unchanged")
+	require.Equal(t, 0, count("SELECT count(*) FROM "+q+"stored_events_verify('', $1, false)"))
+	require.Equal(t, 2, count("SELECT count(*) FROM "+q+"stored_events_verify('', $1, true)"), "the event and the snapshot")
+	require.Equal(t, 0, count("SELECT problems FROM "+q+"stored_events_verify_page('', NULL, 10) WHERE originator_id = $1"))
+	require.Equal(t, 0, count("SELECT problems FROM "+q+"stored_events_verify_page('', NULL, 10, false) WHERE originator_id = $1"))
+	require.Equal(t, 2, count("SELECT problems FROM "+q+"stored_events_verify_page('', NULL, 10, true) WHERE originator_id = $1"))
 
 	for _, function := range []string{"stored_events_verify(bytea, uuid, boolean)", "stored_events_verify_page(bytea, uuid, integer, boolean)"} {
 		var definer bool
 		var config string
 		require.NoError(t, conn.QueryRow(ctx, "SELECT prosecdef, array_to_string(proconfig, ';') FROM pg_proc WHERE oid = $1::regprocedure",
 			q+function).Scan(&definer, &config))
-		assert.False(t, definer, "%s is SECURITY INVOKER", function)
-		assert.Equal(t, "search_path="+schema+", pg_temp", config, "%s pins its search_path", function)
-		assert.True(t, mayExecute(t, conn, role, q+function), function)
+		require.False(t, definer, "%s is SECURITY INVOKER", function)
+		require.Equal(t, "search_path="+schema+", pg_temp", config, "%s pins its search_path", function)
+		require.True(t, mayExecute(t, conn, role, q+function), function)
 	}
 
 	_, err = m.DownTo(ctx, 8)
 	require.NoError(t, err)
-	assert.Equal(t, at8, migrateTestCatalog(t, conn, schema))
+	require.Equal(t, at8, migrateTestCatalog(t, conn, schema))
 	_, err = m.Up(ctx)
 	require.NoError(t, err, "up again")
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pressly/goose/v3"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/config"
@@ -45,13 +44,13 @@ func newMigrator(t *testing.T, schema string) *postgres.Migrator {
 	t.Helper()
 	m, err := postgres.NewMigrator(postgres.Config{ConnString: pgtest.ServerURL(t), Schema: schema})
 	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, m.Close()) })
+	t.Cleanup(func() { require.NoError(t, m.Close()) })
 	return m
 }
 
 func migrateTestConn(t *testing.T) *pgx.Conn {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), pgtest.ServerURL(t))
+	conn, err := pgx.Connect(t.Context(), pgtest.ServerURL(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
@@ -61,7 +60,7 @@ func migrateTestConn(t *testing.T) *pgx.Conn {
 // schema, and whether the stored_events_insert function does.
 func migrateTestObjects(t *testing.T, conn *pgx.Conn, schema string) (tables []string, function bool) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	rows, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables
 		WHERE table_schema = $1 AND table_name = ANY($2) ORDER BY table_name`, schema, migrateTestTables)
 	require.NoError(t, err)
@@ -76,15 +75,15 @@ func migrateTestObjects(t *testing.T, conn *pgx.Conn, schema string) (tables []s
 func assertMigrated(t *testing.T, conn *pgx.Conn, schema string) {
 	t.Helper()
 	tables, function := migrateTestObjects(t, conn, schema)
-	assert.ElementsMatch(t, migrateTestTables, tables, "tables in %s", schema)
-	assert.True(t, function, "function stored_events_insert in %s", schema)
+	require.ElementsMatch(t, migrateTestTables, tables, "tables in %s", schema)
+	require.True(t, function, "function stored_events_insert in %s", schema)
 }
 
 func assertNotMigrated(t *testing.T, conn *pgx.Conn, schema string) {
 	t.Helper()
 	tables, function := migrateTestObjects(t, conn, schema)
-	assert.Empty(t, tables, "tables in %s", schema)
-	assert.False(t, function, "function stored_events_insert in %s", schema)
+	require.Empty(t, tables, "tables in %s", schema)
+	require.False(t, function, "function stored_events_insert in %s", schema)
 }
 
 // migrateTestApplied counts the rows of the version table recording version.
@@ -92,13 +91,13 @@ func migrateTestApplied(t *testing.T, conn *pgx.Conn, schema string, version int
 	t.Helper()
 	var n int
 	table := pgx.Identifier{schema, postgres.VersionTable}.Sanitize()
-	require.NoError(t, conn.QueryRow(context.Background(),
+	require.NoError(t, conn.QueryRow(t.Context(),
 		"SELECT count(*) FROM "+table+" WHERE version_id = $1 AND is_applied", version).Scan(&n))
 	return n
 }
 
 func TestMigratorRoundTrip(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	versions := migrateTestVersions(t)
 	latest := versions[len(versions)-1]
 	schema := pgtest.NewSchemaName(t)
@@ -109,32 +108,32 @@ func TestMigratorRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res, len(versions))
 	for i, r := range res {
-		assert.Equal(t, versions[i], r.Source.Version)
+		require.Equal(t, versions[i], r.Source.Version)
 	}
 	v, err := m.Version(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, latest, v)
+	require.Equal(t, latest, v)
 	assertMigrated(t, conn, schema)
 
 	st, err := m.Status(ctx)
 	require.NoError(t, err)
 	require.Len(t, st, len(versions))
 	for _, s := range st {
-		assert.Equal(t, goose.StateApplied, s.State, "version %d", s.Source.Version)
-		assert.False(t, s.AppliedAt.IsZero(), "version %d", s.Source.Version)
+		require.Equal(t, goose.StateApplied, s.State, "version %d", s.Source.Version)
+		require.False(t, s.AppliedAt.IsZero(), "version %d", s.Source.Version)
 	}
 
 	res, err = m.DownTo(ctx, 0)
 	require.NoError(t, err)
-	assert.Len(t, res, len(versions))
+	require.Len(t, res, len(versions))
 	v, err = m.Version(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, int64(0), v)
+	require.Equal(t, int64(0), v)
 	assertNotMigrated(t, conn, schema)
 	st, err = m.Status(ctx)
 	require.NoError(t, err)
 	for _, s := range st {
-		assert.Equal(t, goose.StatePending, s.State, "version %d", s.Source.Version)
+		require.Equal(t, goose.StatePending, s.State, "version %d", s.Source.Version)
 	}
 
 	var applied []int64
@@ -147,15 +146,15 @@ func TestMigratorRoundTrip(t *testing.T) {
 		applied = append(applied, r.Source.Version)
 		require.LessOrEqual(t, len(applied), len(versions), "UpByOne never ran out of versions")
 	}
-	assert.Equal(t, versions, applied)
+	require.Equal(t, versions, applied)
 	v, err = m.Version(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, latest, v)
+	require.Equal(t, latest, v)
 	assertMigrated(t, conn, schema)
 }
 
 func TestMigratorUpTwiceIsNoOp(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	versions := migrateTestVersions(t)
 	schema := pgtest.NewSchemaName(t)
 	conn := migrateTestConn(t)
@@ -166,17 +165,17 @@ func TestMigratorUpTwiceIsNoOp(t *testing.T) {
 	for _, m := range []*postgres.Migrator{newMigrator(t, schema), newMigrator(t, schema)} {
 		res, err := m.Up(ctx)
 		require.NoError(t, err)
-		assert.Empty(t, res)
+		require.Empty(t, res)
 	}
 	m := newMigrator(t, schema)
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
 	res, err := m.Up(ctx)
 	require.NoError(t, err)
-	assert.Empty(t, res)
+	require.Empty(t, res)
 
 	for _, v := range versions {
-		assert.Equal(t, 1, migrateTestApplied(t, conn, schema, v), "rows for version %d", v)
+		require.Equal(t, 1, migrateTestApplied(t, conn, schema, v), "rows for version %d", v)
 	}
 	assertMigrated(t, conn, schema)
 }
@@ -192,7 +191,7 @@ func TestMigratorConcurrentUp(t *testing.T) {
 	for round := range 8 {
 		t.Run(fmt.Sprintf("round_%d", round), func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
+			ctx := t.Context()
 			schema := pgtest.NewSchemaName(t)
 			migrators := []*postgres.Migrator{newMigrator(t, schema), newMigrator(t, schema)}
 			results := make([][]*postgres.MigrationResult, len(migrators))
@@ -213,11 +212,11 @@ func TestMigratorConcurrentUp(t *testing.T) {
 				require.NoError(t, errs[i], "migrator %d", i)
 				total += len(results[i])
 			}
-			assert.Equal(t, len(versions), total, "migrations applied by both migrators together")
+			require.Equal(t, len(versions), total, "migrations applied by both migrators together")
 			mu.Lock()
 			defer mu.Unlock()
 			for _, v := range versions {
-				assert.Equal(t, 1, migrateTestApplied(t, conn, schema, v), "rows for version %d", v)
+				require.Equal(t, 1, migrateTestApplied(t, conn, schema, v), "rows for version %d", v)
 			}
 			assertMigrated(t, conn, schema)
 		})
@@ -225,7 +224,7 @@ func TestMigratorConcurrentUp(t *testing.T) {
 }
 
 func TestMigratorVersionTable(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := pgtest.NewSchemaName(t)
 	conn := migrateTestConn(t)
 
@@ -235,14 +234,14 @@ func TestMigratorVersionTable(t *testing.T) {
 	var exists bool
 	require.NoError(t, conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.tables
 		WHERE table_schema = $1 AND table_name = $2)`, schema, postgres.VersionTable).Scan(&exists))
-	assert.True(t, exists, "%s.%s exists", schema, postgres.VersionTable)
+	require.True(t, exists, "%s.%s exists", schema, postgres.VersionTable)
 
 	rows, err := conn.Query(ctx, `SELECT table_schema FROM information_schema.tables
 		WHERE table_name = 'goose_db_version' AND table_schema IN ($1, 'public')`, schema)
 	require.NoError(t, err)
 	gooseTables, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	assert.Empty(t, gooseTables, "schemas with a goose_db_version table")
+	require.Empty(t, gooseTables, "schemas with a goose_db_version table")
 }
 
 func TestNewMigratorRejectsInvalidSchema(t *testing.T) {
@@ -251,17 +250,16 @@ func TestNewMigratorRejectsInvalidSchema(t *testing.T) {
 		strings.Repeat("a", 64),
 	} {
 		m, err := postgres.NewMigrator(postgres.Config{ConnString: "postgres://u:secret@127.0.0.1:1/db", Schema: schema})
-		if !assert.Error(t, err, "schema %q", schema) {
+		if err == nil {
 			m.Close()
-			continue
 		}
-		assert.Nil(t, m)
+		require.Error(t, err, "schema %q", schema)
+		require.Nil(t, m)
 		var cfgErr *config.Error
-		if assert.ErrorAs(t, err, &cfgErr, "schema %q", schema) {
-			assert.Equal(t, postgres.EnvSchema, cfgErr.Var)
-			assert.Equal(t, schema, cfgErr.Value)
-		}
-		assert.ErrorIs(t, err, config.ErrInvalid)
+		require.ErrorAs(t, err, &cfgErr, "schema %q", schema)
+		require.Equal(t, postgres.EnvSchema, cfgErr.Var)
+		require.Equal(t, schema, cfgErr.Value)
+		require.ErrorIs(t, err, config.ErrInvalid)
 	}
 
 	m, err := postgres.NewMigrator(postgres.Config{ConnString: "postgres://u:secret@127.0.0.1:1/db", Schema: strings.Repeat("a", 63)})
@@ -273,7 +271,7 @@ func TestNewMigratorRejectsInvalidSchema(t *testing.T) {
 // still migrate.
 func TestMigratorUsableAfterAFailedCall(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	cfg := postgres.Config{ConnString: pgtest.ServerURL(t), Schema: pgtest.NewSchemaName(t)}
 	m, err := postgres.NewMigrator(cfg)
 	require.NoError(t, err)
@@ -298,7 +296,7 @@ func TestMigratorDownRefusesToDropRecords(t *testing.T) {
 	for _, table := range migrateTestTables {
 		t.Run(table, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
+			ctx := t.Context()
 			schema := pgtest.NewSchemaName(t)
 			conn := migrateTestConn(t)
 			m := newMigrator(t, schema)
@@ -314,24 +312,24 @@ func TestMigratorDownRefusesToDropRecords(t *testing.T) {
 
 			res, err := m.DownTo(ctx, 0)
 			require.ErrorIs(t, err, postgres.ErrWouldDropEvents)
-			assert.Empty(t, res)
-			assert.Contains(t, err.Error(), table)
-			assert.Contains(t, err.Error(), "DownToForce")
+			require.Empty(t, res)
+			require.Contains(t, err.Error(), table)
+			require.Contains(t, err.Error(), "DownToForce")
 			if table == "tracking" {
-				assert.Contains(t, err.Error(), "2 rows")
+				require.Contains(t, err.Error(), "2 rows")
 			} else {
-				assert.Contains(t, err.Error(), "1 row")
+				require.Contains(t, err.Error(), "1 row")
 			}
 			v, err := m.Version(ctx)
 			require.NoError(t, err)
-			assert.Equal(t, latest, v, "nothing rolled back")
+			require.Equal(t, latest, v, "nothing rolled back")
 			assertMigrated(t, conn, schema)
 
 			_, err = m.DownTo(ctx, 1)
 			require.NoError(t, err, "rolling back what drops no table")
 			res, err = m.DownToForce(ctx, 0)
 			require.NoError(t, err)
-			assert.Len(t, res, 1)
+			require.Len(t, res, 1)
 			assertNotMigrated(t, conn, schema)
 		})
 	}
@@ -342,7 +340,7 @@ func TestMigratorDownRefusesToDropRecords(t *testing.T) {
 // and settings.
 func migrateTestCatalog(t *testing.T, conn *pgx.Conn, schema string) []string {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), `
+	rows, err := conn.Query(t.Context(), `
 		SELECT format('column %s.%s %s %s %s %s', table_name, column_name, data_type, is_nullable, column_default, ordinal_position)
 		  FROM information_schema.columns WHERE table_schema = $1
 		UNION ALL
@@ -365,7 +363,7 @@ func migrateTestCatalog(t *testing.T, conn *pgx.Conn, schema string) []string {
 func upByOne(t *testing.T, m *postgres.Migrator, n int) {
 	t.Helper()
 	for range n {
-		_, err := m.UpByOne(context.Background())
+		_, err := m.UpByOne(t.Context())
 		require.NoError(t, err)
 	}
 }
@@ -375,7 +373,7 @@ func upByOne(t *testing.T, m *postgres.Migrator, n int) {
 func migrateTestRole(t *testing.T, conn *pgx.Conn, schema string) string {
 	t.Helper()
 	role := "r_" + schema
-	_, err := conn.Exec(context.Background(), "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" NOLOGIN")
+	_, err := conn.Exec(t.Context(), "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" NOLOGIN")
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
@@ -389,7 +387,7 @@ func migrateTestRole(t *testing.T, conn *pgx.Conn, schema string) string {
 func mayExecute(t *testing.T, conn *pgx.Conn, role, procedure string) bool {
 	t.Helper()
 	var ok bool
-	require.NoError(t, conn.QueryRow(context.Background(), "SELECT has_function_privilege($1, $2, 'EXECUTE')", role, procedure).Scan(&ok))
+	require.NoError(t, conn.QueryRow(t.Context(), "SELECT has_function_privilege($1, $2, 'EXECUTE')", role, procedure).Scan(&ok))
 	return ok
 }
 
@@ -397,7 +395,7 @@ func mayExecute(t *testing.T, conn *pgx.Conn, role, procedure string) bool {
 // while the partition tables hold rows.
 func TestMigration00005DownRestores00004(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := pgtest.NewSchemaName(t)
 	conn := migrateTestConn(t)
 	m := newMigrator(t, schema)
@@ -411,11 +409,11 @@ func TestMigration00005DownRestores00004(t *testing.T) {
 	require.NoError(t, err)
 	_, err = m.DownTo(ctx, 4)
 	require.ErrorIs(t, err, postgres.ErrWouldDropEvents)
-	assert.Contains(t, err.Error(), "partition_positions")
+	require.Contains(t, err.Error(), "partition_positions")
 
 	_, err = m.DownToForce(ctx, 4)
 	require.NoError(t, err)
-	assert.Equal(t, at4, migrateTestCatalog(t, conn, schema))
+	require.Equal(t, at4, migrateTestCatalog(t, conn, schema))
 	_, err = m.Up(ctx)
 	require.NoError(t, err, "up again")
 }
@@ -425,7 +423,7 @@ func TestMigration00005DownRestores00004(t *testing.T) {
 // those grants); it is refused while a metadata column holds values.
 func TestMigration00006DownRestores00005(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := pgtest.NewSchemaName(t)
 	conn := migrateTestConn(t)
 	m := newMigrator(t, schema)
@@ -441,9 +439,9 @@ func TestMigration00006DownRestores00005(t *testing.T) {
 	may := func(procedure string) bool {
 		return mayExecute(t, conn, role, pgx.Identifier{schema}.Sanitize()+"."+procedure)
 	}
-	assert.True(t, may("stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[])"),
+	require.True(t, may("stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[])"),
 		"the grant carried over to the new procedure")
-	assert.False(t, may("stored_events_insert(uuid[], bigint[], text[], bytea[], text, bigint, uuid[], uuid[], uuid[], bytea[], bytea[])"),
+	require.False(t, may("stored_events_insert(uuid[], bigint[], text[], bytea[], text, bigint, uuid[], uuid[], uuid[], bytea[], bytea[])"),
 		"no grant where there was none")
 
 	table := pgx.Identifier{schema, "stored_events"}.Sanitize()
@@ -451,16 +449,16 @@ func TestMigration00006DownRestores00005(t *testing.T) {
 	require.NoError(t, err)
 	_, err = m.DownTo(ctx, 5)
 	require.ErrorIs(t, err, postgres.ErrWouldDropEvents)
-	assert.Contains(t, err.Error(), "stored_events.correlation_id: 1 row")
+	require.Contains(t, err.Error(), "stored_events.correlation_id: 1 row")
 	v, err := m.Version(ctx)
 	require.NoError(t, err)
-	assert.EqualValues(t, 6, v, "nothing rolled back")
+	require.EqualValues(t, 6, v, "nothing rolled back")
 
 	_, err = conn.Exec(ctx, "UPDATE "+table+" SET correlation_id = NULL")
 	require.NoError(t, err)
 	_, err = m.DownTo(ctx, 5)
 	require.NoError(t, err, "the event itself stays: no metadata is lost")
-	assert.Equal(t, at5, migrateTestCatalog(t, conn, schema))
+	require.Equal(t, at5, migrateTestCatalog(t, conn, schema))
 	_, err = m.Up(ctx)
 	require.NoError(t, err, "up again")
 }
@@ -469,7 +467,7 @@ func TestMigration00006DownRestores00005(t *testing.T) {
 // 00006 exactly; it drops no data, so nothing refuses it.
 func TestMigration00007DownRestores00006(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := pgtest.NewSchemaName(t)
 	conn := migrateTestConn(t)
 	m := newMigrator(t, schema)
@@ -481,7 +479,7 @@ func TestMigration00007DownRestores00006(t *testing.T) {
 	var hash []byte
 	require.NoError(t, conn.QueryRow(ctx, "SELECT "+pgx.Identifier{schema}.Sanitize()+
 		".stored_events_hash('', 1, gen_random_uuid(), 1, 't', '', NULL)").Scan(&hash))
-	assert.Len(t, hash, 33, "the functions work")
+	require.Len(t, hash, 33, "the functions work")
 	rows, err := conn.Query(ctx, `SELECT p.proname, p.prosecdef, array_to_string(p.proconfig, ';') FROM pg_proc p
 		JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND (p.proname LIKE 'integrity%' OR p.proname LIKE '%verify%' OR p.proname = 'stored_events_hash')`, schema)
 	require.NoError(t, err)
@@ -490,16 +488,16 @@ func TestMigration00007DownRestores00006(t *testing.T) {
 		var name, config string
 		var definer bool
 		require.NoError(t, rows.Scan(&name, &definer, &config))
-		assert.False(t, definer, "%s is SECURITY INVOKER", name)
-		assert.Equal(t, "search_path="+schema+", pg_temp", config, "%s pins its search_path", name)
+		require.False(t, definer, "%s is SECURITY INVOKER", name)
+		require.Equal(t, "search_path="+schema+", pg_temp", config, "%s pins its search_path", name)
 		functions++
 	}
 	require.NoError(t, rows.Err())
-	assert.Equal(t, 5, functions)
+	require.Equal(t, 5, functions)
 
 	_, err = m.DownTo(ctx, 6)
 	require.NoError(t, err)
-	assert.Equal(t, at6, migrateTestCatalog(t, conn, schema))
+	require.Equal(t, at6, migrateTestCatalog(t, conn, schema))
 	_, err = m.Up(ctx)
 	require.NoError(t, err, "up again")
 }
@@ -510,7 +508,7 @@ func TestMigration00007DownRestores00006(t *testing.T) {
 // exactly.
 func TestMigration00008DownRestores00007(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := pgtest.NewSchemaName(t)
 	conn := migrateTestConn(t)
 	m := newMigrator(t, schema)
@@ -525,17 +523,17 @@ func TestMigration00008DownRestores00007(t *testing.T) {
 	_, err = m.UpByOne(ctx)
 	require.NoError(t, err)
 	require.NotEqual(t, at7, migrateTestCatalog(t, conn, schema))
-	assert.True(t, mayExecute(t, conn, role, qualified), "the grant stays")
+	require.True(t, mayExecute(t, conn, role, qualified), "the grant stays")
 	var definer bool
 	var config string
 	require.NoError(t, conn.QueryRow(ctx, "SELECT prosecdef, array_to_string(proconfig, ';') FROM pg_proc WHERE oid = $1::regprocedure",
 		qualified).Scan(&definer, &config))
-	assert.True(t, definer, "SECURITY DEFINER stays")
-	assert.Equal(t, "search_path="+schema+", pg_temp", config, "the search_path stays pinned")
+	require.True(t, definer, "SECURITY DEFINER stays")
+	require.Equal(t, "search_path="+schema+", pg_temp", config, "the search_path stays pinned")
 
 	_, err = m.DownTo(ctx, 7)
 	require.NoError(t, err)
-	assert.Equal(t, at7, migrateTestCatalog(t, conn, schema))
+	require.Equal(t, at7, migrateTestCatalog(t, conn, schema))
 	_, err = m.Up(ctx)
 	require.NoError(t, err, "up again")
 }

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 // stored_events_insert has no partition argument.
 func TestSingleTrackingKeepsItsPartition(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	pool := openPool(t, testConfig(t))
 	rec := postgres.NewRecorder(pool)
 	_, err := rec.InsertTracked(ctx, nil, persistence.Tracking{ApplicationName: "upstream", NotificationID: 4, Partition: 2})
@@ -38,7 +37,7 @@ func TestSingleTrackingKeepsItsPartition(t *testing.T) {
 // Bad arguments are programming errors, before any round trip.
 func TestPartitionsBadArguments(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	rec := postgres.NewRecorder(openPool(t, testConfig(t)))
 	for _, tt := range []struct {
 		partitions int

@@ -25,7 +25,7 @@ const poolTestWait = 30 * time.Second
 // one query of pool.
 func poolTestPID(t *testing.T, pool *pgxpool.Pool) int32 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), poolTestWait)
+	ctx, cancel := context.WithTimeout(t.Context(), poolTestWait)
 	defer cancel()
 	var pid int32
 	require.NoError(t, pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid))
@@ -35,7 +35,7 @@ func poolTestPID(t *testing.T, pool *pgxpool.Pool) int32 {
 // poolTestBackendGone reports whether the server process pid has ended.
 func poolTestBackendGone(t *testing.T, pid int32) bool {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), poolTestWait)
+	ctx, cancel := context.WithTimeout(t.Context(), poolTestWait)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, pgtest.ServerURL(t))
 	require.NoError(t, err)
@@ -53,7 +53,7 @@ func TestOpenPoolMaxConnsIsSizePlusOverflow(t *testing.T) {
 	pool := openPool(t, cfg)
 	require.Equal(t, int32(5), pool.Config().MaxConns)
 
-	ctx, cancel := context.WithTimeout(context.Background(), poolTestWait)
+	ctx, cancel := context.WithTimeout(t.Context(), poolTestWait)
 	defer cancel()
 	var conns []*pgxpool.Conn
 	for range 5 {
@@ -91,7 +91,7 @@ func TestOpenPoolTimeout(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.PoolSize, cfg.MaxOverflow, cfg.PoolTimeout = 1, 0, time.Second
 	pool := openPool(t, cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), poolTestWait)
+	ctx, cancel := context.WithTimeout(t.Context(), poolTestWait)
 	defer cancel()
 	held, err := pool.Acquire(ctx)
 	require.NoError(t, err)
@@ -118,17 +118,17 @@ func TestOpenPoolTimeoutCallerDeadlineFirst(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.PoolSize, cfg.MaxOverflow, cfg.PoolTimeout = 1, 0, time.Hour
 	pool := openPool(t, cfg)
-	held, err := pool.Acquire(context.Background())
+	held, err := pool.Acquire(t.Context())
 	require.NoError(t, err)
 	defer held.Release()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	_, err = pool.Exec(ctx, "SELECT 1")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.NotErrorIs(t, err, persistence.ErrOperational)
 
-	ctx, cancel = context.WithCancel(context.Background())
+	ctx, cancel = context.WithCancel(t.Context())
 	cancel()
 	_, err = pool.Exec(ctx, "SELECT 1")
 	require.ErrorIs(t, err, context.Canceled)
@@ -180,7 +180,7 @@ func TestOpenPrePing(t *testing.T) {
 	pool := openPool(t, cfg)
 	first := poolTestPID(t, pool)
 
-	ctx, cancel := context.WithTimeout(context.Background(), poolTestWait)
+	ctx, cancel := context.WithTimeout(t.Context(), poolTestWait)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, pgtest.ServerURL(t))
 	require.NoError(t, err)
@@ -222,7 +222,7 @@ func TestOpenLargestPoolSettings(t *testing.T) {
 	cfg.PoolTimeout, cfg.ConnMaxAge = 365*24*time.Hour, 365*24*time.Hour
 	pool := openPool(t, cfg)
 	require.Equal(t, int32(math.MaxInt32), pool.Config().MaxConns)
-	_, err := postgres.NewRecorder(pool).MaxNotificationID(context.Background())
+	_, err := postgres.NewRecorder(pool).MaxNotificationID(t.Context())
 	require.NoError(t, err)
 }
 
@@ -249,7 +249,7 @@ func TestOpenQueryTracer(t *testing.T) {
 			tracer := &queryCounter{}
 			cfg.PoolSize, cfg.MaxOverflow, cfg.PoolTimeout, cfg.QueryTracer = 1, 0, poolTimeout, tracer
 			pool := openPool(t, cfg)
-			ctx, cancel := context.WithTimeout(context.Background(), poolTestWait)
+			ctx, cancel := context.WithTimeout(t.Context(), poolTestWait)
 			defer cancel()
 			before := tracer.started.Load()
 			_, err := postgres.NewRecorder(pool).MaxNotificationID(ctx)

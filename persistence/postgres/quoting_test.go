@@ -30,7 +30,7 @@ func TestOpenReservedWordSchemas(t *testing.T) {
 	for _, schema := range reservedWordSchemas {
 		t.Run(schema, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
+			ctx := t.Context()
 			cfg := postgres.Config{ConnString: dbURL, Schema: schema, PoolSize: 3, CreateTable: true}
 			pool := openPool(t, cfg)
 			openPool(t, cfg) // migrations found applied
@@ -74,7 +74,7 @@ func TestOpenReservedWordSchemas(t *testing.T) {
 // second migrator finds its version table.
 func TestMigratorReservedWordSchema(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	cfg := postgres.Config{ConnString: pgtest.NewDatabaseURL(t), Schema: "order"}
 	m, err := postgres.NewMigrator(cfg)
 	require.NoError(t, err)
@@ -109,7 +109,7 @@ func TestOpenRefusesPgSchemas(t *testing.T) {
 	t.Parallel()
 	for _, schema := range []string{"pg_x", "pg_catalog"} {
 		cfg := postgres.Config{ConnString: "postgres://u@127.0.0.1:1/db", Schema: schema, CreateTable: true}
-		_, err := postgres.Open(context.Background(), cfg)
+		_, err := postgres.Open(t.Context(), cfg)
 		var cfgErr *config.Error
 		require.ErrorAs(t, err, &cfgErr, schema)
 		require.Equal(t, postgres.EnvSchema, cfgErr.Var)
@@ -144,7 +144,7 @@ func TestOpenLargestTimeouts(t *testing.T) {
 	cfg.IdleInTransactionTimeout = math.MaxInt32 * time.Millisecond
 	pool := openPool(t, cfg)
 	var lock string
-	require.NoError(t, pool.QueryRow(context.Background(), "SHOW lock_timeout").Scan(&lock))
+	require.NoError(t, pool.QueryRow(t.Context(), "SHOW lock_timeout").Scan(&lock))
 	require.NotEqual(t, "0", lock)
 }
 
@@ -189,7 +189,7 @@ func requireOpenRefuses(t *testing.T, base postgres.Config, changes []configChan
 			t.Parallel()
 			cfg := base
 			tt.change(&cfg)
-			pool, err := postgres.Open(context.Background(), cfg)
+			pool, err := postgres.Open(t.Context(), cfg)
 			if err == nil {
 				pool.Close()
 			}

@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/config"
@@ -38,7 +37,7 @@ func TestSnapshotConformance(t *testing.T) {
 // occupy the position of event n.
 func TestSnapshotsStoredApartFromEvents(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	pool := openPool(t, testConfig(t))
 	events, snapshots := postgres.NewRecorder(pool), postgres.NewSnapshotRecorder(pool)
 	id := uuid.New()
@@ -60,7 +59,7 @@ func TestSnapshotsStoredApartFromEvents(t *testing.T) {
 // Each application's schema has its own notification sequence.
 func TestSchemasAreIndependent(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	a := postgres.NewRecorder(openPool(t, testConfig(t)))
 	b := postgres.NewRecorder(openPool(t, testConfig(t)))
 	e := persistence.StoredEvent{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t:E", State: []byte("e")}
@@ -76,7 +75,7 @@ func TestSchemasAreIndependent(t *testing.T) {
 // the first to commit, while readers are not blocked.
 func TestInsertTakesExclusiveLock(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	pool := openPool(t, testConfig(t))
 	rec := postgres.NewRecorder(pool)
 
@@ -116,7 +115,7 @@ func TestInsertTakesExclusiveLock(t *testing.T) {
 // with an operational error and records nothing.
 func TestLockTimeoutFailsInsertCleanly(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	cfg := testConfig(t)
 	cfg.LockTimeout = 200 * time.Millisecond
 	pool := openPool(t, cfg)
@@ -144,7 +143,7 @@ func TestLockTimeoutFailsInsertCleanly(t *testing.T) {
 // stalls inside a transaction holding the lock is ended, releasing the lock.
 func TestIdleInTransactionReleasesLock(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	cfg := testConfig(t)
 	cfg.IdleInTransactionTimeout = time.Second
 	pool := openPool(t, cfg)
@@ -173,7 +172,7 @@ func TestMissingSchemaIsProgrammingError(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
 	cfg.CreateTable = false
-	_, err := postgres.Open(context.Background(), cfg)
+	_, err := postgres.Open(t.Context(), cfg)
 	require.ErrorIs(t, err, persistence.ErrProgramming)
 	require.Contains(t, err.Error(), cfg.Schema)
 	require.Contains(t, err.Error(), "migrate up")
@@ -182,19 +181,19 @@ func TestMissingSchemaIsProgrammingError(t *testing.T) {
 	m, err := postgres.NewMigrator(cfg)
 	require.NoError(t, err)
 	defer m.Close()
-	_, err = m.UpByOne(context.Background())
+	_, err = m.UpByOne(t.Context())
 	require.NoError(t, err)
-	_, err = postgres.Open(context.Background(), cfg)
+	_, err = postgres.Open(t.Context(), cfg)
 	require.ErrorIs(t, err, persistence.ErrProgramming)
 
 	// A table dropped behind the library's back is a programming error
 	// when used, naming the SQLSTATE.
-	_, err = m.Up(context.Background())
+	_, err = m.Up(t.Context())
 	require.NoError(t, err)
 	pool := openPool(t, cfg)
-	_, err = pool.Exec(context.Background(), "DROP TABLE tracking")
+	_, err = pool.Exec(t.Context(), "DROP TABLE tracking")
 	require.NoError(t, err)
-	_, err = postgres.NewRecorder(pool).MaxTrackingID(context.Background(), "x")
+	_, err = postgres.NewRecorder(pool).MaxTrackingID(t.Context(), "x")
 	require.ErrorIs(t, err, persistence.ErrProgramming)
 	var dbErr *persistence.DatabaseError
 	require.ErrorAs(t, err, &dbErr)
@@ -204,7 +203,7 @@ func TestMissingSchemaIsProgrammingError(t *testing.T) {
 func TestUnreachableServerIsConnectionFailure(t *testing.T) {
 	t.Parallel()
 	cfg := postgres.Config{ConnString: "postgres://nobody@127.0.0.1:1/none?sslmode=disable", Schema: "x", ConnectTimeout: 2 * time.Second}
-	_, err := postgres.Open(context.Background(), cfg)
+	_, err := postgres.Open(t.Context(), cfg)
 	require.ErrorIs(t, err, persistence.ErrConnection)
 	require.False(t, errors.Is(err, persistence.ErrDatabase))
 }
@@ -212,7 +211,7 @@ func TestUnreachableServerIsConnectionFailure(t *testing.T) {
 func TestMalformedConnStringIsConfigError(t *testing.T) {
 	t.Parallel()
 	cfg := postgres.Config{ConnString: "postgres://u:secret@host:notaport/db", Schema: "x"}
-	_, err := postgres.Open(context.Background(), cfg)
+	_, err := postgres.Open(t.Context(), cfg)
 	var cfgErr *config.Error
 	require.ErrorAs(t, err, &cfgErr)
 	require.Equal(t, "DATABASE_URL", cfgErr.Var)
@@ -224,7 +223,7 @@ func TestMalformedConnStringIsConfigError(t *testing.T) {
 // other processes can wake at once.
 func TestInsertNotifiesListeners(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	cfg := testConfig(t)
 	rec := postgres.NewRecorder(openPool(t, cfg))
@@ -264,7 +263,7 @@ func TestInsertNotifiesListeners(t *testing.T) {
 // value, and nothing at all when a required value is missing.
 func TestInsertProcedureArrayShapes(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	pool := openPool(t, testConfig(t))
 	rec := postgres.NewRecorder(pool)
 	const nilUUID = "00000000-0000-0000-0000-000000000000"
@@ -294,23 +293,23 @@ func TestInsertProcedureArrayShapes(t *testing.T) {
 			if c.wantCode != "" {
 				var pgErr *pgconn.PgError
 				require.ErrorAs(t, err, &pgErr)
-				assert.Equal(t, c.wantCode, pgErr.Code)
+				require.Equal(t, c.wantCode, pgErr.Code)
 				after, err := rec.MaxNotificationID(ctx)
 				require.NoError(t, err)
-				assert.Equal(t, before, after, "nothing recorded")
+				require.Equal(t, before, after, "nothing recorded")
 				return
 			}
 			require.NoError(t, err)
 			got, err := rec.SelectEvents(ctx, id, persistence.EventQuery{})
 			require.NoError(t, err)
 			require.Len(t, got, 1)
-			assert.Equal(t, int64(1), got[0].OriginatorVersion)
-			assert.Equal(t, "t:E", got[0].Topic)
-			assert.Equal(t, []byte("1"), got[0].State)
+			require.Equal(t, int64(1), got[0].OriginatorVersion)
+			require.Equal(t, "t:E", got[0].Topic)
+			require.Equal(t, []byte("1"), got[0].State)
 			if c.wantEventID {
-				assert.Equal(t, eventID, got[0].EventID)
+				require.Equal(t, eventID, got[0].EventID)
 			} else {
-				assert.Equal(t, uuid.Nil, got[0].EventID)
+				require.Equal(t, uuid.Nil, got[0].EventID)
 			}
 		})
 	}

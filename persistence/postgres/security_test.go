@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
@@ -50,7 +49,7 @@ type securityRoles struct {
 
 func newSecurityRoles(t *testing.T, super *pgx.Conn, schema string) securityRoles {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	suffix := securityRandomHex(t)
 	r := securityRoles{owner: "es_owner_" + suffix, app: "es_app_" + suffix, reader: "es_reader_" + suffix, password: securityRandomHex(t)}
 	for _, role := range []string{r.owner, r.app, r.reader} {
@@ -122,8 +121,8 @@ func TestSecurityDocHoldsTheTestedStatements(t *testing.T) {
 	doc, err := os.ReadFile("../../docs/security.md")
 	require.NoError(t, err)
 	words := func(s string) string { return strings.Join(strings.Fields(s), " ") }
-	assert.Contains(t, words(string(doc)), words(securitySchemaSetup))
-	assert.Contains(t, words(string(doc)), words(securityGrants))
+	require.Contains(t, words(string(doc)), words(securitySchemaSetup))
+	require.Contains(t, words(string(doc)), words(securityGrants))
 }
 
 // With the roles of docs/security.md, the application role opens the
@@ -135,7 +134,7 @@ func TestSecurityDocHoldsTheTestedStatements(t *testing.T) {
 // claim.
 func TestLeastPrivilegeRoles(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	schema := pgtest.NewSchemaName(t)
 	super, err := pgx.Connect(ctx, pgtest.ServerURL(t))
@@ -196,42 +195,42 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 		channel, _, err := listener.Wait(waitCtx)
 		waitCancel()
 		require.NoError(t, err, "notification")
-		assert.Equal(t, schema, channel)
+		require.Equal(t, schema, channel)
 
 		got, err := rec.SelectEvents(ctx, e1.OriginatorID, persistence.EventQuery{})
 		require.NoError(t, err)
-		assert.Len(t, got, 1)
+		require.Len(t, got, 1)
 		notes, err := rec.SelectNotifications(ctx, persistence.NotificationQuery{Start: 1, Limit: 10})
 		require.NoError(t, err)
-		assert.Len(t, notes, 3)
+		require.Len(t, notes, 3)
 		maxID, err := rec.MaxNotificationID(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, notes[2].ID, maxID)
+		require.Equal(t, notes[2].ID, maxID)
 		tracked, err := rec.MaxTrackingID(ctx, "upstream")
 		require.NoError(t, err)
-		assert.Equal(t, int64(7), tracked)
+		require.Equal(t, int64(7), tracked)
 		has, err := rec.HasTrackingID(ctx, "upstream", 7)
 		require.NoError(t, err)
-		assert.True(t, has)
+		require.True(t, has)
 
 		// Partitions: claim, track in a partition, advance, read, release.
 		instance := uuid.New()
 		held, err := rec.ClaimPartitions(ctx, instance, 2, time.Minute)
 		require.NoError(t, err, "claim partitions")
-		assert.Equal(t, []int{0, 1}, held)
+		require.Equal(t, []int{0, 1}, held)
 		_, err = rec.InsertTracked(ctx, nil, persistence.Tracking{ApplicationName: "upstream", NotificationID: 11, Partition: 1})
 		require.NoError(t, err, "track in a partition")
 		require.NoError(t, rec.AdvancePartitions(ctx, "upstream", []int{0}, 12), "advance partitions")
 		positions, err := rec.PartitionPositions(ctx, "upstream", 2)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{12, 11}, positions)
+		require.Equal(t, []int64{12, 11}, positions)
 		require.NoError(t, rec.ReleasePartitions(ctx, instance), "release partitions")
 
 		snaps := postgres.NewSnapshotRecorder(pool)
 		require.NoError(t, snaps.InsertEvents(ctx, []persistence.StoredEvent{e1}), "snapshot")
 		gotSnaps, err := snaps.SelectEvents(ctx, e1.OriginatorID, persistence.EventQuery{})
 		require.NoError(t, err)
-		assert.Len(t, gotSnaps, 1)
+		require.Len(t, gotSnaps, 1)
 
 		for _, stmt := range []string{
 			"UPDATE stored_events SET topic = 'forged'",
@@ -274,10 +273,10 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 		require.NoError(t, err)
 		count, err := rec.PartitionCount(ctx)
 		require.NoError(t, err)
-		assert.Equal(t, 2, count)
+		require.Equal(t, 2, count)
 		positions, err := rec.PartitionPositions(ctx, "upstream", 2)
 		require.NoError(t, err)
-		assert.Equal(t, []int64{12, 11}, positions)
+		require.Equal(t, []int64{12, 11}, positions)
 
 		_, err = rec.InsertNotifications(ctx, []persistence.StoredEvent{event(1)})
 		requireDenied(t, err, "save (group commit)")
@@ -299,7 +298,7 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	// Nothing the roles tried got through.
 	var n int
 	require.NoError(t, super.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{schema, "stored_events"}.Sanitize()+" WHERE topic = 'forged'").Scan(&n))
-	assert.Zero(t, n)
+	require.Zero(t, n)
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("timed out")
 	}
@@ -311,7 +310,7 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 // the same way.
 func TestInsertProceduresRunAsOwner(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	cfg := testConfig(t)
 	// A reserved word, which search_path must quote, in a database of its own.
 	cfg.ConnString, cfg.Schema = pgtest.NewDatabaseURL(t), "order"
@@ -342,9 +341,9 @@ func TestInsertProceduresRunAsOwner(t *testing.T) {
 			want.Config = append(want.Config, "enable_seqscan=off")
 		}
 		got := inspect()[name]
-		assert.ElementsMatch(t, want.Config, got.Config, name)
-		assert.Equal(t, want.Definer, got.Definer, name)
-		assert.Equal(t, want.PublicCanRun, got.PublicCanRun, name)
+		require.ElementsMatch(t, want.Config, got.Config, name)
+		require.Equal(t, want.Definer, got.Definer, name)
+		require.Equal(t, want.PublicCanRun, got.PublicCanRun, name)
 	}
 
 	m, err := postgres.NewMigrator(postgres.Config{ConnString: cfg.ConnString, Schema: cfg.Schema})
@@ -354,11 +353,11 @@ func TestInsertProceduresRunAsOwner(t *testing.T) {
 	require.NoError(t, err)
 	for _, name := range insertProcedures[:2] { // 00004's procedure is gone at version 2
 		got := inspect()[name]
-		assert.False(t, got.Definer, name)
-		assert.True(t, got.PublicCanRun, name)
-		assert.Contains(t, got.Config, `search_path="order"`, name, "as 00001 and 00002 set it")
+		require.False(t, got.Definer, name)
+		require.True(t, got.PublicCanRun, name)
+		require.Contains(t, got.Config, `search_path="order"`, name, "as 00001 and 00002 set it")
 	}
 	_, err = m.Up(ctx)
 	require.NoError(t, err)
-	assert.True(t, inspect()["stored_events_insert"].Definer)
+	require.True(t, inspect()["stored_events_insert"].Definer)
 }

@@ -90,7 +90,7 @@ func TestTailingReaderMissesNothingWhileSavesHoldTheirTransactions(t *testing.T)
 		t.Run(procedure, func(t *testing.T) {
 			t.Parallel()
 			pool := openPool(t, testConfig(t))
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
 			missed, acknowledged, err := recordertest.TailingReaderMisses(ctx, postgres.NewRecorder(pool), heldInsert(pool, procedure), 8, 40)
 			require.NoError(t, err)
@@ -115,7 +115,7 @@ func TestTailingReaderCatchesAMissingLock(t *testing.T) {
 					lockedIn = "stored_events_insert" // it records its events through that one
 				}
 				replaceFunction(t, pool, cfg.Schema, lockedIn, "LOCK TABLE stored_events IN EXCLUSIVE MODE;", "")
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 				missed, acknowledged, err := recordertest.TailingReaderMisses(ctx, postgres.NewRecorder(pool), heldInsert(pool, procedure), 8, 40)
 				cancel()
 				require.NoError(t, err)
@@ -133,7 +133,7 @@ func TestTailingReaderCatchesAMissingLock(t *testing.T) {
 // of its definition replaced by new, failing t if old is not there.
 func replaceFunction(t *testing.T, pool *pgxpool.Pool, schema, name, old, new string) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	var def string
 	err := pool.QueryRow(ctx, "SELECT pg_get_functiondef(($1 || '.' || $2)::regproc)",
 		pgx.Identifier{schema}.Sanitize(), name).Scan(&def)
@@ -149,7 +149,7 @@ func replaceFunction(t *testing.T, pool *pgxpool.Pool, schema, name, old, new st
 // record recorded twice.
 func TestUniquenessChecksCatchAMissingKey(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	t.Run("stored_events_pkey", func(t *testing.T) {
 		t.Parallel()
 		cfg := testConfig(t)
@@ -176,7 +176,7 @@ func TestUniquenessChecksCatchAMissingKey(t *testing.T) {
 
 func dropConstraint(t *testing.T, pool *pgxpool.Pool, schema, table, constraint string) {
 	t.Helper()
-	_, err := pool.Exec(context.Background(), "ALTER TABLE "+pgx.Identifier{schema, table}.Sanitize()+
+	_, err := pool.Exec(t.Context(), "ALTER TABLE "+pgx.Identifier{schema, table}.Sanitize()+
 		" DROP CONSTRAINT "+pgx.Identifier{constraint}.Sanitize())
 	require.NoError(t, err)
 }
