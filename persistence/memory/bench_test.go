@@ -1,7 +1,6 @@
 package memory_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/uuid"
@@ -16,7 +15,7 @@ var state = []byte(`{"timestamp":"2026-11-23T16:23:21.123456Z","data":{"amount":
 // BenchmarkRecorderInsertNotifications measures recording one event per
 // call: one operation is one event.
 func BenchmarkRecorderInsertNotifications(b *testing.B) {
-	ctx := context.Background()
+	ctx := b.Context()
 	r := memory.NewRecorder()
 	events := []persistence.StoredEvent{{OriginatorVersion: 1, Topic: "bench:ItemCreated", State: state}}
 	b.ReportAllocs()
@@ -31,7 +30,7 @@ func BenchmarkRecorderInsertNotifications(b *testing.B) {
 // BenchmarkRecorderSelectNotifications measures reading a section of
 // 1,000 notifications: one operation is one section.
 func BenchmarkRecorderSelectNotifications(b *testing.B) {
-	ctx := context.Background()
+	ctx := b.Context()
 	r := memory.NewRecorder()
 	for range 10_000 {
 		e := persistence.StoredEvent{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "bench:ItemCreated", State: state}
@@ -53,7 +52,7 @@ func BenchmarkRecorderSelectNotifications(b *testing.B) {
 // BenchmarkRecorderSelectEvents measures reading the 100 events of one
 // aggregate: one operation is one aggregate.
 func BenchmarkRecorderSelectEvents(b *testing.B) {
-	ctx := context.Background()
+	ctx := b.Context()
 	r := memory.NewRecorder()
 	id := uuid.New()
 	events := make([]persistence.StoredEvent, 100)

@@ -1,7 +1,6 @@
 package memory_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/uuid"
@@ -24,7 +23,7 @@ func TestSnapshotConformance(t *testing.T) {
 
 func TestNotificationIDsGapless(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	r := memory.NewRecorder()
 	id := uuid.New()
 	_, err := r.InsertNotifications(ctx, []persistence.StoredEvent{{OriginatorID: id, OriginatorVersion: 1}})
@@ -38,7 +37,7 @@ func TestNotificationIDsGapless(t *testing.T) {
 
 func TestRecordedStateIsCopied(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	r := memory.NewRecorder()
 	id := uuid.New()
 	state := []byte("abc")
@@ -56,7 +55,7 @@ func TestRecordedStateIsCopied(t *testing.T) {
 // Each write names itself once, with the count in words.
 func TestRecordErrorsNameTheWriteOnce(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	r := memory.NewRecorder()
 	id := uuid.MustParse("7b2c1f0e-3a4d-4e5f-8a9b-0c1d2e3f4a5b")
 	first := persistence.StoredEvent{OriginatorID: id, OriginatorVersion: 1}
