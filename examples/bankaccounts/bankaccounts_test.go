@@ -1,7 +1,6 @@
 package bankaccounts_test
 
 import (
-	"context"
 	"errors"
 	"math"
 	"os"
@@ -33,7 +32,7 @@ func eachStore(t *testing.T, test func(t *testing.T, opts app.Options)) {
 
 func newBank(t *testing.T, opts app.Options) *bankaccounts.BankAccounts {
 	t.Helper()
-	b, err := bankaccounts.NewBankAccounts(context.Background(), opts)
+	b, err := bankaccounts.NewBankAccounts(t.Context(), opts)
 	require.NoError(t, err)
 	t.Cleanup(b.Close)
 	return b
@@ -41,21 +40,21 @@ func newBank(t *testing.T, opts app.Options) *bankaccounts.BankAccounts {
 
 func balance(t *testing.T, b *bankaccounts.BankAccounts, id uuid.UUID) int64 {
 	t.Helper()
-	cents, err := b.GetBalance(context.Background(), id)
+	cents, err := b.GetBalance(t.Context(), id)
 	require.NoError(t, err)
 	return cents
 }
 
 func overdraftLimit(t *testing.T, b *bankaccounts.BankAccounts, id uuid.UUID) int64 {
 	t.Helper()
-	cents, err := b.GetOverdraftLimit(context.Background(), id)
+	cents, err := b.GetOverdraftLimit(t.Context(), id)
 	require.NoError(t, err)
 	return cents
 }
 
 func lastNotificationID(t *testing.T, b *bankaccounts.BankAccounts) int64 {
 	t.Helper()
-	id, err := b.Recorder().MaxNotificationID(context.Background())
+	id, err := b.Recorder().MaxNotificationID(t.Context())
 	require.NoError(t, err)
 	return id
 }
@@ -83,7 +82,7 @@ func requireAccountClosed(t *testing.T, err error, account uuid.UUID) {
 func TestBankAccountsScript(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		b := newBank(t, opts)
 
 		// Account not found.
@@ -168,7 +167,7 @@ func TestBankAccountsScript(t *testing.T) {
 func TestTransferIsAtomic(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		b := newBank(t, opts)
 		alice, err := b.OpenAccount(ctx, "Alice", "alice@example.com")
 		require.NoError(t, err)
@@ -251,7 +250,7 @@ func TestTransferIsAtomic(t *testing.T) {
 func TestConcurrentTransfersConserveMoney(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		b := newBank(t, opts)
 		alice, err := b.OpenAccount(ctx, "Alice", "alice@example.com")
 		require.NoError(t, err)
@@ -300,7 +299,7 @@ func TestConcurrentTransfersConserveMoney(t *testing.T) {
 func TestRefusedCommands(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		b := newBank(t, opts)
 		alice, err := b.OpenAccount(ctx, "Alice", "alice@example.com")
 		require.NoError(t, err)

@@ -42,7 +42,7 @@ func eachSystemStore(t *testing.T, test func(t *testing.T, opts system.RunnerOpt
 
 func startBankSystem(t *testing.T, opts system.RunnerOptions) (*bankaccounts.BankAccounts, *system.ConcurrentRunner) {
 	t.Helper()
-	bank, runner, err := bankaccounts.NewBankAccountsSystem(context.Background(), opts)
+	bank, runner, err := bankaccounts.NewBankAccountsSystem(t.Context(), opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = runner.Stop() })
 	return bank, runner
@@ -50,7 +50,7 @@ func startBankSystem(t *testing.T, opts system.RunnerOptions) (*bankaccounts.Ban
 
 func ledger(t *testing.T, a *app.Application) *bankaccounts.Ledger {
 	t.Helper()
-	l, err := bankaccounts.GetLedger(context.Background(), a)
+	l, err := bankaccounts.GetLedger(t.Context(), a)
 	require.NoError(t, err)
 	return l
 }
@@ -62,7 +62,7 @@ func ledger(t *testing.T, a *app.Application) *bankaccounts.Ledger {
 // processed every notification of bank exactly once.
 func requireLedgerAgrees(t *testing.T, bank *bankaccounts.BankAccounts, ledgerApp *app.Application, accounts []uuid.UUID) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	var balances int64
 	for _, id := range accounts {
 		balances += balance(t, bank, id)
@@ -154,7 +154,7 @@ func TestSystemIsBankAccountsThenLedger(t *testing.T) {
 // accounts' IDs.
 func bankWorkload(t *testing.T, bank *bankaccounts.BankAccounts, accounts, operations int) []uuid.UUID {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	ids := make([]uuid.UUID, accounts)
 	for i := range ids {
 		var err error
@@ -209,7 +209,7 @@ func bankWorkload(t *testing.T, bank *bankaccounts.BankAccounts, accounts, opera
 func TestLedgerConcurrentRunner(t *testing.T) {
 	t.Parallel()
 	eachSystemStore(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		bank, runner := startBankSystem(t, opts)
 		ids := bankWorkload(t, bank, 5, 40)
@@ -233,7 +233,7 @@ func TestLedgerConcurrentRunner(t *testing.T) {
 func TestLedgerSingleThreadedRunner(t *testing.T) {
 	t.Parallel()
 	eachSystemStore(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx := context.Background()
+		ctx := t.Context()
 		runner := system.NewSingleThreadedRunner(bankaccounts.System(), opts)
 		require.NoError(t, runner.Start(ctx))
 		t.Cleanup(func() { require.NoError(t, runner.Stop()) })
@@ -290,7 +290,7 @@ func TestLedgerSingleThreadedRunner(t *testing.T) {
 func TestLedgerPolicyErrorStopsRunner(t *testing.T) {
 	t.Parallel()
 	eachSystemStore(t, func(t *testing.T, opts system.RunnerOptions) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
 		bank, runner := startBankSystem(t, opts)
 		alice, err := bank.OpenAccount(ctx, "Alice", "alice@example.com")
@@ -319,7 +319,7 @@ func TestLedgerPolicyErrorStopsRunner(t *testing.T) {
 // One schema for both applications would mix their events: refused.
 func TestNewBankAccountsSystemRefusesOneSchemaForBoth(t *testing.T) {
 	t.Parallel()
-	_, _, err := bankaccounts.NewBankAccountsSystem(context.Background(), system.RunnerOptions{Lookup: noEnv, Env: map[string]string{
+	_, _, err := bankaccounts.NewBankAccountsSystem(t.Context(), system.RunnerOptions{Lookup: noEnv, Env: map[string]string{
 		"PERSISTENCE_MODULE": "postgres",
 		"DATABASE_URL":       pgtest.ServerURL(t),
 		"POSTGRES_SCHEMA":    pgtest.NewSchemaName(t),

@@ -68,7 +68,7 @@ func checkLedger(t *testing.T, s string, runs int64) {
 func TestRunInMemory(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), only(nil), &out))
+	require.NoError(t, run(t.Context(), only(nil), &out))
 	require.Contains(t, out.String(), "persistence module: memory\n")
 	checkOutput(t, out.String())
 	checkLedger(t, out.String(), 1)
@@ -83,7 +83,7 @@ func TestRunOnPostgresTwice(t *testing.T) {
 	})
 	for i := range int64(2) { // each run opens its own accounts
 		var out bytes.Buffer
-		require.NoError(t, run(context.Background(), env, &out))
+		require.NoError(t, run(t.Context(), env, &out))
 		require.Contains(t, out.String(), "persistence module: postgres\n")
 		checkOutput(t, out.String())
 		checkLedger(t, out.String(), i+1) // the ledger counts both runs
@@ -98,7 +98,7 @@ func TestRunOnSQLiteTwice(t *testing.T) {
 	env := only(map[string]string{"SQLITE_DBNAME": filepath.Join(dir, "bank.db")})
 	for i := range int64(2) {
 		var out bytes.Buffer
-		require.NoError(t, run(context.Background(), env, &out))
+		require.NoError(t, run(t.Context(), env, &out))
 		require.Contains(t, out.String(), "persistence module: sqlite\n")
 		checkOutput(t, out.String())
 		checkLedger(t, out.String(), i+1) // the ledger counts both runs
@@ -109,7 +109,7 @@ func TestRunOnSQLiteTwice(t *testing.T) {
 	// A file of the Ledger's own is used as given.
 	env = only(map[string]string{"SQLITE_DBNAME": filepath.Join(dir, "other.db"), "LEDGER_SQLITE_DBNAME": filepath.Join(dir, "books.db")})
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), env, &out))
+	require.NoError(t, run(t.Context(), env, &out))
 	checkLedger(t, out.String(), 1)
 	require.FileExists(t, filepath.Join(dir, "books.db"))
 	require.NoFileExists(t, filepath.Join(dir, "other-ledger.db"))
@@ -120,7 +120,7 @@ func TestRunRefusesOneSchemaForBoth(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	env := only(map[string]string{"DATABASE_URL": pgtest.ServerURL(t), "POSTGRES_SCHEMA": pgtest.NewSchemaName(t)})
-	require.ErrorContains(t, run(context.Background(), env, &out), "BANK_ACCOUNTS_POSTGRES_SCHEMA and LEDGER_POSTGRES_SCHEMA")
+	require.ErrorContains(t, run(t.Context(), env, &out), "BANK_ACCOUNTS_POSTGRES_SCHEMA and LEDGER_POSTGRES_SCHEMA")
 	require.Empty(t, out.String())
 }
 
@@ -128,7 +128,7 @@ func TestRunExplicitMemoryModuleWinsOverDatabaseURL(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	env := only(map[string]string{"DATABASE_URL": "postgres://nowhere.invalid/db", "PERSISTENCE_MODULE": "memory"})
-	require.NoError(t, run(context.Background(), env, &out))
+	require.NoError(t, run(t.Context(), env, &out))
 	require.Contains(t, out.String(), "persistence module: memory\n")
 }
 
@@ -136,7 +136,7 @@ func TestCommandRefusesUnknownArguments(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"nope"}, {"bank", "ledger"}} {
 		var out, errOut bytes.Buffer
-		require.Equal(t, 2, command(context.Background(), args, only(nil), &out, &errOut))
+		require.Equal(t, 2, command(t.Context(), args, only(nil), &out, &errOut))
 		require.Equal(t, usage, errOut.String())
 		require.Empty(t, out.String())
 	}
@@ -156,7 +156,7 @@ func TestModesRefuseABadConfiguration(t *testing.T) {
 		{"bank", map[string]string{"DATABASE_URL": "postgres://nowhere.invalid/db", "NOTIFICATION_LOG_TOKEN": "t", "DEMO_ROUNDS": "-1"}, "DEMO_ROUNDS"},
 	} {
 		var out, errOut bytes.Buffer
-		require.Equal(t, 1, command(context.Background(), []string{c.mode}, only(c.env), &out, &errOut), c)
+		require.Equal(t, 1, command(t.Context(), []string{c.mode}, only(c.env), &out, &errOut), c)
 		require.Contains(t, errOut.String(), c.want)
 		require.Empty(t, out.String())
 	}
@@ -192,7 +192,7 @@ func TestBankServesItsLogAndLedgerFollowsInTheDatabase(t *testing.T) {
 		"BANK_ACCOUNTS_NOTIFICATION_LOG_TOKEN": "the token",
 		"BANK_ACCOUNTS_DEMO_ROUNDS":            "2",
 	})
-	ctx, stop := context.WithCancel(context.Background())
+	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
 	var bankOut, ledgerOut proctest.Output
 	bankDone, ledgerDone := make(chan error, 1), make(chan error, 1)
