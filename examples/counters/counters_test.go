@@ -292,7 +292,7 @@ func TestCountersProcessFollowsWorldsThroughPostgres(t *testing.T) {
 	require.NoError(t, err)
 
 	// Its own context, not the test's: the cleanup below stops it.
-	runCtx, cancel := context.WithCancel(context.Background())
+	runCtx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
 		done <- system.RunProcess(runCtx, counters.System(), counters.CountersName, system.ProcessOptions{

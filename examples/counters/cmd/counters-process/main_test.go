@@ -59,10 +59,10 @@ func waitForOutput(t *testing.T, out *lockedBuffer, want string) {
 func TestRunNeedsPostgres(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	err := run(context.Background(), only(nil), &out)
+	err := run(t.Context(), only(nil), &out)
 	require.ErrorIs(t, err, errNeedsPostgres)
 	require.ErrorContains(t, err, "DATABASE_URL")
-	err = run(context.Background(), only(map[string]string{"PERSISTENCE_MODULE": "memory", "DATABASE_URL": "postgres://nowhere.invalid/db"}), &out)
+	err = run(t.Context(), only(map[string]string{"PERSISTENCE_MODULE": "memory", "DATABASE_URL": "postgres://nowhere.invalid/db"}), &out)
 	require.ErrorIs(t, err, errNeedsPostgres, "an explicit memory module wins over DATABASE_URL")
 	require.Empty(t, out.String())
 }
@@ -70,7 +70,7 @@ func TestRunNeedsPostgres(t *testing.T) {
 func TestRunRefusesOneSchemaForBoth(t *testing.T) {
 	t.Parallel()
 	env := only(map[string]string{"DATABASE_URL": pgtest.ServerURL(t), "POSTGRES_SCHEMA": pgtest.NewSchemaName(t)})
-	err := run(context.Background(), env, &bytes.Buffer{})
+	err := run(t.Context(), env, &bytes.Buffer{})
 	require.ErrorContains(t, err, "COUNTERS_POSTGRES_SCHEMA and WORLDS_POSTGRES_SCHEMA")
 }
 
@@ -79,7 +79,7 @@ func TestRunRefusesOneSchemaForBoth(t *testing.T) {
 // context ends, as on SIGINT.
 func TestRunCountsWorldsRecordedElsewhere(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	values := map[string]string{
 		"DATABASE_URL":             pgtest.ServerURL(t),
 		"WORLDS_POSTGRES_SCHEMA":   pgtest.NewSchemaName(t),

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"testing"
 
@@ -31,7 +30,7 @@ func checkOutput(t *testing.T, s string) {
 func TestRunInMemory(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), only(nil), &out))
+	require.NoError(t, run(t.Context(), only(nil), &out))
 	s := out.String()
 	require.Contains(t, s, "persistence module: memory\n")
 	checkOutput(t, s)
@@ -48,14 +47,14 @@ func TestRunOnPostgresTwice(t *testing.T) {
 		"COUNTERS_POSTGRES_SCHEMA": pgtest.NewSchemaName(t),
 	})
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), env, &out))
+	require.NoError(t, run(t.Context(), env, &out))
 	s := out.String()
 	require.Contains(t, s, "persistence module: postgres\n")
 	checkOutput(t, s)
 	require.Contains(t, s, "count of dinosaurs: 3\ncount of trucks: 2\ncount of internet: 1\n")
 
 	out.Reset()
-	require.NoError(t, run(context.Background(), env, &out))
+	require.NoError(t, run(t.Context(), env, &out))
 	s = out.String()
 	checkOutput(t, s)
 	require.Contains(t, s, "count of dinosaurs: 6\ncount of trucks: 4\ncount of internet: 2\n")
@@ -65,7 +64,7 @@ func TestRunRefusesOneSchemaForBoth(t *testing.T) {
 	t.Parallel()
 	env := only(map[string]string{"DATABASE_URL": pgtest.ServerURL(t), "POSTGRES_SCHEMA": pgtest.NewSchemaName(t)})
 	var out bytes.Buffer
-	err := run(context.Background(), env, &out)
+	err := run(t.Context(), env, &out)
 	require.ErrorContains(t, err, "COUNTERS_POSTGRES_SCHEMA and WORLDS_POSTGRES_SCHEMA")
 	require.Empty(t, out.String(), "nothing was recorded")
 }

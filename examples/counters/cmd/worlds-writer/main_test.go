@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"testing"
 
@@ -25,10 +24,10 @@ func only(values map[string]string) config.Environment {
 func TestRunNeedsPostgres(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	err := run(context.Background(), only(nil), 3, &out)
+	err := run(t.Context(), only(nil), 3, &out)
 	require.ErrorIs(t, err, errNeedsPostgres)
 	require.ErrorContains(t, err, "DATABASE_URL")
-	require.Error(t, run(context.Background(), only(nil), 0, &out))
+	require.Error(t, run(t.Context(), only(nil), 0, &out))
 	require.Empty(t, out.String())
 }
 
@@ -36,7 +35,7 @@ func TestRunNeedsPostgres(t *testing.T) {
 // Counters process application that starts afterwards counts them all.
 func TestRunRecordsWorldsForCounters(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	values := map[string]string{
 		"DATABASE_URL":             pgtest.ServerURL(t),
 		"WORLDS_POSTGRES_SCHEMA":   pgtest.NewSchemaName(t),
