@@ -95,7 +95,7 @@ func benchApp(b *testing.B, name string, env map[string]string, tp trace.TracerP
 	if name == counters.CountersName {
 		registry = counters.NewRegistry()
 	}
-	a, err := app.New(context.Background(), app.Options{Name: name, Registry: registry, Env: env,
+	a, err := app.New(b.Context(), app.Options{Name: name, Registry: registry, Env: env,
 		Lookup: func(string) (string, bool) { return "", false }, TracerProvider: tp, MeterProvider: mp})
 	if err != nil {
 		b.Fatal(err)
@@ -105,7 +105,7 @@ func benchApp(b *testing.B, name string, env map[string]string, tp trace.TracerP
 }
 
 func benchSave(b *testing.B, env map[string]string, tp trace.TracerProvider, mp metric.MeterProvider) {
-	ctx := context.Background()
+	ctx := b.Context()
 	w := benchApp(b, counters.WorldsName, env, tp, mp)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -121,7 +121,7 @@ func benchSave(b *testing.B, env map[string]string, tp trace.TracerProvider, mp 
 }
 
 func benchGet(b *testing.B, env map[string]string, tp trace.TracerProvider, mp metric.MeterProvider) {
-	ctx := context.Background()
+	ctx := b.Context()
 	w := benchApp(b, counters.WorldsName, env, tp, mp)
 	world, err := worlds.NewWorld("Earth")
 	if err != nil {
@@ -146,7 +146,7 @@ func benchGet(b *testing.B, env map[string]string, tp trace.TracerProvider, mp m
 }
 
 func benchFollower(b *testing.B, env map[string]string, tp trace.TracerProvider, mp metric.MeterProvider) {
-	ctx := context.Background()
+	ctx := b.Context()
 	w := benchApp(b, counters.WorldsName, env, tp, mp)
 	// b.N upstream events, in saves of 100 (each a distinct thing, so
 	// that each makes a new counter: a Get that finds nothing and one new

@@ -61,7 +61,7 @@ func BenchmarkTracingPaired(b *testing.B) {
 						for _, f := range opts {
 							f(&o)
 						}
-						a, err := app.New(context.Background(), o)
+						a, err := app.New(b.Context(), o)
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -97,7 +97,7 @@ func pairedSave(b *testing.B, open func(string) *app.Application) func() {
 	return func() {
 		world, err := worlds.NewWorld("Earth")
 		if err == nil {
-			_, err = w.Save(context.Background(), world)
+			_, err = w.Save(b.Context(), world)
 		}
 		if err != nil {
 			b.Fatal(err)
@@ -113,14 +113,14 @@ func pairedGet(b *testing.B, open func(string) *app.Application) func() {
 		err = world.MakeItSo(fmt.Sprint(i))
 	}
 	if err == nil {
-		_, err = w.Save(context.Background(), world)
+		_, err = w.Save(b.Context(), world)
 	}
 	if err != nil {
 		b.Fatal(err)
 	}
 	repo := app.NewRepository[worlds.World](w)
 	return func() {
-		if _, err := repo.Get(context.Background(), world.ID()); err != nil {
+		if _, err := repo.Get(b.Context(), world.ID()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -135,7 +135,7 @@ func pairedFollower(b *testing.B, open func(string) *app.Application) func() {
 	c := system.NewProcessApplication(open(counters.CountersName), counters.Policy)
 	c.Follow(w)
 	return func() {
-		ctx := context.Background()
+		ctx := b.Context()
 		world, err := worlds.NewWorld("Earth")
 		for i := 0; err == nil && i < 99; i++ {
 			err = world.MakeItSo(uuid.NewString())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"regexp"
 	"testing"
@@ -27,7 +26,7 @@ func TestRun(t *testing.T) {
 	t.Parallel()
 	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
 		var out bytes.Buffer
-		require.NoError(t, run(context.Background(), only(env), &out, true))
+		require.NoError(t, run(t.Context(), only(env), &out, true))
 		s := out.String()
 		require.Contains(t, s, `"Name": "eventsourcing.save"`)
 		require.Contains(t, s, "count of dinosaurs: 1\n")
