@@ -1,7 +1,6 @@
 package wiki_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"testing"
@@ -31,7 +30,7 @@ func eachStore(t *testing.T, test func(t *testing.T, opts app.Options)) {
 
 func newWiki(t *testing.T, opts app.Options) *wiki.Wiki {
 	t.Helper()
-	w, err := wiki.NewWiki(context.Background(), opts)
+	w, err := wiki.NewWiki(t.Context(), opts)
 	require.NoError(t, err)
 	t.Cleanup(w.Close)
 	return w
@@ -39,7 +38,7 @@ func newWiki(t *testing.T, opts app.Options) *wiki.Wiki {
 
 func body(t *testing.T, w *wiki.Wiki, name string) string {
 	t.Helper()
-	page, err := w.GetPage(context.Background(), name)
+	page, err := w.GetPage(t.Context(), name)
 	require.NoError(t, err)
 	require.Equal(t, name, page.Name)
 	return page.Body
@@ -55,7 +54,7 @@ func requireConflict(t *testing.T, err error) {
 
 func lastNotificationID(t *testing.T, w *wiki.Wiki) int64 {
 	t.Helper()
-	id, err := w.Recorder().MaxNotificationID(context.Background())
+	id, err := w.Recorder().MaxNotificationID(t.Context())
 	require.NoError(t, err)
 	return id
 }
@@ -84,7 +83,7 @@ func TestIndexIDIsPythonUUID5(t *testing.T) {
 func TestWikiCreateGetRename(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		w := newWiki(t, opts)
 
 		pageID, err := w.CreatePage(ctx, "Erth", "Lorem ipsum...")
@@ -148,7 +147,7 @@ func TestWikiCreateGetRename(t *testing.T) {
 func TestWikiUnknownPage(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		w := newWiki(t, opts)
 		_, err := w.GetPage(ctx, "Pluto")
 		require.ErrorIs(t, err, wiki.ErrPageNotFound)
@@ -164,7 +163,7 @@ func TestWikiUnknownPage(t *testing.T) {
 func TestNameCollisionIsConflictAndChangesNothing(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		w := newWiki(t, opts)
 		_, err := w.CreatePage(ctx, "Erth", "Lorem ipsum...")
 		require.NoError(t, err)
@@ -198,7 +197,7 @@ func TestNameCollisionIsConflictAndChangesNothing(t *testing.T) {
 func TestConcurrentRenamesOfOnePage(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		w := newWiki(t, opts)
 		_, err := w.CreatePage(ctx, "Erth", "Lorem ipsum...")
 		require.NoError(t, err)

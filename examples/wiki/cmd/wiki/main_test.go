@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"testing"
 
@@ -35,7 +34,7 @@ func checkOutput(t *testing.T, s string) {
 func TestRunInMemory(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), only(nil), &out))
+	require.NoError(t, run(t.Context(), only(nil), &out))
 	require.Contains(t, out.String(), "persistence module: memory\n")
 	checkOutput(t, out.String())
 }
@@ -44,14 +43,14 @@ func TestRunOnPostgres(t *testing.T) {
 	t.Parallel()
 	env := only(map[string]string{"DATABASE_URL": pgtest.ServerURL(t), "POSTGRES_SCHEMA": pgtest.NewSchemaName(t)})
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), env, &out))
+	require.NoError(t, run(t.Context(), env, &out))
 	require.Contains(t, out.String(), "persistence module: postgres\n")
 	checkOutput(t, out.String())
 
 	// "Erth" was released by the first run, but "Earth" is taken: a
 	// second run creates "Erth" and cannot rename it.
 	out.Reset()
-	err := run(context.Background(), env, &out)
+	err := run(t.Context(), env, &out)
 	require.ErrorIs(t, err, persistence.ErrIntegrity)
 	require.Contains(t, out.String(), "  page \"Erth\" (version 1): Lorem ipsum...\n")
 	require.NotContains(t, out.String(), "renamed")
