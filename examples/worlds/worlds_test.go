@@ -1,7 +1,6 @@
 package worlds_test
 
 import (
-	"context"
 	"os"
 	"testing"
 
@@ -31,7 +30,7 @@ func eachStore(t *testing.T, test func(t *testing.T, opts app.Options)) {
 
 func newWorlds(t *testing.T, opts app.Options) *worlds.Worlds {
 	t.Helper()
-	w, err := worlds.NewWorlds(context.Background(), opts)
+	w, err := worlds.NewWorlds(t.Context(), opts)
 	require.NoError(t, err)
 	t.Cleanup(w.Close)
 	return w
@@ -41,7 +40,7 @@ func newWorlds(t *testing.T, opts app.Options) *worlds.Worlds {
 // as in the Python library's example: versions 1 to 4.
 func worldWithHistory(t *testing.T, w *worlds.Worlds) uuid.UUID {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	id, err := w.CreateWorld(ctx, "Earth")
 	require.NoError(t, err)
 	for _, what := range []string{"dinosaurs", "trucks", "internet"} {
@@ -87,7 +86,7 @@ func TestWorldAggregate(t *testing.T) {
 func TestWorldsHistory(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		w := newWorlds(t, opts)
 		id := worldWithHistory(t, w)
 		history, err := w.GetHistory(ctx, id)
@@ -115,7 +114,7 @@ func TestWorldsHistory(t *testing.T) {
 func TestWorldsRepositoryVersions(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		w := newWorlds(t, opts)
 		id := worldWithHistory(t, w)
 		repo := w.Repository()
@@ -152,7 +151,7 @@ func TestWorldsRepositoryVersions(t *testing.T) {
 func TestWorldsUnknownIDIsAggregateNotFound(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		w := newWorlds(t, opts)
 		unknown := uuid.New()
 
@@ -180,7 +179,7 @@ func TestWorldsUnknownIDIsAggregateNotFound(t *testing.T) {
 func TestWorldsNotificationLog(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		w := newWorlds(t, opts)
 		id := worldWithHistory(t, w)
 
@@ -235,7 +234,7 @@ func TestWorldsNotificationLog(t *testing.T) {
 func TestWorldsSnapshots(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		opts.SnapshottingEnabled = true
 		w := newWorlds(t, opts)
 		require.True(t, w.SnapshottingEnabled())
@@ -272,7 +271,7 @@ func TestWorldsSnapshots(t *testing.T) {
 func TestWorldsAutomaticSnapshots(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, opts app.Options) {
-		ctx := context.Background()
+		ctx := t.Context()
 		opts.SnapshottingIntervals = map[string]int64{worlds.TopicWorld: 2}
 		w := newWorlds(t, opts)
 		require.True(t, w.SnapshottingEnabled())
@@ -295,7 +294,7 @@ func TestWorldsSnapshottingOffByDefault(t *testing.T) {
 	t.Parallel()
 	w := newWorlds(t, app.Options{Lookup: noEnv})
 	require.False(t, w.SnapshottingEnabled())
-	id, err := w.CreateWorld(context.Background(), "Earth")
+	id, err := w.CreateWorld(t.Context(), "Earth")
 	require.NoError(t, err)
-	require.ErrorIs(t, w.Repository().TakeSnapshot(context.Background(), id, 0), app.ErrSnapshottingDisabled)
+	require.ErrorIs(t, w.Repository().TakeSnapshot(t.Context(), id, 0), app.ErrSnapshottingDisabled)
 }

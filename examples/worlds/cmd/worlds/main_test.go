@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"testing"
 
@@ -36,7 +35,7 @@ func checkOutput(t *testing.T, s string) {
 func TestRunInMemory(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), only(nil), &out))
+	require.NoError(t, run(t.Context(), only(nil), &out))
 	s := out.String()
 	require.Contains(t, s, "persistence module: memory\n")
 	checkOutput(t, s)
@@ -48,14 +47,14 @@ func TestRunOnPostgresTwice(t *testing.T) {
 	t.Parallel()
 	env := only(map[string]string{"DATABASE_URL": pgtest.ServerURL(t), "POSTGRES_SCHEMA": pgtest.NewSchemaName(t)})
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), env, &out))
+	require.NoError(t, run(t.Context(), env, &out))
 	s := out.String()
 	require.Contains(t, s, "persistence module: postgres\n")
 	checkOutput(t, s)
 
 	// The second run finds the first run's world in the log, then its own.
 	out.Reset()
-	require.NoError(t, run(context.Background(), env, &out))
+	require.NoError(t, run(t.Context(), env, &out))
 	s = out.String()
 	checkOutput(t, s)
 	require.Contains(t, s, "  section 7,8:\n")
