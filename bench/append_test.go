@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	_ "embed"
 	"fmt"
 	"testing"
@@ -64,7 +63,7 @@ var curveWriters = []int{1, 2, 4, 8, 16, 32, 64}
 func poolFor(writers int) int { return max(poolSize, writers) }
 
 func benchSave(b *testing.B, store string, writers, events int) {
-	ctx := context.Background()
+	ctx := b.Context()
 	env := storeEnv(b, store, "")
 	if store == storePostgres {
 		env["POSTGRES_POOL_SIZE"] = fmt.Sprint(poolFor(writers))
@@ -129,7 +128,7 @@ func benchRawInsert(b *testing.B, writers int, lock bool) {
 // when notify is set (what the insert procedure adds).
 func rawInserts(b *testing.B, pool *pgxpool.Pool, writers int, lock, notify bool) error {
 	b.Helper()
-	ctx := context.Background()
+	ctx := b.Context()
 	topic, state := sampleState(b)
 	b.ResetTimer()
 	return parallel(b.N, writers, func(n int) error {
@@ -172,7 +171,7 @@ var rawStoredEvents string
 // fresh schema holding a table like the library's stored_events.
 func rawPool(b *testing.B, size int) *pgxpool.Pool {
 	b.Helper()
-	ctx := context.Background()
+	ctx := b.Context()
 	url := serverURL(b)
 	schema := pgtest.NewSchemaName(b)
 	cfg, err := pgxpool.ParseConfig(url)
@@ -243,7 +242,7 @@ func (x xidCounter) perCommit(b *testing.B) string {
 func nextXID(b *testing.B, pool *pgxpool.Pool) int64 {
 	b.Helper()
 	var xid int64
-	if err := pool.QueryRow(context.Background(), "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").Scan(&xid); err != nil {
+	if err := pool.QueryRow(b.Context(), "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").Scan(&xid); err != nil {
 		b.Fatal(err)
 	}
 	return xid

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/uuid"
@@ -39,7 +38,7 @@ func BenchmarkSaveBreakdown(b *testing.B) {
 	})
 	b.Run("postgres/procedure", benchProcedure)
 	b.Run("postgres/save-1", func(b *testing.B) {
-		ctx := context.Background()
+		ctx := b.Context()
 		a := newApp(b, storePostgres, app.Options{})
 		b.ResetTimer()
 		for range b.N {
@@ -61,7 +60,7 @@ func BenchmarkSaveBreakdown(b *testing.B) {
 // causation IDs, trace contexts and hashes, as the recorder sends them
 // when no event has one.
 func benchProcedure(b *testing.B) {
-	ctx := context.Background()
+	ctx := b.Context()
 	pool := rawReadPool(b, newApp(b, storePostgres, app.Options{}))
 	topic, state := sampleState(b)
 	const call = `SELECT stored_events_insert($1::uuid[], $2::bigint[], $3::text[], $4::bytea[], NULL, NULL,

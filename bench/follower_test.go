@@ -37,7 +37,7 @@ func BenchmarkFollower(b *testing.B) {
 }
 
 func benchFollower(b *testing.B, store string, pageSize int) {
-	ctx := context.Background()
+	ctx := b.Context()
 	env := storeEnv(b, store, "UPSTREAM,RECEIPTS")
 	leader := openApp(b, app.Options{Name: leaderName, Registry: registry(), Env: env})
 	writeUpstream(b, leader, b.N)
@@ -65,7 +65,7 @@ func writeUpstream(b *testing.B, leader *app.Application, n int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := leader.Save(context.Background(), it); err != nil {
+		if _, err := leader.Save(b.Context(), it); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -129,7 +129,7 @@ func BenchmarkFollowerLatency(b *testing.B) {
 }
 
 func benchFollowerLatency(b *testing.B, store string) {
-	ctx := context.Background()
+	ctx := b.Context()
 	sys, err := system.New([]system.App{
 		{Name: leaderName, Registry: registry()},
 		{Name: "Receipts", Registry: receiptRegistry(), Policy: issueReceipt},
@@ -249,7 +249,7 @@ func BenchmarkFollowerInstances(b *testing.B) {
 }
 
 func benchFollowerInstances(b *testing.B, instances, partitions int) {
-	ctx := context.Background()
+	ctx := b.Context()
 	env := storeEnv(b, storePostgres, "UPSTREAM,RECEIPTS")
 	leader := openApp(b, app.Options{Name: leaderName, Registry: registry(), Env: env})
 	follower := openApp(b, app.Options{Name: "Receipts", Registry: receiptRegistry(), Env: env})
@@ -319,7 +319,7 @@ func waitSettled(b *testing.B, follower *app.Application, instances, partitions 
 	b.Helper()
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		var owners, held int
-		err := follower.Pool().QueryRow(context.Background(),
+		err := follower.Pool().QueryRow(b.Context(),
 			"SELECT count(DISTINCT owner), count(owner) FROM partition_leases WHERE expires_at > now()").Scan(&owners, &held)
 		if err != nil {
 			b.Fatal(err)

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -29,7 +28,7 @@ func BenchmarkHashChain(b *testing.B) {
 // aggregate of 100 events by an application that does not hash-chain its
 // events and one that does, taking turns.
 func benchHashChain(b *testing.B, store string, get bool) {
-	ctx := context.Background()
+	ctx := b.Context()
 	var ops [2]func() error // plain, hash-chained
 	for i, opts := range []app.Options{{}, {HashChain: true, HashSalt: []byte("a benchmark's salt of 32 bytes..")}} {
 		a := newApp(b, store, opts)

@@ -318,7 +318,7 @@ func newAppEnv(b *testing.B, store string, opts app.Options) (*app.Application, 
 func openApp(b *testing.B, opts app.Options) *app.Application {
 	b.Helper()
 	opts.Lookup = noEnv
-	a, err := app.New(context.Background(), opts)
+	a, err := app.New(b.Context(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func warm(b *testing.B, pool *pgxpool.Pool) {
 	b.Helper()
 	conns := make([]*pgxpool.Conn, 0, pool.Config().MaxConns)
 	for range pool.Config().MaxConns {
-		c, err := pool.Acquire(context.Background())
+		c, err := pool.Acquire(b.Context())
 		if err != nil {
 			b.Fatal(err)
 		}

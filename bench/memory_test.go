@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"runtime"
 	"runtime/metrics"
@@ -43,7 +42,7 @@ var heapChecks = map[operation]heapCheck{}
 // after a GC before the run) and fails when it reaches its bound. The
 // log and the aggregate are recorded once, before the runs.
 func BenchmarkMemory(b *testing.B) {
-	ctx := context.Background()
+	ctx := b.Context()
 	b.Run(storePostgres+"/log=1000000", func(b *testing.B) {
 		a := newApp(b, storePostgres, app.Options{})
 		fillLog(b, a, memoryLogNotifications)
@@ -95,7 +94,7 @@ func BenchmarkMemory(b *testing.B) {
 // as wide as the library's, written without its procedure for speed.
 func fillLog(b *testing.B, a *app.Application, n int) {
 	b.Helper()
-	ctx := context.Background()
+	ctx := b.Context()
 	topic, state := sampleState(b)
 	_, err := a.Pool().Exec(ctx, `INSERT INTO stored_events (originator_id, originator_version, topic, state)
 		SELECT md5((g / 1000)::text)::uuid, g % 1000 + 1, $1, $2 FROM generate_series(0, $3::bigint - 1) AS g`,

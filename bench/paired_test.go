@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -29,7 +28,7 @@ import (
 //     raw-select).
 func BenchmarkPaired(b *testing.B) {
 	b.Run("postgres/save-1", func(b *testing.B) {
-		ctx := context.Background()
+		ctx := b.Context()
 		a := newApp(b, storePostgres, app.Options{})
 		pool := rawPool(b, 1)
 		topic, state := sampleState(b)
@@ -45,7 +44,7 @@ func BenchmarkPaired(b *testing.B) {
 			})
 	})
 	b.Run("postgres/get", func(b *testing.B) {
-		ctx := context.Background()
+		ctx := b.Context()
 		a := newApp(b, storePostgres, app.Options{})
 		it, err := newItem(aggregateEvents)
 		if err != nil {

@@ -63,7 +63,7 @@ var curveLengths = []int{10, 1000, 10_000}
 // benchGet measures gets of an aggregate of events events, replayed or
 // from a snapshot at its last version.
 func benchGet(b *testing.B, store string, snapshot bool, events int) {
-	ctx := context.Background()
+	ctx := b.Context()
 	a := newApp(b, store, app.Options{SnapshottingEnabled: snapshot})
 	it, err := newItem(events)
 	if err != nil {
@@ -147,7 +147,7 @@ type rawEvent struct {
 // a get without a snapshot sends it), through a plain pgx pool on the
 // application's schema.
 func benchRawGet(b *testing.B) {
-	ctx := context.Background()
+	ctx := b.Context()
 	a := newApp(b, storePostgres, app.Options{})
 	it, err := newItem(aggregateEvents)
 	if err != nil {
@@ -229,7 +229,7 @@ func rawReadPool(b *testing.B, a *app.Application) *pgxpool.Pool {
 	}
 	cfg.MaxConns = poolSize
 	cfg.ConnConfig.RuntimeParams["search_path"] = a.Pool().Config().ConnConfig.RuntimeParams["search_path"]
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	pool, err := pgxpool.NewWithConfig(b.Context(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -281,7 +281,7 @@ LIMIT $5`
 // plain database/sql pool on its file with sqliteNotificationsSelect; no
 // stop, no topics, as NotificationLog.Select sends it).
 func benchLog(b *testing.B, store string, sectionSize int, raw bool) {
-	ctx := context.Background()
+	ctx := b.Context()
 	a, env := newAppEnv(b, store, app.Options{SectionSize: sectionSize})
 	writeLog(b, a)
 	// page returns the ID of the last notification of the section from
@@ -375,7 +375,7 @@ func writeLog(b *testing.B, a *app.Application) {
 			}
 			aggs[i] = it
 		}
-		if _, err := a.Save(context.Background(), aggs...); err != nil {
+		if _, err := a.Save(b.Context(), aggs...); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"net/http/httptest"
 	"testing"
@@ -24,7 +23,7 @@ func BenchmarkRemoteLog(b *testing.B) {
 }
 
 func benchRemoteLog(b *testing.B, where string, sectionSize int) {
-	ctx := context.Background()
+	ctx := b.Context()
 	a := newApp(b, storePostgres, app.Options{SectionSize: sectionSize})
 	writeLog(b, a)
 	var log httplog.Log = a.Log()
@@ -88,7 +87,7 @@ func benchFollowerRemote(b *testing.B, where string) {
 	}
 
 	b.ResetTimer()
-	n, err := follower.PullAndProcess(context.Background(), leaderName)
+	n, err := follower.PullAndProcess(b.Context(), leaderName)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func TestGetRoundTrips(t *testing.T) {
 }
 
 func testGetRoundTrips(t *testing.T, snapshots bool) {
-	ctx := context.Background()
+	ctx := t.Context()
 	var statements, writes atomic.Int64
 	cfg, err := pgxpool.ParseConfig(pgtest.ServerURL(t))
 	require.NoError(t, err)

@@ -33,7 +33,7 @@ const sqliteDSNParams = "_busy_timeout=5000&_txlock=immediate&_journal_mode=WAL"
 // which database/sql queues them, so that none waits in the busy handler
 // and the connection's page cache stays valid from one commit to the next.
 func benchRawSQLiteInsert(b *testing.B, writers int, shared bool) {
-	ctx := context.Background()
+	ctx := b.Context()
 	conns := writers
 	if shared {
 		conns = 1
@@ -82,7 +82,7 @@ func benchRawSQLiteInsert(b *testing.B, writers int, shared bool) {
 // is and how it is set.
 func rawSQLite(b *testing.B, conns int) *sql.DB {
 	b.Helper()
-	ctx := context.Background()
+	ctx := b.Context()
 	path := filepath.Join(b.TempDir(), "raw.db")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+sqliteDSNParams)
 	if err != nil {
@@ -223,7 +223,7 @@ func rawSQLiteReader(b *testing.B, path string) *sql.DB {
 // library, with no bounds and no limit (as a get without a snapshot sends
 // it), through database/sql alone on the application's file.
 func benchRawGetSQLite(b *testing.B) {
-	ctx := context.Background()
+	ctx := b.Context()
 	a, env := newAppEnv(b, storeSQLite, app.Options{})
 	it, err := newItem(aggregateEvents)
 	if err != nil {
@@ -262,7 +262,7 @@ func benchRawGetSQLite(b *testing.B) {
 // database/sql alone on the database file path.
 func rawSQLiteLogPage(b *testing.B, path string, sectionSize int) func(start int64) (int64, int, error) {
 	b.Helper()
-	ctx := context.Background()
+	ctx := b.Context()
 	db := rawSQLiteReader(b, path)
 	return func(start int64) (int64, int, error) {
 		rows, err := db.QueryContext(ctx, sqliteNotificationsSelect, start, nil, nil, int64(sectionSize), nil)

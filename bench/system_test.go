@@ -30,7 +30,7 @@ func BenchmarkSystem(b *testing.B) {
 }
 
 func benchSystem(b *testing.B, store string) {
-	ctx := context.Background()
+	ctx := b.Context()
 	sys, err := system.New([]system.App{
 		{Name: leaderName, Registry: registry()},
 		{Name: followerName, Registry: tallyRegistry(), Policy: tally},
