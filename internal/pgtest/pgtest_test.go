@@ -14,7 +14,7 @@ func TestMain(m *testing.M) { os.Exit(Main(m)) }
 
 func connect(t *testing.T) *pgx.Conn {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), ServerURL(t))
+	conn, err := pgx.Connect(t.Context(), ServerURL(t))
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -25,7 +25,7 @@ func connect(t *testing.T) *pgx.Conn {
 func schemaExists(t *testing.T, conn *pgx.Conn, name string) bool {
 	t.Helper()
 	var n int
-	err := conn.QueryRow(context.Background(),
+	err := conn.QueryRow(t.Context(),
 		"SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1", name).Scan(&n)
 	if err != nil {
 		t.Fatalf("query schemata: %v", err)
@@ -42,7 +42,7 @@ func TestServerURL(t *testing.T) {
 		t.Errorf("second ServerURL() = %q, want %q", again, url)
 	}
 	var super bool
-	if err := connect(t).QueryRow(context.Background(),
+	if err := connect(t).QueryRow(t.Context(),
 		"SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
 		t.Fatalf("query: %v", err)
 	}
@@ -52,7 +52,7 @@ func TestServerURL(t *testing.T) {
 }
 
 func TestNewSchemaNameDroppedOnCleanup(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	conn := connect(t)
 
 	var name string
@@ -152,7 +152,7 @@ func TestDurableFromEnv(t *testing.T) {
 
 func TestNewClusterURLIsAServerOfItsOwnStoppedOnCleanup(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	var url string
 	t.Run("Uses Cluster", func(t *testing.T) {
 		url = NewClusterURL(t)

@@ -110,7 +110,7 @@ func readReport(t *testing.T, report string) (url, dataDir string) {
 // its data directory is gone.
 func requireStopped(t *testing.T, url, dataDir string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if conn, err := pgx.Connect(ctx, url); err == nil {
 		conn.Close(ctx)
@@ -199,11 +199,11 @@ func TestGivenServerIsUsedAndNothingStarted(t *testing.T) {
 		t.Errorf("pgrun should report the given server and start none:\n%s", out)
 	}
 	// The given server still answers.
-	conn, err := pgx.Connect(context.Background(), url)
+	conn, err := pgx.Connect(t.Context(), url)
 	if err != nil {
 		t.Fatalf("the given server no longer answers: %v", err)
 	}
-	conn.Close(context.Background())
+	conn.Close(t.Context())
 }
 
 func TestUsage(t *testing.T) {
