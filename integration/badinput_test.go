@@ -37,7 +37,7 @@ func storeBaseline(t *testing.T, s *server, kv ...string) *stored {
 	st := &stored{s: s, schema: schema, app: a}
 	for i := 0; i < 3; i++ {
 		acc := openAccount(t, fmt.Sprintf("owner-%d", i), 3)
-		_, err := a.Save(context.Background(), acc)
+		_, err := a.Save(t.Context(), acc)
 		require.NoError(t, err)
 		st.accounts = append(st.accounts, acc)
 	}
@@ -50,7 +50,7 @@ func (st *stored) currentDigest(t *testing.T) string {
 	t.Helper()
 	var events, snapshots, tracking string
 	conn := st.s.connect(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	require.NoError(t, conn.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) || ':' || coalesce(md5(string_agg(
 		originator_id || '/' || originator_version || '/' || topic || '/' || md5(state) || '/' || notification_id, ','
 		ORDER BY notification_id)), '') FROM %s.stored_events`, st.schema)).Scan(&events))
@@ -74,7 +74,7 @@ func (st *stored) requireUnchanged(t *testing.T) {
 func (st *stored) requireReadable(t *testing.T, a *app.Application) {
 	t.Helper()
 	for _, want := range st.accounts {
-		got, err := app.NewRepository[Account](a).Get(context.Background(), want.ID())
+		got, err := app.NewRepository[Account](a).Get(t.Context(), want.ID())
 		require.NoError(t, err)
 		require.Equal(t, want.Version(), got.Version())
 		require.Equal(t, want.Entries, got.Entries)
@@ -94,7 +94,7 @@ func openWith(env map[string]string) (*app.Application, error) {
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 
 	t.Run("malformed DATABASE_URL", func(t *testing.T) {
 		t.Parallel()

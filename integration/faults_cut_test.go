@@ -37,6 +37,7 @@ func watchBatches(t *testing.T, s *server, schema string) *batchWatcher {
 	cfg, err := pgxpool.ParseConfig(s.URL("connect_timeout=1", "search_path="+schema))
 	require.NoError(t, err)
 	cfg.MaxConns = 2
+	// Not t.Context(): the watcher runs until t.Cleanup, after it is canceled.
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	w := &batchWatcher{batches: map[string][]uuid.UUID{}, sizes: map[string]int{}, stop: make(chan struct{}), finished: make(chan struct{})}
@@ -114,7 +115,7 @@ func countEvents(t *testing.T, a *app.Application, aggs ...*Account) int {
 		ids[i] = agg.ID()
 	}
 	var n int
-	require.NoError(t, a.Pool().QueryRow(context.Background(),
+	require.NoError(t, a.Pool().QueryRow(t.Context(),
 		"SELECT count(*) FROM stored_events WHERE originator_id = ANY($1)", ids).Scan(&n))
 	return n
 }
@@ -136,7 +137,7 @@ func pgCode(err error) string {
 func TestIdleInTransactionTimeoutReleasesLocks(t *testing.T) {
 	t.Parallel()
 	s := shared(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := s.newSchema(t)
 	const idleSeconds = 3
 	idle := fmt.Sprint(idleSeconds)
@@ -153,7 +154,7 @@ func TestIdleInTransactionTimeoutReleasesLocks(t *testing.T) {
 	watcher.watch("held", held)
 	tx, err := holder.Pool().Begin(ctx)
 	require.NoError(t, err)
-	defer func() { _ = tx.Rollback(context.Background()) }()
+	defer func() { _ = tx.Rollback(t.Context()) }()
 	_, err = holder.SaveTx(ctx, tx, held)
 	require.NoError(t, err)
 	silentSince := time.Now()
@@ -202,7 +203,7 @@ func TestIdleInTransactionTimeoutReleasesLocks(t *testing.T) {
 // is recorded whole or not at all; saving again tells which.
 func TestNetworkCutAndPause(t *testing.T) {
 	s := newServer(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	schema := s.newSchema(t)
 	const idleSeconds = 3
 	env := pgEnv(s, schema,

@@ -359,7 +359,7 @@ func (s *server) logVersion(ctx context.Context) {
 // tb.Cleanup.
 func (s *server) connect(tb testing.TB) *pgx.Conn {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(tb.Context(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, s.URL())
 	if err != nil {
@@ -401,14 +401,14 @@ func (s *server) id() string { return s.container.GetContainerID() }
 func (s *server) stop(tb testing.TB) {
 	tb.Helper()
 	timeout := 20 * time.Second
-	if err := s.container.Stop(context.Background(), &timeout); err != nil {
+	if err := s.container.Stop(tb.Context(), &timeout); err != nil {
 		tb.Fatalf("stopping the container: %v", err)
 	}
 }
 
 func (s *server) start(tb testing.TB) {
 	tb.Helper()
-	if err := s.container.Start(context.Background()); err != nil {
+	if err := s.container.Start(tb.Context()); err != nil {
 		tb.Fatalf("starting the container again: %v", err)
 	}
 }
@@ -417,7 +417,7 @@ func (s *server) start(tb testing.TB) {
 // recovers from its write-ahead log on the next start.
 func (s *server) kill(tb testing.TB) {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(tb.Context(), time.Minute)
 	defer cancel()
 	if _, err := s.docker.ContainerKill(ctx, s.id(), client.ContainerKillOptions{Signal: "KILL"}); err != nil {
 		tb.Fatalf("killing the container: %v", err)
@@ -437,14 +437,14 @@ func (s *server) kill(tb testing.TB) {
 // thaws them.
 func (s *server) pause(tb testing.TB) {
 	tb.Helper()
-	if _, err := s.docker.ContainerPause(context.Background(), s.id(), client.ContainerPauseOptions{}); err != nil {
+	if _, err := s.docker.ContainerPause(tb.Context(), s.id(), client.ContainerPauseOptions{}); err != nil {
 		tb.Fatalf("pausing the container: %v", err)
 	}
 }
 
 func (s *server) unpause(tb testing.TB) {
 	tb.Helper()
-	if _, err := s.docker.ContainerUnpause(context.Background(), s.id(), client.ContainerUnpauseOptions{}); err != nil {
+	if _, err := s.docker.ContainerUnpause(tb.Context(), s.id(), client.ContainerUnpauseOptions{}); err != nil {
 		tb.Fatalf("unpausing the container: %v", err)
 	}
 }
@@ -455,7 +455,7 @@ func (s *server) unpause(tb testing.TB) {
 // is published again on the same host port.
 func (s *server) disconnect(tb testing.TB) {
 	tb.Helper()
-	ctx := context.Background()
+	ctx := tb.Context()
 	networks, err := s.container.Networks(ctx)
 	if err != nil {
 		tb.Fatalf("listing the container's networks: %v", err)
@@ -470,7 +470,7 @@ func (s *server) disconnect(tb testing.TB) {
 
 func (s *server) reconnect(tb testing.TB) {
 	tb.Helper()
-	ctx := context.Background()
+	ctx := tb.Context()
 	for _, n := range s.networks {
 		if _, err := s.docker.NetworkConnect(ctx, n, client.NetworkConnectOptions{Container: s.id()}); err != nil {
 			tb.Fatalf("reconnecting the container to %s: %v", n, err)
@@ -486,7 +486,7 @@ func (s *server) waitReady(tb testing.TB) {
 	deadline := time.Now().Add(containerStartup)
 	var lastErr error
 	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(tb.Context(), 2*time.Second)
 		conn, err := pgx.Connect(ctx, s.URL())
 		if err == nil {
 			err = conn.Ping(ctx)
