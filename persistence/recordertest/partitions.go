@@ -1,7 +1,6 @@
 package recordertest
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"sync"
@@ -51,18 +50,18 @@ func runPartitions(t *testing.T, newRecorder func(t *testing.T) persistence.Proc
 
 func claim(t *testing.T, r partitionRecorder, instance uuid.UUID, partitions int, lease time.Duration) []int {
 	t.Helper()
-	held, err := r.ClaimPartitions(context.Background(), instance, partitions, lease)
+	held, err := r.ClaimPartitions(t.Context(), instance, partitions, lease)
 	require.NoError(t, err)
 	require.True(t, slices.IsSorted(held), "partitions in ascending order: %v", held)
 	return held
 }
 
 func testFirstClaimTakesEveryPartition(t *testing.T, r partitionRecorder) {
-	count, err := r.PartitionCount(context.Background())
+	count, err := r.PartitionCount(t.Context())
 	require.NoError(t, err)
 	require.Zero(t, count)
 	require.Equal(t, []int{0, 1, 2, 3}, claim(t, r, uuid.New(), 4, time.Minute))
-	count, err = r.PartitionCount(context.Background())
+	count, err = r.PartitionCount(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, 4, count)
 }
@@ -70,7 +69,7 @@ func testFirstClaimTakesEveryPartition(t *testing.T, r partitionRecorder) {
 func testClaimWithAnotherCount(t *testing.T, r partitionRecorder) {
 	a := uuid.New()
 	claim(t, r, a, 4, time.Minute)
-	_, err := r.ClaimPartitions(context.Background(), uuid.New(), 8, time.Minute)
+	_, err := r.ClaimPartitions(t.Context(), uuid.New(), 8, time.Minute)
 	var countErr *persistence.PartitionCountError
 	require.ErrorAs(t, err, &countErr)
 	require.ErrorIs(t, err, persistence.ErrPartitionCount)
@@ -103,7 +102,7 @@ func testExpiredLeasesAreClaimed(t *testing.T, r partitionRecorder) {
 }
 
 func testReleasedPartitions(t *testing.T, r partitionRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a, b := uuid.New(), uuid.New()
 	claim(t, r, a, 4, time.Minute)
 	claim(t, r, b, 4, time.Minute)
@@ -114,7 +113,7 @@ func testReleasedPartitions(t *testing.T, r partitionRecorder) {
 }
 
 func testPartitionPositions(t *testing.T, r partitionRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	positions, err := r.PartitionPositions(ctx, "upstream", 3)
 	require.NoError(t, err)
 	require.Equal(t, []int64{0, 0, 0}, positions)
@@ -144,7 +143,7 @@ func testPartitionPositions(t *testing.T, r partitionRecorder) {
 }
 
 func testFirstClaimStartsAfterTracking(t *testing.T, r partitionRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	for _, id := range []int64{1, 2, 7} {
 		_, err := r.InsertTracked(ctx, nil, persistence.Tracking{ApplicationName: "upstream", NotificationID: id})
 		require.NoError(t, err)
@@ -171,7 +170,7 @@ func testConcurrentClaims(t *testing.T, r partitionRecorder) {
 		go func() {
 			defer wg.Done()
 			for range 5 {
-				if _, err := r.ClaimPartitions(context.Background(), id, partitions, time.Minute); err != nil {
+				if _, err := r.ClaimPartitions(t.Context(), id, partitions, time.Minute); err != nil {
 					errs <- err
 					return
 				}

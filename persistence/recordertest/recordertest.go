@@ -101,7 +101,7 @@ func ptr(n int64) *int64 { return &n }
 
 func selectAll(t *testing.T, r persistence.ApplicationRecorder) []persistence.Notification {
 	t.Helper()
-	ns, err := r.SelectNotifications(context.Background(), persistence.NotificationQuery{Start: 1, Limit: 1 << 20})
+	ns, err := r.SelectNotifications(t.Context(), persistence.NotificationQuery{Start: 1, Limit: 1 << 20})
 	require.NoError(t, err)
 	return ns
 }
@@ -116,7 +116,7 @@ func requireEvents(t *testing.T, want, got []persistence.StoredEvent) {
 
 // One universal type records every kind of event.
 func testStoredEventHoldsAnyType(t *testing.T, r persistence.AggregateRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	id := uuid.New()
 	events := []persistence.StoredEvent{
 		{OriginatorID: id, OriginatorVersion: 1, Topic: "bank:AccountOpened", State: []byte(`{"name":"Alice"}`)},
@@ -132,7 +132,7 @@ func testStoredEventHoldsAnyType(t *testing.T, r persistence.AggregateRecorder) 
 
 // An aggregate's events are selected by its id.
 func testSelectEventsByOriginator(t *testing.T, r persistence.AggregateRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a, b := uuid.New(), uuid.New()
 	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(a, 1), event(b, 1), event(a, 2)}))
 	got, err := r.SelectEvents(ctx, a, persistence.EventQuery{})
@@ -145,7 +145,7 @@ func testSelectEventsByOriginator(t *testing.T, r persistence.AggregateRecorder)
 
 // Events come back in version order, whatever the insert order.
 func testSelectEventsAscending(t *testing.T, r persistence.AggregateRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	id := uuid.New()
 	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 3), event(id, 1)}))
 	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 2)}))
@@ -155,7 +155,7 @@ func testSelectEventsAscending(t *testing.T, r persistence.AggregateRecorder) {
 }
 
 func testSelectEventsFilters(t *testing.T, r persistence.AggregateRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	id := uuid.New()
 	var all []persistence.StoredEvent
 	for v := int64(1); v <= 5; v++ {
@@ -197,7 +197,7 @@ func testSelectEventsFilters(t *testing.T, r persistence.AggregateRecorder) {
 
 // One event per position; a conflict records nothing of the batch.
 func testDuplicateVersion(t *testing.T, r persistence.AggregateRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	id, other := uuid.New(), uuid.New()
 	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 1)}))
 	dup := event(id, 1)
@@ -219,7 +219,7 @@ func testDuplicateVersion(t *testing.T, r persistence.AggregateRecorder) {
 }
 
 func testDuplicateWithinBatch(t *testing.T, r persistence.AggregateRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	id := uuid.New()
 	err := r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 1), event(id, 2), event(id, 1)})
 	var conflict *persistence.ConcurrencyError
@@ -230,7 +230,7 @@ func testDuplicateWithinBatch(t *testing.T, r persistence.AggregateRecorder) {
 }
 
 func testEmptyInsert(t *testing.T, r persistence.AggregateRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	require.NoError(t, r.InsertEvents(ctx, nil))
 	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{}))
 	if ar, ok := r.(persistence.ApplicationRecorder); ok {
@@ -244,20 +244,20 @@ func testEmptyInsert(t *testing.T, r persistence.AggregateRecorder) {
 }
 
 func testCanceledContext(t *testing.T, r persistence.AggregateRecorder) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	id := uuid.New()
 	require.ErrorIs(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 1)}), context.Canceled)
 	_, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
 	require.ErrorIs(t, err, context.Canceled)
-	got, err := r.SelectEvents(context.Background(), id, persistence.EventQuery{})
+	got, err := r.SelectEvents(t.Context(), id, persistence.EventQuery{})
 	require.NoError(t, err)
 	require.Empty(t, got)
 }
 
 // Every event recorded by an application recorder is a notification.
 func testEveryEventGetsANotification(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a, b := uuid.New(), uuid.New()
 	events := []persistence.StoredEvent{event(a, 1), event(b, 1), event(a, 2)}
 	require.NoError(t, r.InsertEvents(ctx, events))
@@ -270,7 +270,7 @@ func testEveryEventGetsANotification(t *testing.T, r persistence.ProcessRecorder
 
 // Writers learn the positions of what they recorded.
 func testInsertReturnsNotificationIDs(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	id := uuid.New()
 	ids1, err := r.InsertNotifications(ctx, []persistence.StoredEvent{event(id, 1), event(id, 2)})
 	require.NoError(t, err)
@@ -291,7 +291,7 @@ func testInsertReturnsNotificationIDs(t *testing.T, r persistence.ProcessRecorde
 
 // Ids increase in insert order and are unique.
 func testNotificationIDsIncreaseInInsertOrder(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	var want []int64
 	for i := 0; i < 10; i++ {
 		id := uuid.New()
@@ -314,7 +314,7 @@ func testNotificationIDsIncreaseInInsertOrder(t *testing.T, r persistence.Proces
 
 // A failed batch appears in neither sequence.
 func testFailedBatchLeavesNoTrace(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	id, fresh := uuid.New(), uuid.New()
 	_, err := r.InsertNotifications(ctx, []persistence.StoredEvent{event(id, 1)})
 	require.NoError(t, err)
@@ -329,7 +329,7 @@ func testFailedBatchLeavesNoTrace(t *testing.T, r persistence.ProcessRecorder) {
 }
 
 func testMaxNotificationIDZeroWhenEmpty(t *testing.T, r persistence.ProcessRecorder) {
-	max, err := r.MaxNotificationID(context.Background())
+	max, err := r.MaxNotificationID(t.Context())
 	require.NoError(t, err)
 	require.Zero(t, max)
 	require.Empty(t, selectAll(t, r))
@@ -342,7 +342,7 @@ func insertN(t *testing.T, r persistence.ApplicationRecorder, n int, topic strin
 	for i := 0; i < n; i++ {
 		e := event(uuid.New(), 1)
 		e.Topic = topic
-		got, err := r.InsertNotifications(context.Background(), []persistence.StoredEvent{e})
+		got, err := r.InsertNotifications(t.Context(), []persistence.StoredEvent{e})
 		require.NoError(t, err)
 		ids = append(ids, got...)
 	}
@@ -358,7 +358,7 @@ func notificationIDs(ns []persistence.Notification) []int64 {
 }
 
 func testSelectNotificationsStartLimit(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	ids := insertN(t, r, 5, "t:A")
 	ns, err := r.SelectNotifications(ctx, persistence.NotificationQuery{Start: ids[1], Limit: 2})
 	require.NoError(t, err)
@@ -372,7 +372,7 @@ func testSelectNotificationsStartLimit(t *testing.T, r persistence.ProcessRecord
 }
 
 func testSelectNotificationsStop(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	ids := insertN(t, r, 5, "t:A")
 	ns, err := r.SelectNotifications(ctx, persistence.NotificationQuery{Start: ids[0], Limit: 10, Stop: ptr(ids[2])})
 	require.NoError(t, err)
@@ -386,7 +386,7 @@ func testSelectNotificationsStop(t *testing.T, r persistence.ProcessRecorder) {
 }
 
 func testSelectNotificationsTopics(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	var a, b []int64
 	for i := 0; i < 4; i++ {
 		a = append(a, insertN(t, r, 1, "t:A")...)
@@ -413,13 +413,13 @@ func testSelectNotificationsTopics(t *testing.T, r persistence.ProcessRecorder) 
 }
 
 func testSelectNotificationsLimitRequired(t *testing.T, r persistence.ProcessRecorder) {
-	_, err := r.SelectNotifications(context.Background(), persistence.NotificationQuery{Start: 1, Limit: 0})
+	_, err := r.SelectNotifications(t.Context(), persistence.NotificationQuery{Start: 1, Limit: 0})
 	require.ErrorIs(t, err, persistence.ErrProgramming)
 }
 
 // A rolled-back insert may leave a gap in the ids; readers step over it.
 func testGapAfterRollbackIsTolerated(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	id := uuid.New()
 	first, err := r.InsertNotifications(ctx, []persistence.StoredEvent{event(id, 1)})
 	require.NoError(t, err)
@@ -441,7 +441,7 @@ func testGapAfterRollbackIsTolerated(t *testing.T, r persistence.ProcessRecorder
 
 // Tracking recorded with the events, atomically.
 func testTrackingRecordedWithEvents(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	id := uuid.New()
 	ids, err := r.InsertTracked(ctx, []persistence.StoredEvent{event(id, 1)}, persistence.Tracking{ApplicationName: "upstream", NotificationID: 21})
 	require.NoError(t, err)
@@ -455,7 +455,7 @@ func testTrackingRecordedWithEvents(t *testing.T, r persistence.ProcessRecorder)
 }
 
 func testTrackingWithoutEvents(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	ids, err := r.InsertTracked(ctx, nil, persistence.Tracking{ApplicationName: "upstream", NotificationID: 7})
 	require.NoError(t, err)
 	require.Empty(t, ids)
@@ -470,7 +470,7 @@ func testTrackingWithoutEvents(t *testing.T, r persistence.ProcessRecorder) {
 // A page: the events of several upstream notifications and a tracking
 // record for each, atomically, in order.
 func testTrackedPage(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a, b := uuid.New(), uuid.New()
 	page := []persistence.Tracking{{ApplicationName: "upstream", NotificationID: 3}, {ApplicationName: "upstream", NotificationID: 4},
 		{ApplicationName: "upstream", NotificationID: 6}, {ApplicationName: "other", NotificationID: 1}}
@@ -505,7 +505,7 @@ func testTrackedPage(t *testing.T, r persistence.ProcessRecorder) {
 // A page with one tracking record recorded already, or repeated, records
 // nothing, and the error names that record.
 func testTrackedPageConflict(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	done := persistence.Tracking{ApplicationName: "up, stream", NotificationID: 2}
 	_, err := r.InsertTracked(ctx, nil, done)
 	require.NoError(t, err)
@@ -534,7 +534,7 @@ func testTrackedPageConflict(t *testing.T, r persistence.ProcessRecorder) {
 }
 
 func testDuplicateTracking(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	tracking := persistence.Tracking{ApplicationName: "upstream", NotificationID: 5}
 	a, b := uuid.New(), uuid.New()
 	_, err := r.InsertTracked(ctx, []persistence.StoredEvent{event(a, 1)}, tracking)
@@ -560,7 +560,7 @@ func testDuplicateTracking(t *testing.T, r persistence.ProcessRecorder) {
 }
 
 func testEventConflictRollsBackTracking(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	id := uuid.New()
 	require.NoError(t, r.InsertEvents(ctx, []persistence.StoredEvent{event(id, 1)}))
 	_, err := r.InsertTracked(ctx, []persistence.StoredEvent{event(id, 1)}, persistence.Tracking{ApplicationName: "upstream", NotificationID: 3})
@@ -575,7 +575,7 @@ func testEventConflictRollsBackTracking(t *testing.T, r persistence.ProcessRecor
 }
 
 func testMaxTrackingIDPerApplication(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	max, err := r.MaxTrackingID(ctx, "a")
 	require.NoError(t, err)
 	require.Zero(t, max)
@@ -591,7 +591,7 @@ func testMaxTrackingIDPerApplication(t *testing.T, r persistence.ProcessRecorder
 }
 
 func testTrackingOutOfOrder(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	for _, n := range []int64{5, 2, 9, 3} {
 		_, err := r.InsertTracked(ctx, nil, persistence.Tracking{ApplicationName: "up", NotificationID: n})
 		require.NoError(t, err, "tracking %d", n)
@@ -602,7 +602,7 @@ func testTrackingOutOfOrder(t *testing.T, r persistence.ProcessRecorder) {
 }
 
 func testHasTrackingID(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	_, err := r.InsertTracked(ctx, nil, persistence.Tracking{ApplicationName: "up", NotificationID: 2})
 	require.NoError(t, err)
 	for _, c := range []struct {
@@ -622,7 +622,7 @@ func testHasTrackingID(t *testing.T, r persistence.ProcessRecorder) {
 // PostgreSQL tests also run TailingReaderMisses with transactions held
 // open after their insert, and show that it catches a missing lock.)
 func testConcurrentWritersTailingReader(t *testing.T, r persistence.ProcessRecorder) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	missed, acknowledged, err := TailingReaderMisses(ctx, r, r.InsertNotifications, 8, 40)
 	require.NoError(t, err)
@@ -632,13 +632,13 @@ func testConcurrentWritersTailingReader(t *testing.T, r persistence.ProcessRecor
 // Under concurrency, of writers recording the same version
 // at once, exactly one wins; see UniqueVersions.
 func testConcurrentConflictingWriters(t *testing.T, r persistence.ProcessRecorder) {
-	require.NoError(t, UniqueVersions(context.Background(), r, 8))
+	require.NoError(t, UniqueVersions(t.Context(), r, 8))
 }
 
 // Under concurrency, of saves recording the same tracking
 // record at once, exactly one wins; see UniqueTracking.
 func testConcurrentTracking(t *testing.T, r persistence.ProcessRecorder) {
-	require.NoError(t, UniqueTracking(context.Background(), r, 8))
+	require.NoError(t, UniqueTracking(t.Context(), r, 8))
 }
 
 func storedEvents(ns []persistence.Notification) []persistence.StoredEvent {
@@ -660,8 +660,8 @@ func RunSnapshots(t *testing.T, newRecorder func(t *testing.T) persistence.Aggre
 		id := uuid.New()
 		plain, hashed := event(id, 1), event(id, 2)
 		hashed.Hash, hashed.HeadHash = []byte{1, 0xaa, 0xbb}, []byte{1, 0xcc}
-		require.NoError(t, r.InsertEvents(context.Background(), []persistence.StoredEvent{plain, hashed}))
-		got, err := r.SelectEvents(context.Background(), id, persistence.EventQuery{})
+		require.NoError(t, r.InsertEvents(t.Context(), []persistence.StoredEvent{plain, hashed}))
+		got, err := r.SelectEvents(t.Context(), id, persistence.EventQuery{})
 		require.NoError(t, err)
 		requireEvents(t, []persistence.StoredEvent{plain, hashed}, got)
 	})
@@ -684,7 +684,7 @@ func withMetadata(e persistence.StoredEvent, seed byte, partial bool) persistenc
 // Every insert path records the events' metadata, and reads give it back;
 // events without it read back the zero values.
 func testMetadataRoundTrips(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	var want []persistence.StoredEvent
 	id := uuid.New()
 	plain := event(id, 1)
@@ -740,7 +740,7 @@ func testMetadataRoundTrips(t *testing.T, r persistence.ProcessRecorder) {
 // The correlation ID filters notifications, before the limit, with the
 // other conditions.
 func testSelectNotificationsCorrelation(t *testing.T, r persistence.ProcessRecorder) {
-	ctx := context.Background()
+	ctx := t.Context()
 	story := uuid.New()
 	var ids []int64
 	for i := range 6 {
