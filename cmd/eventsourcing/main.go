@@ -34,7 +34,9 @@
 // <NAME>_NOTIFICATION_LOG_URL is set (its followers read it over HTTP; see
 // system.RunProcess) has its head, and the oldest notification not
 // processed yet, read from that log server, with the bearer token
-// <NAME>_NOTIFICATION_LOG_TOKEN, and the URL is shown in place of its
+// <NAME>_NOTIFICATION_LOG_TOKEN and, over TLS, the CA file
+// <NAME>_NOTIFICATION_LOG_CA and client certificate
+// <NAME>_NOTIFICATION_LOG_CERT and _KEY, and the URL is shown in place of its
 // schema or file; a log server that cannot be reached (10 s per request),
 // or refuses the token, is an error. status shows no processing rate: the
 // runners measure it (system.ProcessApplication.Lag, and the "rate" of
@@ -45,11 +47,18 @@
 // followers in other databases can follow it (with
 // <NAME>_NOTIFICATION_LOG_URL; see system.RunProcess). It listens on
 // NOTIFICATION_LOG_ADDR (default 127.0.0.1:8080) and requires the bearer
-// token NOTIFICATION_LOG_TOKEN (both may be prefixed with the
-// application's name); it serves plain HTTP: put it behind TLS to cross a
-// network you do not trust. The application's schema is configured as for
-// the application itself (<NAME>_POSTGRES_SCHEMA, else its name in snake
-// case). It answers a follower's wait for new notifications as soon as the
+// token NOTIFICATION_LOG_TOKEN (all its variables may be prefixed with the
+// application's name). With NOTIFICATION_LOG_TLS_CERT and
+// NOTIFICATION_LOG_TLS_KEY (PEM files, both or neither) it serves HTTPS
+// (TLS 1.2 or later), else plain HTTP; with NOTIFICATION_LOG_CLIENT_CA as
+// well (a PEM file of CAs) it verifies the client certificates that
+// followers present and admits those of these CAs, and the token becomes
+// optional (still accepted when set). A file that cannot be read or is not
+// PEM is an error naming its variable, and nothing is served. Followers
+// set the matching <NAME>_NOTIFICATION_LOG_CA, _CERT and _KEY (see
+// httplog.ClientOptionsFromEnv), as status does. The application's schema
+// is configured as for the application itself (<NAME>_POSTGRES_SCHEMA,
+// else its name in snake case). It answers a follower's wait for new notifications as soon as the
 // application records some (LISTEN on one connection for all waits), and
 // ends the waits when it is interrupted. On SQLite (SQLITE_DBNAME, which
 // may be prefixed with the application's name) it serves the file the
@@ -109,14 +118,19 @@ commands:
                on each application it follows: tracked, head, behind, age;
                an upstream NAME is read over HTTP when
                <NAME>_NOTIFICATION_LOG_URL is set (with the token
-               <NAME>_NOTIFICATION_LOG_TOKEN)
+               <NAME>_NOTIFICATION_LOG_TOKEN, and over TLS the CA file
+               <NAME>_NOTIFICATION_LOG_CA and the client certificate
+               <NAME>_NOTIFICATION_LOG_CERT and _KEY)
   status FILE...
                the same for the applications of SQLite database files; an
                upstream NAME is read in the file <NAME>_SQLITE_DBNAME
   serve NAME   serve the notification log of the application NAME over
                HTTP on NOTIFICATION_LOG_ADDR (default 127.0.0.1:8080), to
                requests with the bearer token NOTIFICATION_LOG_TOKEN,
-               from PostgreSQL or from the SQLite file SQLITE_DBNAME
+               from PostgreSQL or from the SQLite file SQLITE_DBNAME;
+               HTTPS with NOTIFICATION_LOG_TLS_CERT and _TLS_KEY, and
+               client certificates of the CAs in NOTIFICATION_LOG_CLIENT_CA
+               admitted without the token
   verify NAME  verify the hash chains of the application NAME's events
                and its snapshots' seals, with SALT_FOR_DATA_INTEGRITY
   verify --strict NAME
@@ -240,8 +254,9 @@ const remoteTimeout = 10 * time.Second
 
 // remoteHead reads, when the upstream's <UPSTREAM>_NOTIFICATION_LOG_URL is
 // set (then system.RunProcess follows it over HTTP, not in a database),
-// the head of its log from that log server, with the bearer token
-// <UPSTREAM>_NOTIFICATION_LOG_TOKEN, and the notification after tracked,
+// the head of its log from that log server, with the bearer token and
+// TLS settings of httplog.ClientOptionsFromEnv (prefixed with UPSTREAM),
+// and the notification after tracked,
 // if any. It returns the URL, or "" when the variable is not set.
 func remoteHead(ctx context.Context, upstream string, tracked int64, env config.Environment) (url string, head int64, next *persistence.Notification, err error) {
 	upstreamEnv := config.Environment{Name: upstream, Values: env.Values, Lookup: env.Lookup}
@@ -249,8 +264,12 @@ func remoteHead(ctx context.Context, upstream string, tracked int64, env config.
 	if url == "" {
 		return "", 0, nil, nil
 	}
-	client, err := httplog.NewClient(url, httplog.ClientOptions{Token: upstreamEnv.String(system.EnvNotificationLogToken, ""),
-		HTTPClient: &http.Client{Timeout: remoteTimeout}, MaxAttempts: 2})
+	opts, err := httplog.ClientOptionsFromEnv(upstreamEnv)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	opts.HTTPClient.Timeout, opts.MaxAttempts = remoteTimeout, 2
+	client, err := httplog.NewClient(url, opts)
 	if err != nil {
 		return "", 0, nil, &config.Error{Var: variable, Value: url, Reason: err.Error()}
 	}
@@ -360,9 +379,16 @@ func serve(ctx context.Context, name string, env config.Environment, stdout, std
 	}
 	appEnv := env
 	appEnv.Name = name
-	token := appEnv.String(envLogToken, "")
-	if token == "" {
-		return fail(&config.Error{Var: envLogToken, Value: "", Reason: "a bearer token is required to serve a notification log"})
+	tlsConfig, err := httplog.ServerTLSFromEnv(appEnv)
+	if err != nil {
+		return fail(err)
+	}
+	clientCerts := tlsConfig != nil && tlsConfig.ClientCAs != nil
+	var tokens []string
+	if token := appEnv.String(envLogToken, ""); token != "" {
+		tokens = []string{token}
+	} else if !clientCerts {
+		return fail(&config.Error{Var: envLogToken, Value: "", Reason: "a bearer token, or client certificates (" + httplog.EnvServerClientCA + "), are required to serve a notification log"})
 	}
 	module, err := app.ModuleFromEnv(appEnv)
 	if err != nil {
@@ -389,7 +415,7 @@ func serve(ctx context.Context, name string, env config.Environment, stdout, std
 		return fail(err)
 	}
 	defer a.Close()
-	handler, err := httplog.NewHandler(a.Log(), httplog.HandlerOptions{Tokens: []string{token}, Watcher: a})
+	handler, err := httplog.NewHandler(a.Log(), httplog.HandlerOptions{Tokens: tokens, AllowClientCertificates: clientCerts, Watcher: a})
 	if err != nil {
 		return fail(err)
 	}
@@ -397,14 +423,24 @@ func serve(ctx context.Context, name string, env config.Environment, stdout, std
 	if err != nil {
 		return fail(err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConfig}
 	where := "schema " + a.Schema()
 	if module == app.SQLite {
 		where = a.Store()
 	}
-	fmt.Fprintf(stdout, "serving the notification log of %s (%s) on http://%s\n", name, where, l.Addr())
+	scheme := "http"
+	if tlsConfig != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "serving the notification log of %s (%s) on %s://%s\n", name, where, scheme, l.Addr())
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
+	go func() {
+		if tlsConfig != nil {
+			served <- srv.ServeTLS(l, "", "") // the certificate is in TLSConfig
+			return
+		}
+		served <- srv.Serve(l)
+	}()
 	select {
 	case err := <-served:
 		return fail(err)
