@@ -24,7 +24,13 @@ import (
 //     aggregate, the mapper, the IDs, the group commit's path for a lone
 //     save, spans and metrics (no-op providers), on top of the procedure.
 //
-// ns/op of each step less the step before is what that step costs.
+// ns/op of each step less the step before is what that step costs. Those
+// are separate benchmarks, seconds apart; the paired/ rows time two steps
+// in the same iterations instead (as BenchmarkPaired does), so that
+// drifting load slows both alike: paired/notify is locked-insert (as
+// "raw") against locked-insert-notify (as "lib"), paired/procedure
+// locked-insert against procedure, and paired/save-1 procedure against
+// save-1; each row's µs-lib less µs-raw is what the step adds.
 func BenchmarkSaveBreakdown(b *testing.B) {
 	b.Run("postgres/locked-insert", func(b *testing.B) {
 		if err := rawInserts(b, rawPool(b, 1), 1, true, false); err != nil {
@@ -36,42 +42,74 @@ func BenchmarkSaveBreakdown(b *testing.B) {
 			b.Fatal(err)
 		}
 	})
-	b.Run("postgres/procedure", benchProcedure)
-	b.Run("postgres/save-1", func(b *testing.B) {
-		ctx := b.Context()
-		a := newApp(b, storePostgres, app.Options{})
+	b.Run("postgres/procedure", func(b *testing.B) {
+		call := procedureCall(b)
 		b.ResetTimer()
 		for range b.N {
-			it, err := newItem(1)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := a.Save(ctx, it); err != nil {
+			if err := call(); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
+	b.Run("postgres/save-1", func(b *testing.B) {
+		save := saveOne(b)
+		b.ResetTimer()
+		for range b.N {
+			if err := save(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("postgres/paired/notify", func(b *testing.B) {
+		paired(b, lockedInsert(b, false), lockedInsert(b, true))
+	})
+	b.Run("postgres/paired/procedure", func(b *testing.B) {
+		paired(b, lockedInsert(b, false), procedureCall(b))
+	})
+	b.Run("postgres/paired/save-1", func(b *testing.B) {
+		paired(b, procedureCall(b), saveOne(b))
+	})
 }
 
-// benchProcedure calls the insert procedure of an application's schema
-// with a plain pgx query (bench may not import the generated db package;
-// the call is the recorder's, its unused arguments NULL), with the row of a 1-event
-// save: new originator and event IDs, a correlation ID, and NULL for the
-// causation IDs, trace contexts and hashes, as the recorder sends them
-// when no event has one.
-func benchProcedure(b *testing.B) {
+// lockedInsert returns one raw insert of BenchmarkAppend's locked-insert
+// (with a notify when notify is set) into a table of its own.
+func lockedInsert(b *testing.B, notify bool) func() error {
+	ctx := b.Context()
+	pool := rawPool(b, 1)
+	topic, state := sampleState(b)
+	return func() error { return pool.SendBatch(ctx, rawInsertBatch(topic, state, true, notify)).Close() }
+}
+
+// saveOne returns one Save of a new 1-event aggregate (the aggregate's
+// creation included) by an application of its own.
+func saveOne(b *testing.B) func() error {
+	ctx := b.Context()
+	a := newApp(b, storePostgres, app.Options{})
+	return func() error {
+		it, err := newItem(1)
+		if err != nil {
+			return err
+		}
+		_, err = a.Save(ctx, it)
+		return err
+	}
+}
+
+// procedureCall returns one call of the insert procedure of an
+// application's schema with a plain pgx query (bench may not import the
+// generated db package; the call is the recorder's, its unused arguments
+// NULL), with the row of a 1-event save: new originator and event IDs, a
+// correlation ID, and NULL for the causation IDs, trace contexts and
+// hashes, as the recorder sends them when no event has one.
+func procedureCall(b *testing.B) func() error {
 	ctx := b.Context()
 	pool := rawReadPool(b, newApp(b, storePostgres, app.Options{}))
 	topic, state := sampleState(b)
 	const call = `SELECT stored_events_insert($1::uuid[], $2::bigint[], $3::text[], $4::bytea[], NULL, NULL,
 		$5::uuid[], $6::uuid[], NULL, NULL, NULL)`
-	b.ResetTimer()
-	for range b.N {
+	return func() error {
 		var ids []int64
-		err := pool.QueryRow(ctx, call, []uuid.UUID{uuid.New()}, []int64{1}, []string{topic}, [][]byte{state},
+		return pool.QueryRow(ctx, call, []uuid.UUID{uuid.New()}, []int64{1}, []string{topic}, [][]byte{state},
 			[]uuid.UUID{uuid.Must(uuid.NewV7())}, []uuid.UUID{uuid.Must(uuid.NewV7())}).Scan(&ids)
-		if err != nil {
-			b.Fatal(err)
-		}
 	}
 }

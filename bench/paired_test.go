@@ -32,7 +32,7 @@ func BenchmarkPaired(b *testing.B) {
 		a := newApp(b, storePostgres, app.Options{})
 		pool := rawPool(b, 1)
 		topic, state := sampleState(b)
-		paired(b, opPairedSave,
+		recordPaired(opPairedSave, paired(b,
 			func() error { return pool.SendBatch(ctx, rawInsertBatch(topic, state, true, false)).Close() },
 			func() error {
 				it, err := newItem(1)
@@ -41,7 +41,7 @@ func BenchmarkPaired(b *testing.B) {
 				}
 				_, err = a.Save(ctx, it)
 				return err
-			})
+			}))
 	})
 	b.Run("postgres/get", func(b *testing.B) {
 		ctx := b.Context()
@@ -55,7 +55,7 @@ func BenchmarkPaired(b *testing.B) {
 		}
 		get := rawGetter(rawReadPool(b, a), it.ID())
 		repo := app.NewRepository[Item](a)
-		paired(b, opPairedGet,
+		recordPaired(opPairedGet, paired(b,
 			func() error {
 				events, err := get()
 				if err == nil && len(events) != aggregateEvents {
@@ -69,7 +69,7 @@ func BenchmarkPaired(b *testing.B) {
 					err = fmt.Errorf("get: version %d, want %d", got.Version(), aggregateEvents)
 				}
 				return err
-			})
+			}))
 	})
 }
 
@@ -77,10 +77,17 @@ func BenchmarkPaired(b *testing.B) {
 // operation, for the targets.
 var pairedRatios = map[operation]float64{}
 
+func recordPaired(op operation, ratio float64) {
+	resultsMu.Lock()
+	pairedRatios[op] = ratio
+	resultsMu.Unlock()
+}
+
 // paired runs raw and lib once each before the timer (to prepare their
 // statements), then b.N times each in alternating order, timing each
-// call, and reports their times and ratio as BenchmarkPaired describes.
-func paired(b *testing.B, op operation, raw, lib func() error) {
+// call, reports their times and ratio as BenchmarkPaired describes, and
+// returns raw/lib.
+func paired(b *testing.B, raw, lib func() error) float64 {
 	b.Helper()
 	sides := [2]func() error{raw, lib}
 	for _, f := range sides {
@@ -114,7 +121,5 @@ func paired(b *testing.B, op operation, raw, lib func() error) {
 	b.ReportMetric(float64(libMedian)/1e3, "µs-lib-median")
 	b.ReportMetric(ratio, "raw/lib")
 	b.ReportMetric(float64(rawMedian)/float64(libMedian), "raw/lib-median")
-	resultsMu.Lock()
-	pairedRatios[op] = ratio
-	resultsMu.Unlock()
+	return ratio
 }
