@@ -231,12 +231,15 @@ const (
 	// another PostgreSQL server.
 	EnvNotificationLogURL = "NOTIFICATION_LOG_URL"
 	// EnvNotificationLogToken is the bearer token sent with the requests.
-	EnvNotificationLogToken = "NOTIFICATION_LOG_TOKEN"
+	// The client's TLS settings are read from the leader's variables too:
+	// see httplog.ClientOptionsFromEnv.
+	EnvNotificationLogToken = httplog.EnvClientToken
 )
 
 // followRemote makes process follow the leader of opts over HTTP, and
 // returns the client it reads with, when the leader's
-// NOTIFICATION_LOG_URL is set (else nil). The leader's events are decoded
+// NOTIFICATION_LOG_URL is set (else nil), configured by the leader's
+// variables (httplog.ClientOptionsFromEnv). The leader's events are decoded
 // with the mapper its options give (its registry, and its cipher and
 // compressor settings).
 func followRemote(process *ProcessApplication, opts app.Options) (*httplog.Client, error) {
@@ -245,7 +248,11 @@ func followRemote(process *ProcessApplication, opts app.Options) (*httplog.Clien
 	if url == "" {
 		return nil, nil
 	}
-	client, err := httplog.NewClient(url, httplog.ClientOptions{Token: env.String(EnvNotificationLogToken, "")})
+	clientOpts, err := httplog.ClientOptionsFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	client, err := httplog.NewClient(url, clientOpts)
 	if err != nil {
 		name, _, _ := env.Find(EnvNotificationLogURL)
 		return nil, &config.Error{Var: name, Value: url, Reason: err.Error()}
