@@ -97,4 +97,7 @@
 // come over TLS with a client certificate that the server's tls.Config
 // verified (tls.RequireAndVerifyClientCert or
 // tls.VerifyClientCertIfGiven). Serve tokens only over TLS.
+// ServerTLSFromEnv and ClientOptionsFromEnv read the TLS settings of both
+// ends from PEM files that variables name, as cmd/eventsourcing serve and
+// system.RunProcess do.
 package httplog
