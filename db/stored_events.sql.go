@@ -12,11 +12,12 @@ import (
 )
 
 const eventStoreReady = `-- name: EventStoreReady :one
-SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[])') IS NOT NULL)::boolean AS ready
+SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[])') IS NOT NULL
+        AND to_regprocedure('stored_events_insert_one(uuid, bigint, text, bytea, text, bigint, uuid, uuid, uuid, bytea, bytea)') IS NOT NULL)::boolean AS ready
 `
 
 // Reports whether the schema on the search path holds the event store at
-// its latest migration (the newest procedure exists).
+// its latest migration (the newest procedures exist).
 func (q *Queries) EventStoreReady(ctx context.Context, db DBTX) (bool, error) {
 	row := db.QueryRow(ctx, eventStoreReady)
 	var ready bool
@@ -278,6 +279,57 @@ func (q *Queries) StoredEventsInsertBatch(ctx context.Context, db DBTX, arg Stor
 	var results []int64
 	err := row.Scan(&results)
 	return results, err
+}
+
+const storedEventsInsertOne = `-- name: StoredEventsInsertOne :one
+SELECT stored_events_insert_one(
+    $1::uuid,
+    $2::bigint,
+    $3::text,
+    $4::bytea,
+    $5::text,
+    $6::bigint,
+    $7::uuid,
+    $8::uuid,
+    $9::uuid,
+    $10::bytea,
+    $11::bytea
+)::bigint AS notification_id
+`
+
+type StoredEventsInsertOneParams struct {
+	OriginatorID            uuid.UUID
+	OriginatorVersion       int64
+	Topic                   string
+	State                   []byte
+	TrackingApplicationName *string
+	TrackingNotificationID  *int64
+	EventID                 *uuid.UUID
+	CorrelationID           *uuid.UUID
+	CausationID             *uuid.UUID
+	TraceContext            []byte
+	EventHash               []byte
+}
+
+// Records one event (and the optional tracking record) through the
+// one-event insert procedure; returns its notification id.
+func (q *Queries) StoredEventsInsertOne(ctx context.Context, db DBTX, arg StoredEventsInsertOneParams) (int64, error) {
+	row := db.QueryRow(ctx, storedEventsInsertOne,
+		arg.OriginatorID,
+		arg.OriginatorVersion,
+		arg.Topic,
+		arg.State,
+		arg.TrackingApplicationName,
+		arg.TrackingNotificationID,
+		arg.EventID,
+		arg.CorrelationID,
+		arg.CausationID,
+		arg.TraceContext,
+		arg.EventHash,
+	)
+	var notification_id int64
+	err := row.Scan(&notification_id)
+	return notification_id, err
 }
 
 const storedEventsInsertTracked = `-- name: StoredEventsInsertTracked :one

@@ -5,6 +5,8 @@
 #   locked-insert         BEGIN; LOCK TABLE … IN EXCLUSIVE MODE; INSERT; END
 #   locked-insert-notify  the same with pg_notify of the new id before END
 #   procedure             SELECT stored_events_insert(…) with one event's arrays
+#   procedure-one         SELECT stored_events_insert_one(…) with the event's values
+#                         (what a one-event save sends since migration 00011)
 #
 # Usage: DATABASE_URL=postgres://… scripts/pgbench-save.sh [seconds per run, default 10]
 #
@@ -51,8 +53,11 @@ SQL
 cat >"$work/procedure.sql" <<SQL
 SELECT $lib.stored_events_insert(ARRAY[gen_random_uuid()], ARRAY[1::bigint], ARRAY['bench:ItemCreated'], ARRAY[$state], NULL, NULL, ARRAY[gen_random_uuid()], ARRAY[gen_random_uuid()], NULL, NULL, NULL);
 SQL
+cat >"$work/procedure-one.sql" <<SQL
+SELECT $lib.stored_events_insert_one(gen_random_uuid(), 1::bigint, 'bench:ItemCreated', $state, NULL, NULL, gen_random_uuid(), gen_random_uuid(), NULL, NULL, NULL);
+SQL
 
-for script in locked-insert locked-insert-notify procedure; do
+for script in locked-insert locked-insert-notify procedure procedure-one; do
 	tps=$(pgbench -n -c 1 -T "$seconds" -f "$work/$script.sql" "$DATABASE_URL" 2>/dev/null |
 		sed -n 's/^tps = \([0-9.]*\).*/\1/p')
 	printf '%-22s %s transactions/s\n' "$script" "$tps"

@@ -146,21 +146,26 @@ func (r *Recorder) InsertTrackedPage(ctx context.Context, events []persistence.S
 }
 
 // insertOne records one save's events, and its tracking records if any,
-// with stored_events_insert (none, or one in partition 0) or
-// stored_events_insert_tracked (more, or one in another partition, which
-// stored_events_insert cannot record). On the pool the one statement is its
-// own transaction, so the procedure's lock, inserts and tracking commit or
-// roll back together. Its errors are classified but name no operation:
-// the caller names it.
+// with stored_events_insert_one (one event, and no tracking record or one
+// in partition 0), stored_events_insert (more events, or none) or
+// stored_events_insert_tracked (more tracking records, or one in another
+// partition, which the other two cannot record). On the pool the one
+// statement is its own transaction, so the procedure's lock, inserts and
+// tracking commit or roll back together. Its errors are classified but
+// name no operation: the caller names it.
 func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []persistence.StoredEvent, trackings []persistence.Tracking) ([]int64, error) {
 	if len(events) == 0 && len(trackings) == 0 {
 		return nil, nil
+	}
+	untracked := len(trackings) == 0 || (len(trackings) == 1 && trackings[0].Partition == 0)
+	if len(events) == 1 && untracked {
+		return insertSingle(ctx, queries, conn, events[0], trackings)
 	}
 	c := toColumns(events)
 	var ids []int64
 	var err error
 	var one *persistence.Tracking
-	if len(trackings) == 0 || (len(trackings) == 1 && trackings[0].Partition == 0) {
+	if untracked {
 		arg := db.StoredEventsInsertParams{OriginatorIds: c.ids, OriginatorVersions: c.versions, Topics: c.topics, States: c.states,
 			EventIds: c.eventIDs, CorrelationIds: c.correlationIDs, CausationIds: c.causationIDs, TraceContexts: c.traceContexts, EventHashes: c.hashes}
 		if len(trackings) == 1 {
@@ -193,6 +198,36 @@ func insertOne(ctx context.Context, queries *db.Queries, conn db.DBTX, events []
 		return nil, nil
 	}
 	return ids, nil
+}
+
+// insertSingle records one event, and the tracking record if any (in
+// partition 0), with stored_events_insert_one, as insertOne describes.
+func insertSingle(ctx context.Context, queries *db.Queries, conn db.DBTX, e persistence.StoredEvent, trackings []persistence.Tracking) ([]int64, error) {
+	arg := db.StoredEventsInsertOneParams{OriginatorID: e.OriginatorID, OriginatorVersion: e.OriginatorVersion, Topic: e.Topic,
+		State: e.State, TraceContext: e.TraceContext, EventHash: e.Hash,
+		EventID: nullUUID(e.EventID), CorrelationID: nullUUID(e.CorrelationID), CausationID: nullUUID(e.CausationID)}
+	if arg.State == nil {
+		arg.State = []byte{} // the state column is NOT NULL: a nil slice would be sent as NULL
+	}
+	var one *persistence.Tracking
+	if len(trackings) == 1 {
+		one = &trackings[0]
+		arg.TrackingApplicationName = &one.ApplicationName
+		arg.TrackingNotificationID = &one.NotificationID
+	}
+	id, err := queries.StoredEventsInsertOne(ctx, conn, arg)
+	if err != nil {
+		return nil, classify(err, one)
+	}
+	return []int64{id}, nil
+}
+
+// nullUUID returns a pointer to id, or nil for uuid.Nil (recorded as NULL).
+func nullUUID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
 }
 
 // SelectEvents returns events of one aggregate; see

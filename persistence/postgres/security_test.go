@@ -30,6 +30,7 @@ GRANT SELECT ON ALL TABLES IN SCHEMA app_schema TO es_app, es_reader;
 GRANT INSERT ON app_schema.snapshots TO es_app;
 GRANT EXECUTE ON FUNCTION
     app_schema.stored_events_insert(uuid[], bigint[], text[], bytea[], text, bigint, uuid[], uuid[], uuid[], bytea[], bytea[]),
+    app_schema.stored_events_insert_one(uuid, bigint, text, bytea, text, bigint, uuid, uuid, uuid, bytea, bytea),
     app_schema.stored_events_insert_batch(uuid[], bigint[], text[], bytea[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[]),
     app_schema.stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[]),
     app_schema.partition_leases_claim(uuid, integer, interval),

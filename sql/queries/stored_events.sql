@@ -15,6 +15,23 @@ SELECT stored_events_insert(
     @event_hashes::bytea[]
 )::bigint[] AS notification_ids;
 
+-- name: StoredEventsInsertOne :one
+-- Records one event (and the optional tracking record) through the
+-- one-event insert procedure; returns its notification id.
+SELECT stored_events_insert_one(
+    @originator_id::uuid,
+    @originator_version::bigint,
+    @topic::text,
+    @state::bytea,
+    sqlc.narg(tracking_application_name)::text,
+    sqlc.narg(tracking_notification_id)::bigint,
+    sqlc.narg(event_id)::uuid,
+    sqlc.narg(correlation_id)::uuid,
+    sqlc.narg(causation_id)::uuid,
+    sqlc.narg(trace_context)::bytea,
+    sqlc.narg(event_hash)::bytea
+)::bigint AS notification_id;
+
 -- name: StoredEventsInsertTracked :one
 -- Records events with the tracking records of a page of upstream
 -- notifications, each in its partition, through the page's insert
@@ -111,5 +128,6 @@ SELECT stored_events_insert_batch(
 
 -- name: EventStoreReady :one
 -- Reports whether the schema on the search path holds the event store at
--- its latest migration (the newest procedure exists).
-SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[])') IS NOT NULL)::boolean AS ready;
+-- its latest migration (the newest procedures exist).
+SELECT (to_regprocedure('stored_events_insert_tracked(uuid[], bigint[], text[], bytea[], text[], bigint[], integer[], uuid[], uuid[], uuid[], bytea[], bytea[])') IS NOT NULL
+        AND to_regprocedure('stored_events_insert_one(uuid, bigint, text, bytea, text, bigint, uuid, uuid, uuid, bytea, bytea)') IS NOT NULL)::boolean AS ready;
