@@ -16,10 +16,10 @@ import (
 //     MODE; INSERT … RETURNING; COMMIT in one batch (BenchmarkAppend's);
 //   - locked-insert-notify: the same with SELECT pg_notify(…) before the
 //     COMMIT: the cost of waking followers at commit;
-//   - procedure: the insert procedure (lock, insert of the arrays' one
-//     row, notify) called by a plain pgx query with the arrays of one
-//     event, no library code around it: the cost of the procedure's body
-//     and its arrays;
+//   - procedure: the one-event insert procedure, stored_events_insert_one
+//     (lock, insert, notify), called by a plain pgx query with the
+//     event's values, no library code around it: the cost of the
+//     procedure's body and its call;
 //   - save-1: Application.Save of a new aggregate with one event: the
 //     aggregate, the mapper, the IDs, the group commit's path for a lone
 //     save, spans and metrics (no-op providers), on top of the procedure.
@@ -95,21 +95,20 @@ func saveOne(b *testing.B) func() error {
 	}
 }
 
-// procedureCall returns one call of the insert procedure of an
+// procedureCall returns one call of the one-event insert procedure of an
 // application's schema with a plain pgx query (bench may not import the
-// generated db package; the call is the recorder's, its unused arguments
-// NULL), with the row of a 1-event save: new originator and event IDs, a
-// correlation ID, and NULL for the causation IDs, trace contexts and
-// hashes, as the recorder sends them when no event has one.
+// generated db package; the call is the recorder's for a 1-event save, its
+// unused arguments NULL): new originator and event IDs, a correlation ID,
+// and NULL for the tracking record, causation ID, trace context and hash,
+// as the recorder sends them when the event has none.
 func procedureCall(b *testing.B) func() error {
 	ctx := b.Context()
 	pool := rawReadPool(b, newApp(b, storePostgres, app.Options{}))
 	topic, state := sampleState(b)
-	const call = `SELECT stored_events_insert($1::uuid[], $2::bigint[], $3::text[], $4::bytea[], NULL, NULL,
-		$5::uuid[], $6::uuid[], NULL, NULL, NULL)`
+	const call = `SELECT stored_events_insert_one($1::uuid, $2::bigint, $3::text, $4::bytea, NULL, NULL,
+		$5::uuid, $6::uuid, NULL, NULL, NULL)`
 	return func() error {
-		var ids []int64
-		return pool.QueryRow(ctx, call, []uuid.UUID{uuid.New()}, []int64{1}, []string{topic}, [][]byte{state},
-			[]uuid.UUID{uuid.Must(uuid.NewV7())}, []uuid.UUID{uuid.Must(uuid.NewV7())}).Scan(&ids)
+		var id int64
+		return pool.QueryRow(ctx, call, uuid.New(), int64(1), topic, state, uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())).Scan(&id)
 	}
 }
