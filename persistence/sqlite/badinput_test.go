@@ -1,7 +1,6 @@
 package sqlite_test
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,10 +23,10 @@ func event(id uuid.UUID, version int64) persistence.StoredEvent {
 // notifications, read through a Database of its own.
 func requireNotifications(t *testing.T, path string, n int) {
 	t.Helper()
-	d, err := sqlite.Open(context.Background(), sqlite.Config{DBName: path})
+	d, err := sqlite.Open(t.Context(), sqlite.Config{DBName: path})
 	require.NoError(t, err)
 	defer d.Close()
-	ns, err := sqlite.NewRecorder(d).SelectNotifications(context.Background(), persistence.NotificationQuery{Start: 1, Limit: 100})
+	ns, err := sqlite.NewRecorder(d).SelectNotifications(t.Context(), persistence.NotificationQuery{Start: 1, Limit: 100})
 	require.NoError(t, err)
 	require.Len(t, ns, n)
 }
@@ -47,7 +46,7 @@ func TestFileThatIsNotADatabase(t *testing.T) {
 		"0123456789012345678901234567890123456789")
 	require.NoError(t, os.WriteFile(path, text, 0o600))
 	for _, createTable := range []bool{true, false} {
-		_, err := sqlite.Open(context.Background(), sqlite.Config{DBName: path, CreateTable: createTable})
+		_, err := sqlite.Open(t.Context(), sqlite.Config{DBName: path, CreateTable: createTable})
 		requireNamed(t, err, persistence.ErrProgramming, path)
 		require.True(t, persistence.NeedsAttention(err))
 		got, err := os.ReadFile(path)
@@ -60,7 +59,7 @@ func TestMissingDirectory(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "missing")
 	path := filepath.Join(dir, "events.db")
-	_, err := sqlite.Open(context.Background(), sqlite.Config{DBName: path, CreateTable: true})
+	_, err := sqlite.Open(t.Context(), sqlite.Config{DBName: path, CreateTable: true})
 	requireNamed(t, err, persistence.ErrProgramming, path)
 	require.NoDirExists(t, dir)
 }
@@ -91,7 +90,7 @@ func readOnly(t *testing.T, path string, mode os.FileMode) {
 
 func TestReadOnlyFile(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "events.db")
 	d := open(t, sqlite.Config{DBName: path})
 	_, err := sqlite.NewRecorder(d).InsertNotifications(ctx, []persistence.StoredEvent{event(uuid.New(), 1)})
@@ -112,7 +111,7 @@ func TestReadOnlyFile(t *testing.T) {
 
 func TestReadOnlyDirectory(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	dir := t.TempDir()
 	readOnly(t, dir, 0o555)
 	path := filepath.Join(dir, "events.db")
@@ -125,7 +124,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 // files: it cannot be opened.
 func TestReadOnlyDirectoryOfADatabase(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "events.db")
 	d := open(t, sqlite.Config{DBName: path})
@@ -143,7 +142,7 @@ func TestReadOnlyDirectoryOfADatabase(t *testing.T) {
 // retryable error naming the file, having recorded nothing.
 func TestSecondWriterWaitsUpToTheLockTimeout(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "events.db")
 	first := open(t, sqlite.Config{DBName: path})
 	const timeout = 300 * time.Millisecond
@@ -187,7 +186,7 @@ func TestSecondWriterWaitsUpToTheLockTimeout(t *testing.T) {
 // naming the database and the row.
 func TestCorruptRow(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "events.db")
 	d := open(t, sqlite.Config{DBName: path})
 	r := sqlite.NewRecorder(d)
@@ -220,7 +219,7 @@ func TestCorruptRow(t *testing.T) {
 // recorders would not write: reading such a row is an ErrData.
 func TestCorruptRowInTablesNotStrict(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	for name, values := range map[string]string{
 		"null state":    "(?, 1, 't', NULL)",
 		"integer state": "(?, 1, 't', 42)",
@@ -255,7 +254,7 @@ func TestCorruptRowInTablesNotStrict(t *testing.T) {
 // nothing.
 func TestConflictsNameTheDatabase(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "events.db")
 	d := open(t, sqlite.Config{DBName: path})
 	r := sqlite.NewRecorder(d)
@@ -292,7 +291,7 @@ func TestConflictsNameTheDatabase(t *testing.T) {
 // recorders fail with an ErrProgramming naming the database.
 func TestNoTables(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "events.db")
 	d, err := sqlite.Open(ctx, sqlite.Config{DBName: path})
 	require.NoError(t, err)
@@ -308,7 +307,7 @@ func TestNoTables(t *testing.T) {
 // timeout (and goose retries three times), then fails with a retryable error naming the file.
 func TestOpenLockedPastTheTimeout(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "events.db")
 	first, err := sqlite.Open(ctx, sqlite.Config{DBName: path})
 	require.NoError(t, err)
@@ -329,7 +328,7 @@ func TestOpenLockedPastTheTimeout(t *testing.T) {
 
 func TestPartitionArgumentsOutOfRange(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	r := sqlite.NewRecorder(open(t, sqlite.Config{DBName: ":memory:"}))
 	_, err := r.ClaimPartitions(ctx, uuid.New(), 0, time.Minute)
 	require.ErrorIs(t, err, persistence.ErrProgramming)

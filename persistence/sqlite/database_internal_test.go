@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -26,7 +25,7 @@ func TestDefaultLockTimeout(t *testing.T) {
 // then fails with a retryable ErrOperational.
 func TestProcessWritersWaitUpToTheLockTimeout(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	const timeout = 200 * time.Millisecond
 	d, err := Open(ctx, Config{DBName: ":memory:", LockTimeout: timeout, CreateTable: true})
 	require.NoError(t, err)

@@ -29,7 +29,7 @@ func TestConfigErrors(t *testing.T) {
 		"timeout beyond int32": {DBName: ":memory:", LockTimeout: (1 << 31) * 1e6},
 		"bad URI query":        {DBName: "file:x?mode=%zz"},
 	} {
-		_, err := sqlite.Open(context.Background(), cfg)
+		_, err := sqlite.Open(t.Context(), cfg)
 		require.ErrorIs(t, err, persistence.ErrProgramming, name)
 	}
 }
@@ -68,7 +68,7 @@ func TestPathIsAFileName(t *testing.T) {
 // each other's writes.
 func TestFileIsDurable(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "events.db")
 	id := uuid.New()
 	d, err := sqlite.Open(ctx, sqlite.Config{DBName: path, CreateTable: true})
@@ -92,7 +92,7 @@ func TestFileIsDurable(t *testing.T) {
 // name it, and by no others. Not parallel: no other test may use the
 // process's one unnamed shared database.
 func TestSharedInMemoryDatabases(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	named := fmt.Sprintf("file:%s?mode=memory&cache=shared", uuid.NewString())
 	for _, name := range []string{"file::memory:?mode=memory&cache=shared", named} {
 		a, b := open(t, sqlite.Config{DBName: name}), open(t, sqlite.Config{DBName: name})
@@ -111,7 +111,7 @@ func TestSharedInMemoryDatabases(t *testing.T) {
 // A named in-memory database is gone when its last Database closes.
 func TestNamedInMemoryGoneWhenClosed(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	name := fmt.Sprintf("file:%s?mode=memory&cache=shared", uuid.NewString())
 	d, err := sqlite.Open(ctx, sqlite.Config{DBName: name, CreateTable: true})
 	require.NoError(t, err)
@@ -139,7 +139,7 @@ func TestFileURI(t *testing.T) {
 // order commit order across them, so the reader misses nothing.
 func TestTwoDatabasesOnOneFileTailingReader(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "events.db")
 	writers := []*sqlite.Recorder{sqlite.NewRecorder(open(t, sqlite.Config{DBName: path})), sqlite.NewRecorder(open(t, sqlite.Config{DBName: path}))}
 	reader := sqlite.NewRecorder(open(t, sqlite.Config{DBName: path}))
@@ -156,7 +156,7 @@ func TestTwoDatabasesOnOneFileTailingReader(t *testing.T) {
 // A private in-memory database is gone when closed.
 func TestMemoryIsPrivate(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	a, b := open(t, sqlite.Config{DBName: ":memory:"}), open(t, sqlite.Config{DBName: ":memory:"})
 	_, err := sqlite.NewRecorder(a).InsertNotifications(ctx, []persistence.StoredEvent{event(uuid.New(), 1)})
 	require.NoError(t, err)
@@ -168,7 +168,7 @@ func TestMemoryIsPrivate(t *testing.T) {
 // After Close, operations fail with an ErrConnection.
 func TestClosed(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "events.db")
 	d, err := sqlite.Open(ctx, sqlite.Config{DBName: path, CreateTable: true})
 	require.NoError(t, err)
@@ -184,7 +184,7 @@ func TestClosed(t *testing.T) {
 // saw them.
 func TestNotificationIDsGaplessAfterRollback(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	r := sqlite.NewRecorder(open(t, sqlite.Config{DBName: filepath.Join(t.TempDir(), "events.db")}))
 	id := uuid.New()
 	_, err := r.InsertNotifications(ctx, []persistence.StoredEvent{event(id, 1)})
@@ -199,7 +199,7 @@ func TestNotificationIDsGaplessAfterRollback(t *testing.T) {
 // Migrations go up, down to nothing, and up one at a time.
 func TestMigrationsRoundTrip(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "events.db")
 	d, err := sqlite.Open(ctx, sqlite.Config{DBName: path})
 	require.NoError(t, err)
@@ -265,7 +265,7 @@ func TestMigrationsRoundTrip(t *testing.T) {
 // the first migrates and the others find it migrated.
 func TestConcurrentFirstOpens(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	for range 2 {
 		path := filepath.Join(t.TempDir(), "events.db")
 		errs := make(chan error, 4)
@@ -290,7 +290,7 @@ func TestConcurrentFirstOpens(t *testing.T) {
 // exists.
 func TestOpenMustExist(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "missing.db")
 	_, err := sqlite.Open(ctx, sqlite.Config{DBName: path, MustExist: true})
 	requireNamed(t, err, persistence.ErrProgramming, path)
@@ -315,7 +315,7 @@ func TestOpenMustExist(t *testing.T) {
 // lowest partition position.
 func TestTrackingPositions(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	r := sqlite.NewRecorder(open(t, sqlite.Config{DBName: filepath.Join(t.TempDir(), "events.db")}))
 	got, err := r.TrackingPositions(ctx)
 	require.NoError(t, err)

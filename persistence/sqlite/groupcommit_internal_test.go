@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -37,7 +36,7 @@ func (b *batches) get() []int {
 // batches to the returned batches.
 func openGrouped(t *testing.T) (*Database, *batches) {
 	t.Helper()
-	d, err := Open(context.Background(), Config{DBName: filepath.Join(t.TempDir(), "events.db"), CreateTable: true})
+	d, err := Open(t.Context(), Config{DBName: filepath.Join(t.TempDir(), "events.db"), CreateTable: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close() })
 	b := &batches{}
@@ -71,7 +70,7 @@ type outcome struct {
 // queued.
 func TestGroupCommitCoalescesQueuedSaves(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	d, b := openGrouped(t)
 	r := NewRecorder(d)
 
@@ -113,7 +112,7 @@ func TestGroupCommitCoalescesQueuedSaves(t *testing.T) {
 // ConcurrencyError, none of its events recorded, and the others commit.
 func TestGroupCommitIsolatesConflictingSaves(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	d, b := openGrouped(t)
 	r := NewRecorder(d)
 	existing := uuid.New()
@@ -158,7 +157,7 @@ func TestGroupCommitIsolatesConflictingSaves(t *testing.T) {
 		}
 		require.NoError(t, o.err, "save %d", i)
 		require.Len(t, o.ids, len(saves[i]))
-		assert.Equal(t, next, o.ids[0], "save %d: the IDs follow those of the saves before it", i)
+		require.Equal(t, next, o.ids[0], "save %d: the IDs follow those of the saves before it", i)
 		next = o.ids[len(o.ids)-1] + 1
 	}
 	require.Equal(t, []int{1, 1, len(saves) - 1}, b.get(), "the queued saves were one batch")
@@ -179,7 +178,7 @@ func TestGroupCommitIsolatesConflictingSaves(t *testing.T) {
 // context's error, and is not recorded.
 func TestGroupCommitWithdrawsACanceledQueuedSave(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	d, b := openGrouped(t)
 	r := NewRecorder(d)
 
@@ -249,7 +248,7 @@ const deadlineMargin = 500 * time.Millisecond
 // errors.
 func stallSavesWithDeadlines(t *testing.T, deadlines []time.Duration) []error {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	d, err := Open(ctx, Config{DBName: filepath.Join(t.TempDir(), "events.db"), CreateTable: true, LockTimeout: time.Minute})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close() })

@@ -64,7 +64,7 @@ func writeOnce() string {
 // released during the wait, it records.
 func TestWriterInAnotherProcess(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "events.db")
 	d := open(t, sqlite.Config{DBName: path})
 	conn, err := sqlite.SQLDB(d).Conn(ctx)

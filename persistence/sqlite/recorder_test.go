@@ -1,7 +1,6 @@
 package sqlite_test
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -18,7 +17,7 @@ import (
 func open(t *testing.T, cfg sqlite.Config) *sqlite.Database {
 	t.Helper()
 	cfg.CreateTable = true
-	d, err := sqlite.Open(context.Background(), cfg)
+	d, err := sqlite.Open(t.Context(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, d.Close()) })
 	return d
