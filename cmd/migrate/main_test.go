@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"io/fs"
 	"os"
 	"regexp"
@@ -11,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/config"
@@ -63,7 +61,7 @@ func runWith(t *testing.T, vars map[string]string, args ...string) (code int, st
 		Lookup: func(string) (string, bool) { return "", false },
 	}
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, env, &out, &errOut)
+	code = run(t.Context(), args, env, &out, &errOut)
 	t.Logf("migrate %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errOut.String())
 	return code, out.String(), errOut.String()
 }
@@ -76,44 +74,44 @@ func TestRoundTrip(t *testing.T) {
 	code, out, _ := runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
 	for _, f := range files {
-		assert.Contains(t, out, "applied "+f.version+" "+f.name+" ")
+		require.Contains(t, out, "applied "+f.version+" "+f.name+" ")
 	}
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "no pending migrations\n", out)
+	require.Equal(t, "no pending migrations\n", out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "status")
 	require.Equal(t, 0, code)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, len(files)+1)
-	assert.Regexp(t, `^VERSION\s+FILE\s+APPLIED AT$`, lines[0])
+	require.Regexp(t, `^VERSION\s+FILE\s+APPLIED AT$`, lines[0])
 	for i, f := range files {
-		assert.Regexp(t, `^`+f.version+`\s+`+regexp.QuoteMeta(f.name)+`\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[i+1])
+		require.Regexp(t, `^`+f.version+`\s+`+regexp.QuoteMeta(f.name)+`\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[i+1])
 	}
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, latestVersion(t), out)
+	require.Equal(t, latestVersion(t), out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "down-to", "1")
 	require.Equal(t, 0, code)
 	for _, f := range files[1:] {
-		assert.Contains(t, out, "rolled back "+f.version+" "+f.name+" ")
+		require.Contains(t, out, "rolled back "+f.version+" "+f.name+" ")
 	}
-	assert.NotContains(t, out, files[0].name)
+	require.NotContains(t, out, files[0].name)
 
 	code, out, _ = runWith(t, vars, "-schema="+schema, "down-to", "0")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "rolled back 1 00001_event_store.sql")
+	require.Contains(t, out, "rolled back 1 00001_event_store.sql")
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "down-to", "0")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "no migrations to roll back\n", out)
+	require.Equal(t, "no migrations to roll back\n", out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "0\n", out)
+	require.Equal(t, "0\n", out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "status")
 	require.Equal(t, 0, code)
@@ -121,11 +119,11 @@ func TestRoundTrip(t *testing.T) {
 	for _, f := range files {
 		pending += `\n` + f.version + `\s+` + regexp.QuoteMeta(f.name) + `\s+pending`
 	}
-	assert.Regexp(t, pending+`\n$`, out)
+	require.Regexp(t, pending+`\n$`, out)
 
 	code, out, _ = runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "applied 1 00001_event_store.sql")
+	require.Contains(t, out, "applied 1 00001_event_store.sql")
 }
 
 func TestSchemaFromEnvironment(t *testing.T) {
@@ -136,7 +134,7 @@ func TestSchemaFromEnvironment(t *testing.T) {
 	require.Equal(t, 0, code)
 	code, out, _ := runWith(t, vars, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, latestVersion(t), out)
+	require.Equal(t, latestVersion(t), out)
 }
 
 func TestMissingSchema(t *testing.T) {
@@ -144,8 +142,8 @@ func TestMissingSchema(t *testing.T) {
 	schema := pgtest.NewSchemaName(t)
 
 	code, _, stderr := runWith(t, vars, "--schema", schema, "version")
-	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "schema "+schema+" does not exist; migrate up creates it")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "schema "+schema+" does not exist; migrate up creates it")
 }
 
 func TestUsageErrors(t *testing.T) {
@@ -162,32 +160,32 @@ func TestUsageErrors(t *testing.T) {
 		{"--schema", "Bad-Name", "up"},
 	} {
 		code, stdout, stderr := runWith(t, vars, args...)
-		assert.Equal(t, 2, code, "args %q", args)
-		assert.Empty(t, stdout, "args %q", args)
-		assert.Contains(t, stderr, "usage: migrate", "args %q", args)
+		require.Equal(t, 2, code, "args %q", args)
+		require.Empty(t, stdout, "args %q", args)
+		require.Contains(t, stderr, "usage: migrate", "args %q", args)
 	}
 
 	_, _, stderr := runWith(t, vars, "sideways")
-	assert.Contains(t, stderr, `unknown command "sideways"`)
+	require.Contains(t, stderr, `unknown command "sideways"`)
 	_, _, stderr = runWith(t, vars, "down-to", "x")
-	assert.Contains(t, stderr, `"x" is not a version number`)
+	require.Contains(t, stderr, `"x" is not a version number`)
 }
 
 func TestHelp(t *testing.T) {
 	code, stdout, _ := runWith(t, nil, "--help")
-	assert.Equal(t, 0, code)
-	assert.Contains(t, stdout, "usage: migrate")
+	require.Equal(t, 0, code)
+	require.Contains(t, stdout, "usage: migrate")
 }
 
 func TestMissingConfiguration(t *testing.T) {
 	code, stdout, stderr := runWith(t, nil, "up")
-	assert.Equal(t, 1, code)
-	assert.Empty(t, stdout)
-	assert.Regexp(t, `DATABASE_URL|POSTGRES_HOST`, stderr)
+	require.Equal(t, 1, code)
+	require.Empty(t, stdout)
+	require.Regexp(t, `DATABASE_URL|POSTGRES_HOST`, stderr)
 
 	code, _, stderr = runWith(t, map[string]string{"POSTGRES_HOST": "localhost"}, "up")
-	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "POSTGRES_DBNAME")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "POSTGRES_DBNAME")
 }
 
 func TestMalformedURL(t *testing.T) {
@@ -199,10 +197,10 @@ func TestMalformedURL(t *testing.T) {
 		"postgres://u@localhost/db?password=secret&sslmode=sometimes",
 	} {
 		code, stdout, stderr := runWith(t, map[string]string{"DATABASE_URL": url}, "up")
-		assert.Equal(t, 1, code, url)
-		assert.Empty(t, stdout, url)
-		assert.Contains(t, stderr, "DATABASE_URL", url)
-		assert.NotContains(t, stdout+stderr, "secret", url)
+		require.Equal(t, 1, code, url)
+		require.Empty(t, stdout, url)
+		require.Contains(t, stderr, "DATABASE_URL", url)
+		require.NotContains(t, stdout+stderr, "secret", url)
 	}
 }
 
@@ -210,11 +208,11 @@ func TestUnreachableServer(t *testing.T) {
 	vars := map[string]string{"DATABASE_URL": "postgres://u:secret@127.0.0.1:1/db?connect_timeout=2"}
 	for _, command := range [][]string{{"up"}, {"status"}, {"version"}, {"down-to", "0"}} {
 		code, stdout, stderr := runWith(t, vars, command...)
-		assert.Equal(t, 1, code, command)
-		assert.Empty(t, stdout, command)
-		assert.Contains(t, stderr, "cannot connect to postgres://u:xxxxx@127.0.0.1:1/db?connect_timeout=2: ", command)
-		assert.Contains(t, stderr, "127.0.0.1:1", command)
-		assert.NotContains(t, stdout+stderr, "secret", command)
+		require.Equal(t, 1, code, command)
+		require.Empty(t, stdout, command)
+		require.Contains(t, stderr, "cannot connect to postgres://u:xxxxx@127.0.0.1:1/db?connect_timeout=2: ", command)
+		require.Contains(t, stderr, "127.0.0.1:1", command)
+		require.NotContains(t, stdout+stderr, "secret", command)
 	}
 
 	// From POSTGRES_* variables too, with the default connect timeout.
@@ -222,15 +220,15 @@ func TestUnreachableServer(t *testing.T) {
 		"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "1", "POSTGRES_DBNAME": "db",
 		"POSTGRES_USER": "u", "POSTGRES_PASSWORD": "secret",
 	}, "up")
-	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "cannot connect to postgres://u:xxxxx@127.0.0.1:1/db: ")
-	assert.NotContains(t, stderr, "secret")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "cannot connect to postgres://u:xxxxx@127.0.0.1:1/db: ")
+	require.NotContains(t, stderr, "secret")
 
 	// A password in the query string is hidden too.
 	code, _, stderr = runWith(t, map[string]string{"DATABASE_URL": "postgres://u@127.0.0.1:1/db?password=secret"}, "up")
-	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "cannot connect to postgres://u@127.0.0.1:1/db?password=xxxxx: ")
-	assert.NotContains(t, stderr, "secret")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "cannot connect to postgres://u@127.0.0.1:1/db?password=xxxxx: ")
+	require.NotContains(t, stderr, "secret")
 }
 
 // Schemas named by reserved words migrate up, report and roll back; each
@@ -240,25 +238,25 @@ func TestReservedWordSchemas(t *testing.T) {
 	for _, schema := range []string{"order", "user", "select"} {
 		code, out, _ := runWith(t, vars, "--schema", schema, "up")
 		require.Equal(t, 0, code, schema)
-		assert.Contains(t, out, "applied 3 00003_insert_as_owner.sql", schema)
+		require.Contains(t, out, "applied 3 00003_insert_as_owner.sql", schema)
 
 		code, out, _ = runWith(t, vars, "--schema", schema, "up")
 		require.Equal(t, 0, code, schema)
-		assert.Equal(t, "no pending migrations\n", out, schema)
+		require.Equal(t, "no pending migrations\n", out, schema)
 
 		code, out, _ = runWith(t, vars, "--schema", schema, "version")
 		require.Equal(t, 0, code, schema)
-		assert.Equal(t, latestVersion(t), out, schema)
+		require.Equal(t, latestVersion(t), out, schema)
 
 		code, out, _ = runWith(t, vars, "--schema", schema, "down-to", "0")
 		require.Equal(t, 0, code, schema)
-		assert.Contains(t, out, "rolled back 1 00001_event_store.sql", schema)
+		require.Contains(t, out, "rolled back 1 00001_event_store.sql", schema)
 	}
 
 	withEnv := map[string]string{"DATABASE_URL": vars["DATABASE_URL"], "POSTGRES_SCHEMA": "user"}
 	code, out, _ := runWith(t, withEnv, "status")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "pending")
+	require.Contains(t, out, "pending")
 }
 
 // Schema names beginning with pg_ are reserved by PostgreSQL for system
@@ -266,15 +264,15 @@ func TestReservedWordSchemas(t *testing.T) {
 func TestPgSchemaRefused(t *testing.T) {
 	vars := map[string]string{"DATABASE_URL": "postgres://u:secret@127.0.0.1:1/db"}
 	code, stdout, stderr := runWith(t, vars, "--schema", "pg_x", "up")
-	assert.Equal(t, 2, code)
-	assert.Empty(t, stdout)
-	assert.Contains(t, stderr, `invalid --schema "pg_x"`)
-	assert.Contains(t, stderr, "pg_")
+	require.Equal(t, 2, code)
+	require.Empty(t, stdout)
+	require.Contains(t, stderr, `invalid --schema "pg_x"`)
+	require.Contains(t, stderr, "pg_")
 
 	code, _, stderr = runWith(t, map[string]string{"DATABASE_URL": vars["DATABASE_URL"], "POSTGRES_SCHEMA": "pg_x"}, "up")
-	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "POSTGRES_SCHEMA")
-	assert.NotContains(t, stderr, "cannot connect")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "POSTGRES_SCHEMA")
+	require.NotContains(t, stderr, "cannot connect")
 }
 
 // down-to refuses to drop recorded events unless --force is given.
@@ -284,29 +282,29 @@ func TestDownToRefusesToDropEvents(t *testing.T) {
 	schema := pgtest.NewSchemaName(t)
 	code, _, _ := runWith(t, vars, "--schema", schema, "up")
 	require.Equal(t, 0, code)
-	conn, err := pgx.Connect(context.Background(), url)
+	conn, err := pgx.Connect(t.Context(), url)
 	require.NoError(t, err)
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(context.Background(), "INSERT INTO "+pgx.Identifier{schema, "stored_events"}.Sanitize()+
+	defer conn.Close(t.Context())
+	_, err = conn.Exec(t.Context(), "INSERT INTO "+pgx.Identifier{schema, "stored_events"}.Sanitize()+
 		" (originator_id, originator_version, topic, state) VALUES (gen_random_uuid(), 1, 't', ''), (gen_random_uuid(), 1, 't', '')")
 	require.NoError(t, err)
 
 	code, out, stderr := runWith(t, vars, "--schema", schema, "down-to", "0")
-	assert.Equal(t, 1, code)
-	assert.Empty(t, out)
-	assert.Contains(t, stderr, "stored_events: 2 rows")
-	assert.Contains(t, stderr, "--force")
+	require.Equal(t, 1, code)
+	require.Empty(t, out)
+	require.Contains(t, stderr, "stored_events: 2 rows")
+	require.Contains(t, stderr, "--force")
 	code, out, _ = runWith(t, vars, "--schema", schema, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, latestVersion(t), out, "nothing rolled back")
+	require.Equal(t, latestVersion(t), out, "nothing rolled back")
 
 	code, _, _ = runWith(t, vars, "--schema", schema, "down-to", "1")
 	require.Equal(t, 0, code, "rolling back what drops no table")
 	code, out, _ = runWith(t, vars, "--schema", schema, "--force", "down-to", "0")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "rolled back 1 00001_event_store.sql")
+	require.Contains(t, out, "rolled back 1 00001_event_store.sql")
 
 	code, _, stderr = runWith(t, vars, "--schema", schema, "--force", "up")
-	assert.Equal(t, 2, code)
-	assert.Contains(t, stderr, "--force")
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "--force")
 }

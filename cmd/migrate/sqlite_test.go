@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/persistence"
@@ -29,59 +27,59 @@ func TestSQLiteRoundTrip(t *testing.T) {
 	code, out, _ := runWith(t, vars, "up")
 	require.Equal(t, 0, code)
 	for _, f := range files {
-		assert.Contains(t, out, "applied "+f.version+" "+f.name+" ")
+		require.Contains(t, out, "applied "+f.version+" "+f.name+" ")
 	}
 	require.FileExists(t, path)
 
 	code, out, _ = runWith(t, vars, "up")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "no pending migrations\n", out)
+	require.Equal(t, "no pending migrations\n", out)
 
 	code, out, _ = runWith(t, vars, "status")
 	require.Equal(t, 0, code)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, len(files)+1)
-	assert.Regexp(t, `^VERSION\s+FILE\s+APPLIED AT$`, lines[0])
+	require.Regexp(t, `^VERSION\s+FILE\s+APPLIED AT$`, lines[0])
 	for i, f := range files {
-		assert.Regexp(t, `^`+f.version+`\s+`+regexp.QuoteMeta(f.name)+`\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[i+1])
+		require.Regexp(t, `^`+f.version+`\s+`+regexp.QuoteMeta(f.name)+`\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`, lines[i+1])
 	}
 
 	code, out, _ = runWith(t, vars, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, last+"\n", out)
+	require.Equal(t, last+"\n", out)
 
 	// An event recorded: down-to refuses to drop it.
-	d, err := sqlite.Open(context.Background(), sqlite.Config{DBName: path})
+	d, err := sqlite.Open(t.Context(), sqlite.Config{DBName: path})
 	require.NoError(t, err)
-	_, err = sqlite.NewRecorder(d).InsertNotifications(context.Background(),
+	_, err = sqlite.NewRecorder(d).InsertNotifications(t.Context(),
 		[]persistence.StoredEvent{{OriginatorID: uuid.New(), OriginatorVersion: 1, Topic: "t", State: []byte("s")}})
 	require.NoError(t, err)
 	require.NoError(t, d.Close())
 	code, out, stderr := runWith(t, vars, "down-to", "0")
-	assert.Equal(t, 1, code)
-	assert.Empty(t, out)
-	assert.Contains(t, stderr, "stored_events: 1 row")
-	assert.Contains(t, stderr, "--force")
-	assert.Contains(t, stderr, path)
+	require.Equal(t, 1, code)
+	require.Empty(t, out)
+	require.Contains(t, stderr, "stored_events: 1 row")
+	require.Contains(t, stderr, "--force")
+	require.Contains(t, stderr, path)
 	code, out, _ = runWith(t, vars, "version")
 	require.Equal(t, 0, code)
-	assert.Equal(t, last+"\n", out, "nothing rolled back")
+	require.Equal(t, last+"\n", out, "nothing rolled back")
 
 	code, out, _ = runWith(t, vars, "--force", "down-to", "0")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "rolled back 1 "+files[0].name)
+	require.Contains(t, out, "rolled back 1 "+files[0].name)
 	code, out, _ = runWith(t, vars, "down-to", "0")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "no migrations to roll back\n", out)
+	require.Equal(t, "no migrations to roll back\n", out)
 	code, out, _ = runWith(t, vars, "status")
 	require.Equal(t, 0, code)
-	assert.Regexp(t, `\n1\s+`+regexp.QuoteMeta(files[0].name)+`\s+pending\n`, out)
+	require.Regexp(t, `\n1\s+`+regexp.QuoteMeta(files[0].name)+`\s+pending\n`, out)
 
 	// PERSISTENCE_MODULE=sqlite picks SQLite when PostgreSQL is named too.
 	code, out, _ = runWith(t, map[string]string{"PERSISTENCE_MODULE": "sqlite", "SQLITE_DBNAME": path,
 		"DATABASE_URL": "postgres://u:secret@127.0.0.1:1/db"}, "up")
 	require.Equal(t, 0, code)
-	assert.Contains(t, out, "applied 1 "+files[0].name)
+	require.Contains(t, out, "applied 1 "+files[0].name)
 }
 
 // The commands other than up refuse a missing file, naming it and
@@ -92,29 +90,29 @@ func TestSQLiteBadFiles(t *testing.T) {
 	missing := filepath.Join(dir, "missing.db")
 	for _, command := range [][]string{{"status"}, {"version"}, {"down-to", "0"}} {
 		code, stdout, stderr := runWith(t, map[string]string{"SQLITE_DBNAME": missing}, command...)
-		assert.Equal(t, 1, code, command)
-		assert.Empty(t, stdout, command)
-		assert.Contains(t, stderr, `sqlite database "`+missing+`"`, command)
-		assert.Contains(t, stderr, "no such file", command)
-		assert.Contains(t, stderr, "migrate up creates it", command)
-		assert.NoFileExists(t, missing, command)
+		require.Equal(t, 1, code, command)
+		require.Empty(t, stdout, command)
+		require.Contains(t, stderr, `sqlite database "`+missing+`"`, command)
+		require.Contains(t, stderr, "no such file", command)
+		require.Contains(t, stderr, "migrate up creates it", command)
+		require.NoFileExists(t, missing, command)
 	}
 
 	notes := filepath.Join(dir, "notes.txt")
 	require.NoError(t, os.WriteFile(notes, []byte(strings.Repeat("these are notes, not an SQLite database. ", 10)), 0o644))
 	for _, command := range [][]string{{"up"}, {"status"}, {"version"}, {"down-to", "0"}} {
 		code, stdout, stderr := runWith(t, map[string]string{"SQLITE_DBNAME": notes}, command...)
-		assert.Equal(t, 1, code, command)
-		assert.Empty(t, stdout, command)
-		assert.Contains(t, stderr, `sqlite database "`+notes+`"`, command)
-		assert.Contains(t, stderr, "not a database", command)
+		require.Equal(t, 1, code, command)
+		require.Empty(t, stdout, command)
+		require.Contains(t, stderr, `sqlite database "`+notes+`"`, command)
+		require.Contains(t, stderr, "not a database", command)
 	}
 
 	for _, memory := range []string{":memory:", "file:x?mode=memory&cache=shared"} {
 		code, _, stderr := runWith(t, map[string]string{"SQLITE_DBNAME": memory}, "up")
-		assert.Equal(t, 1, code, memory)
-		assert.Contains(t, stderr, `SQLITE_DBNAME "`+memory+`"`, memory)
-		assert.Contains(t, stderr, "in-memory", memory)
+		require.Equal(t, 1, code, memory)
+		require.Contains(t, stderr, `SQLITE_DBNAME "`+memory+`"`, memory)
+		require.Contains(t, stderr, "in-memory", memory)
 	}
 }
 
@@ -124,20 +122,20 @@ func TestSQLiteBadFiles(t *testing.T) {
 func TestSQLiteConfigurationErrors(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "events.db")
 	code, stdout, stderr := runWith(t, map[string]string{"SQLITE_DBNAME": path, "DATABASE_URL": "postgres://u:secret@127.0.0.1:1/db"}, "up")
-	assert.Equal(t, 1, code)
-	assert.Empty(t, stdout)
-	assert.Contains(t, stderr, "DATABASE_URL")
-	assert.Contains(t, stderr, "SQLITE_DBNAME")
-	assert.Contains(t, stderr, "PERSISTENCE_MODULE")
-	assert.NotContains(t, stderr, "secret")
-	assert.NoFileExists(t, path)
+	require.Equal(t, 1, code)
+	require.Empty(t, stdout)
+	require.Contains(t, stderr, "DATABASE_URL")
+	require.Contains(t, stderr, "SQLITE_DBNAME")
+	require.Contains(t, stderr, "PERSISTENCE_MODULE")
+	require.NotContains(t, stderr, "secret")
+	require.NoFileExists(t, path)
 
 	code, _, stderr = runWith(t, map[string]string{"SQLITE_DBNAME": path}, "--schema", "worlds", "up")
-	assert.Equal(t, 2, code)
-	assert.Contains(t, stderr, "--schema applies to PostgreSQL")
-	assert.NoFileExists(t, path)
+	require.Equal(t, 2, code)
+	require.Contains(t, stderr, "--schema applies to PostgreSQL")
+	require.NoFileExists(t, path)
 
 	code, _, stderr = runWith(t, map[string]string{"PERSISTENCE_MODULE": "sqlite"}, "up")
-	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "SQLITE_DBNAME")
+	require.Equal(t, 1, code)
+	require.Contains(t, stderr, "SQLITE_DBNAME")
 }
