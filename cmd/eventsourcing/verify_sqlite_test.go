@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
@@ -53,7 +52,7 @@ func openSQL(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?_busy_timeout=5000&_txlock=immediate")
 	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, db.Close()) })
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
 	return db
 }
 
@@ -178,16 +177,16 @@ func TestVerifySQLiteTamperedInSQL(t *testing.T) {
 					_, err = w.Repository().Get(ctx, id)
 					require.ErrorIs(t, err, domain.ErrDataIntegrity)
 					kind, errID, version := integrityKind(err)
-					assert.Equal(t, tc.as, kind, "%v", err)
-					assert.Equal(t, id, errID)
-					assert.Equal(t, tc.version, version, "%v", err)
-					assert.Contains(t, err.Error(), id.String())
-					assert.Contains(t, err.Error(), strconv.FormatInt(tc.version, 10))
+					require.Equal(t, tc.as, kind, "%v", err)
+					require.Equal(t, id, errID)
+					require.Equal(t, tc.version, version, "%v", err)
+					require.Contains(t, err.Error(), id.String())
+					require.Contains(t, err.Error(), strconv.FormatInt(tc.version, 10))
 
 					code, out, versions := verifySQLite(t, env, id)
 					require.Equal(t, 1, code, out)
-					assert.Equal(t, tc.cliAt, versions, out)
-					assert.Contains(t, out, problemsFound(len(tc.cliAt)))
+					require.Equal(t, tc.cliAt, versions, out)
+					require.Contains(t, out, problemsFound(len(tc.cliAt)))
 				})
 			}
 		})
@@ -234,12 +233,12 @@ func TestVerifySQLiteSaltAndSchemes(t *testing.T) {
 	require.Equal(t, []byte{integrity.Scheme1, integrity.Scheme1, integrity.Scheme2}, schemes)
 	got, err := w.Repository().Get(ctx, id)
 	require.NoError(t, err, "scheme 1 then scheme 2 verify")
-	assert.Equal(t, []string{"dinosaurs", "trucks"}, got.History)
+	require.Equal(t, []string{"dinosaurs", "trucks"}, got.History)
 	code, out, versions := verifySQLite(t, env, id)
 	require.Equal(t, 0, code, out)
-	assert.Empty(t, versions)
-	assert.Contains(t, out, "checked 1 aggregates: 3 events (0 without a hash)")
-	assert.Contains(t, out, "\nno problems found\n")
+	require.Empty(t, versions)
+	require.Contains(t, out, "checked 1 aggregates: 3 events (0 without a hash)")
+	require.Contains(t, out, "\nno problems found\n")
 
 	// Another salt.
 	other := map[string]string{"WORLDS_SQLITE_DBNAME": path, "WORLDS_SALT_FOR_DATA_INTEGRITY": base64.StdEncoding.EncodeToString([]byte("another"))}
@@ -247,10 +246,10 @@ func TestVerifySQLiteSaltAndSchemes(t *testing.T) {
 	require.ErrorIs(t, err, domain.ErrDataIntegrity)
 	var hashErr *integrity.EventHashError
 	require.ErrorAs(t, err, &hashErr)
-	assert.Equal(t, id, hashErr.OriginatorID)
-	assert.EqualValues(t, 1, hashErr.Version)
+	require.Equal(t, id, hashErr.OriginatorID)
+	require.EqualValues(t, 1, hashErr.Version)
 	code, out, versions = verifySQLite(t, other, id)
 	require.Equal(t, 1, code, out)
-	assert.Equal(t, []int64{1, 2, 3}, versions, out)
-	assert.Contains(t, out, problemsFound(3))
+	require.Equal(t, []int64{1, 2, 3}, versions, out)
+	require.Contains(t, out, problemsFound(3))
 }

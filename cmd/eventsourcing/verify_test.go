@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/app"
@@ -50,8 +49,8 @@ func TestVerify(t *testing.T) {
 
 			code, out, errOut := verify(env)
 			require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, errOut)
-			assert.Contains(t, out, "checked 3 aggregates: 9 events (0 without a hash), 0 snapshots (0 unsealed)\nno problems found\n")
-			assert.Contains(t, out, "no problems found")
+			require.Contains(t, out, "checked 3 aggregates: 9 events (0 without a hash), 0 snapshots (0 unsealed)\nno problems found\n")
+			require.Contains(t, out, "no problems found")
 
 			// An event with no hash after hashed ones, recorded behind the
 			// application's back.
@@ -64,21 +63,21 @@ func TestVerify(t *testing.T) {
 			require.NoError(t, err)
 			code, out, _ = verify(env)
 			require.Equal(t, 1, code, out)
-			assert.Contains(t, out, "\nevent 4 of "+ids[1].String()+" has no hash, after a hashed event\n")
-			assert.Contains(t, out, "checked 3 aggregates: 10 events (1 without a hash)")
-			assert.Contains(t, out, "\n1 problem found\n")
+			require.Contains(t, out, "\nevent 4 of "+ids[1].String()+" has no hash, after a hashed event\n")
+			require.Contains(t, out, "checked 3 aggregates: 10 events (1 without a hash)")
+			require.Contains(t, out, "\n1 problem found\n")
 
 			// Another salt: every hashed event is a problem.
 			env["WORLDS_SALT_FOR_DATA_INTEGRITY"] = base64.StdEncoding.EncodeToString([]byte("another"))
 			code, out, _ = verify(env)
 			require.Equal(t, 1, code, out)
-			assert.Contains(t, out, "\n10 problems found\n", "9 hashes that do not match, and the event without one")
+			require.Contains(t, out, "\n10 problems found\n", "9 hashes that do not match, and the event without one")
 
 			env["WORLDS_SALT_FOR_DATA_INTEGRITY"] = "not base64!"
 			code, _, errOut = verify(env)
 			require.Equal(t, 1, code)
-			assert.Contains(t, errOut, "WORLDS_SALT_FOR_DATA_INTEGRITY")
-			assert.NotContains(t, errOut, "not base64")
+			require.Contains(t, errOut, "WORLDS_SALT_FOR_DATA_INTEGRITY")
+			require.NotContains(t, errOut, "not base64")
 		})
 	}
 }
@@ -89,7 +88,7 @@ func TestVerifyInMemory(t *testing.T) {
 	var out, errOut bytes.Buffer
 	code := run(t.Context(), []string{"verify", "Worlds"}, config.Environment{Lookup: noEnv}, time.Now, &out, &errOut)
 	require.Equal(t, 1, code)
-	assert.Contains(t, errOut.String(), "no database")
+	require.Contains(t, errOut.String(), "no database")
 }
 
 // verify --strict (or HASH_CHAIN_STRICT) reports every event without a
@@ -126,8 +125,8 @@ func TestVerifyStrict(t *testing.T) {
 			require.Len(t, snaps, 1)
 			code, out := verify("--strict", "Worlds")
 			require.Equal(t, 0, code, out)
-			assert.Contains(t, out, "strictly: every event must have a hash and every snapshot a seal\n")
-			assert.Contains(t, out, "\nno problems found\n")
+			require.Contains(t, out, "strictly: every event must have a hash and every snapshot a seal\n")
+			require.Contains(t, out, "\nno problems found\n")
 
 			// Every hash of ids[0] removed, and an event edited; the seal
 			// of ids[1]'s snapshot removed.
@@ -153,9 +152,9 @@ func TestVerifyStrict(t *testing.T) {
 
 			code, out = verify("Worlds")
 			require.Equal(t, 0, code, "not strict, the limit: %s", out)
-			assert.Contains(t, out, fmt.Sprintf("(%d without a hash), 1 snapshots (1 unsealed)\n", stripped))
-			assert.Contains(t, out, "not covered (--strict reports them)\n")
-			assert.Contains(t, out, "\nno problems found\n")
+			require.Contains(t, out, fmt.Sprintf("(%d without a hash), 1 snapshots (1 unsealed)\n", stripped))
+			require.Contains(t, out, "not covered (--strict reports them)\n")
+			require.Contains(t, out, "\nno problems found\n")
 
 			for name, strict := range map[string]func() (int, string){
 				"flag first": func() (int, string) { return verify("--strict", "Worlds") },
@@ -169,19 +168,19 @@ func TestVerifyStrict(t *testing.T) {
 				code, out = strict()
 				require.Equal(t, 1, code, "%s: %s", name, out)
 				for v := 1; v <= stripped; v++ {
-					assert.Contains(t, out, fmt.Sprintf("\nevent %d of %s has no hash (strict: every event must have one)\n", v, ids[0]), name)
+					require.Contains(t, out, fmt.Sprintf("\nevent %d of %s has no hash (strict: every event must have one)\n", v, ids[0]), name)
 				}
-				assert.Contains(t, out, fmt.Sprintf("\nsnapshot %d of %s is not sealed", snaps[0].OriginatorVersion, ids[1]), name)
-				assert.Contains(t, out, fmt.Sprintf("\n%d problems found\n", stripped+1), name)
-				assert.NotContains(t, out, "not covered", name)
+				require.Contains(t, out, fmt.Sprintf("\nsnapshot %d of %s is not sealed", snaps[0].OriginatorVersion, ids[1]), name)
+				require.Contains(t, out, fmt.Sprintf("\n%d problems found\n", stripped+1), name)
+				require.NotContains(t, out, "not covered", name)
 			}
 
 			code, out = verify("--strict", "Worlds", "Other")
-			assert.Equal(t, 2, code, out)
+			require.Equal(t, 2, code, out)
 			code, out = verify("--strict")
-			assert.Equal(t, 2, code, out)
+			require.Equal(t, 2, code, out)
 			code, out = verify("--strictly", "Worlds")
-			assert.Equal(t, 2, code, out)
+			require.Equal(t, 2, code, out)
 		})
 	}
 }
