@@ -131,7 +131,7 @@ func TestPageEndsBeforeAStaleRead(t *testing.T) {
 	pgtest.EachStore(t, func(t *testing.T, env map[string]string) {
 		var runs atomic.Int64
 		staleReads := func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
-			return counters.Policy(context.Background(), p, e, pe) // a context without the page's unit of work
+			return counters.Policy(t.Context(), p, e, pe) // a context without the page's unit of work
 		}
 		_, process := pagingPair(t, env, 30, counting(staleReads, &runs), system.Paging{Size: 100})
 		n, err := process.PullAndProcess(t.Context(), counters.WorldsName)

@@ -63,7 +63,7 @@ func remoteFollowerOf(t *testing.T, sys *system.System, url, token string, poll 
 		"WORLDS_NOTIFICATION_LOG_TOKEN": token,
 	}
 	countersApp := newApp(t, "Counters", counters.NewRegistry(), env) // migrates its schema
-	runCtx, stop := context.WithCancel(context.Background())
+	runCtx, stop := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
 		done <- system.RunProcess(runCtx, sys, "Counters", system.ProcessOptions{
