@@ -87,7 +87,7 @@ func waitHead(t *testing.T, url string, after int64, wait string) <-chan headRes
 	t.Helper()
 	done := make(chan headResult, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), failAfter)
+		ctx, cancel := context.WithTimeout(t.Context(), failAfter)
 		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/head?after=%d&wait=%s", url, after, wait), nil)
 		if err != nil {
