@@ -161,7 +161,7 @@ func TestLoneSaveIsRecordedWithItsCallersContext(t *testing.T) {
 	s := newStalling()
 	g := New(s.record)
 	type key struct{}
-	ctx := context.WithValue(context.Background(), key{}, "caller")
+	ctx := context.WithValue(t.Context(), key{}, "caller")
 	s.release()
 	req, how := g.Save(ctx, events(2, "t"))
 	require.Equal(t, Recorded, how)
@@ -181,7 +181,7 @@ func TestCanceledQueuedSaveIsWithdrawn(t *testing.T) {
 	first := startSave(g, 0, events(1, "t"))
 	inFlight(t, s)
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	withdrawn := make(chan save, 1)
 	go func() {
 		req, how := g.Save(ctx, events(1, "t"))
@@ -354,10 +354,10 @@ func TestBatchesAreBoundedInEvents(t *testing.T) {
 // their deadlines, or never if one of them has none.
 func TestBatchContext(t *testing.T) {
 	t.Parallel()
-	background := context.Background()
-	soon, cancelSoon := context.WithTimeout(background, time.Hour)
+	noDeadline := t.Context()
+	soon, cancelSoon := context.WithTimeout(noDeadline, time.Hour)
 	defer cancelSoon()
-	later, cancelLater := context.WithTimeout(background, 2*time.Hour)
+	later, cancelLater := context.WithTimeout(noDeadline, 2*time.Hour)
 	defer cancelLater()
 	latest, _ := later.Deadline()
 
@@ -374,7 +374,7 @@ func TestBatchContext(t *testing.T) {
 	cancelSoon()
 	require.NoError(t, ctx.Err(), "a caller's cancellation does not cancel its batch")
 
-	ctx, cancel = batchContext([]*Request{{Ctx: later}, {Ctx: background}})
+	ctx, cancel = batchContext([]*Request{{Ctx: later}, {Ctx: noDeadline}})
 	defer cancel()
 	_, ok = ctx.Deadline()
 	require.False(t, ok, "a save without a deadline: none")
