@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/db"
@@ -26,7 +25,7 @@ func ev(id uuid.UUID, version int64) persistence.StoredEvent {
 // another, under the lock.
 func TestInsertBatchProcedureIsolatesConflictingSaves(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	pool := openPool(t, testConfig(t))
 	rec := postgres.NewRecorder(pool)
 	a, b, c, d, e := uuid.New(), uuid.New(), uuid.New(), uuid.New(), uuid.New()
@@ -64,9 +63,9 @@ func TestInsertBatchProcedureIsolatesConflictingSaves(t *testing.T) {
 		keys = append(keys, fmt.Sprintf("%d:%s@%d", n.ID, n.OriginatorID, n.OriginatorVersion))
 		if n.ID > 1 { // the metadata of each row is its own save's
 			save := map[uuid.UUID]byte{a: 1, c: 5, d: 6}[n.OriginatorID]
-			assert.Equal(t, uuid.UUID{save}, n.CorrelationID, "notification %d", n.ID)
-			assert.Equal(t, []byte{save}, n.Hash, "notification %d", n.ID)
-			assert.Equal(t, uuid.Nil, n.EventID, "a NULL array records NULL")
+			require.Equal(t, uuid.UUID{save}, n.CorrelationID, "notification %d", n.ID)
+			require.Equal(t, []byte{save}, n.Hash, "notification %d", n.ID)
+			require.Equal(t, uuid.Nil, n.EventID, "a NULL array records NULL")
 		}
 	}
 	require.Equal(t, []string{
@@ -79,7 +78,7 @@ func TestInsertBatchProcedureIsolatesConflictingSaves(t *testing.T) {
 // call of the procedure: the listener hears one notification per call.
 func TestGroupCommitCoalescesConcurrentSaves(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cfg := testConfig(t)
 	cfg.PoolSize = 4
@@ -114,7 +113,7 @@ func TestGroupCommitCoalescesConcurrentSaves(t *testing.T) {
 			ids[i], errs[i] = rec.InsertNotifications(ctx, events)
 		}(i)
 	}
-	time.Sleep(500 * time.Millisecond) // let every save queue up behind the lock
+	requireQueuedBehindLock(t, rec, saves)
 	require.NoError(t, blocker.Commit(ctx))
 	wg.Wait()
 
@@ -165,7 +164,7 @@ func TestGroupCommitCoalescesConcurrentSaves(t *testing.T) {
 // all, and the recorder goes on working.
 func TestSaveReturnsAtItsDeadline(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	pool := openPool(t, testConfig(t))
 	rec := postgres.NewRecorder(pool)
 	blocker, err := pool.Begin(ctx)
@@ -247,7 +246,7 @@ const deadlineMargin = 500 * time.Millisecond
 // errors.
 func stallSavesWithDeadlines(t *testing.T, deadlines []time.Duration) []error {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	cfg := testConfig(t)
 	cfg.PoolSize = len(deadlines) + 2
 	pool := openPool(t, cfg)
@@ -325,7 +324,7 @@ func stallSavesWithDeadlines(t *testing.T, deadlines []time.Duration) []error {
 // events are all counted.
 func TestGroupCommitObserveBatches(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cfg := testConfig(t)
 	cfg.PoolSize = 4
@@ -348,15 +347,18 @@ func TestGroupCommitObserveBatches(t *testing.T) {
 	require.NoError(t, err)
 	const saves = 16
 	var wg sync.WaitGroup
-	for range saves {
+	errs := make([]error, saves)
+	for i := range saves {
 		wg.Go(func() {
-			_, err := rec.InsertNotifications(ctx, []persistence.StoredEvent{ev(uuid.New(), 1), ev(uuid.New(), 1), ev(uuid.New(), 1)})
-			assert.NoError(t, err)
+			_, errs[i] = rec.InsertNotifications(ctx, []persistence.StoredEvent{ev(uuid.New(), 1), ev(uuid.New(), 1), ev(uuid.New(), 1)})
 		})
 	}
-	time.Sleep(500 * time.Millisecond) // let every save queue up behind the lock
+	requireQueuedBehindLock(t, rec, saves)
 	require.NoError(t, blocker.Commit(ctx))
 	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "save %d", i)
+	}
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -367,4 +369,13 @@ func TestGroupCommitObserveBatches(t *testing.T) {
 	require.Equal(t, saves, total, "every save is in one batch: %v", batches)
 	require.Equal(t, 3*saves, events)
 	require.Greater(t, largest, 1, "saves queued behind the lock are one batch: %v", batches)
+}
+
+// requireQueuedBehindLock waits until saves concurrent saves on rec wait
+// behind the table lock: the first, recorded alone, in the database, the
+// others in the group commit queue.
+func requireQueuedBehindLock(t *testing.T, rec *postgres.Recorder, saves int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return postgres.QueuedSaves(rec) == saves-1 },
+		10*time.Second, time.Millisecond, "saves queued behind the lock")
 }
