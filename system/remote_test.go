@@ -77,7 +77,7 @@ func remoteFollowerOf(t *testing.T, sys *system.System, url, token string, poll 
 		require.NoError(t, <-done, "RunProcess ends cleanly")
 	})
 	return countersApp, func(n int64) func() bool {
-		return func() bool { got, err := tracked(context.Background(), countersApp); return err == nil && got >= n }
+		return func() bool { got, err := tracked(t.Context(), countersApp); return err == nil && got >= n }
 	}
 }
 
