@@ -17,15 +17,16 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
 
-// overlapReader is a NotificationReader that records the reads that
-// begin while a policy runs (see blockUntilOverlap), and can fail the
-// first of them.
+// overlapReader is a NotificationReader that records whether a read of
+// the notifications after the first page began before the policy of the
+// first notification was done (see blockUntilOverlap), and can fail the
+// first such read.
 type overlapReader struct {
-	log        app.NotificationReader
-	policyRuns atomic.Bool
-	overlap    chan struct{} // closed when a read begins while a policy runs
-	once       sync.Once
-	failOnce   bool // fail the first read that begins while a policy runs
+	log       app.NotificationReader
+	firstDone atomic.Bool   // the policy of notification 1 is done waiting
+	overlap   chan struct{} // closed when a read from past 1 begins before firstDone
+	once      sync.Once
+	failOnce  bool // fail the first read that closes overlap
 
 	mu     sync.Mutex
 	starts []int64 // the start of every read, in order
@@ -42,7 +43,7 @@ func (r *overlapReader) ReadNotifications(ctx context.Context, start int64, limi
 	r.mu.Lock()
 	r.starts = append(r.starts, start)
 	r.mu.Unlock()
-	if r.policyRuns.Load() {
+	if start > 1 && !r.firstDone.Load() {
 		fail := false
 		r.once.Do(func() {
 			fail = r.failOnce
@@ -65,22 +66,25 @@ func (r *overlapReader) MaxNotificationID(ctx context.Context) (int64, error) {
 }
 
 // blockUntilOverlap wraps policy: at the first notification, it runs
-// policy only once a read has begun while it waits, or after a timeout.
+// policy only once a read of the notifications after the first page has
+// begun (before or while it waits), or after a timeout. Without a read
+// ahead, that read begins only after the first page is processed, so the
+// policy waits out the timeout and no overlap is recorded.
 func (r *overlapReader) blockUntilOverlap(policy system.Policy) system.Policy {
 	return func(ctx context.Context, p *system.ProcessApplication, e domain.Event, pe *system.ProcessEvent) error {
 		if pe.Tracking.NotificationID == 1 {
-			r.policyRuns.Store(true)
 			select {
 			case <-r.overlap:
 			case <-time.After(10 * time.Second): // no read ahead
 			}
-			r.policyRuns.Store(false)
+			r.firstDone.Store(true)
 		}
 		return policy(ctx, p, e, pe)
 	}
 }
 
-// overlapped reports whether a read began while a policy ran.
+// overlapped reports whether a read of the notifications after the first
+// page began before the first notification's policy was done.
 func (r *overlapReader) overlapped() bool {
 	select {
 	case <-r.overlap:
@@ -139,7 +143,7 @@ func TestNextNotificationsAreReadWhileAPageIsProcessed(t *testing.T) {
 	n, err := process.PullAndProcess(t.Context(), counters.WorldsName)
 	require.NoError(t, err)
 	require.Equal(t, 300, n)
-	require.True(t, reader.overlapped(), "a read began while the first page's policy ran")
+	require.True(t, reader.overlapped(), "the next notifications were read before the first page was processed")
 	require.Equal(t, []int64{1, 101, 201, 301}, reader.starts, "each notification read once")
 	requireProcessedOnce(t, process, runs)
 }
@@ -152,7 +156,7 @@ func TestFailedReadAheadIsTriedAgain(t *testing.T) {
 	n, err := process.PullAndProcess(t.Context(), counters.WorldsName)
 	require.NoError(t, err)
 	require.Equal(t, 300, n)
-	require.True(t, reader.overlapped(), "a read began while the first page's policy ran")
+	require.True(t, reader.overlapped(), "the next notifications were read before the first page was processed")
 	require.EqualValues(t, 101, reader.failed, "the read ahead of the second page failed")
 	require.Equal(t, []int64{1, 101, 101, 201, 301}, reader.starts, "the failed read was tried again")
 	requireProcessedOnce(t, process, runs)
