@@ -2,17 +2,8 @@ package system_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,62 +15,9 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/httplog"
 	"github.com/eventsourcing-go/eventsourcing/internal/pgtest"
+	"github.com/eventsourcing-go/eventsourcing/internal/testtls"
 	"github.com/eventsourcing-go/eventsourcing/system"
 )
-
-// pemCA is a certificate authority made for one test, which writes its
-// certificates as PEM files.
-type pemCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	dir  string
-}
-
-func newPEMCA(t *testing.T, name string) pemCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	ca := pemCA{cert: cert, key: key, dir: t.TempDir()}
-	require.NoError(t, os.WriteFile(ca.file(), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	return ca
-}
-
-// file returns the path of the CA's certificate.
-func (ca pemCA) file() string { return filepath.Join(ca.dir, "ca.pem") }
-
-// issue writes a certificate for name signed by ca, for a server on the
-// loopback address or a client, and its key, and returns their paths.
-func (ca pemCA) issue(t *testing.T, name string, server bool) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	require.NoError(t, err)
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(t, err)
-	certFile, keyFile = filepath.Join(ca.dir, name+".pem"), filepath.Join(ca.dir, name+"-key.pem")
-	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600))
-	return certFile, keyFile
-}
 
 // RunProcess follows a leader in another database whose log server
 // admits client certificates and no token (mutual TLS, configured as
@@ -93,9 +31,9 @@ func TestRunProcessFollowsALeaderOverMutualTLS(t *testing.T) {
 	worldsApp := newApp(t, "Worlds", worlds.NewRegistry(), leaderEnv)
 	want := writeWorlds(t, worldsApp, 5, 20)
 
-	serverCA, clientCA := newPEMCA(t, "servers' CA"), newPEMCA(t, "followers' CA")
-	serverEnv := map[string]string{"NOTIFICATION_LOG_CLIENT_CA": clientCA.file()}
-	serverEnv["NOTIFICATION_LOG_TLS_CERT"], serverEnv["NOTIFICATION_LOG_TLS_KEY"] = serverCA.issue(t, "leader", true)
+	serverCA, clientCA := testtls.NewCA(t, "servers' CA"), testtls.NewCA(t, "followers' CA")
+	serverEnv := map[string]string{"NOTIFICATION_LOG_CLIENT_CA": clientCA.File()}
+	serverEnv["NOTIFICATION_LOG_TLS_CERT"], serverEnv["NOTIFICATION_LOG_TLS_KEY"] = serverCA.Issue(t, "leader", true)
 	tlsConfig, err := httplog.ServerTLSFromEnv(config.Environment{Name: "Worlds", Values: serverEnv, Lookup: noEnv})
 	require.NoError(t, err)
 	handler, err := httplog.NewHandler(worldsApp.Log(), httplog.HandlerOptions{AllowClientCertificates: true, Watcher: worldsApp})
@@ -110,9 +48,9 @@ func TestRunProcessFollowsALeaderOverMutualTLS(t *testing.T) {
 		"DATABASE_URL":                pgtest.NewDatabaseURL(t),
 		"COUNTERS_POSTGRES_SCHEMA":    pgtest.NewSchemaName(t),
 		"WORLDS_NOTIFICATION_LOG_URL": srv.URL,
-		"WORLDS_NOTIFICATION_LOG_CA":  serverCA.file(),
+		"WORLDS_NOTIFICATION_LOG_CA":  serverCA.File(),
 	}
-	env["WORLDS_NOTIFICATION_LOG_CERT"], env["WORLDS_NOTIFICATION_LOG_KEY"] = clientCA.issue(t, "counters", false)
+	env["WORLDS_NOTIFICATION_LOG_CERT"], env["WORLDS_NOTIFICATION_LOG_KEY"] = clientCA.Issue(t, "counters", false)
 	countersApp := newApp(t, "Counters", counters.NewRegistry(), env)
 	runCtx, stop := context.WithCancel(t.Context())
 	done := make(chan error, 1)

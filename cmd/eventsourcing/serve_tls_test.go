@@ -3,15 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,64 +18,8 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/examples/counters"
 	"github.com/eventsourcing-go/eventsourcing/examples/worlds"
 	"github.com/eventsourcing-go/eventsourcing/httplog"
+	"github.com/eventsourcing-go/eventsourcing/internal/testtls"
 )
-
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	dir  string // where its PEM files are written
-}
-
-func newTestCA(t *testing.T, name string) testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	return testCA{cert: cert, key: key, dir: t.TempDir()}
-}
-
-// file writes the CA's certificate as PEM and returns its path.
-func (ca testCA) file(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(ca.dir, "ca.pem")
-	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), 0o600))
-	return path
-}
-
-// issue writes a certificate for name signed by ca, for a server on the
-// loopback address or a client, and its key, as PEM files, and returns
-// their paths.
-func (ca testCA) issue(t *testing.T, name string, server bool) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if server {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	require.NoError(t, err)
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(t, err)
-	certFile, keyFile = filepath.Join(ca.dir, name+".pem"), filepath.Join(ca.dir, name+"-key.pem")
-	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600))
-	return certFile, keyFile
-}
 
 // clientOf returns a log client of url configured by the Worlds
 // variables of vars, as followers and status configure theirs, which
@@ -113,20 +49,20 @@ func TestServeMutualTLS(t *testing.T) {
 	_, err = counters.MakeWorlds(ctx, leader, 3) // 9 notifications
 	require.NoError(t, err)
 
-	serverCA, clientCA := newTestCA(t, "servers' CA"), newTestCA(t, "followers' CA")
-	env["WORLDS_NOTIFICATION_LOG_TLS_CERT"], env["WORLDS_NOTIFICATION_LOG_TLS_KEY"] = serverCA.issue(t, "server", true)
-	env["WORLDS_NOTIFICATION_LOG_CLIENT_CA"] = clientCA.file(t)
+	serverCA, clientCA := testtls.NewCA(t, "servers' CA"), testtls.NewCA(t, "followers' CA")
+	env["WORLDS_NOTIFICATION_LOG_TLS_CERT"], env["WORLDS_NOTIFICATION_LOG_TLS_KEY"] = serverCA.Issue(t, "server", true)
+	env["WORLDS_NOTIFICATION_LOG_CLIENT_CA"] = clientCA.File()
 	url, _, stop := startServe(t, env)
 	require.True(t, strings.HasPrefix(url, "https://127.0.0.1:"), url)
 
-	follower := map[string]string{"WORLDS_NOTIFICATION_LOG_CA": serverCA.file(t)}
-	follower["WORLDS_NOTIFICATION_LOG_CERT"], follower["WORLDS_NOTIFICATION_LOG_KEY"] = clientCA.issue(t, "ledger", false)
+	follower := map[string]string{"WORLDS_NOTIFICATION_LOG_CA": serverCA.File()}
+	follower["WORLDS_NOTIFICATION_LOG_CERT"], follower["WORLDS_NOTIFICATION_LOG_KEY"] = clientCA.Issue(t, "ledger", false)
 	page, err := clientOf(t, url, follower).ReadNotifications(ctx, 1, 100)
 	require.NoError(t, err, "a client certificate of the client CA")
 	require.Len(t, page, 9)
 
 	var status *httplog.StatusError
-	_, err = clientOf(t, url, map[string]string{"WORLDS_NOTIFICATION_LOG_CA": serverCA.file(t)}).ReadNotifications(ctx, 1, 100)
+	_, err = clientOf(t, url, map[string]string{"WORLDS_NOTIFICATION_LOG_CA": serverCA.File()}).ReadNotifications(ctx, 1, 100)
 	require.ErrorAs(t, err, &status, "no client certificate")
 	require.Equal(t, http.StatusUnauthorized, status.StatusCode)
 
@@ -145,7 +81,7 @@ func TestServeMutualTLS(t *testing.T) {
 	code, out, stderr := statusOf(follower)
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, strings.Join(strings.Fields(out), " "), countersFile+" Worlds "+url+" 5 9 4")
-	code, _, stderr = statusOf(map[string]string{"WORLDS_NOTIFICATION_LOG_CA": serverCA.file(t)})
+	code, _, stderr = statusOf(map[string]string{"WORLDS_NOTIFICATION_LOG_CA": serverCA.File()})
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "401", "status without the client certificate")
 
@@ -155,7 +91,7 @@ func TestServeMutualTLS(t *testing.T) {
 	// With a token as well, the token is accepted without a certificate.
 	env["WORLDS_NOTIFICATION_LOG_TOKEN"] = "secret"
 	url, _, stop = startServe(t, env)
-	head, err := clientOf(t, url, map[string]string{"WORLDS_NOTIFICATION_LOG_CA": serverCA.file(t), "WORLDS_NOTIFICATION_LOG_TOKEN": "secret"}).MaxNotificationID(ctx)
+	head, err := clientOf(t, url, map[string]string{"WORLDS_NOTIFICATION_LOG_CA": serverCA.File(), "WORLDS_NOTIFICATION_LOG_TOKEN": "secret"}).MaxNotificationID(ctx)
 	require.NoError(t, err, "the token, without a certificate")
 	require.EqualValues(t, 9, head)
 	head, err = clientOf(t, url, follower).MaxNotificationID(ctx)
@@ -168,8 +104,8 @@ func TestServeMutualTLS(t *testing.T) {
 // serve refuses TLS settings it cannot use, naming the variable and the
 // file, and serves nothing.
 func TestServeRefusesBadTLSSettings(t *testing.T) {
-	ca := newTestCA(t, "a CA")
-	cert, key := ca.issue(t, "server", true)
+	ca := testtls.NewCA(t, "a CA")
+	cert, key := ca.Issue(t, "server", true)
 	missing := filepath.Join(t.TempDir(), "missing.pem")
 	garbage := filepath.Join(t.TempDir(), "garbage.pem")
 	require.NoError(t, os.WriteFile(garbage, []byte("not PEM"), 0o600))
@@ -197,8 +133,8 @@ func TestServeRefusesBadTLSSettings(t *testing.T) {
 			"WORLDS_NOTIFICATION_LOG_CLIENT_CA", garbage},
 		{"a missing client CA", map[string]string{"NOTIFICATION_LOG_TLS_CERT": cert, "NOTIFICATION_LOG_TLS_KEY": key, "NOTIFICATION_LOG_CLIENT_CA": missing},
 			"NOTIFICATION_LOG_CLIENT_CA", missing},
-		{"a client CA without TLS", map[string]string{"NOTIFICATION_LOG_CLIENT_CA": ca.file(t)},
-			"NOTIFICATION_LOG_CLIENT_CA", ca.file(t)},
+		{"a client CA without TLS", map[string]string{"NOTIFICATION_LOG_CLIENT_CA": ca.File()},
+			"NOTIFICATION_LOG_CLIENT_CA", ca.File()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vars := map[string]string{"SQLITE_DBNAME": db, "NOTIFICATION_LOG_ADDR": "127.0.0.1:0", "NOTIFICATION_LOG_TOKEN": "secret"}

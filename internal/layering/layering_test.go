@@ -40,6 +40,7 @@ type pkg struct {
 //     test-support package. The test-support packages are internal/pgtest
 //     and its subpackages (a throwaway PostgreSQL; pgrun is its command),
 //     internal/proctest (re-running a test binary as a worker),
+//     internal/testtls (certificate authorities for tests of TLS),
 //     persistence/recordertest (the recorder conformance suite) and
 //     examples/bankaccounts/bankaccountstest (the checks of the bank
 //     accounts example's multi-process tests): they exist
@@ -99,7 +100,7 @@ func TestLayering(t *testing.T) {
 var mustHave = []string{
 	"domain", "db", "db/sqlitedb", "codec", "config", "persistence", "persistence/postgres",
 	"persistence/memory", "persistence/sqlite", "persistence/recordertest", "internal/pgtest",
-	"internal/proctest", "app", "system", "integrity", "httplog",
+	"internal/proctest", "internal/testtls", "app", "system", "integrity", "httplog",
 }
 
 // dependsOn is the verb of a violation found in Deps, which may be
@@ -193,7 +194,7 @@ func violations(pkgs map[string]pkg, p pkg) []string {
 // testSupport reports whether path is a package that exists only for
 // tests (rule 3).
 func testSupport(path string) bool {
-	return under(path, module+"/internal/pgtest") || path == module+"/internal/proctest" ||
+	return under(path, module+"/internal/pgtest") || path == module+"/internal/proctest" || path == module+"/internal/testtls" ||
 		path == module+"/persistence/recordertest" || path == module+"/examples/bankaccounts/bankaccountstest"
 }
 
