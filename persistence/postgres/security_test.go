@@ -115,6 +115,41 @@ func requireDenied(t *testing.T, err error, what string) {
 	require.Equal(t, "42501", pgErr.Code, "%s: %v", what, err)
 }
 
+// securedSchema is an event store set up as docs/security.md sets it
+// up: the schema made by the superuser for the owner role, migrated by
+// the owner, which then runs the grants.
+type securedSchema struct {
+	schema       string
+	roles        securityRoles
+	super, owner *pgx.Conn
+}
+
+func newSecuredSchema(t *testing.T, ctx context.Context) securedSchema {
+	t.Helper()
+	s := securedSchema{schema: pgtest.NewSchemaName(t)}
+	var err error
+	s.super, err = pgx.Connect(ctx, pgtest.ServerURL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.super.Close(context.Background()) })
+	s.roles = newSecurityRoles(t, s.super, s.schema)
+
+	// The superuser makes the schema for the owner, which needs no CREATE
+	// on the database then, migrates it and grants.
+	_, err = s.super.Exec(ctx, s.roles.sql(securitySchemaSetup, s.schema))
+	require.NoError(t, err)
+	m, err := postgres.NewMigrator(postgres.Config{ConnString: s.roles.url(t, s.roles.owner), Schema: s.schema})
+	require.NoError(t, err)
+	_, err = m.Up(ctx)
+	require.NoError(t, err, "migrate up as the owner")
+	require.NoError(t, m.Close())
+	s.owner, err = pgx.Connect(ctx, s.roles.url(t, s.roles.owner))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.owner.Close(context.Background()) })
+	_, err = s.owner.Exec(ctx, s.roles.sql(securityGrants, s.schema))
+	require.NoError(t, err, "grants")
+	return s
+}
+
 // The statements that TestLeastPrivilegeRoles runs are the ones
 // docs/security.md gives (its indentation aside).
 func TestSecurityDocHoldsTheTestedStatements(t *testing.T) {
@@ -137,26 +172,8 @@ func TestLeastPrivilegeRoles(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	schema := pgtest.NewSchemaName(t)
-	super, err := pgx.Connect(ctx, pgtest.ServerURL(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { super.Close(context.Background()) })
-	roles := newSecurityRoles(t, super, schema)
-
-	// The superuser makes the schema for the owner, which needs no CREATE
-	// on the database then, migrates it and grants.
-	_, err = super.Exec(ctx, roles.sql(securitySchemaSetup, schema))
-	require.NoError(t, err)
-	m, err := postgres.NewMigrator(postgres.Config{ConnString: roles.url(t, roles.owner), Schema: schema})
-	require.NoError(t, err)
-	_, err = m.Up(ctx)
-	require.NoError(t, err, "migrate up as the owner")
-	require.NoError(t, m.Close())
-	owner, err := pgx.Connect(ctx, roles.url(t, roles.owner))
-	require.NoError(t, err)
-	t.Cleanup(func() { owner.Close(context.Background()) })
-	_, err = owner.Exec(ctx, roles.sql(securityGrants, schema))
-	require.NoError(t, err, "grants")
+	s := newSecuredSchema(t, ctx)
+	schema, roles, super := s.schema, s.roles, s.super
 
 	open := func(t *testing.T, role string, createTable bool) *pgxpool.Pool {
 		t.Helper()
