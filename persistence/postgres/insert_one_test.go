@@ -45,10 +45,7 @@ func TestMigration00011GrantsTheOneEventProcedure(t *testing.T) {
 
 	_, err = m.UpByOne(ctx)
 	require.NoError(t, err)
-	var definer bool
-	var config string
-	require.NoError(t, conn.QueryRow(ctx, "SELECT prosecdef, array_to_string(proconfig, ';') FROM pg_proc WHERE oid = $1::regprocedure",
-		q+insertOneProcedure).Scan(&definer, &config))
+	definer, config := procedureSecurity(t, conn, q+insertOneProcedure)
 	require.True(t, definer, "SECURITY DEFINER")
 	require.Equal(t, "search_path="+schema+", pg_temp", config, "search_path pinned")
 	require.True(t, mayExecute(t, conn, granted, q+insertOneProcedure), "a role that may execute stored_events_insert")

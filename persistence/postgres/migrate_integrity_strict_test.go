@@ -48,10 +48,7 @@ func TestMigration00009DownRestores00008(t *testing.T) {
 	require.Equal(t, 2, count("SELECT problems FROM "+q+"stored_events_verify_page('', NULL, 10, true) WHERE originator_id = $1"))
 
 	for _, function := range []string{"stored_events_verify(bytea, uuid, boolean)", "stored_events_verify_page(bytea, uuid, integer, boolean)"} {
-		var definer bool
-		var config string
-		require.NoError(t, conn.QueryRow(ctx, "SELECT prosecdef, array_to_string(proconfig, ';') FROM pg_proc WHERE oid = $1::regprocedure",
-			q+function).Scan(&definer, &config))
+		definer, config := procedureSecurity(t, conn, q+function)
 		require.False(t, definer, "%s is SECURITY INVOKER", function)
 		require.Equal(t, "search_path="+schema+", pg_temp", config, "%s pins its search_path", function)
 		require.True(t, mayExecute(t, conn, role, q+function), function)

@@ -391,6 +391,16 @@ func mayExecute(t *testing.T, conn *pgx.Conn, role, procedure string) bool {
 	return ok
 }
 
+// procedureSecurity returns whether procedure (qualified, with its
+// argument types) runs as SECURITY DEFINER, and its settings (proconfig,
+// joined by ";").
+func procedureSecurity(t *testing.T, conn *pgx.Conn, procedure string) (definer bool, config string) {
+	t.Helper()
+	require.NoError(t, conn.QueryRow(t.Context(), "SELECT prosecdef, array_to_string(proconfig, ';') FROM pg_proc WHERE oid = $1::regprocedure",
+		procedure).Scan(&definer, &config))
+	return definer, config
+}
+
 // Rolling back 00005 restores the schema of 00004 exactly; it is refused
 // while the partition tables hold rows.
 func TestMigration00005DownRestores00004(t *testing.T) {
@@ -524,10 +534,7 @@ func TestMigration00008DownRestores00007(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, at7, migrateTestCatalog(t, conn, schema))
 	require.True(t, mayExecute(t, conn, role, qualified), "the grant stays")
-	var definer bool
-	var config string
-	require.NoError(t, conn.QueryRow(ctx, "SELECT prosecdef, array_to_string(proconfig, ';') FROM pg_proc WHERE oid = $1::regprocedure",
-		qualified).Scan(&definer, &config))
+	definer, config := procedureSecurity(t, conn, qualified)
 	require.True(t, definer, "SECURITY DEFINER stays")
 	require.Equal(t, "search_path="+schema+", pg_temp", config, "the search_path stays pinned")
 
