@@ -42,13 +42,7 @@ func benchHashChain(b *testing.B, store string, get bool) {
 			}
 			continue
 		}
-		it, err := newItem(aggregateEvents)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := a.Save(ctx, it); err != nil {
-			b.Fatal(err)
-		}
+		it := savedItem(b, a, aggregateEvents)
 		repo := app.NewRepository[Item](a)
 		hashed := opts.HashChain
 		ops[i] = func() error {

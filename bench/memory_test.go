@@ -65,13 +65,7 @@ func BenchmarkMemory(b *testing.B) {
 	})
 	b.Run(storePostgres+"/replay=100000", func(b *testing.B) {
 		a := newApp(b, storePostgres, app.Options{})
-		it, err := newItem(memoryAggregateEvents)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := a.Save(ctx, it); err != nil {
-			b.Fatal(err)
-		}
+		it := savedItem(b, a, memoryAggregateEvents)
 		id := it.ID()
 		repo := app.NewRepository[Item](a)
 		b.Run("get", func(b *testing.B) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"testing"
 
 	"github.com/google/uuid"
 
@@ -68,6 +69,20 @@ func newItem(n int) (*Item, error) {
 		}
 	}
 	return it, nil
+}
+
+// savedItem returns a new item of n events that a has saved, failing b
+// if it cannot.
+func savedItem(b *testing.B, a *app.Application, n int) *Item {
+	b.Helper()
+	it, err := newItem(n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := a.Save(b.Context(), it); err != nil {
+		b.Fatal(err)
+	}
+	return it
 }
 
 // Tally is the follower's aggregate in the system benchmark: the sum of

@@ -28,31 +28,12 @@ import (
 //     raw-select).
 func BenchmarkPaired(b *testing.B) {
 	b.Run("postgres/save-1", func(b *testing.B) {
-		ctx := b.Context()
-		a := newApp(b, storePostgres, app.Options{})
-		pool := rawPool(b, 1)
-		topic, state := sampleState(b)
-		recordPaired(opPairedSave, paired(b,
-			func() error { return pool.SendBatch(ctx, rawInsertBatch(topic, state, true, false)).Close() },
-			func() error {
-				it, err := newItem(1)
-				if err != nil {
-					return err
-				}
-				_, err = a.Save(ctx, it)
-				return err
-			}))
+		recordPaired(opPairedSave, paired(b, lockedInsert(b, false), saveOne(b)))
 	})
 	b.Run("postgres/get", func(b *testing.B) {
 		ctx := b.Context()
 		a := newApp(b, storePostgres, app.Options{})
-		it, err := newItem(aggregateEvents)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := a.Save(ctx, it); err != nil {
-			b.Fatal(err)
-		}
+		it := savedItem(b, a, aggregateEvents)
 		get := rawGetter(rawReadPool(b, a), it.ID())
 		repo := app.NewRepository[Item](a)
 		recordPaired(opPairedGet, paired(b,

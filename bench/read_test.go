@@ -65,13 +65,7 @@ var curveLengths = []int{10, 1000, 10_000}
 func benchGet(b *testing.B, store string, snapshot bool, events int) {
 	ctx := b.Context()
 	a := newApp(b, store, app.Options{SnapshottingEnabled: snapshot})
-	it, err := newItem(events)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := a.Save(ctx, it); err != nil {
-		b.Fatal(err)
-	}
+	it := savedItem(b, a, events)
 	repo := app.NewRepository[Item](a)
 	if snapshot {
 		if err := repo.TakeSnapshot(ctx, it.ID(), int64(events)); err != nil {
@@ -147,15 +141,8 @@ type rawEvent struct {
 // a get without a snapshot sends it), through a plain pgx pool on the
 // application's schema.
 func benchRawGet(b *testing.B) {
-	ctx := b.Context()
 	a := newApp(b, storePostgres, app.Options{})
-	it, err := newItem(aggregateEvents)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := a.Save(ctx, it); err != nil {
-		b.Fatal(err)
-	}
+	it := savedItem(b, a, aggregateEvents)
 	get := rawGetter(rawReadPool(b, a), it.ID())
 	timeRawGets(b, storePostgres, func() (int, error) {
 		events, err := get()

@@ -225,13 +225,7 @@ func rawSQLiteReader(b *testing.B, path string) *sql.DB {
 func benchRawGetSQLite(b *testing.B) {
 	ctx := b.Context()
 	a, env := newAppEnv(b, storeSQLite, app.Options{})
-	it, err := newItem(aggregateEvents)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := a.Save(ctx, it); err != nil {
-		b.Fatal(err)
-	}
+	it := savedItem(b, a, aggregateEvents)
 	db := rawSQLiteReader(b, env["SQLITE_DBNAME"])
 	id := it.ID().String()
 	get := func() ([]sqliteRow, error) {
