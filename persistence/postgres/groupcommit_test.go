@@ -15,6 +15,7 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/db"
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 	"github.com/eventsourcing-go/eventsourcing/persistence/postgres"
+	"github.com/eventsourcing-go/eventsourcing/persistence/recordertest"
 )
 
 func ev(id uuid.UUID, version int64) persistence.StoredEvent {
@@ -229,21 +230,8 @@ func TestSavesWithMixedDeadlinesEachReturnAtTheirOwn(t *testing.T) {
 	})
 }
 
-// deadlineMargin is how late after its own deadline a stalled save may
-// return: room for a loaded machine, and far less than the gaps between
-// the deadlines that stallSavesWithDeadlines is given, so that a save
-// kept to another one's deadline is caught.
-const deadlineMargin = 500 * time.Millisecond
-
-// stallSavesWithDeadlines holds the insert lock of a fresh schema and
-// starts a save for each of deadlines (0: none, exactly one of them), the
-// first alone in flight before the others queue. It asserts that each save
-// with a deadline returns with context.DeadlineExceeded within
-// deadlineMargin of its own deadline while the lock is held, and that the
-// save without one returns only after the lock is released, recorded;
-// then that a save whose outcome is not unknown was not recorded, and that
-// the others were recorded whole or not at all. It returns the saves'
-// errors.
+// stallSavesWithDeadlines holds the insert lock of a fresh schema and runs
+// recordertest.SavesWithDeadlines on it.
 func stallSavesWithDeadlines(t *testing.T, deadlines []time.Duration) []error {
 	t.Helper()
 	ctx := t.Context()
@@ -257,66 +245,15 @@ func stallSavesWithDeadlines(t *testing.T, deadlines []time.Duration) []error {
 	defer blocker.Rollback(ctx)
 	_, err = blocker.Exec(ctx, "LOCK TABLE stored_events IN EXCLUSIVE MODE")
 	require.NoError(t, err)
-
-	ids := make([]uuid.UUID, len(deadlines))
-	errs := make([]error, len(deadlines))
-	elapsed := make([]time.Duration, len(deadlines))
-	returned := make([]chan struct{}, len(deadlines))
-	for i, d := range deadlines {
-		ids[i], returned[i] = uuid.New(), make(chan struct{})
-		go func() {
-			defer close(returned[i])
-			start := time.Now()
-			saveCtx, cancel := ctx, context.CancelFunc(func() {})
-			if d > 0 {
-				saveCtx, cancel = context.WithTimeout(ctx, d)
+	return recordertest.SavesWithDeadlines(t, recordertest.StalledSaves{
+		Recorder: rec,
+		Started: func(i int) {
+			if i == 0 {
+				require.Equal(t, 1, <-batches, "the first save is recorded alone") // in flight before the others start
 			}
-			defer cancel()
-			_, errs[i] = rec.InsertNotifications(saveCtx, []persistence.StoredEvent{ev(ids[i], 1), ev(ids[i], 2)})
-			elapsed[i] = time.Since(start)
-		}()
-		if i == 0 {
-			require.Equal(t, 1, <-batches, "the first save is recorded alone") // in flight before the others start
-		}
-	}
-	// The lock is held until every save with a deadline has returned.
-	unbounded := -1
-	for i, d := range deadlines {
-		if d == 0 {
-			unbounded = i
-			continue
-		}
-		select {
-		case <-returned[i]:
-		case <-time.After(time.Minute):
-			t.Fatalf("the save with a %v deadline has not returned a minute later, while the insert lock is held", d)
-		}
-		require.ErrorIs(t, errs[i], context.DeadlineExceeded, "save %d", i)
-		require.Less(t, elapsed[i], d+deadlineMargin, "save %d returned %v after its %v deadline", i, elapsed[i]-d, d)
-	}
-	require.GreaterOrEqual(t, unbounded, 0, "one save has no deadline")
-	select {
-	case <-returned[unbounded]:
-		t.Fatalf("the save without a deadline returned while the lock is held: %v", errs[unbounded])
-	default:
-	}
-	require.NoError(t, blocker.Commit(ctx))
-	<-returned[unbounded]
-	require.NoError(t, errs[unbounded], "the save without a deadline is recorded once the lock is free")
-
-	for i, id := range ids {
-		got, err := rec.SelectEvents(ctx, id, persistence.EventQuery{})
-		require.NoError(t, err)
-		switch {
-		case i == unbounded:
-			require.Len(t, got, 2)
-		case errors.Is(errs[i], persistence.ErrOutcomeUnknown):
-			require.Contains(t, []int{0, 2}, len(got), "save %d is recorded whole or not at all", i)
-		default:
-			require.Empty(t, got, "save %d was withdrawn before it was recorded: %v", i, errs[i])
-		}
-	}
-	return errs
+		},
+		Release: func() { require.NoError(t, blocker.Commit(ctx)) },
+	}, deadlines)
 }
 
 // ObserveBatches is told of each group commit: a save alone is a batch of

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/eventsourcing-go/eventsourcing/persistence"
+	"github.com/eventsourcing-go/eventsourcing/persistence/recordertest"
 )
 
 // batches records the batches a group commit reports.
@@ -231,91 +231,26 @@ func TestGroupCommitSavesWithMixedDeadlinesEachReturnAtTheirOwn(t *testing.T) {
 	})
 }
 
-// deadlineMargin is how late after its own deadline a stalled save may
-// return: room for a loaded machine, and far less than the gaps between
-// the deadlines that stallSavesWithDeadlines is given, so that a save
-// kept to another one's deadline is caught.
-const deadlineMargin = 500 * time.Millisecond
-
-// stallSavesWithDeadlines holds the write lock of a new database and
-// starts a save for each of deadlines (0: none, exactly one of them), the
-// first alone in flight before the others queue. It asserts that each save
-// with a deadline returns with context.DeadlineExceeded within
-// deadlineMargin of its own deadline while the lock is held, and that the
-// save without one returns only after the lock is released, recorded;
-// then that a save whose outcome is not unknown was not recorded, and that
-// the others were recorded whole or not at all. It returns the saves'
-// errors.
+// stallSavesWithDeadlines holds the write lock of a new database, as
+// another writer of the process would, and runs
+// recordertest.SavesWithDeadlines on it.
 func stallSavesWithDeadlines(t *testing.T, deadlines []time.Duration) []error {
 	t.Helper()
-	ctx := t.Context()
-	d, err := Open(ctx, Config{DBName: filepath.Join(t.TempDir(), "events.db"), CreateTable: true, LockTimeout: time.Minute})
+	d, err := Open(t.Context(), Config{DBName: filepath.Join(t.TempDir(), "events.db"), CreateTable: true, LockTimeout: time.Minute})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close() })
 	b := &batches{}
 	d.ObserveBatches(b.observe)
-	r := NewRecorder(d)
-
 	d.writeLock <- struct{}{} // another writer of the process writes
-	ids := make([]uuid.UUID, len(deadlines))
-	errs := make([]error, len(deadlines))
-	elapsed := make([]time.Duration, len(deadlines))
-	returned := make([]chan struct{}, len(deadlines))
-	for i, deadline := range deadlines {
-		ids[i], returned[i] = uuid.New(), make(chan struct{})
-		go func() {
-			defer close(returned[i])
-			start := time.Now()
-			saveCtx, cancel := ctx, context.CancelFunc(func() {})
-			if deadline > 0 {
-				saveCtx, cancel = context.WithTimeout(ctx, deadline)
+	return recordertest.SavesWithDeadlines(t, recordertest.StalledSaves{
+		Recorder: NewRecorder(d),
+		Started: func(i int) {
+			if i == 0 {
+				require.Eventually(t, func() bool { return len(b.get()) == 1 }, 10*time.Second, time.Millisecond, "the first save is being recorded")
+			} else {
+				queued(t, d, i)
 			}
-			defer cancel()
-			_, errs[i] = r.InsertNotifications(saveCtx, eventsOf(ids[i], 1, 2))
-			elapsed[i] = time.Since(start)
-		}()
-		if i == 0 {
-			require.Eventually(t, func() bool { return len(b.get()) == 1 }, 10*time.Second, time.Millisecond, "the first save is being recorded")
-		} else {
-			queued(t, d, i)
-		}
-	}
-	// The lock is held until every save with a deadline has returned.
-	unbounded := -1
-	for i, deadline := range deadlines {
-		if deadline == 0 {
-			unbounded = i
-			continue
-		}
-		select {
-		case <-returned[i]:
-		case <-time.After(time.Minute):
-			t.Fatalf("the save with a %v deadline has not returned a minute later, while the write lock is held", deadline)
-		}
-		require.ErrorIs(t, errs[i], context.DeadlineExceeded, "save %d", i)
-		require.Less(t, elapsed[i], deadline+deadlineMargin, "save %d returned %v after its %v deadline", i, elapsed[i]-deadline, deadline)
-	}
-	require.GreaterOrEqual(t, unbounded, 0, "one save has no deadline")
-	select {
-	case <-returned[unbounded]:
-		t.Fatalf("the save without a deadline returned while the write lock is held: %v", errs[unbounded])
-	default:
-	}
-	<-d.writeLock
-	<-returned[unbounded]
-	require.NoError(t, errs[unbounded], "the save without a deadline is recorded once the lock is free")
-
-	for i, id := range ids {
-		got, err := r.SelectEvents(ctx, id, persistence.EventQuery{})
-		require.NoError(t, err)
-		switch {
-		case i == unbounded:
-			require.Len(t, got, 2)
-		case errors.Is(errs[i], persistence.ErrOutcomeUnknown):
-			require.Contains(t, []int{0, 2}, len(got), "save %d is recorded whole or not at all", i)
-		default:
-			require.Empty(t, got, "save %d was not recorded: %v", i, errs[i])
-		}
-	}
-	return errs
+		},
+		Release: func() { <-d.writeLock },
+	}, deadlines)
 }
