@@ -20,6 +20,20 @@ import (
 	"github.com/eventsourcing-go/eventsourcing/persistence"
 )
 
+// worldsEnvOn returns the variables of a Worlds application with salt on
+// store ("postgres": a new schema of the test server; "sqlite": a new
+// file).
+func worldsEnvOn(t *testing.T, store, salt string) map[string]string {
+	t.Helper()
+	env := map[string]string{"WORLDS_SALT_FOR_DATA_INTEGRITY": salt}
+	if store == "postgres" {
+		env["DATABASE_URL"], env["WORLDS_POSTGRES_SCHEMA"] = pgtest.ServerURL(t), pgtest.NewSchemaName(t)
+	} else {
+		env["WORLDS_SQLITE_DBNAME"] = t.TempDir() + "/worlds.db"
+	}
+	return env
+}
+
 // verify checks a schema in the database, or an SQLite database in Go,
 // prints what it checked and each problem, and exits 1 on a problem.
 func TestVerify(t *testing.T) {
@@ -29,12 +43,7 @@ func TestVerify(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			env := map[string]string{"WORLDS_SALT_FOR_DATA_INTEGRITY": salt}
-			if store == "postgres" {
-				env["DATABASE_URL"], env["WORLDS_POSTGRES_SCHEMA"] = pgtest.ServerURL(t), pgtest.NewSchemaName(t)
-			} else {
-				env["WORLDS_SQLITE_DBNAME"] = t.TempDir() + "/worlds.db"
-			}
+			env := worldsEnvOn(t, store, salt)
 			verify := func(env map[string]string) (int, string, string) {
 				var out, errOut bytes.Buffer
 				code := run(ctx, []string{"verify", "Worlds"}, config.Environment{Values: env, Lookup: noEnv}, time.Now, &out, &errOut)
@@ -102,12 +111,7 @@ func TestVerifyStrict(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			env := map[string]string{"WORLDS_SALT_FOR_DATA_INTEGRITY": salt}
-			if store == "postgres" {
-				env["DATABASE_URL"], env["WORLDS_POSTGRES_SCHEMA"] = pgtest.ServerURL(t), pgtest.NewSchemaName(t)
-			} else {
-				env["WORLDS_SQLITE_DBNAME"] = t.TempDir() + "/worlds.db"
-			}
+			env := worldsEnvOn(t, store, salt)
 			verify := func(args ...string) (int, string) {
 				var out, errOut bytes.Buffer
 				code := run(ctx, append([]string{"verify"}, args...), config.Environment{Values: env, Lookup: noEnv}, time.Now, &out, &errOut)
